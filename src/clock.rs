@@ -1,0 +1,575 @@
+//! Device clock models: a token's clock maps true time to device time, evaluated only at events.
+//!
+//! Frequency = constant offset + aging + quartz temperature term + random-walk wander; the offset
+//! integrates frequency in closed form (the clknetsim model, DOMAIN.md), so advancing over a gap
+//! of any length costs the same and is exact. Network time sync and discrete events (manual
+//! changes, whole-hour time-zone mistakes, resets to a build date, trips into the future and back)
+//! step the offset. Draws come only from the clock's own stream and happen only in
+//! [`Clock::advance`], whose call times the simulation fixes from the login schedule; peeking
+//! inside a login never draws, so clock paths do not depend on validator outcomes.
+
+use crate::civil::{Millis, YEAR_S};
+use crate::dist::Dist;
+use crate::rng::Rng;
+use rand::Rng as _;
+use rand_distr::StandardNormal;
+use serde::Serialize;
+use std::f64::consts::PI;
+
+/// Quartz temperature behaviour and the temperature the device sees.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TemperatureSpec {
+    /// Parabolic coefficient k in ppm/°C²; frequency error is -k (T - T0)².
+    pub coefficient: Dist,
+    /// Turnover temperature T0 in °C.
+    pub turnover_c: Dist,
+    pub mean_c: Dist,
+    pub daily_amplitude_c: Dist,
+    pub seasonal_amplitude_c: Dist,
+    /// Day of the year (0-365) and UTC hour of the warmest moment.
+    pub warmest_day: f64,
+    pub warmest_hour: f64,
+}
+
+/// Automatic network time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SyncSpec {
+    pub enabled: bool,
+    pub interval_s: f64,
+    /// The clock is stepped only when off by more than this (Android: 2 s).
+    pub threshold_s: f64,
+    /// Signed error left after a step.
+    pub residual_s: Dist,
+    pub failure_probability: f64,
+    /// Rate at which automatic time gets switched off (by the user or an update).
+    pub off_rate_per_year: f64,
+    /// How long it stays off; `None` is for good.
+    pub back_on_after_s: Option<Dist>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ManualChange {
+    pub rate_per_year: f64,
+    pub amount_s: Dist,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimezoneError {
+    pub rate_per_year: f64,
+    /// Whole hours (rounded); a draw of 0 is no mistake.
+    pub hours: Dist,
+    pub corrected_after_s: Option<Dist>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reset {
+    pub rate_per_year: f64,
+    /// The factory or build date the clock falls back to.
+    pub to: Millis,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FutureTrip {
+    pub rate_per_year: f64,
+    pub amount_s: Dist,
+    pub back_after_s: Dist,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct EventsSpec {
+    pub manual_change: Option<ManualChange>,
+    pub timezone_error: Option<TimezoneError>,
+    pub reset: Option<Reset>,
+    pub future_trip: Option<FutureTrip>,
+}
+
+/// A population's clock model; each token draws its own parameters from it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClockSpec {
+    pub initial_offset_s: Dist,
+    pub drift_ppm: Dist,
+    /// Frequency change over the first year; aging follows ln(1 + t/τ), τ = 30 days.
+    pub aging_ppm_first_year: Dist,
+    /// Random-walk frequency: standard deviation of the frequency change after one day, in ppm.
+    pub wander_ppm_per_sqrt_day: Dist,
+    pub temperature: Option<TemperatureSpec>,
+    pub sync: SyncSpec,
+    pub events: EventsSpec,
+}
+
+impl ClockSpec {
+    /// A perfect clock: no offset, drift, temperature, wander, sync or events.
+    pub fn ideal() -> ClockSpec {
+        ClockSpec {
+            initial_offset_s: Dist::Fixed(0.0),
+            drift_ppm: Dist::Fixed(0.0),
+            aging_ppm_first_year: Dist::Fixed(0.0),
+            wander_ppm_per_sqrt_day: Dist::Fixed(0.0),
+            temperature: None,
+            sync: SyncSpec {
+                enabled: false,
+                interval_s: 18.0 * 3600.0,
+                threshold_s: 2.0,
+                residual_s: Dist::Fixed(0.0),
+                failure_probability: 0.0,
+                off_rate_per_year: 0.0,
+                back_on_after_s: None,
+            },
+            events: EventsSpec::default(),
+        }
+    }
+}
+
+const AGING_TAU_S: f64 = 30.0 * 86_400.0;
+const NEVER: Millis = Millis::MAX;
+
+/// A term amp * cos(omega * t + phase) of the squared temperature deviation.
+#[derive(Clone, Debug)]
+struct Cos {
+    amp: f64,
+    omega: f64,
+    phase: f64,
+}
+
+#[derive(Clone, Debug)]
+struct Thermal {
+    /// -k * 1e-6: fractional frequency per °C².
+    scale: f64,
+    constant: f64,
+    terms: Vec<Cos>,
+}
+
+impl Thermal {
+    fn new(spec: &TemperatureSpec, rng: &mut Rng) -> Option<Thermal> {
+        let k = spec.coefficient.sample(rng);
+        let t0 = spec.turnover_c.sample(rng);
+        let mean = spec.mean_c.sample(rng);
+        let b = spec.daily_amplitude_c.sample(rng);
+        let a = spec.seasonal_amplitude_c.sample(rng);
+        if k == 0.0 {
+            return None;
+        }
+        let c = mean - t0;
+        let ws = 2.0 * PI / YEAR_S;
+        let wd = 2.0 * PI / 86_400.0;
+        let ps = -ws * spec.warmest_day * 86_400.0;
+        let pd = -wd * spec.warmest_hour * 3600.0;
+        // D = c + a cos(θs) + b cos(θd); D² expanded into a constant and pure cosines.
+        let terms = vec![
+            Cos { amp: 2.0 * c * a, omega: ws, phase: ps },
+            Cos { amp: 2.0 * c * b, omega: wd, phase: pd },
+            Cos { amp: a * a / 2.0, omega: 2.0 * ws, phase: 2.0 * ps },
+            Cos { amp: b * b / 2.0, omega: 2.0 * wd, phase: 2.0 * pd },
+            Cos { amp: a * b, omega: wd - ws, phase: pd - ps },
+            Cos { amp: a * b, omega: ws + wd, phase: ps + pd },
+        ]
+        .into_iter()
+        .filter(|t| t.amp != 0.0)
+        .collect();
+        Some(Thermal {
+            scale: -k * 1e-6,
+            constant: c * c + a * a / 2.0 + b * b / 2.0,
+            terms,
+        })
+    }
+
+    /// ∫ fractional frequency error dt over [t1, t2] (Unix seconds): seconds of offset gained.
+    fn integral(&self, t1: f64, t2: f64) -> f64 {
+        let mut s = self.constant * (t2 - t1);
+        for c in &self.terms {
+            s += c.amp * ((c.omega * t2 + c.phase).sin() - (c.omega * t1 + c.phase).sin()) / c.omega;
+        }
+        self.scale * s
+    }
+}
+
+/// What can step a clock; counted per token.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ClockEvents {
+    pub syncs_applied: u32,
+    pub syncs_failed: u32,
+    pub auto_time_off: u32,
+    pub manual_changes: u32,
+    pub timezone_errors: u32,
+    pub resets: u32,
+    pub future_trips: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    Sync,
+    AutoOff,
+    AutoOn,
+    Manual,
+    Timezone,
+    Reset,
+    Future,
+}
+
+const SLOTS: [Slot; 7] = [
+    Slot::Sync,
+    Slot::AutoOff,
+    Slot::AutoOn,
+    Slot::Manual,
+    Slot::Timezone,
+    Slot::Reset,
+    Slot::Future,
+];
+
+/// One token's clock.
+#[derive(Clone, Debug)]
+pub struct Clock {
+    spec: ClockSpec,
+    rng: Rng,
+    born: Millis,
+    /// Constant fractional frequency offset.
+    y0: f64,
+    /// Aging scale: fractional frequency at one year.
+    aging: f64,
+    /// Wander sigma, fractional frequency per sqrt(second).
+    sigma: f64,
+    thermal: Option<Thermal>,
+    t: Millis,
+    /// Offset in seconds: device time minus true time.
+    x: f64,
+    /// Random-walk frequency component.
+    yw: f64,
+    auto_on: bool,
+    next: [Millis; 7],
+    reverts: Vec<(Millis, f64)>,
+    pub events: ClockEvents,
+}
+
+fn next_poisson(rng: &mut Rng, from: Millis, rate_per_year: f64) -> Millis {
+    if rate_per_year <= 0.0 {
+        return NEVER;
+    }
+    let u: f64 = rng.random::<f64>();
+    let wait_s = -(1.0 - u).ln() / rate_per_year * YEAR_S;
+    from.saturating_add((wait_s * 1000.0) as Millis)
+}
+
+fn after(from: Millis, secs: f64) -> Millis {
+    from.saturating_add((secs.max(0.0) * 1000.0) as Millis)
+}
+
+impl Clock {
+    pub fn new(spec: &ClockSpec, born: Millis, mut rng: Rng) -> Clock {
+        let x = spec.initial_offset_s.sample(&mut rng);
+        let y0 = spec.drift_ppm.sample(&mut rng) * 1e-6;
+        let aging = spec.aging_ppm_first_year.sample(&mut rng) * 1e-6;
+        let sigma = spec.wander_ppm_per_sqrt_day.sample(&mut rng) * 1e-6 / 86_400f64.sqrt();
+        let thermal = spec.temperature.as_ref().and_then(|t| Thermal::new(t, &mut rng));
+        let sync_phase = (rng.random::<f64>() * spec.sync.interval_s * 1000.0) as Millis;
+        let mut c = Clock {
+            spec: spec.clone(),
+            born,
+            y0,
+            aging,
+            sigma,
+            thermal,
+            t: born,
+            x,
+            yw: 0.0,
+            auto_on: spec.sync.enabled,
+            next: [NEVER; 7],
+            reverts: Vec::new(),
+            events: ClockEvents::default(),
+            rng,
+        };
+        if spec.sync.enabled {
+            c.next[Slot::Sync as usize] = born + sync_phase;
+            c.next[Slot::AutoOff as usize] = next_poisson(&mut c.rng, born, spec.sync.off_rate_per_year);
+        }
+        let ev = &spec.events;
+        c.next[Slot::Manual as usize] = next_poisson(&mut c.rng, born, ev.manual_change.as_ref().map_or(0.0, |e| e.rate_per_year));
+        c.next[Slot::Timezone as usize] = next_poisson(&mut c.rng, born, ev.timezone_error.as_ref().map_or(0.0, |e| e.rate_per_year));
+        c.next[Slot::Reset as usize] = next_poisson(&mut c.rng, born, ev.reset.as_ref().map_or(0.0, |e| e.rate_per_year));
+        c.next[Slot::Future as usize] = next_poisson(&mut c.rng, born, ev.future_trip.as_ref().map_or(0.0, |e| e.rate_per_year));
+        c
+    }
+
+    /// Offset (device minus true, seconds) at the last advance.
+    pub fn offset(&self) -> f64 {
+        self.x
+    }
+
+    pub fn auto_time_on(&self) -> bool {
+        self.auto_on
+    }
+
+    /// The deterministic part of the offset gained over [t1, t2].
+    fn drift_between(&self, t1: Millis, t2: Millis) -> f64 {
+        let dt = (t2 - t1) as f64 / 1000.0;
+        let mut dx = (self.y0 + self.yw) * dt;
+        if self.aging != 0.0 {
+            let a1 = (t1 - self.born).max(0) as f64 / 1000.0;
+            let a2 = (t2 - self.born).max(0) as f64 / 1000.0;
+            let big = |a: f64| (AGING_TAU_S + a) * (a / AGING_TAU_S).ln_1p() - a;
+            let norm = (YEAR_S / AGING_TAU_S).ln_1p();
+            dx += self.aging / norm * (big(a2) - big(a1));
+        }
+        if let Some(th) = &self.thermal {
+            dx += th.integral(t1 as f64 / 1000.0, t2 as f64 / 1000.0);
+        }
+        dx
+    }
+
+    /// Integrates from the current time to `t` with no events in between.
+    fn integrate(&mut self, t: Millis) {
+        if t <= self.t {
+            return;
+        }
+        let dx = self.drift_between(self.t, t);
+        self.x += dx;
+        if self.sigma > 0.0 {
+            let dt = (t - self.t) as f64 / 1000.0;
+            let n1: f64 = self.rng.sample(StandardNormal);
+            let n2: f64 = self.rng.sample(StandardNormal);
+            self.x += self.sigma * dt.powf(1.5) * (n1 / 2.0 + n2 / (2.0 * 3f64.sqrt()));
+            self.yw += self.sigma * dt.sqrt() * n1;
+        }
+        self.t = t;
+    }
+
+    /// Moves the clock to true time `t`, applying every sync and event on the way.
+    pub fn advance(&mut self, t: Millis) {
+        loop {
+            let (slot, when) = SLOTS
+                .iter()
+                .map(|s| (*s, self.next[*s as usize]))
+                .min_by_key(|(_, w)| *w)
+                .expect("slots");
+            let revert = self.reverts.iter().enumerate().min_by_key(|(_, r)| r.0).map(|(i, r)| (i, r.0));
+            if let Some((i, rw)) = revert {
+                if rw <= t && rw <= when {
+                    self.integrate(rw);
+                    let (_, delta) = self.reverts.swap_remove(i);
+                    self.x -= delta;
+                    continue;
+                }
+            }
+            if when > t {
+                break;
+            }
+            self.integrate(when);
+            self.fire(slot, when);
+        }
+        self.integrate(t);
+    }
+
+    fn fire(&mut self, slot: Slot, now: Millis) {
+        let idx = slot as usize;
+        let ev = self.spec.events.clone();
+        match slot {
+            Slot::Sync => {
+                let s = &self.spec.sync;
+                self.next[idx] = after(now, s.interval_s);
+                if self.auto_on {
+                    if self.rng.random::<f64>() < s.failure_probability {
+                        self.events.syncs_failed += 1;
+                    } else if self.x.abs() > s.threshold_s {
+                        self.x = s.residual_s.sample(&mut self.rng);
+                        self.events.syncs_applied += 1;
+                    }
+                }
+            }
+            Slot::AutoOff => {
+                self.auto_on = false;
+                self.events.auto_time_off += 1;
+                self.next[idx] = NEVER;
+                self.next[Slot::AutoOn as usize] = match &self.spec.sync.back_on_after_s {
+                    Some(d) => after(now, d.sample(&mut self.rng)),
+                    None => NEVER,
+                };
+            }
+            Slot::AutoOn => {
+                self.auto_on = true;
+                self.next[idx] = NEVER;
+                self.next[Slot::AutoOff as usize] = next_poisson(&mut self.rng, now, self.spec.sync.off_rate_per_year);
+            }
+            Slot::Manual => {
+                let e = ev.manual_change.expect("scheduled only when set");
+                self.x += e.amount_s.sample(&mut self.rng);
+                self.events.manual_changes += 1;
+                self.next[idx] = next_poisson(&mut self.rng, now, e.rate_per_year);
+            }
+            Slot::Timezone => {
+                let e = ev.timezone_error.expect("scheduled only when set");
+                let h = e.hours.sample(&mut self.rng).round();
+                if h != 0.0 {
+                    self.x += h * 3600.0;
+                    self.events.timezone_errors += 1;
+                    if let Some(d) = &e.corrected_after_s {
+                        let back = after(now, d.sample(&mut self.rng));
+                        self.reverts.push((back, h * 3600.0));
+                    }
+                }
+                self.next[idx] = next_poisson(&mut self.rng, now, e.rate_per_year);
+            }
+            Slot::Reset => {
+                let e = ev.reset.expect("scheduled only when set");
+                self.x = (e.to - now) as f64 / 1000.0;
+                self.events.resets += 1;
+                self.next[idx] = next_poisson(&mut self.rng, now, e.rate_per_year);
+            }
+            Slot::Future => {
+                let e = ev.future_trip.expect("scheduled only when set");
+                let amount = e.amount_s.sample(&mut self.rng);
+                self.x += amount;
+                self.events.future_trips += 1;
+                self.reverts.push((after(now, e.back_after_s.sample(&mut self.rng)), amount));
+                self.next[idx] = next_poisson(&mut self.rng, now, e.rate_per_year);
+            }
+        }
+    }
+
+    /// Offset at `t` (at or after the last advance) extrapolated without random draws or events:
+    /// used for the seconds-to-minutes span of one login.
+    pub fn peek(&self, t: Millis) -> f64 {
+        if t <= self.t {
+            return self.x;
+        }
+        self.x + self.drift_between(self.t, t)
+    }
+
+    /// Device time at true time `t` (see [`Clock::peek`]).
+    pub fn device_time(&self, t: Millis) -> Millis {
+        t + (self.peek(t) * 1000.0).round() as Millis
+    }
+
+    /// Sets the offset at the current time (a user fixing the clock, a recovery step).
+    pub fn set_offset(&mut self, x: f64) {
+        self.x = x;
+        self.reverts.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::civil::{DAY, HOUR};
+    use crate::rng::{stream, Purpose};
+
+    fn rng() -> Rng {
+        stream(1, 0, Purpose::Clock)
+    }
+
+    #[test]
+    fn linear_drift_is_exact() {
+        let mut spec = ClockSpec::ideal();
+        spec.drift_ppm = Dist::Fixed(20.0);
+        spec.initial_offset_s = Dist::Fixed(-3.0);
+        let mut c = Clock::new(&spec, 0, rng());
+        c.advance(365 * DAY);
+        // 20 ppm over 365 days = 630.72 s.
+        assert!((c.offset() - (-3.0 + 630.72)).abs() < 1e-9, "{}", c.offset());
+        assert!((c.peek(365 * DAY + 86_400_000) - (c.offset() + 1.728)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn advancing_in_many_steps_equals_one_step_without_noise() {
+        let mut spec = ClockSpec::ideal();
+        spec.drift_ppm = Dist::Fixed(-7.0);
+        spec.aging_ppm_first_year = Dist::Fixed(3.0);
+        spec.temperature = Some(TemperatureSpec {
+            coefficient: Dist::Fixed(0.034),
+            turnover_c: Dist::Fixed(25.0),
+            mean_c: Dist::Fixed(15.0),
+            daily_amplitude_c: Dist::Fixed(5.0),
+            seasonal_amplitude_c: Dist::Fixed(10.0),
+            warmest_day: 200.0,
+            warmest_hour: 15.0,
+        });
+        let mut a = Clock::new(&spec, 1_000_000, rng());
+        let mut b = Clock::new(&spec, 1_000_000, rng());
+        let end = 1_000_000 + 400 * DAY;
+        a.advance(end);
+        let mut t = 1_000_000;
+        while t < end {
+            t = (t + 7 * HOUR + 123).min(end);
+            b.advance(t);
+        }
+        assert!((a.offset() - b.offset()).abs() < 1e-6, "{} vs {}", a.offset(), b.offset());
+    }
+
+    #[test]
+    fn temperature_term_matches_numeric_integral() {
+        let spec = TemperatureSpec {
+            coefficient: Dist::Fixed(0.04),
+            turnover_c: Dist::Fixed(25.0),
+            mean_c: Dist::Fixed(10.0),
+            daily_amplitude_c: Dist::Fixed(6.0),
+            seasonal_amplitude_c: Dist::Fixed(12.0),
+            warmest_day: 190.0,
+            warmest_hour: 14.0,
+        };
+        let th = Thermal::new(&spec, &mut rng()).unwrap();
+        let (t1, t2) = (1.7e9, 1.7e9 + 3.0 * 86_400.0);
+        let n = 300_000;
+        let h = (t2 - t1) / n as f64;
+        let mut num = 0.0;
+        for i in 0..n {
+            let t = t1 + (i as f64 + 0.5) * h;
+            let ts = 2.0 * PI / YEAR_S * (t - 190.0 * 86_400.0);
+            let td = 2.0 * PI / 86_400.0 * (t - 14.0 * 3600.0);
+            let temp = 10.0 + 12.0 * ts.cos() + 6.0 * td.cos();
+            num += -0.04e-6 * (temp - 25.0).powi(2) * h;
+        }
+        let exact = th.integral(t1, t2);
+        assert!((exact - num).abs() < 1e-6 * num.abs(), "{exact} vs {num}");
+    }
+
+    #[test]
+    fn wander_variance_matches_random_walk() {
+        // Var(x) after T for a frequency random walk is sigma² T³ / 3.
+        let mut spec = ClockSpec::ideal();
+        spec.wander_ppm_per_sqrt_day = Dist::Fixed(1.0);
+        let n = 4000;
+        let t = 10 * DAY;
+        let xs: Vec<f64> = (0..n)
+            .map(|i| {
+                let mut c = Clock::new(&spec, 0, stream(9, i, Purpose::Clock));
+                for k in 1..=10 {
+                    c.advance(k * DAY);
+                }
+                c.offset()
+            })
+            .collect();
+        let var = xs.iter().map(|x| x * x).sum::<f64>() / n as f64;
+        let sigma = 1e-6 / 86_400f64.sqrt();
+        let want = sigma * sigma * (t as f64 / 1000.0).powi(3) / 3.0;
+        assert!((var / want - 1.0).abs() < 0.08, "var {var}, want {want}");
+    }
+
+    #[test]
+    fn sync_steps_only_beyond_threshold() {
+        let mut spec = ClockSpec::ideal();
+        spec.drift_ppm = Dist::Fixed(100.0); // 8.64 s a day
+        spec.sync.enabled = true;
+        spec.sync.interval_s = 86_400.0;
+        spec.sync.threshold_s = 2.0;
+        let mut c = Clock::new(&spec, 0, rng());
+        c.advance(30 * DAY);
+        // After a sync the clock is exact; it never gains more than one interval's drift.
+        assert!(c.offset() >= 0.0 && c.offset() <= 8.64 + 1e-9, "{}", c.offset());
+        assert!((28..=30).contains(&c.events.syncs_applied), "{:?}", c.events);
+    }
+
+    #[test]
+    fn future_trip_goes_and_comes_back() {
+        let mut spec = ClockSpec::ideal();
+        spec.events.future_trip = Some(FutureTrip {
+            rate_per_year: 1e9, // immediately
+            amount_s: Dist::Fixed(3600.0),
+            back_after_s: Dist::Fixed(600.0),
+        });
+        let mut c = Clock::new(&spec, 0, rng());
+        let first = c.next[Slot::Future as usize];
+        c.spec.events.future_trip.as_mut().unwrap().rate_per_year = 0.0;
+        c.advance(first + 1000);
+        assert_eq!(c.offset(), 3600.0);
+        c.advance(first + 600_000 + 1);
+        assert_eq!(c.offset(), 0.0);
+    }
+}

@@ -1,0 +1,266 @@
+//! Parameter distributions (fixed, normal, lognormal, uniform, exponential, mixture, clipped):
+//! sampling, means, and how they are written back out in resolved scenarios.
+
+use crate::civil::format_duration;
+use rand_distr::{Exp1, StandardNormal};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+
+/// A distribution of one scalar, in the field's canonical unit (seconds for durations).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Dist {
+    Fixed(f64),
+    Normal { mean: f64, sd: f64 },
+    LogNormal { median: f64, sigma: f64 },
+    Uniform { min: f64, max: f64 },
+    Exponential { mean: f64 },
+    Mixture(Vec<(f64, Dist)>),
+    Clipped { inner: Box<Dist>, min: f64, max: f64 },
+}
+
+impl Dist {
+    pub fn fixed(v: f64) -> Dist {
+        Dist::Fixed(v)
+    }
+
+    pub fn clipped(self, min: f64, max: f64) -> Dist {
+        Dist::Clipped {
+            inner: Box::new(self),
+            min,
+            max,
+        }
+    }
+
+    pub fn sample<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        match self {
+            Dist::Fixed(v) => *v,
+            Dist::Normal { mean, sd } => {
+                let z: f64 = rng.sample(StandardNormal);
+                mean + sd * z
+            }
+            Dist::LogNormal { median, sigma } => {
+                let z: f64 = rng.sample(StandardNormal);
+                median * (sigma * z).exp()
+            }
+            Dist::Uniform { min, max } => min + (max - min) * rng.random::<f64>(),
+            Dist::Exponential { mean } => {
+                let e: f64 = rng.sample(Exp1);
+                mean * e
+            }
+            Dist::Mixture(parts) => {
+                let total: f64 = parts.iter().map(|p| p.0).sum();
+                let mut u = rng.random::<f64>() * total;
+                for (w, d) in parts {
+                    if u < *w {
+                        return d.sample(rng);
+                    }
+                    u -= w;
+                }
+                parts.last().expect("validated non-empty").1.sample(rng)
+            }
+            Dist::Clipped { inner, min, max } => inner.sample(rng).clamp(*min, *max),
+        }
+    }
+
+    /// The mean (for work estimates; clipping is applied to the inner mean, an approximation).
+    pub fn mean(&self) -> f64 {
+        match self {
+            Dist::Fixed(v) => *v,
+            Dist::Normal { mean, .. } => *mean,
+            Dist::LogNormal { median, sigma } => median * (sigma * sigma / 2.0).exp(),
+            Dist::Uniform { min, max } => (min + max) / 2.0,
+            Dist::Exponential { mean } => *mean,
+            Dist::Mixture(parts) => {
+                let total: f64 = parts.iter().map(|p| p.0).sum();
+                parts.iter().map(|(w, d)| w * d.mean()).sum::<f64>() / total
+            }
+            Dist::Clipped { inner, min, max } => inner.mean().clamp(*min, *max),
+        }
+    }
+
+    /// Whether every draw is exactly `v`.
+    pub fn is_fixed(&self, v: f64) -> bool {
+        matches!(self, Dist::Fixed(x) if *x == v)
+    }
+
+    /// Smallest and largest value a draw can take (infinite when unbounded).
+    pub fn support(&self) -> (f64, f64) {
+        match self {
+            Dist::Fixed(v) => (*v, *v),
+            Dist::Normal { mean, sd } if *sd == 0.0 => (*mean, *mean),
+            Dist::Normal { .. } => (f64::NEG_INFINITY, f64::INFINITY),
+            Dist::LogNormal { .. } => (0.0, f64::INFINITY),
+            Dist::Uniform { min, max } => (*min, *max),
+            Dist::Exponential { .. } => (0.0, f64::INFINITY),
+            Dist::Mixture(parts) => parts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, p| {
+                let s = p.1.support();
+                (a.0.min(s.0), a.1.max(s.1))
+            }),
+            Dist::Clipped { inner, min, max } => {
+                let s = inner.support();
+                (s.0.max(*min), s.1.min(*max))
+            }
+        }
+    }
+
+    /// A serializable view that writes values as duration strings (`"30s"`) when `seconds`.
+    pub fn view(&self, seconds: bool) -> DistView<'_> {
+        DistView { d: self, seconds }
+    }
+}
+
+/// Serializes a [`Dist`] the way a scenario file writes it.
+pub struct DistView<'a> {
+    d: &'a Dist,
+    seconds: bool,
+}
+
+struct Val(f64, bool);
+
+impl Serialize for Val {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.1 {
+            s.serialize_str(&format_seconds(self.0))
+        } else {
+            s.serialize_f64(self.0)
+        }
+    }
+}
+
+/// Seconds as a duration string that parses back to the same value.
+pub fn format_seconds(v: f64) -> String {
+    let short = format_duration(v);
+    match crate::civil::parse_duration(&short) {
+        Ok(back) if (back - v).abs() < 1e-9 => short,
+        _ => format!("{}s", v),
+    }
+}
+
+impl Serialize for DistView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let sec = self.seconds;
+        let (inner, clip) = match self.d {
+            Dist::Clipped { inner, min, max } => (inner.as_ref(), Some((*min, *max))),
+            d => (d, None),
+        };
+        if let (Dist::Fixed(v), None) = (inner, clip) {
+            return Val(*v, sec).serialize(s);
+        }
+        let mut m = s.serialize_map(None)?;
+        match inner {
+            Dist::Fixed(v) => {
+                m.serialize_entry("dist", "fixed")?;
+                m.serialize_entry("value", &Val(*v, sec))?;
+            }
+            Dist::Normal { mean, sd } => {
+                m.serialize_entry("dist", "normal")?;
+                m.serialize_entry("mean", &Val(*mean, sec))?;
+                m.serialize_entry("sd", &Val(*sd, sec))?;
+            }
+            Dist::LogNormal { median, sigma } => {
+                m.serialize_entry("dist", "lognormal")?;
+                m.serialize_entry("median", &Val(*median, sec))?;
+                m.serialize_entry("sigma", sigma)?;
+            }
+            Dist::Uniform { min, max } => {
+                m.serialize_entry("dist", "uniform")?;
+                m.serialize_entry("min", &Val(*min, sec))?;
+                m.serialize_entry("max", &Val(*max, sec))?;
+            }
+            Dist::Exponential { mean } => {
+                m.serialize_entry("dist", "exponential")?;
+                m.serialize_entry("mean", &Val(*mean, sec))?;
+            }
+            Dist::Mixture(parts) => {
+                m.serialize_entry("dist", "mixture")?;
+                m.serialize_entry("of", &Parts(parts, sec))?;
+            }
+            Dist::Clipped { .. } => unreachable!("nested clip is flattened at validation"),
+        }
+        if let Some((lo, hi)) = clip {
+            m.serialize_entry("clip", &[Val(lo, sec), Val(hi, sec)])?;
+        }
+        m.end()
+    }
+}
+
+struct Parts<'a>(&'a [(f64, Dist)], bool);
+
+impl Serialize for Parts<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for (w, d) in self.0 {
+            seq.serialize_element(&Weighted(*w, d.view(self.1)))?;
+        }
+        seq.end()
+    }
+}
+
+struct Weighted<'a>(f64, DistView<'a>);
+
+impl Serialize for Weighted<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // A mixture part is the part's own table plus its weight; a fixed part becomes `value`.
+        let v = serde_json::to_value(&self.1).map_err(serde::ser::Error::custom)?;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("weight", &self.0)?;
+        match v {
+            serde_json::Value::Object(o) => {
+                for (k, v) in o {
+                    m.serialize_entry(&k, &v)?;
+                }
+            }
+            other => {
+                m.serialize_entry("dist", "fixed")?;
+                m.serialize_entry("value", &other)?;
+            }
+        }
+        m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{stream, Purpose};
+
+    fn sample_mean(d: &Dist, n: usize) -> f64 {
+        let mut r = stream(1, 0, Purpose::Clock);
+        (0..n).map(|_| d.sample(&mut r)).sum::<f64>() / n as f64
+    }
+
+    #[test]
+    fn sample_means_match_analytic_means() {
+        let cases = [
+            Dist::Normal { mean: 3.0, sd: 2.0 },
+            Dist::LogNormal { median: 8.0, sigma: 0.5 },
+            Dist::Uniform { min: -4.0, max: 10.0 },
+            Dist::Exponential { mean: 5.0 },
+            Dist::Mixture(vec![(0.9, Dist::Fixed(1.0)), (0.1, Dist::Fixed(11.0))]),
+        ];
+        for d in cases {
+            let m = sample_mean(&d, 200_000);
+            assert!((m - d.mean()).abs() < 0.05, "{d:?}: sample mean {m}, mean {}", d.mean());
+        }
+    }
+
+    #[test]
+    fn clipping_bounds_every_draw() {
+        let d = Dist::Normal { mean: 0.0, sd: 10.0 }.clipped(-1.0, 2.0);
+        let mut r = stream(2, 0, Purpose::Clock);
+        let xs: Vec<f64> = (0..10_000).map(|_| d.sample(&mut r)).collect();
+        assert!(xs.iter().all(|x| (-1.0..=2.0).contains(x)));
+        assert!(xs.iter().filter(|x| **x == 2.0).count() > 4000);
+        assert_eq!(d.support(), (-1.0, 2.0));
+    }
+
+    #[test]
+    fn views_write_scenario_syntax() {
+        let d = Dist::Normal { mean: 0.0, sd: 90.0 }.clipped(-600.0, 600.0);
+        assert_eq!(
+            serde_json::to_string(&d.view(true)).unwrap(),
+            r#"{"dist":"normal","mean":"0s","sd":"90s","clip":["-10m","10m"]}"#
+        );
+        assert_eq!(serde_json::to_string(&Dist::Fixed(2.5).view(false)).unwrap(), "2.5");
+    }
+}

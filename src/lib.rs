@@ -1,0 +1,13 @@
+//! otpdrift: simulate fleets of one-time-code tokens whose clocks drift, validate every code
+//! against a model of a real validator, and record what happens.
+//!
+//! Reading order: [`otp`], [`clock`], [`token`], [`user`], [`validator`], [`scenario`], [`sim`],
+//! [`metrics`], [`export`], [`cli`]. ARCHITECTURE.md has the map and the invariants.
+
+pub mod civil;
+pub mod clock;
+pub mod dist;
+pub mod otp;
+pub mod rng;
+pub mod token;
+pub mod validator;
