@@ -47,6 +47,8 @@ pub struct SyncSpec {
     pub back_on_after_s: Option<Dist>,
 }
 
+/// The user sets the clock by hand: the offset becomes a draw of `amount_s` (an imprecise
+/// reference, or a clock kept fast on purpose).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ManualChange {
     pub rate_per_year: f64,
@@ -390,7 +392,8 @@ impl Clock {
             }
             Slot::Manual => {
                 let e = ev.manual_change.expect("scheduled only when set");
-                self.x += e.amount_s.sample(&mut self.rng);
+                self.x = e.amount_s.sample(&mut self.rng);
+                self.reverts.clear();
                 self.events.manual_changes += 1;
                 self.next[idx] = next_poisson(&mut self.rng, now, e.rate_per_year);
             }

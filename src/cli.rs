@@ -1,0 +1,308 @@
+//! Subcommands and flags: argv -> library calls, terminal output, exit codes.
+
+use crate::civil::{format_duration, format_rfc3339, parse_time_arg, Millis};
+use crate::export::{self, check_writable, ExportContext, Manifest, OutputError};
+use crate::metrics::Buckets;
+use crate::otp::{decode_base32, format_code, totp_step, Algorithm, Keyed};
+use crate::scenario::{resolved, LoadError, Scenario};
+use crate::sim;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+#[derive(Parser, Debug)]
+#[command(name = "otpdrift", version, about = "Simulate fleets of one-time-code tokens with drifting clocks against validator models")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Simulate a scenario and write results/<name>/ (CSV and manifest).
+    Run {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        /// Results folder (default: results/<run.name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override run.seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Worker threads (default: all cores). Results do not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Replace an existing results folder.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Validate a scenario, print it with every default filled in and estimate the work.
+    Check {
+        scenario: PathBuf,
+    },
+    /// Print the one-time code of a secret at a time (TOTP) or counter (HOTP).
+    Code {
+        /// The shared secret in base32.
+        #[arg(long)]
+        secret: String,
+        /// RFC 3339 time or Unix seconds (default: now).
+        #[arg(long, conflicts_with = "counter")]
+        time: Option<String>,
+        /// HOTP counter instead of a time.
+        #[arg(long)]
+        counter: Option<u64>,
+        #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(6..=8))]
+        digits: u32,
+        /// TOTP time step in seconds.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+        step: u32,
+        /// TOTP epoch T0 in Unix seconds.
+        #[arg(long, default_value_t = 0)]
+        t0: i64,
+        #[arg(long, default_value = "sha1", value_parser = parse_algorithm)]
+        algorithm: Algorithm,
+    },
+}
+
+fn parse_algorithm(s: &str) -> Result<Algorithm, String> {
+    Algorithm::parse(s).ok_or_else(|| format!("expected one of {}", Algorithm::NAMES))
+}
+
+/// An error with the exit status it deserves: 2 for bad input, 1 for everything else.
+#[derive(Debug)]
+pub struct CliError {
+    pub status: i32,
+    pub message: String,
+}
+
+impl CliError {
+    fn input(message: impl Into<String>) -> CliError {
+        CliError { status: 2, message: message.into() }
+    }
+
+    fn runtime(message: impl Into<String>) -> CliError {
+        CliError { status: 1, message: message.into() }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<LoadError> for CliError {
+    fn from(e: LoadError) -> CliError {
+        CliError::input(e.to_string())
+    }
+}
+
+impl From<OutputError> for CliError {
+    fn from(e: OutputError) -> CliError {
+        match e {
+            OutputError::Exists(_) => CliError::input(e.to_string()),
+            OutputError::Io(..) => CliError::runtime(e.to_string()),
+        }
+    }
+}
+
+pub fn main_with(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Run { scenario, out, seed, threads, force } => run(&scenario, out, seed, threads, force),
+        Command::Check { scenario } => check(&scenario),
+        Command::Code { secret, time, counter, digits, step, t0, algorithm } => {
+            let key = decode_base32(&secret).map_err(|e| CliError::input(format!("--secret: {e}")))?;
+            let keyed = Keyed::new(algorithm, &key);
+            let c = match counter {
+                Some(c) => c,
+                None => {
+                    let t = match time {
+                        Some(s) => parse_time_arg(&s).map_err(|e| CliError::input(format!("--time: {e}")))?,
+                        None => now_ms(),
+                    };
+                    let s = totp_step(t.div_euclid(1000), t0, step);
+                    u64::try_from(s).map_err(|_| CliError::input("--time: before T0, there is no TOTP step"))?
+                }
+            };
+            println!("{}", format_code(keyed.hotp(c, digits), digits));
+            Ok(())
+        }
+    }
+}
+
+fn now_ms() -> Millis {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as Millis)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Raw HMAC-SHA1 6-digit codes per second on this thread, over about `secs` seconds.
+pub fn hmac_codes_per_second(secs: f64) -> f64 {
+    let k = Keyed::new(Algorithm::Sha1, b"12345678901234567890");
+    let start = Instant::now();
+    let mut n = 0u64;
+    let mut sink = 0u32;
+    while start.elapsed().as_secs_f64() < secs {
+        for _ in 0..1000 {
+            sink ^= k.hotp(n, 6);
+            n += 1;
+        }
+    }
+    std::hint::black_box(sink);
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, threads: Option<usize>, force: bool) -> Result<(), CliError> {
+    let text = std::fs::read(path).map_err(|e| CliError::input(format!("cannot read scenario {}: {e}", path.display())))?;
+    let mut sc = Scenario::load(path)?;
+    if let Some(s) = seed {
+        sc.run.seed = s;
+    }
+    let dir = out.unwrap_or_else(|| Path::new("results").join(&sc.run.name));
+    check_writable(&dir, force)?;
+    let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if threads == 0 {
+        return Err(CliError::input("--threads: expected at least 1, found 0"));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| CliError::runtime(format!("cannot start {threads} threads: {e}")))?;
+
+    let bar = if std::io::stderr().is_terminal() {
+        let b = ProgressBar::with_draw_target(Some(sc.run.tokens), ProgressDrawTarget::stderr());
+        b.set_style(
+            ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {pos}/{len} tokens, {per_sec}, ETA {eta}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        b.set_message(sc.run.name.clone());
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let started_at = now_ms();
+    let t0 = Instant::now();
+    let result = pool.install(|| sim::run(&sc, 0..sc.run.tokens, &|n| bar.inc(n)));
+    let wall = t0.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let codes_per_s = hmac_codes_per_second(0.2);
+
+    let attempts = result.total_attempts();
+    let aps = attempts as f64 / wall.max(1e-9);
+    let exporters = export::run_exporters();
+    let manifest = Manifest {
+        tool: "otpdrift",
+        version: env!("CARGO_PKG_VERSION"),
+        command: "run".into(),
+        scenario_path: path.display().to_string(),
+        scenario_sha256: sha256_hex(&text),
+        seed: sc.run.seed,
+        threads,
+        shard_start: result.shard.start,
+        shard_end: result.shard.end,
+        fleet_tokens: sc.run.tokens,
+        started_at: format_rfc3339(started_at),
+        finished_at: format_rfc3339(now_ms()),
+        wall_seconds: (wall * 1000.0).round() / 1000.0,
+        logins: result.total_logins(),
+        attempts,
+        attempts_per_second: aps.round(),
+        hmacs: result.hmacs,
+        hmacs_per_attempt: if attempts > 0 { result.hmacs as f64 / attempts as f64 } else { 0.0 },
+        hmac_sha1_codes_per_second_one_thread: codes_per_s.round(),
+        codes_per_attempt_equivalent: codes_per_s / (aps / threads as f64).max(1e-9),
+        files: exporters.iter().map(|e| e.file_name().to_string()).collect(),
+    };
+    let ctx = ExportContext { scenario: &sc, result: &result, manifest: &manifest };
+    let mut files = Vec::new();
+    for e in &exporters {
+        let bytes = e.render(&ctx).map_err(|err| CliError::runtime(format!("rendering {}: {err}", e.file_name())))?;
+        files.push((e.file_name().to_string(), bytes));
+    }
+    export::write_folder(&dir, force, &files)?;
+    print_summary(&sc, &result);
+    println!(
+        "\nwrote {} ({} files) in {:.1} s: {} attempts, {:.0} attempts/s on {} thread{}",
+        dir.display(),
+        files.len(),
+        wall,
+        attempts,
+        aps,
+        threads,
+        if threads == 1 { "" } else { "s" }
+    );
+    Ok(())
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or("-".into(), |v| format!("{:.2}%", v * 100.0))
+}
+
+fn print_summary(sc: &Scenario, r: &sim::RunResult) {
+    println!(
+        "{} — {} tokens from {} over {}",
+        sc.run.name,
+        sc.run.tokens,
+        format_rfc3339(sc.run.start),
+        format_duration(sc.run.horizon_s)
+    );
+    println!(
+        "{:<14} {:>8} {:>10} {:>10} {:>10} {:>9} {:>8} {:>12}",
+        "population", "tokens", "logins", "first-try", "success", "lockouts", "deaths", "p99 offset"
+    );
+    let mut rows: Vec<(String, crate::metrics::PopTally)> =
+        r.population_names.iter().cloned().zip(r.tally.pops.iter().cloned()).collect();
+    if rows.len() > 1 {
+        rows.push(("all".into(), r.tally.all()));
+    }
+    for (name, p) in rows {
+        let c = &p.total;
+        println!(
+            "{:<14} {:>8} {:>10} {:>10} {:>10} {:>9} {:>8} {:>12}",
+            name,
+            p.tokens,
+            c.logins,
+            pct(c.first_try_acceptance_rate()),
+            pct(c.login_success_rate()),
+            c.lockouts,
+            c.deaths_battery + c.deaths_expired,
+            p.offsets_total.quantile_s(0.99).map_or("-".into(), format_duration)
+        );
+    }
+}
+
+fn check(path: &Path) -> Result<(), CliError> {
+    let sc = Scenario::load(path)?;
+    let text = toml::to_string(&resolved(&sc)).map_err(|e| CliError::runtime(e.to_string()))?;
+    println!("# {}: valid. Resolved scenario, every default filled in:\n", path.display());
+    println!("{text}");
+    let days = sc.run.horizon_s / 86_400.0;
+    let buckets = Buckets::new(sc.run.bucket, sc.run.start, sc.run.end());
+    println!("# Work estimate");
+    println!("# {:<14} {:>10} {:>14} {:>22}", "population", "tokens", "logins", "attempts");
+    let mut total = (0u64, 0.0, 0.0, 0.0);
+    for (p, n) in sc.populations.iter().zip(sc.population_sizes()) {
+        let logins = p.user.expected_logins(days) * n as f64;
+        let most = logins * (1 + p.user.retries) as f64;
+        println!("# {:<14} {:>10} {:>14.0} {:>10.0} to {:>8.0}", p.name, n, logins, logins, most);
+        total = (total.0 + n, total.1 + logins, total.2 + logins, total.3 + most);
+    }
+    println!("# {:<14} {:>10} {:>14.0} {:>10.0} to {:>8.0}", "all", total.0, total.1, total.2, total.3);
+    println!(
+        "# {} buckets of {}; results go to results/{}/",
+        buckets.len(),
+        match sc.run.bucket {
+            crate::metrics::Bucket::Month => "a calendar month".to_string(),
+            crate::metrics::Bucket::Fixed { ms } => format_duration(ms as f64 / 1000.0),
+        },
+        sc.run.name
+    );
+    Ok(())
+}

@@ -1,0 +1,221 @@
+//! Scenarios: the TOML file parsed into raw serde structs (`raw`), then validated into the typed
+//! [`Scenario`] the simulation reads (`validate`), with every problem reported at its
+//! file:line:column and field path (`locate`).
+
+mod locate;
+pub mod raw;
+mod resolved;
+mod validate;
+
+pub use locate::SourceMap;
+pub use resolved::resolved;
+
+use crate::civil::Millis;
+use crate::clock::ClockSpec;
+use crate::metrics::Bucket;
+use crate::token::{BatterySpec, TokenSpec};
+use crate::user::UserSpec;
+use crate::validator::ValidatorConfig;
+use std::fmt;
+use std::path::Path;
+
+/// How codes are decided. Only real HMAC on both sides exists so far; a fast mode comes later
+/// behind the same seam (`sim::life::decide`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecideMode {
+    Exact,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunSpec {
+    pub name: String,
+    pub start: Millis,
+    pub horizon_s: f64,
+    pub tokens: u64,
+    pub seed: u64,
+    pub bucket: Bucket,
+    pub decide: DecideMode,
+}
+
+impl RunSpec {
+    pub fn end(&self) -> Millis {
+        self.start + (self.horizon_s * 1000.0) as Millis
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Population {
+    pub name: String,
+    pub share: f64,
+    pub token: TokenSpec,
+    pub clock: ClockSpec,
+    pub battery: Option<BatterySpec>,
+    pub user: UserSpec,
+}
+
+/// A validated scenario with every default filled in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    pub run: RunSpec,
+    pub validator: ValidatorConfig,
+    pub populations: Vec<Population>,
+}
+
+impl Scenario {
+    /// Token counts per population by largest remainder, so they always sum to the fleet size.
+    pub fn population_sizes(&self) -> Vec<u64> {
+        let n = self.run.tokens;
+        let exact: Vec<f64> = self.populations.iter().map(|p| p.share * n as f64).collect();
+        let mut sizes: Vec<u64> = exact.iter().map(|x| x.floor() as u64).collect();
+        let mut left = n - sizes.iter().sum::<u64>();
+        let mut order: Vec<usize> = (0..sizes.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (fa, fb) = (exact[a] - exact[a].floor(), exact[b] - exact[b].floor());
+            fb.partial_cmp(&fa).expect("finite").then(a.cmp(&b))
+        });
+        for i in order {
+            if left == 0 {
+                break;
+            }
+            sizes[i] += 1;
+            left -= 1;
+        }
+        sizes
+    }
+
+    /// The population of each token index: contiguous index ranges in population order.
+    pub fn population_of(&self, token: u64) -> usize {
+        let mut end = 0;
+        for (i, s) in self.population_sizes().iter().enumerate() {
+            end += s;
+            if token < end {
+                return i;
+            }
+        }
+        self.populations.len() - 1
+    }
+
+    /// Parses and validates a scenario file's text.
+    pub fn from_toml(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+        let map = SourceMap::new(text);
+        let raw: raw::RawScenario = toml::from_str(text).map_err(|e| ScenarioError {
+            diagnostics: vec![Diagnostic::from_toml(file, &map, &e)],
+        })?;
+        let default_name = Path::new(file)
+            .file_stem()
+            .map_or_else(|| "scenario".to_string(), |s| s.to_string_lossy().into_owned());
+        validate::validate(raw, &default_name).map_err(|problems| ScenarioError {
+            diagnostics: problems
+                .into_iter()
+                .map(|p| {
+                    let (line, col) = map
+                        .span_of(&p.path)
+                        .map_or((1, 1), |s| map.line_col(s.start));
+                    Diagnostic { file: file.to_string(), line, col, path: p.path, expected: p.expected, found: p.found }
+                })
+                .collect(),
+        })
+    }
+
+    pub fn load(path: &Path) -> Result<Scenario, LoadError> {
+        let text = std::fs::read_to_string(path).map_err(|e| LoadError::Io(path.display().to_string(), e))?;
+        Scenario::from_toml(&path.display().to_string(), &text).map_err(LoadError::Invalid)
+    }
+}
+
+/// One problem in a scenario file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: String,
+    pub line: usize,
+    pub col: usize,
+    pub path: String,
+    pub expected: String,
+    pub found: String,
+}
+
+impl Diagnostic {
+    fn from_toml(file: &str, map: &SourceMap, e: &toml::de::Error) -> Diagnostic {
+        let span = e.span().unwrap_or(0..0);
+        let (line, col) = map.line_col(span.start);
+        let msg = e.message().trim().to_string();
+        let path = map.path_at(span.start).unwrap_or_else(|| "(document)".into());
+        let (expected, found) = explain_serde(&msg);
+        Diagnostic { file: file.to_string(), line, col, path, expected, found }
+    }
+}
+
+/// Splits serde's messages into what was expected and what was found.
+fn explain_serde(msg: &str) -> (String, String) {
+    if let Some(rest) = msg.strip_prefix("invalid type: ") {
+        if let Some((found, exp)) = rest.split_once(", expected ") {
+            return (exp.to_string(), found.to_string());
+        }
+    }
+    if let Some(rest) = msg.strip_prefix("invalid value: ") {
+        if let Some((found, exp)) = rest.split_once(", expected ") {
+            return (exp.to_string(), found.to_string());
+        }
+    }
+    if let Some(rest) = msg.strip_prefix("unknown field ") {
+        if let Some((field, exp)) = rest.split_once(", expected ") {
+            return (format!("a known field ({exp})"), format!("unknown field {field}"));
+        }
+        if let Some((field, _)) = rest.split_once(", there are no fields") {
+            return ("no fields here".into(), format!("unknown field {field}"));
+        }
+    }
+    if let Some(rest) = msg.strip_prefix("missing field ") {
+        return (format!("field {rest}"), "nothing".into());
+    }
+    ("valid TOML".into(), msg.replace('\n', " "))
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}: expected {}, found {}",
+            self.file, self.line, self.col, self.path, self.expected, self.found
+        )
+    }
+}
+
+/// Every problem found in one scenario file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.diagnostics.len();
+        for d in &self.diagnostics {
+            writeln!(f, "{d}")?;
+        }
+        write!(f, "{n} problem{} in the scenario; nothing was run or written", if n == 1 { "" } else { "s" })
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+#[derive(Debug)]
+pub enum LoadError {
+    Io(String, std::io::Error),
+    Invalid(ScenarioError),
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::Io(p, e) => write!(f, "cannot read scenario {p}: {e}"),
+            LoadError::Invalid(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,178 @@
+//! The scenario file as written: serde structs that mirror the TOML and reject unknown fields.
+//!
+//! Everything is optional here; defaults and checks live in `validate`. Distribution-valued
+//! fields stay `toml::Value` so that `validate` can explain exactly what is wrong with them.
+
+use serde::Deserialize;
+use toml::Value;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub run: Option<RawRun>,
+    pub validator: Option<RawValidator>,
+    pub population: Option<Vec<RawPopulation>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRun {
+    pub name: Option<String>,
+    pub start: Option<String>,
+    pub horizon: Option<String>,
+    pub tokens: Option<u64>,
+    pub seed: Option<u64>,
+    pub bucket: Option<String>,
+    pub decide: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWindow {
+    pub back: Option<u32>,
+    pub ahead: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLockout {
+    pub max_failures: Option<u32>,
+    pub unlock_after: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawValidator {
+    pub window: Option<RawWindow>,
+    pub search: Option<String>,
+    pub drift: Option<Value>,
+    pub replay: Option<String>,
+    pub lockout: Option<RawLockout>,
+    pub hotp_look_ahead: Option<u32>,
+    pub server_offset: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPopulation {
+    pub name: Option<String>,
+    pub share: Option<f64>,
+    pub token: Option<RawToken>,
+    pub clock: Option<RawClock>,
+    pub battery: Option<RawBattery>,
+    pub user: Option<RawUser>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawToken {
+    pub kind: Option<String>,
+    pub algorithm: Option<String>,
+    pub digits: Option<u32>,
+    pub step: Option<String>,
+    pub t0: Option<i64>,
+    pub unsent_presses_per_day: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClock {
+    pub profile: Option<String>,
+    pub initial_offset: Option<Value>,
+    pub drift_ppm: Option<Value>,
+    pub aging_ppm_first_year: Option<Value>,
+    pub wander_ppm_per_sqrt_day: Option<Value>,
+    pub temperature: Option<RawTemperature>,
+    pub sync: Option<RawSync>,
+    pub events: Option<RawEvents>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTemperature {
+    pub enabled: Option<bool>,
+    pub coefficient: Option<Value>,
+    pub turnover: Option<Value>,
+    pub mean: Option<Value>,
+    pub daily_amplitude: Option<Value>,
+    pub seasonal_amplitude: Option<Value>,
+    pub warmest_day: Option<f64>,
+    pub warmest_hour: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSync {
+    pub enabled: Option<bool>,
+    pub interval: Option<String>,
+    pub threshold: Option<String>,
+    pub residual: Option<Value>,
+    pub failure_probability: Option<f64>,
+    pub off_rate_per_year: Option<f64>,
+    pub back_on_after: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEvents {
+    pub manual_change: Option<RawManualChange>,
+    pub timezone_error: Option<RawTimezoneError>,
+    pub reset: Option<RawReset>,
+    pub future_trip: Option<RawFutureTrip>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawManualChange {
+    pub rate_per_year: Option<f64>,
+    pub amount: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTimezoneError {
+    pub rate_per_year: Option<f64>,
+    pub hours: Option<Value>,
+    pub corrected_after: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReset {
+    pub rate_per_year: Option<f64>,
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFutureTrip {
+    pub rate_per_year: Option<f64>,
+    pub amount: Option<Value>,
+    pub back_after: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBattery {
+    pub enabled: Option<bool>,
+    pub life_years: Option<f64>,
+    pub life_codes: Option<f64>,
+    pub expiry: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUser {
+    pub logins_per_day: Option<Value>,
+    pub schedule: Option<String>,
+    pub weekdays: Option<Vec<f64>>,
+    pub hours: Option<Vec<f64>>,
+    pub utc_offset: Option<String>,
+    pub holidays: Option<Vec<String>>,
+    pub delay: Option<Value>,
+    pub fresh_code_below: Option<String>,
+    pub wait_probability: Option<f64>,
+    pub typo_probability: Option<f64>,
+    pub retries: Option<u32>,
+    pub retry_delay: Option<Value>,
+}

@@ -1,0 +1,147 @@
+//! The resolved scenario written back in scenario syntax (every default filled in), for
+//! `otpdrift check` and the run manifest. Feeding it back in gives the same scenario.
+
+use super::Scenario;
+use crate::civil::format_rfc3339;
+use crate::dist::{format_seconds, Dist};
+use crate::metrics::Bucket;
+use crate::validator::DriftLearning;
+use serde_json::{json, Map, Value};
+
+fn d(x: &Dist) -> Value {
+    serde_json::to_value(x.view(false)).expect("serializable")
+}
+
+fn ds(x: &Dist) -> Value {
+    serde_json::to_value(x.view(true)).expect("serializable")
+}
+
+fn s(x: f64) -> Value {
+    Value::String(format_seconds(x))
+}
+
+/// The scenario as a tree with the scenario file's field names.
+pub fn resolved(sc: &Scenario) -> Value {
+    let r = &sc.run;
+    let bucket = match r.bucket {
+        Bucket::Month => "month".to_string(),
+        Bucket::Fixed { ms } => format_seconds(ms as f64 / 1000.0),
+    };
+    let v = &sc.validator;
+    let drift = match v.drift {
+        DriftLearning::None => json!("none"),
+        DriftLearning::Steps => json!("steps"),
+        DriftLearning::Seconds => json!("seconds"),
+        DriftLearning::Explicit => json!("explicit"),
+        DriftLearning::Consistent { k, search } => json!({"mode": "consistent", "k": k, "search": search}),
+    };
+    let lockout = match v.lockout {
+        None => json!({"max_failures": 0}),
+        Some(l) => json!({
+            "max_failures": l.max_failures,
+            "unlock_after": l.unlock_after_s.map_or("never".to_string(), format_seconds),
+        }),
+    };
+    let pops: Vec<Value> = sc
+        .populations
+        .iter()
+        .map(|p| {
+            let c = &p.clock;
+            let mut clock = Map::new();
+            clock.insert("initial_offset".into(), ds(&c.initial_offset_s));
+            clock.insert("drift_ppm".into(), d(&c.drift_ppm));
+            clock.insert("aging_ppm_first_year".into(), d(&c.aging_ppm_first_year));
+            clock.insert("wander_ppm_per_sqrt_day".into(), d(&c.wander_ppm_per_sqrt_day));
+            clock.insert(
+                "temperature".into(),
+                match &c.temperature {
+                    None => json!({"enabled": false}),
+                    Some(t) => json!({
+                        "coefficient": d(&t.coefficient), "turnover": d(&t.turnover_c), "mean": d(&t.mean_c),
+                        "daily_amplitude": d(&t.daily_amplitude_c), "seasonal_amplitude": d(&t.seasonal_amplitude_c),
+                        "warmest_day": t.warmest_day, "warmest_hour": t.warmest_hour,
+                    }),
+                },
+            );
+            let sy = &c.sync;
+            clock.insert(
+                "sync".into(),
+                json!({
+                    "enabled": sy.enabled, "interval": s(sy.interval_s), "threshold": s(sy.threshold_s),
+                    "residual": ds(&sy.residual_s), "failure_probability": sy.failure_probability,
+                    "off_rate_per_year": sy.off_rate_per_year,
+                    "back_on_after": sy.back_on_after_s.as_ref().map_or(json!("never"), ds),
+                }),
+            );
+            let e = &c.events;
+            let mut events = Map::new();
+            if let Some(m) = &e.manual_change {
+                events.insert("manual_change".into(), json!({"rate_per_year": m.rate_per_year, "amount": ds(&m.amount_s)}));
+            }
+            if let Some(t) = &e.timezone_error {
+                events.insert(
+                    "timezone_error".into(),
+                    json!({"rate_per_year": t.rate_per_year, "hours": d(&t.hours),
+                           "corrected_after": t.corrected_after_s.as_ref().map_or(json!("never"), ds)}),
+                );
+            }
+            if let Some(x) = &e.reset {
+                events.insert("reset".into(), json!({"rate_per_year": x.rate_per_year, "to": format_rfc3339(x.to)}));
+            }
+            if let Some(f) = &e.future_trip {
+                events.insert(
+                    "future_trip".into(),
+                    json!({"rate_per_year": f.rate_per_year, "amount": ds(&f.amount_s), "back_after": ds(&f.back_after_s)}),
+                );
+            }
+            clock.insert("events".into(), Value::Object(events));
+            let u = &p.user;
+            let holidays: Vec<String> = u
+                .holidays
+                .iter()
+                .map(|h| match h.year {
+                    Some(y) => format!("{y:04}-{:02}-{:02}", h.month, h.day),
+                    None => format!("{:02}-{:02}", h.month, h.day),
+                })
+                .collect();
+            let t = &p.token;
+            let mut token = json!({
+                "kind": t.kind, "algorithm": t.algorithm, "digits": t.digits,
+                "step": s(t.step_s as f64), "t0": t.t0,
+            });
+            if !t.kind.is_totp() {
+                token["unsent_presses_per_day"] = json!(t.unsent_presses_per_day);
+            }
+            json!({
+                "name": p.name,
+                "share": p.share,
+                "token": token,
+                "clock": Value::Object(clock),
+                "battery": match &p.battery {
+                    None => json!({"enabled": false}),
+                    Some(b) => json!({"life_years": b.life_years, "life_codes": b.life_codes,
+                                      "expiry": b.expiry_s.map_or("never".to_string(), format_seconds)}),
+                },
+                "user": {
+                    "logins_per_day": d(&u.logins_per_day), "schedule": u.schedule,
+                    "weekdays": u.weekdays, "hours": u.hours.to_vec(), "utc_offset": s(u.utc_offset_s),
+                    "holidays": holidays, "delay": ds(&u.delay_s), "fresh_code_below": s(u.fresh_code_below_s),
+                    "wait_probability": u.wait_probability, "typo_probability": u.typo_probability,
+                    "retries": u.retries, "retry_delay": ds(&u.retry_delay_s),
+                },
+            })
+        })
+        .collect();
+    json!({
+        "run": {
+            "name": r.name, "start": format_rfc3339(r.start), "horizon": s(r.horizon_s),
+            "tokens": r.tokens, "seed": r.seed, "bucket": bucket, "decide": r.decide,
+        },
+        "validator": {
+            "window": {"back": v.window_back, "ahead": v.window_ahead},
+            "search": v.search, "drift": drift, "replay": v.replay, "lockout": lockout,
+            "hotp_look_ahead": v.hotp_look_ahead, "server_offset": s(v.server_offset_s),
+        },
+        "population": pops,
+    })
+}

@@ -1,0 +1,165 @@
+//! Scenario parsing: defaults, the resolved round trip, and the error for each kind of mistake.
+
+use super::*;
+use crate::dist::Dist;
+use crate::token::TokenKind;
+use crate::validator::{DriftLearning, Replay};
+
+fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+    Scenario::from_toml("s.toml", text)
+}
+
+fn errors(text: &str) -> Vec<String> {
+    parse(text).unwrap_err().diagnostics.iter().map(|d| d.to_string()).collect()
+}
+
+const MIXED: &str = r#"
+[run]
+name = "mixed"
+start = "2026-01-01"
+horizon = "5y"
+tokens = 1000
+seed = 7
+
+[validator]
+window = { back = 1, ahead = 1 }
+drift = "steps"
+
+[[population]]
+name = "phones"
+share = 0.7
+token = { kind = "phone" }
+
+[[population]]
+name = "hard"
+share = 0.2
+token = { kind = "hardware" }
+
+[[population]]
+name = "desktops"
+share = 0.1
+token = { kind = "desktop" }
+clock = { drift_ppm = { dist = "normal", mean = 0, sd = 15, clip = [-60, 60] } }
+"#;
+
+#[test]
+fn mixed_fleet_with_kind_defaults() {
+    let s = parse(MIXED).unwrap();
+    assert_eq!(s.population_sizes(), vec![700, 200, 100]);
+    assert_eq!(s.population_of(699), 0);
+    assert_eq!(s.population_of(700), 1);
+    assert_eq!(s.population_of(999), 2);
+    assert_eq!(s.populations[0].token.kind, TokenKind::Phone);
+    assert!(s.populations[0].clock.sync.enabled);
+    assert!(s.populations[0].battery.is_none());
+    assert_eq!(s.populations[1].battery.as_ref().unwrap().life_codes, 15_000.0);
+    assert_eq!(
+        s.populations[2].clock.drift_ppm,
+        Dist::Normal { mean: 0.0, sd: 15.0 }.clipped(-60.0, 60.0)
+    );
+    assert_eq!(s.validator.drift, DriftLearning::Steps);
+    assert_eq!(s.validator.replay, Replay::TimeForward);
+}
+
+#[test]
+fn resolved_scenario_parses_back_to_the_same_scenario() {
+    let s = parse(MIXED).unwrap();
+    let text = toml::to_string(&resolved(&s)).unwrap();
+    let back = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(s, back);
+}
+
+#[test]
+fn shares_are_apportioned_to_sum_to_the_fleet() {
+    let mut s = parse(MIXED).unwrap();
+    s.run.tokens = 7;
+    assert_eq!(s.population_sizes(), vec![5, 1, 1]);
+    assert_eq!(s.population_sizes().iter().sum::<u64>(), 7);
+}
+
+#[test]
+fn unknown_field_points_at_the_key() {
+    let e = errors("[run]\nseed = 1\ndrfit = 3\n\n[[population]]\ntoken = { kind = \"phone\" }\n");
+    assert_eq!(e.len(), 1);
+    assert!(e[0].starts_with("s.toml:3:1: run.drfit: expected a known field"), "{}", e[0]);
+    assert!(e[0].contains("found unknown field `drfit`"), "{}", e[0]);
+}
+
+#[test]
+fn wrong_type_names_path_expectation_and_finding() {
+    let e = errors("[run]\ntokens = \"many\"\n[[population]]\ntoken = { kind = \"phone\" }\n");
+    assert!(e[0].starts_with("s.toml:2:10: run.tokens: expected u64, found string \"many\""), "{}", e[0]);
+}
+
+#[test]
+fn syntax_errors_have_positions() {
+    let e = errors("[run]\nseed = = 1\n");
+    assert!(e[0].starts_with("s.toml:2:"), "{}", e[0]);
+}
+
+#[test]
+fn every_semantic_problem_is_reported_with_its_position() {
+    let text = r#"[run]
+horizon = "5 parsecs"
+bucket = "month"
+
+[validator]
+replay = "sometimes"
+
+[[population]]
+share = 0.5
+token = { kind = "hardware", digits = 9 }
+clock = { drift_ppm = { dist = "gauss", sd = 3 } }
+
+[[population]]
+share = 0.4
+token = { kind = "phone" }
+user = { delay = { dist = "normal", mean = "5s", sd = "3s" }, typo_probability = 1.5 }
+"#;
+    let e = errors(text);
+    let want = [
+        "s.toml:2:11: run.horizon: expected a duration",
+        "s.toml:6:10: validator.replay: expected one of none, exact_steps, time_forward, found \"sometimes\"",
+        "s.toml:10:39: population[0].token.digits: expected 6, 7 or 8 digits (RFC 4226), found 9",
+        "s.toml:11:32: population[0].clock.drift_ppm.dist: expected one of fixed, normal",
+        "s.toml:16:18: population[1].user.delay: expected values from 0s to infinity (add `clip = [low, high]`",
+        "s.toml:16:82: population[1].user.typo_probability: expected a probability from 0 to 1, found 1.5",
+        "s.toml:8:3: population: expected shares that add up to 1, found 0.5 + 0.4 = 0.9",
+    ];
+    assert_eq!(e.len(), want.len(), "{e:#?}");
+    for w in want {
+        assert!(e.iter().any(|x| x.starts_with(w)), "missing {w:?} in {e:#?}");
+    }
+}
+
+#[test]
+fn missing_kind_and_no_population() {
+    let e = errors("[run]\nseed = 3\n");
+    assert_eq!(e, vec!["s.toml:1:1: population: expected at least one [[population]] table, found none"]);
+    let e = errors("[[population]]\nname = \"x\"\n");
+    assert!(e[0].contains("population[0].token.kind: expected a token kind: one of hardware, phone, desktop, hotp, found nothing"), "{e:?}");
+}
+
+#[test]
+fn bare_numbers_are_not_durations() {
+    let e = errors("[[population]]\ntoken = { kind = \"phone\" }\nclock = { initial_offset = 45 }\n");
+    assert!(e[0].contains("clock.initial_offset: expected a duration string such as \"30s\" (a bare number has no unit), found integer 45"), "{e:?}");
+}
+
+#[test]
+fn durations_and_distributions_in_their_units() {
+    let s = parse(
+        r#"[[population]]
+token = { kind = "hardware", step = "60s" }
+clock = { profile = "ideal", initial_offset = "-1m30s" }
+user = { delay = { dist = "lognormal", median = "8s", sigma = 0.4, clip = ["1s", "1m"] }, holidays = ["12-25", "2026-07-04"] }
+"#,
+    )
+    .unwrap();
+    let p = &s.populations[0];
+    assert_eq!(p.token.step_s, 60);
+    assert_eq!(p.clock.initial_offset_s, Dist::Fixed(-90.0));
+    assert_eq!(p.clock.drift_ppm, Dist::Fixed(0.0));
+    assert_eq!(p.user.delay_s, Dist::LogNormal { median: 8.0, sigma: 0.4 }.clipped(1.0, 60.0));
+    assert_eq!(p.user.holidays.len(), 2);
+}

@@ -1,0 +1,252 @@
+//! Users: when they log in (rate, weekly and daily profile, holidays) and how they enter codes
+//! (read-to-submit delay, waiting for a fresh code near rollover, typos, retries).
+//!
+//! The recovery ladder beyond plain retries plugs in after a failed login (see `sim::life`).
+
+use crate::civil::{civil_from_days, Millis, DAY, HOUR};
+use crate::dist::Dist;
+use crate::rng::Rng;
+use rand::Rng as _;
+use rand_distr::{Distribution, Poisson};
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleKind {
+    /// A Poisson number of logins each day, with the weekday weights.
+    Poisson,
+    /// Exactly round(logins_per_day) logins on every day whose weekday weight is not zero.
+    Exact,
+}
+
+impl ScheduleKind {
+    pub const NAMES: &'static str = "poisson, exact";
+}
+
+/// A day without logins: every year on a month and day, or one date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Holiday {
+    pub year: Option<i64>,
+    pub month: u32,
+    pub day: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct UserSpec {
+    /// Each user's mean logins per day is one draw of this.
+    pub logins_per_day: Dist,
+    pub schedule: ScheduleKind,
+    /// Relative login weights Monday..Sunday (normalised so the weekly mean is the rate).
+    pub weekdays: [f64; 7],
+    /// Relative login weights for each local hour 0..23.
+    pub hours: [f64; 24],
+    /// The users' local time minus UTC, for the weekday and hour profiles.
+    pub utc_offset_s: f64,
+    pub holidays: Vec<Holiday>,
+    /// From reading a code to the validator receiving it.
+    pub delay_s: Dist,
+    /// A code with less than this left on the device is ...
+    pub fresh_code_below_s: f64,
+    /// ... waited out with this probability.
+    pub wait_probability: f64,
+    pub typo_probability: f64,
+    /// Retries with a fresh code after a rejection.
+    pub retries: u32,
+    pub retry_delay_s: Dist,
+}
+
+impl UserSpec {
+    /// Expected logins per user over `days` days (for work estimates).
+    pub fn expected_logins(&self, days: f64) -> f64 {
+        let active = self.weekdays.iter().filter(|w| **w > 0.0).count() as f64 / 7.0;
+        let holidays = self.holidays.len() as f64 / 365.25;
+        let rate = self.logins_per_day.mean().max(0.0);
+        let per_day = match self.schedule {
+            ScheduleKind::Poisson => rate,
+            ScheduleKind::Exact => rate.round() * active,
+        };
+        per_day * days * (1.0 - holidays).max(0.0)
+    }
+
+    fn is_holiday(&self, local_day: i64) -> bool {
+        if self.holidays.is_empty() {
+            return false;
+        }
+        let (y, m, d) = civil_from_days(local_day);
+        self.holidays
+            .iter()
+            .any(|h| h.month == m && h.day == d && h.year.is_none_or(|hy| hy == y))
+    }
+}
+
+/// One user's login times in order, generated a day at a time (memory stays flat).
+pub struct Schedule<'a> {
+    spec: &'a UserSpec,
+    rng: Rng,
+    rate: f64,
+    weekday_scale: f64,
+    hour_total: f64,
+    offset_ms: Millis,
+    day: i64,
+    last_day: i64,
+    start: Millis,
+    end: Millis,
+    today: Vec<Millis>,
+}
+
+impl<'a> Schedule<'a> {
+    pub fn new(spec: &'a UserSpec, start: Millis, end: Millis, mut rng: Rng) -> Schedule<'a> {
+        let rate = spec.logins_per_day.sample(&mut rng).max(0.0);
+        let wsum: f64 = spec.weekdays.iter().sum();
+        let offset_ms = (spec.utc_offset_s * 1000.0).round() as Millis;
+        Schedule {
+            spec,
+            rng,
+            rate,
+            weekday_scale: if wsum > 0.0 { 7.0 / wsum } else { 0.0 },
+            hour_total: spec.hours.iter().sum(),
+            offset_ms,
+            day: (start + offset_ms).div_euclid(DAY),
+            last_day: (end + offset_ms - 1).div_euclid(DAY),
+            start,
+            end,
+            today: Vec::new(),
+        }
+    }
+
+    /// This user's mean logins per day.
+    pub fn rate(&self) -> f64 {
+        self.rate
+    }
+
+    fn fill_day(&mut self) {
+        let d = self.day;
+        let w = self.spec.weekdays[crate::civil::weekday(d)];
+        if w <= 0.0 || self.spec.is_holiday(d) {
+            return;
+        }
+        let n = match self.spec.schedule {
+            ScheduleKind::Exact => self.rate.round() as u64,
+            ScheduleKind::Poisson => {
+                let lambda = self.rate * w * self.weekday_scale;
+                if lambda <= 0.0 {
+                    0
+                } else {
+                    Poisson::new(lambda).map_or(0, |p| p.sample(&mut self.rng) as u64)
+                }
+            }
+        };
+        for _ in 0..n {
+            let mut u = self.rng.random::<f64>() * self.hour_total;
+            let mut hour = 23;
+            for (h, w) in self.spec.hours.iter().enumerate() {
+                if u < *w {
+                    hour = h;
+                    break;
+                }
+                u -= w;
+            }
+            let within = (self.rng.random::<f64>() * HOUR as f64) as Millis;
+            let t = d * DAY + hour as Millis * HOUR + within - self.offset_ms;
+            if t >= self.start && t < self.end {
+                self.today.push(t);
+            }
+        }
+        // Popped from the back: latest first in the vector.
+        self.today.sort_unstable_by(|a, b| b.cmp(a));
+    }
+}
+
+impl Iterator for Schedule<'_> {
+    type Item = Millis;
+
+    fn next(&mut self) -> Option<Millis> {
+        loop {
+            if let Some(t) = self.today.pop() {
+                return Some(t);
+            }
+            if self.day > self.last_day {
+                return None;
+            }
+            self.fill_day();
+            self.day += 1;
+        }
+    }
+}
+
+/// A mistyped code: one digit replaced by a different digit.
+pub fn typo(code: u32, digits: u32, rng: &mut Rng) -> u32 {
+    let pos = rng.random_range(0..digits);
+    let p = 10u32.pow(pos);
+    let old = (code / p) % 10;
+    let new = (old + rng.random_range(1..10)) % 10;
+    code - old * p + new * p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::civil::{days_from_civil, weekday};
+    use crate::rng::{stream, Purpose};
+
+    fn spec(rate: f64, kind: ScheduleKind) -> UserSpec {
+        UserSpec {
+            logins_per_day: Dist::Fixed(rate),
+            schedule: kind,
+            weekdays: [1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0],
+            hours: {
+                let mut h = [0.0; 24];
+                h[9] = 1.0;
+                h[14] = 1.0;
+                h
+            },
+            utc_offset_s: 0.0,
+            holidays: vec![Holiday { year: None, month: 12, day: 25 }],
+            delay_s: Dist::Fixed(0.0),
+            fresh_code_below_s: 0.0,
+            wait_probability: 0.0,
+            typo_probability: 0.0,
+            retries: 0,
+            retry_delay_s: Dist::Fixed(0.0),
+        }
+    }
+
+    #[test]
+    fn exact_schedule_gives_n_per_working_day_in_profile_hours() {
+        let s = spec(3.0, ScheduleKind::Exact);
+        let start = days_from_civil(2026, 12, 21) * DAY; // Monday
+        let times: Vec<Millis> = Schedule::new(&s, start, start + 14 * DAY, stream(1, 0, Purpose::Schedule)).collect();
+        // Two weeks: 10 working days minus Christmas (a Friday).
+        assert_eq!(times.len(), 27);
+        assert!(times.windows(2).all(|w| w[0] <= w[1]));
+        for t in &times {
+            let h = t.rem_euclid(DAY) / HOUR;
+            assert!(h == 9 || h == 14, "hour {h}");
+            assert!(weekday(t.div_euclid(DAY)) < 5);
+        }
+    }
+
+    #[test]
+    fn poisson_schedule_keeps_the_weekly_mean() {
+        let mut s = spec(4.0, ScheduleKind::Poisson);
+        s.holidays.clear();
+        let n: usize = (0..200)
+            .map(|i| Schedule::new(&s, 0, 70 * DAY, stream(2, i, Purpose::Schedule)).count())
+            .sum();
+        let mean_per_day = n as f64 / (200.0 * 70.0);
+        assert!((mean_per_day - 4.0).abs() < 0.05, "{mean_per_day}");
+        assert!((s.expected_logins(70.0) - 280.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn typos_change_exactly_one_digit() {
+        let mut r = stream(3, 0, Purpose::Behaviour);
+        for code in [0u32, 123456, 999999, 7] {
+            let t = typo(code, 6, &mut r);
+            assert_ne!(t, code);
+            let (a, b) = (format!("{code:06}"), format!("{t:06}"));
+            assert_eq!(a.chars().zip(b.chars()).filter(|(x, y)| x != y).count(), 1);
+            assert!(t < 1_000_000);
+        }
+    }
+}
