@@ -1,1 +1,66 @@
-fn main(){}
+//! Throughput: raw one-time codes per second, and simulated attempts per second on one thread,
+//! measured in the same run so their ratio is meaningful on a noisy machine.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use otpdrift::otp::{Algorithm, Keyed};
+use otpdrift::scenario::Scenario;
+use otpdrift::sim;
+use std::hint::black_box;
+
+fn codes(c: &mut Criterion) {
+    let mut g = c.benchmark_group("codes");
+    for (alg, key) in [
+        (Algorithm::Sha1, &b"12345678901234567890"[..]),
+        (Algorithm::Sha256, &b"12345678901234567890123456789012"[..]),
+        (Algorithm::Sha512, &b"1234567890123456789012345678901234567890123456789012345678901234"[..]),
+    ] {
+        let k = Keyed::new(alg, key);
+        g.throughput(Throughput::Elements(1000));
+        g.bench_function(format!("hotp_{alg}_1000"), |b| {
+            b.iter(|| {
+                let mut x = 0;
+                for c in 0..1000u64 {
+                    x ^= k.hotp(black_box(c), 6);
+                }
+                x
+            })
+        });
+    }
+    g.finish();
+}
+
+const FLEET: &str = r#"
+[run]
+name = "bench"
+horizon = "90d"
+tokens = 48
+seed = 1
+
+[[population]]
+share = 0.7
+token = { kind = "phone" }
+
+[[population]]
+share = 0.2
+token = { kind = "hardware" }
+
+[[population]]
+share = 0.1
+token = { kind = "desktop" }
+"#;
+
+fn simulate(c: &mut Criterion) {
+    let sc = Scenario::from_toml("bench.toml", FLEET).expect("valid bench scenario");
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
+    let attempts = pool.install(|| sim::run(&sc, 0..sc.run.tokens, &|_| {})).total_attempts();
+    let mut g = c.benchmark_group("simulate");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(attempts));
+    g.bench_function("mixed_fleet_one_thread_attempts", |b| {
+        b.iter(|| pool.install(|| sim::run(&sc, 0..sc.run.tokens, &|_| {})).total_attempts())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, codes, simulate);
+criterion_main!(benches);

@@ -100,7 +100,8 @@ fn digits(s: &str, what: &str) -> Result<i64, String> {
 /// Parses `YYYY-MM-DD` (midnight UTC) or RFC 3339 `YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM|-HH:MM)`.
 pub fn parse_rfc3339(s: &str) -> Result<Millis, String> {
     let s = s.trim();
-    let bad = || format!("`{s}` is not a date (YYYY-MM-DD) or an RFC 3339 time (YYYY-MM-DDTHH:MM:SSZ)");
+    let bad =
+        || format!("`{s}` is not a date (YYYY-MM-DD) or an RFC 3339 time (YYYY-MM-DDTHH:MM:SSZ)");
     if s.len() < 10 || s.as_bytes()[4] != b'-' || s.as_bytes()[7] != b'-' {
         return Err(bad());
     }
@@ -115,9 +116,7 @@ pub fn parse_rfc3339(s: &str) -> Result<Millis, String> {
     if rest.is_empty() {
         return Ok(t);
     }
-    let rest = rest
-        .strip_prefix(['T', 't', ' '])
-        .ok_or_else(bad)?;
+    let rest = rest.strip_prefix(['T', 't', ' ']).ok_or_else(bad)?;
     if rest.len() < 8 || rest.as_bytes()[2] != b':' || rest.as_bytes()[5] != b':' {
         return Err(bad());
     }
@@ -144,7 +143,11 @@ pub fn parse_rfc3339(s: &str) -> Result<Millis, String> {
             let oh = digits(&rest[1..3], "offset hour").map_err(|_| bad())?;
             let om = digits(&rest[4..6], "offset minute").map_err(|_| bad())?;
             let off = oh * HOUR + om * MINUTE;
-            Ok(if rest.starts_with('+') { t - off } else { t + off })
+            Ok(if rest.starts_with('+') {
+                t - off
+            } else {
+                t + off
+            })
         }
         _ => Err(format!("`{s}` needs a time zone: `Z` or `+HH:MM`")),
     }
@@ -170,7 +173,9 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
     if s.is_empty() {
-        return Err(format!("`{src}` is empty; expected a duration such as \"30s\" or \"5m\""));
+        return Err(format!(
+            "`{src}` is empty; expected a duration such as \"30s\" or \"5m\""
+        ));
     }
     let mut total = 0.0;
     while !s.is_empty() {
@@ -264,7 +269,10 @@ mod tests {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00.25Z").unwrap(), 250);
         assert!(parse_rfc3339("2025-02-29").is_err());
         assert!(parse_rfc3339("2025-01-01T00:00:00").is_err());
-        assert_eq!(format_rfc3339(1_111_111_109 * SECOND), "2005-03-18T01:58:29Z");
+        assert_eq!(
+            format_rfc3339(1_111_111_109 * SECOND),
+            "2005-03-18T01:58:29Z"
+        );
         assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59.999Z");
         assert_eq!(parse_time_arg("59").unwrap(), 59_000);
     }
@@ -278,7 +286,9 @@ mod tests {
         assert_eq!(parse_duration("1y").unwrap(), 31_557_600.0);
         assert_eq!(parse_duration("1.5d").unwrap(), 129_600.0);
         assert!(parse_duration("30").unwrap_err().contains("no unit"));
-        assert!(parse_duration("3 parsecs").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("3 parsecs")
+            .unwrap_err()
+            .contains("unknown unit"));
         assert_eq!(format_duration(5400.0), "90m");
         assert_eq!(format_duration(-45.0), "-45s");
     }

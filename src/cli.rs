@@ -15,7 +15,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 #[derive(Parser, Debug)]
-#[command(name = "otpdrift", version, about = "Simulate fleets of one-time-code tokens with drifting clocks against validator models")]
+#[command(
+    name = "otpdrift",
+    version,
+    about = "Simulate fleets of one-time-code tokens with drifting clocks against validator models"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -41,9 +45,7 @@ pub enum Command {
         force: bool,
     },
     /// Validate a scenario, print it with every default filled in and estimate the work.
-    Check {
-        scenario: PathBuf,
-    },
+    Check { scenario: PathBuf },
     /// Print the one-time code of a secret at a time (TOTP) or counter (HOTP).
     Code {
         /// The shared secret in base32.
@@ -81,11 +83,17 @@ pub struct CliError {
 
 impl CliError {
     fn input(message: impl Into<String>) -> CliError {
-        CliError { status: 2, message: message.into() }
+        CliError {
+            status: 2,
+            message: message.into(),
+        }
     }
 
     fn runtime(message: impl Into<String>) -> CliError {
-        CliError { status: 1, message: message.into() }
+        CliError {
+            status: 1,
+            message: message.into(),
+        }
     }
 }
 
@@ -112,20 +120,37 @@ impl From<OutputError> for CliError {
 
 pub fn main_with(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        Command::Run { scenario, out, seed, threads, force } => run(&scenario, out, seed, threads, force),
+        Command::Run {
+            scenario,
+            out,
+            seed,
+            threads,
+            force,
+        } => run(&scenario, out, seed, threads, force),
         Command::Check { scenario } => check(&scenario),
-        Command::Code { secret, time, counter, digits, step, t0, algorithm } => {
-            let key = decode_base32(&secret).map_err(|e| CliError::input(format!("--secret: {e}")))?;
+        Command::Code {
+            secret,
+            time,
+            counter,
+            digits,
+            step,
+            t0,
+            algorithm,
+        } => {
+            let key =
+                decode_base32(&secret).map_err(|e| CliError::input(format!("--secret: {e}")))?;
             let keyed = Keyed::new(algorithm, &key);
             let c = match counter {
                 Some(c) => c,
                 None => {
                     let t = match time {
-                        Some(s) => parse_time_arg(&s).map_err(|e| CliError::input(format!("--time: {e}")))?,
+                        Some(s) => parse_time_arg(&s)
+                            .map_err(|e| CliError::input(format!("--time: {e}")))?,
                         None => now_ms(),
                     };
                     let s = totp_step(t.div_euclid(1000), t0, step);
-                    u64::try_from(s).map_err(|_| CliError::input("--time: before T0, there is no TOTP step"))?
+                    u64::try_from(s)
+                        .map_err(|_| CliError::input("--time: before T0, there is no TOTP step"))?
                 }
             };
             println!("{}", format_code(keyed.hotp(c, digits), digits));
@@ -135,11 +160,16 @@ pub fn main_with(cli: Cli) -> Result<(), CliError> {
 }
 
 fn now_ms() -> Millis {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as Millis)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Raw HMAC-SHA1 6-digit codes per second on this thread, over about `secs` seconds.
@@ -158,15 +188,23 @@ pub fn hmac_codes_per_second(secs: f64) -> f64 {
     n as f64 / start.elapsed().as_secs_f64()
 }
 
-fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, threads: Option<usize>, force: bool) -> Result<(), CliError> {
-    let text = std::fs::read(path).map_err(|e| CliError::input(format!("cannot read scenario {}: {e}", path.display())))?;
+fn run(
+    path: &Path,
+    out: Option<PathBuf>,
+    seed: Option<u64>,
+    threads: Option<usize>,
+    force: bool,
+) -> Result<(), CliError> {
+    let text = std::fs::read(path)
+        .map_err(|e| CliError::input(format!("cannot read scenario {}: {e}", path.display())))?;
     let mut sc = Scenario::load(path)?;
     if let Some(s) = seed {
         sc.run.seed = s;
     }
     let dir = out.unwrap_or_else(|| Path::new("results").join(&sc.run.name));
     check_writable(&dir, force)?;
-    let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads =
+        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if threads == 0 {
         return Err(CliError::input("--threads: expected at least 1, found 0"));
     }
@@ -178,9 +216,11 @@ fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, threads: Option<usi
     let bar = if std::io::stderr().is_terminal() {
         let b = ProgressBar::with_draw_target(Some(sc.run.tokens), ProgressDrawTarget::stderr());
         b.set_style(
-            ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {pos}/{len} tokens, {per_sec}, ETA {eta}")
-                .expect("valid template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{spinner} {msg} [{bar:40}] {pos}/{len} tokens, {per_sec}, ETA {eta}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
         );
         b.set_message(sc.run.name.clone());
         b
@@ -215,15 +255,28 @@ fn run(path: &Path, out: Option<PathBuf>, seed: Option<u64>, threads: Option<usi
         attempts,
         attempts_per_second: aps.round(),
         hmacs: result.hmacs,
-        hmacs_per_attempt: if attempts > 0 { result.hmacs as f64 / attempts as f64 } else { 0.0 },
+        hmacs_per_attempt: if attempts > 0 {
+            result.hmacs as f64 / attempts as f64
+        } else {
+            0.0
+        },
         hmac_sha1_codes_per_second_one_thread: codes_per_s.round(),
         codes_per_attempt_equivalent: codes_per_s / (aps / threads as f64).max(1e-9),
-        files: exporters.iter().map(|e| e.file_name().to_string()).collect(),
+        files: exporters
+            .iter()
+            .map(|e| e.file_name().to_string())
+            .collect(),
     };
-    let ctx = ExportContext { scenario: &sc, result: &result, manifest: &manifest };
+    let ctx = ExportContext {
+        scenario: &sc,
+        result: &result,
+        manifest: &manifest,
+    };
     let mut files = Vec::new();
     for e in &exporters {
-        let bytes = e.render(&ctx).map_err(|err| CliError::runtime(format!("rendering {}: {err}", e.file_name())))?;
+        let bytes = e
+            .render(&ctx)
+            .map_err(|err| CliError::runtime(format!("rendering {}: {err}", e.file_name())))?;
         files.push((e.file_name().to_string(), bytes));
     }
     export::write_folder(&dir, force, &files)?;
@@ -255,10 +308,21 @@ fn print_summary(sc: &Scenario, r: &sim::RunResult) {
     );
     println!(
         "{:<14} {:>8} {:>10} {:>10} {:>10} {:>9} {:>8} {:>12}",
-        "population", "tokens", "logins", "first-try", "success", "lockouts", "deaths", "p99 offset"
+        "population",
+        "tokens",
+        "logins",
+        "first-try",
+        "success",
+        "lockouts",
+        "deaths",
+        "p99 offset"
     );
-    let mut rows: Vec<(String, crate::metrics::PopTally)> =
-        r.population_names.iter().cloned().zip(r.tally.pops.iter().cloned()).collect();
+    let mut rows: Vec<(String, crate::metrics::PopTally)> = r
+        .population_names
+        .iter()
+        .cloned()
+        .zip(r.tally.pops.iter().cloned())
+        .collect();
     if rows.len() > 1 {
         rows.push(("all".into(), r.tally.all()));
     }
@@ -273,7 +337,9 @@ fn print_summary(sc: &Scenario, r: &sim::RunResult) {
             pct(c.login_success_rate()),
             c.lockouts,
             c.deaths_battery + c.deaths_expired,
-            p.offsets_total.quantile_s(0.99).map_or("-".into(), format_duration)
+            p.offsets_total
+                .quantile_s(0.99)
+                .map_or("-".into(), format_duration)
         );
     }
 }
@@ -281,20 +347,37 @@ fn print_summary(sc: &Scenario, r: &sim::RunResult) {
 fn check(path: &Path) -> Result<(), CliError> {
     let sc = Scenario::load(path)?;
     let text = toml::to_string(&resolved(&sc)).map_err(|e| CliError::runtime(e.to_string()))?;
-    println!("# {}: valid. Resolved scenario, every default filled in:\n", path.display());
+    println!(
+        "# {}: valid. Resolved scenario, every default filled in:\n",
+        path.display()
+    );
     println!("{text}");
     let days = sc.run.horizon_s / 86_400.0;
     let buckets = Buckets::new(sc.run.bucket, sc.run.start, sc.run.end());
     println!("# Work estimate");
-    println!("# {:<14} {:>10} {:>14} {:>22}", "population", "tokens", "logins", "attempts");
+    println!(
+        "# {:<14} {:>10} {:>14} {:>22}",
+        "population", "tokens", "logins", "attempts"
+    );
     let mut total = (0u64, 0.0, 0.0, 0.0);
     for (p, n) in sc.populations.iter().zip(sc.population_sizes()) {
         let logins = p.user.expected_logins(days) * n as f64;
         let most = logins * (1 + p.user.retries) as f64;
-        println!("# {:<14} {:>10} {:>14.0} {:>10.0} to {:>8.0}", p.name, n, logins, logins, most);
-        total = (total.0 + n, total.1 + logins, total.2 + logins, total.3 + most);
+        println!(
+            "# {:<14} {:>10} {:>14.0} {:>10.0} to {:>8.0}",
+            p.name, n, logins, logins, most
+        );
+        total = (
+            total.0 + n,
+            total.1 + logins,
+            total.2 + logins,
+            total.3 + most,
+        );
     }
-    println!("# {:<14} {:>10} {:>14.0} {:>10.0} to {:>8.0}", "all", total.0, total.1, total.2, total.3);
+    println!(
+        "# {:<14} {:>10} {:>14.0} {:>10.0} to {:>8.0}",
+        "all", total.0, total.1, total.2, total.3
+    );
     println!(
         "# {} buckets of {}; results go to results/{}/",
         buckets.len(),

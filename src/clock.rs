@@ -158,12 +158,36 @@ impl Thermal {
         let pd = -wd * spec.warmest_hour * 3600.0;
         // D = c + a cos(θs) + b cos(θd); D² expanded into a constant and pure cosines.
         let terms = vec![
-            Cos { amp: 2.0 * c * a, omega: ws, phase: ps },
-            Cos { amp: 2.0 * c * b, omega: wd, phase: pd },
-            Cos { amp: a * a / 2.0, omega: 2.0 * ws, phase: 2.0 * ps },
-            Cos { amp: b * b / 2.0, omega: 2.0 * wd, phase: 2.0 * pd },
-            Cos { amp: a * b, omega: wd - ws, phase: pd - ps },
-            Cos { amp: a * b, omega: ws + wd, phase: ps + pd },
+            Cos {
+                amp: 2.0 * c * a,
+                omega: ws,
+                phase: ps,
+            },
+            Cos {
+                amp: 2.0 * c * b,
+                omega: wd,
+                phase: pd,
+            },
+            Cos {
+                amp: a * a / 2.0,
+                omega: 2.0 * ws,
+                phase: 2.0 * ps,
+            },
+            Cos {
+                amp: b * b / 2.0,
+                omega: 2.0 * wd,
+                phase: 2.0 * pd,
+            },
+            Cos {
+                amp: a * b,
+                omega: wd - ws,
+                phase: pd - ps,
+            },
+            Cos {
+                amp: a * b,
+                omega: ws + wd,
+                phase: ps + pd,
+            },
         ]
         .into_iter()
         .filter(|t| t.amp != 0.0)
@@ -179,7 +203,8 @@ impl Thermal {
     fn integral(&self, t1: f64, t2: f64) -> f64 {
         let mut s = self.constant * (t2 - t1);
         for c in &self.terms {
-            s += c.amp * ((c.omega * t2 + c.phase).sin() - (c.omega * t1 + c.phase).sin()) / c.omega;
+            s +=
+                c.amp * ((c.omega * t2 + c.phase).sin() - (c.omega * t1 + c.phase).sin()) / c.omega;
         }
         self.scale * s
     }
@@ -261,7 +286,10 @@ impl Clock {
         let y0 = spec.drift_ppm.sample(&mut rng) * 1e-6;
         let aging = spec.aging_ppm_first_year.sample(&mut rng) * 1e-6;
         let sigma = spec.wander_ppm_per_sqrt_day.sample(&mut rng) * 1e-6 / 86_400f64.sqrt();
-        let thermal = spec.temperature.as_ref().and_then(|t| Thermal::new(t, &mut rng));
+        let thermal = spec
+            .temperature
+            .as_ref()
+            .and_then(|t| Thermal::new(t, &mut rng));
         let sync_phase = (rng.random::<f64>() * spec.sync.interval_s * 1000.0) as Millis;
         let mut c = Clock {
             spec: spec.clone(),
@@ -281,13 +309,30 @@ impl Clock {
         };
         if spec.sync.enabled {
             c.next[Slot::Sync as usize] = born + sync_phase;
-            c.next[Slot::AutoOff as usize] = next_poisson(&mut c.rng, born, spec.sync.off_rate_per_year);
+            c.next[Slot::AutoOff as usize] =
+                next_poisson(&mut c.rng, born, spec.sync.off_rate_per_year);
         }
         let ev = &spec.events;
-        c.next[Slot::Manual as usize] = next_poisson(&mut c.rng, born, ev.manual_change.as_ref().map_or(0.0, |e| e.rate_per_year));
-        c.next[Slot::Timezone as usize] = next_poisson(&mut c.rng, born, ev.timezone_error.as_ref().map_or(0.0, |e| e.rate_per_year));
-        c.next[Slot::Reset as usize] = next_poisson(&mut c.rng, born, ev.reset.as_ref().map_or(0.0, |e| e.rate_per_year));
-        c.next[Slot::Future as usize] = next_poisson(&mut c.rng, born, ev.future_trip.as_ref().map_or(0.0, |e| e.rate_per_year));
+        c.next[Slot::Manual as usize] = next_poisson(
+            &mut c.rng,
+            born,
+            ev.manual_change.as_ref().map_or(0.0, |e| e.rate_per_year),
+        );
+        c.next[Slot::Timezone as usize] = next_poisson(
+            &mut c.rng,
+            born,
+            ev.timezone_error.as_ref().map_or(0.0, |e| e.rate_per_year),
+        );
+        c.next[Slot::Reset as usize] = next_poisson(
+            &mut c.rng,
+            born,
+            ev.reset.as_ref().map_or(0.0, |e| e.rate_per_year),
+        );
+        c.next[Slot::Future as usize] = next_poisson(
+            &mut c.rng,
+            born,
+            ev.future_trip.as_ref().map_or(0.0, |e| e.rate_per_year),
+        );
         c
     }
 
@@ -342,7 +387,12 @@ impl Clock {
                 .map(|s| (*s, self.next[*s as usize]))
                 .min_by_key(|(_, w)| *w)
                 .expect("slots");
-            let revert = self.reverts.iter().enumerate().min_by_key(|(_, r)| r.0).map(|(i, r)| (i, r.0));
+            let revert = self
+                .reverts
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, r)| r.0)
+                .map(|(i, r)| (i, r.0));
             if let Some((i, rw)) = revert {
                 if rw <= t && rw <= when {
                     self.integrate(rw);
@@ -388,7 +438,8 @@ impl Clock {
             Slot::AutoOn => {
                 self.auto_on = true;
                 self.next[idx] = NEVER;
-                self.next[Slot::AutoOff as usize] = next_poisson(&mut self.rng, now, self.spec.sync.off_rate_per_year);
+                self.next[Slot::AutoOff as usize] =
+                    next_poisson(&mut self.rng, now, self.spec.sync.off_rate_per_year);
             }
             Slot::Manual => {
                 let e = ev.manual_change.expect("scheduled only when set");
@@ -421,7 +472,8 @@ impl Clock {
                 let amount = e.amount_s.sample(&mut self.rng);
                 self.x += amount;
                 self.events.future_trips += 1;
-                self.reverts.push((after(now, e.back_after_s.sample(&mut self.rng)), amount));
+                self.reverts
+                    .push((after(now, e.back_after_s.sample(&mut self.rng)), amount));
                 self.next[idx] = next_poisson(&mut self.rng, now, e.rate_per_year);
             }
         }
@@ -466,7 +518,11 @@ mod tests {
         let mut c = Clock::new(&spec, 0, rng());
         c.advance(365 * DAY);
         // 20 ppm over 365 days = 630.72 s.
-        assert!((c.offset() - (-3.0 + 630.72)).abs() < 1e-9, "{}", c.offset());
+        assert!(
+            (c.offset() - (-3.0 + 630.72)).abs() < 1e-9,
+            "{}",
+            c.offset()
+        );
         assert!((c.peek(365 * DAY + 86_400_000) - (c.offset() + 1.728)).abs() < 1e-9);
     }
 
@@ -493,7 +549,12 @@ mod tests {
             t = (t + 7 * HOUR + 123).min(end);
             b.advance(t);
         }
-        assert!((a.offset() - b.offset()).abs() < 1e-6, "{} vs {}", a.offset(), b.offset());
+        assert!(
+            (a.offset() - b.offset()).abs() < 1e-6,
+            "{} vs {}",
+            a.offset(),
+            b.offset()
+        );
     }
 
     #[test]
@@ -555,8 +616,16 @@ mod tests {
         let mut c = Clock::new(&spec, 0, rng());
         c.advance(30 * DAY);
         // After a sync the clock is exact; it never gains more than one interval's drift.
-        assert!(c.offset() >= 0.0 && c.offset() <= 8.64 + 1e-9, "{}", c.offset());
-        assert!((28..=30).contains(&c.events.syncs_applied), "{:?}", c.events);
+        assert!(
+            c.offset() >= 0.0 && c.offset() <= 8.64 + 1e-9,
+            "{}",
+            c.offset()
+        );
+        assert!(
+            (28..=30).contains(&c.events.syncs_applied),
+            "{:?}",
+            c.events
+        );
     }
 
     #[test]

@@ -10,12 +10,27 @@ use serde::{Serialize, Serializer};
 #[derive(Clone, Debug, PartialEq)]
 pub enum Dist {
     Fixed(f64),
-    Normal { mean: f64, sd: f64 },
-    LogNormal { median: f64, sigma: f64 },
-    Uniform { min: f64, max: f64 },
-    Exponential { mean: f64 },
+    Normal {
+        mean: f64,
+        sd: f64,
+    },
+    LogNormal {
+        median: f64,
+        sigma: f64,
+    },
+    Uniform {
+        min: f64,
+        max: f64,
+    },
+    Exponential {
+        mean: f64,
+    },
     Mixture(Vec<(f64, Dist)>),
-    Clipped { inner: Box<Dist>, min: f64, max: f64 },
+    Clipped {
+        inner: Box<Dist>,
+        min: f64,
+        max: f64,
+    },
 }
 
 impl Dist {
@@ -92,10 +107,14 @@ impl Dist {
             Dist::LogNormal { .. } => (0.0, f64::INFINITY),
             Dist::Uniform { min, max } => (*min, *max),
             Dist::Exponential { .. } => (0.0, f64::INFINITY),
-            Dist::Mixture(parts) => parts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |a, p| {
-                let s = p.1.support();
-                (a.0.min(s.0), a.1.max(s.1))
-            }),
+            Dist::Mixture(parts) => {
+                parts
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |a, p| {
+                        let s = p.1.support();
+                        (a.0.min(s.0), a.1.max(s.1))
+                    })
+            }
             Dist::Clipped { inner, min, max } => {
                 let s = inner.support();
                 (s.0.max(*min), s.1.min(*max))
@@ -233,20 +252,34 @@ mod tests {
     fn sample_means_match_analytic_means() {
         let cases = [
             Dist::Normal { mean: 3.0, sd: 2.0 },
-            Dist::LogNormal { median: 8.0, sigma: 0.5 },
-            Dist::Uniform { min: -4.0, max: 10.0 },
+            Dist::LogNormal {
+                median: 8.0,
+                sigma: 0.5,
+            },
+            Dist::Uniform {
+                min: -4.0,
+                max: 10.0,
+            },
             Dist::Exponential { mean: 5.0 },
             Dist::Mixture(vec![(0.9, Dist::Fixed(1.0)), (0.1, Dist::Fixed(11.0))]),
         ];
         for d in cases {
             let m = sample_mean(&d, 200_000);
-            assert!((m - d.mean()).abs() < 0.05, "{d:?}: sample mean {m}, mean {}", d.mean());
+            assert!(
+                (m - d.mean()).abs() < 0.05,
+                "{d:?}: sample mean {m}, mean {}",
+                d.mean()
+            );
         }
     }
 
     #[test]
     fn clipping_bounds_every_draw() {
-        let d = Dist::Normal { mean: 0.0, sd: 10.0 }.clipped(-1.0, 2.0);
+        let d = Dist::Normal {
+            mean: 0.0,
+            sd: 10.0,
+        }
+        .clipped(-1.0, 2.0);
         let mut r = stream(2, 0, Purpose::Clock);
         let xs: Vec<f64> = (0..10_000).map(|_| d.sample(&mut r)).collect();
         assert!(xs.iter().all(|x| (-1.0..=2.0).contains(x)));
@@ -256,11 +289,18 @@ mod tests {
 
     #[test]
     fn views_write_scenario_syntax() {
-        let d = Dist::Normal { mean: 0.0, sd: 90.0 }.clipped(-600.0, 600.0);
+        let d = Dist::Normal {
+            mean: 0.0,
+            sd: 90.0,
+        }
+        .clipped(-600.0, 600.0);
         assert_eq!(
             serde_json::to_string(&d.view(true)).unwrap(),
             r#"{"dist":"normal","mean":"0s","sd":"90s","clip":["-10m","10m"]}"#
         );
-        assert_eq!(serde_json::to_string(&Dist::Fixed(2.5).view(false)).unwrap(), "2.5");
+        assert_eq!(
+            serde_json::to_string(&Dist::Fixed(2.5).view(false)).unwrap(),
+            "2.5"
+        );
     }
 }

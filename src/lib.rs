@@ -5,15 +5,15 @@
 //! [`metrics`], [`export`], [`cli`]. ARCHITECTURE.md has the map and the invariants.
 
 pub mod civil;
+pub mod cli;
 pub mod clock;
 pub mod dist;
+pub mod export;
+pub mod metrics;
 pub mod otp;
 pub mod rng;
-pub mod token;
-pub mod validator;
-pub mod metrics;
 pub mod scenario;
-pub mod user;
-pub mod cli;
-pub mod export;
 pub mod sim;
+pub mod token;
+pub mod user;
+pub mod validator;

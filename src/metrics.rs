@@ -183,7 +183,11 @@ impl OffsetHist {
         for (i, c) in self.bins.iter().enumerate() {
             seen += c;
             if seen >= target {
-                let ms = if i == 0 { 0.0 } else { GROWTH.powf(i as f64 - 0.5) };
+                let ms = if i == 0 {
+                    0.0
+                } else {
+                    GROWTH.powf(i as f64 - 0.5)
+                };
                 return Some((ms.min(self.max_ms as f64) / 1000.0 * 1000.0).round() / 1000.0);
             }
         }
@@ -201,7 +205,11 @@ impl OffsetHist {
             .enumerate()
             .filter(|(_, c)| **c > 0)
             .map(|(i, c)| {
-                let lo = if i == 0 { 0.0 } else { GROWTH.powf(i as f64 - 1.0) / 1000.0 };
+                let lo = if i == 0 {
+                    0.0
+                } else {
+                    GROWTH.powf(i as f64 - 1.0) / 1000.0
+                };
                 (lo, GROWTH.powf(i as f64) / 1000.0, *c)
             })
             .collect()
@@ -299,7 +307,10 @@ mod tests {
     #[test]
     fn wilson_interval_known_values() {
         let (lo, hi) = wilson95(50, 100).unwrap();
-        assert!((lo - 0.4038).abs() < 1e-4 && (hi - 0.5962).abs() < 1e-4, "{lo} {hi}");
+        assert!(
+            (lo - 0.4038).abs() < 1e-4 && (hi - 0.5962).abs() < 1e-4,
+            "{lo} {hi}"
+        );
         let (lo, hi) = wilson95(0, 10).unwrap();
         assert_eq!(lo, 0.0);
         assert!((hi - 0.2775).abs() < 1e-4);
@@ -308,7 +319,9 @@ mod tests {
 
     #[test]
     fn merge_is_split_independent() {
-        let vals: Vec<f64> = (0..500).map(|i| (i as f64 * 0.37).sin().abs() * 1e4).collect();
+        let vals: Vec<f64> = (0..500)
+            .map(|i| (i as f64 * 0.37).sin().abs() * 1e4)
+            .collect();
         let mut whole = OffsetHist::default();
         vals.iter().for_each(|v| whole.record_s(*v));
         let (mut a, mut b) = (OffsetHist::default(), OffsetHist::default());
@@ -323,7 +336,14 @@ mod tests {
         let s = parse_rfc3339("2026-01-15").unwrap();
         let e = parse_rfc3339("2026-04-01").unwrap();
         let b = Buckets::new(Bucket::Month, s, e);
-        assert_eq!(b.starts, vec![s, parse_rfc3339("2026-02-01").unwrap(), parse_rfc3339("2026-03-01").unwrap()]);
+        assert_eq!(
+            b.starts,
+            vec![
+                s,
+                parse_rfc3339("2026-02-01").unwrap(),
+                parse_rfc3339("2026-03-01").unwrap()
+            ]
+        );
         assert_eq!(b.index(parse_rfc3339("2026-02-28T23:00:00Z").unwrap()), 1);
         let f = Buckets::new(Bucket::Fixed { ms: 7 * DAY }, 0, 15 * DAY);
         assert_eq!(f.starts, vec![0, 7 * DAY, 14 * DAY]);

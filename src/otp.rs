@@ -189,8 +189,14 @@ mod tests {
 
     #[test]
     fn base32() {
-        assert_eq!(decode_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap(), RFC4226_KEY);
-        assert_eq!(decode_base32("jbsw y3dp ehpk 3pxp").unwrap(), b"Hello!\xde\xad\xbe\xef");
+        assert_eq!(
+            decode_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap(),
+            RFC4226_KEY
+        );
+        assert_eq!(
+            decode_base32("jbsw y3dp ehpk 3pxp").unwrap(),
+            b"Hello!\xde\xad\xbe\xef"
+        );
         assert!(decode_base32("ABC1").unwrap_err().contains("position 4"));
         assert_eq!(format_code(7081804, 8), "07081804");
         assert_eq!(format_code(42, 6), "000042");

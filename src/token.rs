@@ -220,8 +220,18 @@ mod tests {
     #[test]
     fn battery_dies_at_closed_form_time_for_fixed_daily_codes() {
         // years/5 + codes/15000 = 1 with 10 codes a day: d/1826.25 + d/1500 = 1.
-        let b = BatterySpec { life_years: 5.0, life_codes: 15_000.0, expiry_s: None };
-        let mut t = Token::new(&spec(), Some(&b), "x".into(), 0, &mut stream(1, 0, Purpose::Secret));
+        let b = BatterySpec {
+            life_years: 5.0,
+            life_codes: 15_000.0,
+            expiry_s: None,
+        };
+        let mut t = Token::new(
+            &spec(),
+            Some(&b),
+            "x".into(),
+            0,
+            &mut stream(1, 0, Purpose::Secret),
+        );
         let want_days = 1.0 / (1.0 / 1826.25 + 1.0 / 1500.0);
         let mut day = 0;
         while t.alive_at(day * DAY) {
@@ -230,20 +240,39 @@ mod tests {
             }
             day += 1;
         }
-        assert!((day as f64 - want_days).abs() <= 1.0, "died on day {day}, want {want_days:.1}");
+        assert!(
+            (day as f64 - want_days).abs() <= 1.0,
+            "died on day {day}, want {want_days:.1}"
+        );
         assert_eq!(t.death().unwrap().1, DeathCause::Battery);
     }
 
     #[test]
     fn expiry_comes_first_when_earlier() {
-        let b = BatterySpec { life_years: 5.0, life_codes: 15_000.0, expiry_s: Some(3.0 * 31_557_600.0) };
-        let t = Token::new(&spec(), Some(&b), "x".into(), 0, &mut stream(1, 0, Purpose::Secret));
+        let b = BatterySpec {
+            life_years: 5.0,
+            life_codes: 15_000.0,
+            expiry_s: Some(3.0 * 31_557_600.0),
+        };
+        let t = Token::new(
+            &spec(),
+            Some(&b),
+            "x".into(),
+            0,
+            &mut stream(1, 0, Purpose::Secret),
+        );
         assert_eq!(t.death(), Some((3 * YEAR, DeathCause::Expired)));
     }
 
     #[test]
     fn cache_returns_same_codes_as_hmac() {
-        let mut t = Token::new(&spec(), None, "x".into(), 0, &mut stream(1, 0, Purpose::Secret));
+        let mut t = Token::new(
+            &spec(),
+            None,
+            "x".into(),
+            0,
+            &mut stream(1, 0, Purpose::Secret),
+        );
         let a: Vec<u32> = (0..40).map(|s| t.code(s)).collect();
         let b: Vec<u32> = (0..40).rev().map(|s| t.code(s)).collect();
         assert_eq!(a, b.into_iter().rev().collect::<Vec<_>>());

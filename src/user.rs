@@ -201,7 +201,11 @@ mod tests {
                 h
             },
             utc_offset_s: 0.0,
-            holidays: vec![Holiday { year: None, month: 12, day: 25 }],
+            holidays: vec![Holiday {
+                year: None,
+                month: 12,
+                day: 25,
+            }],
             delay_s: Dist::Fixed(0.0),
             fresh_code_below_s: 0.0,
             wait_probability: 0.0,
@@ -215,7 +219,8 @@ mod tests {
     fn exact_schedule_gives_n_per_working_day_in_profile_hours() {
         let s = spec(3.0, ScheduleKind::Exact);
         let start = days_from_civil(2026, 12, 21) * DAY; // Monday
-        let times: Vec<Millis> = Schedule::new(&s, start, start + 14 * DAY, stream(1, 0, Purpose::Schedule)).collect();
+        let times: Vec<Millis> =
+            Schedule::new(&s, start, start + 14 * DAY, stream(1, 0, Purpose::Schedule)).collect();
         // Two weeks: 10 working days minus Christmas (a Friday).
         assert_eq!(times.len(), 27);
         assert!(times.windows(2).all(|w| w[0] <= w[1]));

@@ -54,7 +54,13 @@ fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
     let mut lines = text.lines();
     let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
     lines
-        .map(|l| header.iter().cloned().zip(l.split(',').map(String::from)).collect())
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split(',').map(String::from))
+                .collect()
+        })
         .collect()
 }
 
@@ -63,7 +69,9 @@ fn row<'a>(rows: &'a [HashMap<String, String>], population: &str) -> &'a HashMap
 }
 
 fn num(r: &HashMap<String, String>, col: &str) -> f64 {
-    r[col].parse().unwrap_or_else(|_| panic!("{col} = {:?}", r[col]))
+    r[col]
+        .parse()
+        .unwrap_or_else(|_| panic!("{col} = {:?}", r[col]))
 }
 
 /// A user who logs in uniformly in time, enters codes instantly and never mistypes or retries.
@@ -115,7 +123,10 @@ clock = {{ profile = "ideal", initial_offset = "-50s" }}
 "#
     );
     let path = dir.write("fixed.toml", &scenario);
-    ok(&otpdrift(&["run", path.to_str().unwrap(), "--out", "out"], &dir.0));
+    ok(&otpdrift(
+        &["run", path.to_str().unwrap(), "--out", "out"],
+        &dir.0,
+    ));
     let rows = read_csv(&dir.0.join("out/summary.csv"));
     for (pop, d) in [("ahead40", 40.0), ("behind50", -50.0)] {
         let r = row(&rows, pop);
@@ -124,7 +135,10 @@ clock = {{ profile = "ideal", initial_offset = "-50s" }}
         let got = num(r, "first_try_acceptance_rate");
         let se = (want * (1.0 - want) / n).sqrt();
         assert!(n > 40_000.0, "{pop}: only {n} logins");
-        assert!((got - want).abs() < 4.0 * se, "{pop}: got {got}, closed form {want} (se {se})");
+        assert!(
+            (got - want).abs() < 4.0 * se,
+            "{pop}: got {got}, closed form {want} (se {se})"
+        );
         // Without retries every rejection is out of window.
         assert_eq!(num(r, "rejected_out_of_window"), n - num(r, "accepted"));
         assert_eq!(num(r, "offset_s_max"), d.abs());
@@ -156,19 +170,28 @@ clock = {{ profile = "ideal", drift_ppm = {ppm} }}
 "#
     );
     let path = dir.write("drift.toml", &scenario);
-    ok(&otpdrift(&["run", path.to_str().unwrap(), "--out", "out"], &dir.0));
+    ok(&otpdrift(
+        &["run", path.to_str().unwrap(), "--out", "out"],
+        &dir.0,
+    ));
     let n_int = 90_000;
     let want = (0..n_int)
         .map(|i| fixed_offset_acceptance((i as f64 + 0.5) / n_int as f64 * d_end, 30.0, 1, 1))
         .sum::<f64>()
         / n_int as f64;
-    assert!((want - 0.5).abs() < 1e-3, "closed form for D = 90 s is 45/90");
+    assert!(
+        (want - 0.5).abs() < 1e-3,
+        "closed form for D = 90 s is 45/90"
+    );
     let rows = read_csv(&dir.0.join("out/summary.csv"));
     let r = row(&rows, "hardware");
     let n = num(r, "logins");
     let got = num(r, "first_try_acceptance_rate");
     let se = (want * (1.0 - want) / n).sqrt();
-    assert!((got - want).abs() < 4.0 * se, "got {got}, closed form {want} (se {se}, n {n})");
+    assert!(
+        (got - want).abs() < 4.0 * se,
+        "got {got}, closed form {want} (se {se}, n {n})"
+    );
     let tokens = read_csv(&dir.0.join("out/tokens.csv"));
     assert!((num(&tokens[0], "final_offset_s") - d_end).abs() < 0.01);
 }
@@ -194,18 +217,31 @@ battery = { life_years = 5, life_codes = 15000 }
 user = { logins_per_day = 10, schedule = "exact", weekdays = [1, 1, 1, 1, 1, 1, 1], delay = "0s", typo_probability = 0, wait_probability = 0, retries = 0 }
 "#;
     let path = dir.write("battery.toml", scenario);
-    ok(&otpdrift(&["run", path.to_str().unwrap(), "--out", "out"], &dir.0));
+    ok(&otpdrift(
+        &["run", path.to_str().unwrap(), "--out", "out"],
+        &dir.0,
+    ));
     // years/5 + codes/15000 = 1 with 10 codes a day.
     let want_days = 1.0 / (1.0 / (5.0 * 365.25) + 10.0 / 15_000.0);
     let start = 20_454.0; // 2026-01-01 in days since the epoch
     for t in read_csv(&dir.0.join("out/tokens.csv")) {
         assert_eq!(t["death_cause"], "battery");
         let died = &t["died"];
-        let (y, m, d): (i64, u32, u32) = (died[0..4].parse().unwrap(), died[5..7].parse().unwrap(), died[8..10].parse().unwrap());
+        let (y, m, d): (i64, u32, u32) = (
+            died[0..4].parse().unwrap(),
+            died[5..7].parse().unwrap(),
+            died[8..10].parse().unwrap(),
+        );
         let day = otpdrift::civil::days_from_civil(y, m, d) as f64 - start;
-        assert!((day - want_days).abs() <= 1.0, "died on day {day}, closed form {want_days:.2}");
+        assert!(
+            (day - want_days).abs() <= 1.0,
+            "died on day {day}, closed form {want_days:.2}"
+        );
         let codes = num(&t, "codes_used");
-        assert!((codes - 10.0 * want_days.ceil()).abs() <= 10.0, "codes {codes}");
+        assert!(
+            (codes - 10.0 * want_days.ceil()).abs() <= 10.0,
+            "codes {codes}"
+        );
     }
     let rows = read_csv(&dir.0.join("out/summary.csv"));
     let all = row(&rows, "all");
@@ -243,13 +279,30 @@ fn results_do_not_depend_on_thread_count() {
     let dir = Dir::new("threads");
     let path = dir.write("mixed.toml", SMALL_MIXED);
     let p = path.to_str().unwrap();
-    ok(&otpdrift(&["run", p, "--out", "t1", "--threads", "1"], &dir.0));
-    ok(&otpdrift(&["run", p, "--out", "t2", "--threads", "2"], &dir.0));
-    ok(&otpdrift(&["run", p, "--out", "t3", "--threads", "3"], &dir.0));
+    ok(&otpdrift(
+        &["run", p, "--out", "t1", "--threads", "1"],
+        &dir.0,
+    ));
+    ok(&otpdrift(
+        &["run", p, "--out", "t2", "--threads", "2"],
+        &dir.0,
+    ));
+    ok(&otpdrift(
+        &["run", p, "--out", "t3", "--threads", "3"],
+        &dir.0,
+    ));
     for f in ["summary.csv", "timeseries.csv", "tokens.csv"] {
         let a = fs::read(dir.0.join("t1").join(f)).unwrap();
-        assert_eq!(a, fs::read(dir.0.join("t2").join(f)).unwrap(), "{f} differs between 1 and 2 threads");
-        assert_eq!(a, fs::read(dir.0.join("t3").join(f)).unwrap(), "{f} differs between 1 and 3 threads");
+        assert_eq!(
+            a,
+            fs::read(dir.0.join("t2").join(f)).unwrap(),
+            "{f} differs between 1 and 2 threads"
+        );
+        assert_eq!(
+            a,
+            fs::read(dir.0.join("t3").join(f)).unwrap(),
+            "{f} differs between 1 and 3 threads"
+        );
     }
     let rows = read_csv(&dir.0.join("t1/summary.csv"));
     assert_eq!(rows.len(), 4);
@@ -257,23 +310,46 @@ fn results_do_not_depend_on_thread_count() {
     assert_eq!(num(row(&rows, "hardware"), "tokens"), 48.0);
     assert_eq!(num(row(&rows, "desktop"), "tokens"), 24.0);
     // The `all` row is the sum of the populations.
-    for col in ["logins", "attempts", "accepted", "rejected_out_of_window", "rejected_typo", "lockouts"] {
-        let sum: f64 = ["phone", "hardware", "desktop"].iter().map(|p| num(row(&rows, p), col)).sum();
+    for col in [
+        "logins",
+        "attempts",
+        "accepted",
+        "rejected_out_of_window",
+        "rejected_typo",
+        "lockouts",
+    ] {
+        let sum: f64 = ["phone", "hardware", "desktop"]
+            .iter()
+            .map(|p| num(row(&rows, p), col))
+            .sum();
         assert_eq!(num(row(&rows, "all"), col), sum, "{col}");
     }
     // Every attempt is accepted or rejected for exactly one reason.
     for r in &rows {
-        let rejected: f64 = ["rejected_out_of_window", "rejected_replay", "rejected_locked", "rejected_typo", "rejected_dead"]
-            .iter()
-            .map(|c| num(r, c))
-            .sum();
+        let rejected: f64 = [
+            "rejected_out_of_window",
+            "rejected_replay",
+            "rejected_locked",
+            "rejected_typo",
+            "rejected_dead",
+        ]
+        .iter()
+        .map(|c| num(r, c))
+        .sum();
         assert_eq!(num(r, "accepted") + rejected, num(r, "attempts"));
     }
     // A different seed gives a different fleet.
     ok(&otpdrift(&["run", p, "--out", "s9", "--seed", "9"], &dir.0));
-    assert_ne!(fs::read(dir.0.join("t1/tokens.csv")).unwrap(), fs::read(dir.0.join("s9/tokens.csv")).unwrap());
+    assert_ne!(
+        fs::read(dir.0.join("t1/tokens.csv")).unwrap(),
+        fs::read(dir.0.join("s9/tokens.csv")).unwrap()
+    );
     let ts = read_csv(&dir.0.join("t1/timeseries.csv"));
-    assert_eq!(ts.len(), 18 * 4, "18 weekly buckets (the last one partial) x (3 populations + all)");
+    assert_eq!(
+        ts.len(),
+        18 * 4,
+        "18 weekly buckets (the last one partial) x (3 populations + all)"
+    );
     assert_eq!(ts[0]["bucket_start"], "2026-01-01T00:00:00Z");
     assert_eq!(ts.last().unwrap()["bucket_end"], "2026-05-01T00:00:00Z");
 }
@@ -282,27 +358,43 @@ fn results_do_not_depend_on_thread_count() {
 fn manifest_records_scenario_hash_and_throughput() {
     let dir = Dir::new("manifest");
     let path = dir.write("mixed.toml", SMALL_MIXED);
-    let out = ok(&otpdrift(&["run", path.to_str().unwrap(), "--out", "m"], &dir.0));
+    let out = ok(&otpdrift(
+        &["run", path.to_str().unwrap(), "--out", "m"],
+        &dir.0,
+    ));
     assert!(out.contains("phone"), "{out}");
-    let m: serde_json::Value = serde_json::from_slice(&fs::read(dir.0.join("m/manifest.json")).unwrap()).unwrap();
+    let m: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.0.join("m/manifest.json")).unwrap()).unwrap();
     let sha = {
         use sha2::Digest;
-        sha2::Sha256::digest(SMALL_MIXED.as_bytes()).iter().map(|b| format!("{b:02x}")).collect::<String>()
+        sha2::Sha256::digest(SMALL_MIXED.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
     };
     assert_eq!(m["scenario_sha256"], sha);
     assert_eq!(m["seed"], 3);
     assert_eq!(m["scenario"]["run"]["tokens"], 240);
-    assert_eq!(m["scenario"]["population"][0]["clock"]["sync"]["interval"], "18h");
+    assert_eq!(
+        m["scenario"]["population"][0]["clock"]["sync"]["interval"],
+        "18h"
+    );
     assert!(m["attempts_per_second"].as_f64().unwrap() > 0.0);
     assert!(m["hmac_sha1_codes_per_second_one_thread"].as_f64().unwrap() > 0.0);
     let summary = read_csv(&dir.0.join("m/summary.csv"));
-    assert_eq!(m["attempts"].as_f64().unwrap(), num(row(&summary, "all"), "attempts"));
+    assert_eq!(
+        m["attempts"].as_f64().unwrap(),
+        num(row(&summary, "all"), "attempts")
+    );
 }
 
 #[test]
 fn existing_results_are_kept_without_force() {
     let dir = Dir::new("force");
-    let path = dir.write("mixed.toml", &SMALL_MIXED.replace("tokens = 240", "tokens = 20"));
+    let path = dir.write(
+        "mixed.toml",
+        &SMALL_MIXED.replace("tokens = 240", "tokens = 20"),
+    );
     let p = path.to_str().unwrap();
     ok(&otpdrift(&["run", p], &dir.0));
     let summary = dir.0.join("results/mixed/summary.csv");
@@ -310,13 +402,20 @@ fn existing_results_are_kept_without_force() {
     fs::write(dir.0.join("results/mixed/note.txt"), "mine").unwrap();
     let out = otpdrift(&["run", p, "--seed", "77"], &dir.0);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("pass --force"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("pass --force"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(fs::read(&summary).unwrap(), before);
     assert!(dir.0.join("results/mixed/note.txt").exists());
     ok(&otpdrift(&["run", p, "--seed", "77", "--force"], &dir.0));
     assert_ne!(fs::read(&summary).unwrap(), before);
     assert!(!dir.0.join("results/mixed/note.txt").exists());
-    let names: Vec<String> = fs::read_dir(dir.0.join("results")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> = fs::read_dir(dir.0.join("results"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     assert_eq!(names, vec!["mixed"], "no temporary folders are left behind");
 }
 
@@ -376,7 +475,12 @@ fn check_prints_the_resolved_scenario_and_work_and_writes_nothing() {
     assert!(out.contains("18 buckets of 7d"), "{out}");
     assert!(!dir.0.join("results").exists());
     // The resolved scenario is itself a valid scenario.
-    let resolved: String = out.lines().skip(2).take_while(|l| !l.starts_with("# Work")).collect::<Vec<_>>().join("\n");
+    let resolved: String = out
+        .lines()
+        .skip(2)
+        .take_while(|l| !l.starts_with("# Work"))
+        .collect::<Vec<_>>()
+        .join("\n");
     let again = dir.write("resolved.toml", &resolved);
     ok(&otpdrift(&["check", again.to_str().unwrap()], &dir.0));
 }
@@ -386,11 +490,21 @@ fn code_matches_rfc_vectors_and_an_independent_implementation() {
     let dir = Dir::new("code");
     // RFC 6238 Appendix B, SHA-1 secret "12345678901234567890" in base32.
     let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
-    for (t, want) in [("59", "94287082"), ("2005-03-18T01:58:29Z", "07081804"), ("2009-02-13T23:31:30Z", "89005924")] {
-        let out = ok(&otpdrift(&["code", "--secret", secret, "--time", t, "--digits", "8"], &dir.0));
+    for (t, want) in [
+        ("59", "94287082"),
+        ("2005-03-18T01:58:29Z", "07081804"),
+        ("2009-02-13T23:31:30Z", "89005924"),
+    ] {
+        let out = ok(&otpdrift(
+            &["code", "--secret", secret, "--time", t, "--digits", "8"],
+            &dir.0,
+        ));
         assert_eq!(out.trim(), want, "t = {t}");
     }
-    let out = ok(&otpdrift(&["code", "--secret", secret, "--counter", "9"], &dir.0));
+    let out = ok(&otpdrift(
+        &["code", "--secret", secret, "--counter", "9"],
+        &dir.0,
+    ));
     assert_eq!(out.trim(), "520489");
 
     // Python's hmac module as the independent implementation, on pseudo-random cases.
@@ -404,11 +518,29 @@ fn code_matches_rfc_vectors_and_an_independent_implementation() {
     let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let mut cases = Vec::new();
     for i in 0..24 {
-        let secret: String = (0..32).map(|_| alphabet[(next() % 32) as usize] as char).collect();
+        let secret: String = (0..32)
+            .map(|_| alphabet[(next() % 32) as usize] as char)
+            .collect();
         let t = next() % 4_000_000_000;
-        let (alg, digits, step) = (["sha1", "sha256", "sha512"][i % 3], 6 + (i % 3) as u32, [30, 60, 15][i % 3]);
+        let (alg, digits, step) = (
+            ["sha1", "sha256", "sha512"][i % 3],
+            6 + (i % 3) as u32,
+            [30, 60, 15][i % 3],
+        );
         let out = ok(&otpdrift(
-            &["code", "--secret", &secret, "--time", &t.to_string(), "--algorithm", alg, "--digits", &digits.to_string(), "--step", &step.to_string()],
+            &[
+                "code",
+                "--secret",
+                &secret,
+                "--time",
+                &t.to_string(),
+                "--algorithm",
+                alg,
+                "--digits",
+                &digits.to_string(),
+                "--step",
+                &step.to_string(),
+            ],
             &dir.0,
         ));
         cases.push(format!("{secret} {t} {alg} {digits} {step} {}", out.trim()));
@@ -434,11 +566,17 @@ print("checked", bad)
         .spawn()
         .expect("python3 is on the machine");
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(cases.join("\n").as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(cases.join("\n").as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "checked 0");
 
     let bad = otpdrift(&["code", "--secret", "ABC1DEFG", "--time", "0"], &dir.0);
     assert_eq!(bad.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("--secret: character `1` at position 4 is not base32"));
+    assert!(String::from_utf8_lossy(&bad.stderr)
+        .contains("--secret: character `1` at position 4 is not base32"));
 }

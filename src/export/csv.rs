@@ -66,7 +66,12 @@ fn count_cells(c: &Counts) -> Vec<String> {
     ]
 }
 
-const OFFSET_COLUMNS: [&str; 4] = ["offset_s_p50", "offset_s_p90", "offset_s_p99", "offset_s_max"];
+const OFFSET_COLUMNS: [&str; 4] = [
+    "offset_s_p50",
+    "offset_s_p90",
+    "offset_s_p99",
+    "offset_s_max",
+];
 
 fn offset_cells(h: &OffsetHist) -> Vec<String> {
     vec![
@@ -78,7 +83,7 @@ fn offset_cells(h: &OffsetHist) -> Vec<String> {
 }
 
 /// Population rows then `all`, with their names.
-fn rows<'a>(ctx: &'a ExportContext) -> Vec<(String, PopTally)> {
+fn rows(ctx: &ExportContext) -> Vec<(String, PopTally)> {
     let t = &ctx.result.tally;
     let mut v: Vec<(String, PopTally)> = ctx
         .result
@@ -102,9 +107,16 @@ impl Exporter for SummaryCsv {
         let mut w = ::csv::Writer::from_writer(Vec::new());
         let mut header = vec!["population", "tokens"];
         header.extend(COUNT_COLUMNS);
-        header.extend(["first_try_acceptance_ci95_low", "first_try_acceptance_ci95_high"]);
+        header.extend([
+            "first_try_acceptance_ci95_low",
+            "first_try_acceptance_ci95_high",
+        ]);
         header.extend(OFFSET_COLUMNS);
-        header.extend(["final_offset_s_p50", "final_offset_s_p90", "final_offset_s_max"]);
+        header.extend([
+            "final_offset_s_p50",
+            "final_offset_s_p90",
+            "final_offset_s_max",
+        ]);
         w.write_record(&header).map_err(to_io)?;
         for (name, p) in rows(ctx) {
             let mut r = vec![name, p.tokens.to_string()];
@@ -114,7 +126,11 @@ impl Exporter for SummaryCsv {
             r.push(rate(ci.map(|c| c.1)));
             r.extend(offset_cells(&p.offsets_total));
             let f = &p.final_offsets;
-            r.extend([secs(f.quantile_s(0.5)), secs(f.quantile_s(0.9)), secs(f.max_s())]);
+            r.extend([
+                secs(f.quantile_s(0.5)),
+                secs(f.quantile_s(0.9)),
+                secs(f.max_s()),
+            ]);
             w.write_record(&r).map_err(to_io)?;
         }
         w.into_inner().map_err(|e| io::Error::other(e.to_string()))
@@ -192,8 +208,10 @@ impl Exporter for TokensCsv {
                 secs(t.final_offset_s),
                 secs(t.max_abs_offset_s),
                 t.final_drift_steps.map_or(String::new(), |d| d.to_string()),
-                t.first_rejection.map_or(String::new(), |r| format_rfc3339(r.0)),
-                t.first_rejection.map_or(String::new(), |r| r.1.as_str().to_string()),
+                t.first_rejection
+                    .map_or(String::new(), |r| format_rfc3339(r.0)),
+                t.first_rejection
+                    .map_or(String::new(), |r| r.1.as_str().to_string()),
             ])
             .map_err(to_io)?;
         }

@@ -29,7 +29,12 @@ pub trait Exporter {
 
 /// The exporters of a run, in the order their files are written.
 pub fn run_exporters() -> Vec<Box<dyn Exporter>> {
-    vec![Box::new(SummaryCsv), Box::new(TimeseriesCsv), Box::new(TokensCsv), Box::new(ManifestJson)]
+    vec![
+        Box::new(SummaryCsv),
+        Box::new(TimeseriesCsv),
+        Box::new(TokensCsv),
+        Box::new(ManifestJson),
+    ]
 }
 
 #[derive(Debug)]
@@ -62,17 +67,28 @@ pub fn check_writable(dir: &Path, force: bool) -> Result<(), OutputError> {
             _ => Ok(()),
         },
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::NotADirectory => Err(OutputError::Exists(dir.to_path_buf())),
+        Err(e) if e.kind() == io::ErrorKind::NotADirectory => {
+            Err(OutputError::Exists(dir.to_path_buf()))
+        }
         Err(e) => Err(OutputError::Io(dir.to_path_buf(), e)),
     }
 }
 
 /// Writes `files` as the folder `dir`: into a hidden temporary sibling first, then renamed into
 /// place (replacing an existing folder only when `force`).
-pub fn write_folder(dir: &Path, force: bool, files: &[(String, Vec<u8>)]) -> Result<(), OutputError> {
+pub fn write_folder(
+    dir: &Path,
+    force: bool,
+    files: &[(String, Vec<u8>)],
+) -> Result<(), OutputError> {
     check_writable(dir, force)?;
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = dir.file_name().map_or_else(|| "results".into(), |n| n.to_string_lossy().into_owned());
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = dir
+        .file_name()
+        .map_or_else(|| "results".into(), |n| n.to_string_lossy().into_owned());
     let io_err = |p: &Path| {
         let p = p.to_path_buf();
         move |e| OutputError::Io(p, e)
@@ -127,7 +143,10 @@ mod tests {
         write_folder(&dir, true, &[("b.csv".into(), b"3\n".to_vec())]).unwrap();
         assert!(!dir.join("a.csv").exists());
         assert_eq!(fs::read(dir.join("b.csv")).unwrap(), b"3\n");
-        let leftovers: Vec<_> = fs::read_dir(&base).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let leftovers: Vec<_> = fs::read_dir(&base)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(leftovers, vec![std::ffi::OsString::from("r")]);
         fs::remove_dir_all(&base).unwrap();
     }

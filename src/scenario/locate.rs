@@ -23,7 +23,11 @@ impl SourceMap {
     pub fn new(text: &str) -> SourceMap {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        let mut m = SourceMap { line_starts, text: text.to_string(), entries: Vec::new() };
+        let mut m = SourceMap {
+            line_starts,
+            text: text.to_string(),
+            entries: Vec::new(),
+        };
         if let Ok(doc) = ImDocument::parse(text.to_string()) {
             m.walk_table(doc.as_table(), "");
         }
@@ -113,7 +117,11 @@ impl SourceMap {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|s| *s <= offset);
         let start = self.line_starts[line - 1];
-        let col = self.text.get(start..offset).map_or(offset - start, |s| s.chars().count()) + 1;
+        let col = self
+            .text
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count())
+            + 1;
         (line, col)
     }
 }
@@ -134,6 +142,9 @@ mod tests {
         // Missing fields fall back to the nearest written parent.
         assert_eq!(at("population[1].clock.drift_ppm"), (9, 1));
         let sd = DOC.find("sd =").unwrap();
-        assert_eq!(m.path_at(sd).as_deref(), Some("population[0].clock.drift_ppm.sd"));
+        assert_eq!(
+            m.path_at(sd).as_deref(),
+            Some("population[0].clock.drift_ppm.sd")
+        );
     }
 }

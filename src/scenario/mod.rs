@@ -66,7 +66,11 @@ impl Scenario {
     /// Token counts per population by largest remainder, so they always sum to the fleet size.
     pub fn population_sizes(&self) -> Vec<u64> {
         let n = self.run.tokens;
-        let exact: Vec<f64> = self.populations.iter().map(|p| p.share * n as f64).collect();
+        let exact: Vec<f64> = self
+            .populations
+            .iter()
+            .map(|p| p.share * n as f64)
+            .collect();
         let mut sizes: Vec<u64> = exact.iter().map(|x| x.floor() as u64).collect();
         let mut left = n - sizes.iter().sum::<u64>();
         let mut order: Vec<usize> = (0..sizes.len()).collect();
@@ -102,9 +106,10 @@ impl Scenario {
         let raw: raw::RawScenario = toml::from_str(text).map_err(|e| ScenarioError {
             diagnostics: vec![Diagnostic::from_toml(file, &map, &e)],
         })?;
-        let default_name = Path::new(file)
-            .file_stem()
-            .map_or_else(|| "scenario".to_string(), |s| s.to_string_lossy().into_owned());
+        let default_name = Path::new(file).file_stem().map_or_else(
+            || "scenario".to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        );
         validate::validate(raw, &default_name).map_err(|problems| ScenarioError {
             diagnostics: problems
                 .into_iter()
@@ -112,14 +117,22 @@ impl Scenario {
                     let (line, col) = map
                         .span_of(&p.path)
                         .map_or((1, 1), |s| map.line_col(s.start));
-                    Diagnostic { file: file.to_string(), line, col, path: p.path, expected: p.expected, found: p.found }
+                    Diagnostic {
+                        file: file.to_string(),
+                        line,
+                        col,
+                        path: p.path,
+                        expected: p.expected,
+                        found: p.found,
+                    }
                 })
                 .collect(),
         })
     }
 
     pub fn load(path: &Path) -> Result<Scenario, LoadError> {
-        let text = std::fs::read_to_string(path).map_err(|e| LoadError::Io(path.display().to_string(), e))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| LoadError::Io(path.display().to_string(), e))?;
         Scenario::from_toml(&path.display().to_string(), &text).map_err(LoadError::Invalid)
     }
 }
@@ -140,9 +153,18 @@ impl Diagnostic {
         let span = e.span().unwrap_or(0..0);
         let (line, col) = map.line_col(span.start);
         let msg = e.message().trim().to_string();
-        let path = map.path_at(span.start).unwrap_or_else(|| "(document)".into());
+        let path = map
+            .path_at(span.start)
+            .unwrap_or_else(|| "(document)".into());
         let (expected, found) = explain_serde(&msg);
-        Diagnostic { file: file.to_string(), line, col, path, expected, found }
+        Diagnostic {
+            file: file.to_string(),
+            line,
+            col,
+            path,
+            expected,
+            found,
+        }
     }
 }
 
@@ -160,7 +182,10 @@ fn explain_serde(msg: &str) -> (String, String) {
     }
     if let Some(rest) = msg.strip_prefix("unknown field ") {
         if let Some((field, exp)) = rest.split_once(", expected ") {
-            return (format!("a known field ({exp})"), format!("unknown field {field}"));
+            return (
+                format!("a known field ({exp})"),
+                format!("unknown field {field}"),
+            );
         }
         if let Some((field, _)) = rest.split_once(", there are no fields") {
             return ("no fields here".into(), format!("unknown field {field}"));
@@ -194,7 +219,11 @@ impl fmt::Display for ScenarioError {
         for d in &self.diagnostics {
             writeln!(f, "{d}")?;
         }
-        write!(f, "{n} problem{} in the scenario; nothing was run or written", if n == 1 { "" } else { "s" })
+        write!(
+            f,
+            "{n} problem{} in the scenario; nothing was run or written",
+            if n == 1 { "" } else { "s" }
+        )
     }
 }
 

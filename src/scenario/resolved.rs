@@ -33,7 +33,9 @@ pub fn resolved(sc: &Scenario) -> Value {
         DriftLearning::Steps => json!("steps"),
         DriftLearning::Seconds => json!("seconds"),
         DriftLearning::Explicit => json!("explicit"),
-        DriftLearning::Consistent { k, search } => json!({"mode": "consistent", "k": k, "search": search}),
+        DriftLearning::Consistent { k, search } => {
+            json!({"mode": "consistent", "k": k, "search": search})
+        }
     };
     let lockout = match v.lockout {
         None => json!({"max_failures": 0}),

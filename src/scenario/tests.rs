@@ -10,7 +10,12 @@ fn parse(text: &str) -> Result<Scenario, ScenarioError> {
 }
 
 fn errors(text: &str) -> Vec<String> {
-    parse(text).unwrap_err().diagnostics.iter().map(|d| d.to_string()).collect()
+    parse(text)
+        .unwrap_err()
+        .diagnostics
+        .iter()
+        .map(|d| d.to_string())
+        .collect()
 }
 
 const MIXED: &str = r#"
@@ -52,10 +57,17 @@ fn mixed_fleet_with_kind_defaults() {
     assert_eq!(s.populations[0].token.kind, TokenKind::Phone);
     assert!(s.populations[0].clock.sync.enabled);
     assert!(s.populations[0].battery.is_none());
-    assert_eq!(s.populations[1].battery.as_ref().unwrap().life_codes, 15_000.0);
+    assert_eq!(
+        s.populations[1].battery.as_ref().unwrap().life_codes,
+        15_000.0
+    );
     assert_eq!(
         s.populations[2].clock.drift_ppm,
-        Dist::Normal { mean: 0.0, sd: 15.0 }.clipped(-60.0, 60.0)
+        Dist::Normal {
+            mean: 0.0,
+            sd: 15.0
+        }
+        .clipped(-60.0, 60.0)
     );
     assert_eq!(s.validator.drift, DriftLearning::Steps);
     assert_eq!(s.validator.replay, Replay::TimeForward);
@@ -81,14 +93,22 @@ fn shares_are_apportioned_to_sum_to_the_fleet() {
 fn unknown_field_points_at_the_key() {
     let e = errors("[run]\nseed = 1\ndrfit = 3\n\n[[population]]\ntoken = { kind = \"phone\" }\n");
     assert_eq!(e.len(), 1);
-    assert!(e[0].starts_with("s.toml:3:1: run.drfit: expected a known field"), "{}", e[0]);
+    assert!(
+        e[0].starts_with("s.toml:3:1: run.drfit: expected a known field"),
+        "{}",
+        e[0]
+    );
     assert!(e[0].contains("found unknown field `drfit`"), "{}", e[0]);
 }
 
 #[test]
 fn wrong_type_names_path_expectation_and_finding() {
     let e = errors("[run]\ntokens = \"many\"\n[[population]]\ntoken = { kind = \"phone\" }\n");
-    assert!(e[0].starts_with("s.toml:2:10: run.tokens: expected u64, found string \"many\""), "{}", e[0]);
+    assert!(
+        e[0].starts_with("s.toml:2:10: run.tokens: expected u64, found string \"many\""),
+        "{}",
+        e[0]
+    );
 }
 
 #[test]
@@ -128,21 +148,28 @@ user = { delay = { dist = "normal", mean = "5s", sd = "3s" }, typo_probability =
     ];
     assert_eq!(e.len(), want.len(), "{e:#?}");
     for w in want {
-        assert!(e.iter().any(|x| x.starts_with(w)), "missing {w:?} in {e:#?}");
+        assert!(
+            e.iter().any(|x| x.starts_with(w)),
+            "missing {w:?} in {e:#?}"
+        );
     }
 }
 
 #[test]
 fn missing_kind_and_no_population() {
     let e = errors("[run]\nseed = 3\n");
-    assert_eq!(e, vec!["s.toml:1:1: population: expected at least one [[population]] table, found none"]);
+    assert_eq!(
+        e,
+        vec!["s.toml:1:1: population: expected at least one [[population]] table, found none"]
+    );
     let e = errors("[[population]]\nname = \"x\"\n");
     assert!(e[0].contains("population[0].token.kind: expected a token kind: one of hardware, phone, desktop, hotp, found nothing"), "{e:?}");
 }
 
 #[test]
 fn bare_numbers_are_not_durations() {
-    let e = errors("[[population]]\ntoken = { kind = \"phone\" }\nclock = { initial_offset = 45 }\n");
+    let e =
+        errors("[[population]]\ntoken = { kind = \"phone\" }\nclock = { initial_offset = 45 }\n");
     assert!(e[0].contains("clock.initial_offset: expected a duration string such as \"30s\" (a bare number has no unit), found integer 45"), "{e:?}");
 }
 
@@ -160,6 +187,13 @@ user = { delay = { dist = "lognormal", median = "8s", sigma = 0.4, clip = ["1s",
     assert_eq!(p.token.step_s, 60);
     assert_eq!(p.clock.initial_offset_s, Dist::Fixed(-90.0));
     assert_eq!(p.clock.drift_ppm, Dist::Fixed(0.0));
-    assert_eq!(p.user.delay_s, Dist::LogNormal { median: 8.0, sigma: 0.4 }.clipped(1.0, 60.0));
+    assert_eq!(
+        p.user.delay_s,
+        Dist::LogNormal {
+            median: 8.0,
+            sigma: 0.4
+        }
+        .clipped(1.0, 60.0)
+    );
     assert_eq!(p.user.holidays.len(), 2);
 }

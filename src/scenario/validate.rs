@@ -9,7 +9,8 @@ use super::raw::*;
 use super::{DecideMode, Population, RunSpec, Scenario};
 use crate::civil::{parse_duration, parse_rfc3339, DAY, YEAR_S};
 use crate::clock::{
-    ClockSpec, EventsSpec, FutureTrip, ManualChange, Reset, SyncSpec, TemperatureSpec, TimezoneError,
+    ClockSpec, EventsSpec, FutureTrip, ManualChange, Reset, SyncSpec, TemperatureSpec,
+    TimezoneError,
 };
 use crate::dist::Dist;
 use crate::metrics::Bucket;
@@ -55,19 +56,38 @@ struct Checker {
 
 impl Checker {
     fn err(&mut self, path: &str, expected: impl Into<String>, found: impl Into<String>) {
-        self.problems.push(Problem { path: path.to_string(), expected: expected.into(), found: found.into() });
+        self.problems.push(Problem {
+            path: path.to_string(),
+            expected: expected.into(),
+            found: found.into(),
+        });
     }
 
-    fn duration(&mut self, path: &str, v: Option<&String>, default: f64, min: f64, max: f64) -> f64 {
+    fn duration(
+        &mut self,
+        path: &str,
+        v: Option<&String>,
+        default: f64,
+        min: f64,
+        max: f64,
+    ) -> f64 {
         let Some(s) = v else { return default };
         match parse_duration(s) {
             Ok(x) if x >= min && x <= max => x,
             Ok(_) => {
-                self.err(path, format!("a duration from {} to {}", fmt_s(min), fmt_s(max)), format!("\"{s}\""));
+                self.err(
+                    path,
+                    format!("a duration from {} to {}", fmt_s(min), fmt_s(max)),
+                    format!("\"{s}\""),
+                );
                 default
             }
             Err(e) => {
-                self.err(path, "a duration such as \"30s\", \"5m\", \"18h\", \"2d\" or \"5y\"", e);
+                self.err(
+                    path,
+                    "a duration such as \"30s\", \"5m\", \"18h\", \"2d\" or \"5y\"",
+                    e,
+                );
                 default
             }
         }
@@ -76,7 +96,11 @@ impl Checker {
     fn number(&mut self, path: &str, v: Option<f64>, default: f64, min: f64, max: f64) -> f64 {
         let Some(x) = v else { return default };
         if !x.is_finite() || x < min || x > max {
-            self.err(path, format!("a number from {} to {}", fmt_n(min), fmt_n(max)), fmt_n(x));
+            self.err(
+                path,
+                format!("a number from {} to {}", fmt_n(min), fmt_n(max)),
+                fmt_n(x),
+            );
             return default;
         }
         x
@@ -91,7 +115,14 @@ impl Checker {
         x
     }
 
-    fn choice<T>(&mut self, path: &str, v: Option<&String>, default: T, parse: impl Fn(&str) -> Option<T>, names: &str) -> T {
+    fn choice<T>(
+        &mut self,
+        path: &str,
+        v: Option<&String>,
+        default: T,
+        parse: impl Fn(&str) -> Option<T>,
+        names: &str,
+    ) -> T {
         let Some(s) = v else { return default };
         match parse(s) {
             Some(t) => t,
@@ -112,7 +143,11 @@ impl Checker {
                 }
             },
             (Unit::Seconds, other) => {
-                self.err(path, "a duration string such as \"30s\" (a bare number has no unit)", describe(other));
+                self.err(
+                    path,
+                    "a duration string such as \"30s\" (a bare number has no unit)",
+                    describe(other),
+                );
                 None
             }
             (Unit::Number(_), Value::Integer(i)) => Some(*i as f64),
@@ -130,11 +165,19 @@ impl Checker {
             return self.scalar(path, v, unit).map(Dist::Fixed);
         };
         let Some(kind) = t.get("dist") else {
-            self.err(&format!("{path}.dist"), format!("a `dist` key naming one of {DIST_NAMES}"), "a table without `dist`");
+            self.err(
+                &format!("{path}.dist"),
+                format!("a `dist` key naming one of {DIST_NAMES}"),
+                "a table without `dist`",
+            );
             return None;
         };
         let Value::String(kind) = kind else {
-            self.err(&format!("{path}.dist"), format!("one of {DIST_NAMES}"), describe(kind));
+            self.err(
+                &format!("{path}.dist"),
+                format!("one of {DIST_NAMES}"),
+                describe(kind),
+            );
             return None;
         };
         let params: &[&str] = match kind.as_str() {
@@ -145,14 +188,25 @@ impl Checker {
             "exponential" => &["mean"],
             "mixture" => &["of"],
             _ => {
-                self.err(&format!("{path}.dist"), format!("one of {DIST_NAMES}"), format!("\"{kind}\""));
+                self.err(
+                    &format!("{path}.dist"),
+                    format!("one of {DIST_NAMES}"),
+                    format!("\"{kind}\""),
+                );
                 return None;
             }
         };
         let mut ok = true;
         for k in t.keys() {
             if k != "dist" && k != "clip" && k != "weight" && !params.contains(&k.as_str()) {
-                self.err(&format!("{path}.{k}"), format!("a key of a {kind} distribution ({}, clip)", params.join(", ")), format!("unknown key `{k}`"));
+                self.err(
+                    &format!("{path}.{k}"),
+                    format!(
+                        "a key of a {kind} distribution ({}, clip)",
+                        params.join(", ")
+                    ),
+                    format!("unknown key `{k}`"),
+                );
                 ok = false;
             }
         }
@@ -160,7 +214,11 @@ impl Checker {
             match t.get(key) {
                 Some(v) => c.scalar(&format!("{path}.{key}"), v, u),
                 None => {
-                    c.err(&format!("{path}.{key}"), format!("`{key}` for a {kind} distribution"), "nothing");
+                    c.err(
+                        &format!("{path}.{key}"),
+                        format!("`{key}` for a {kind} distribution"),
+                        "nothing",
+                    );
                     None
                 }
             }
@@ -171,15 +229,28 @@ impl Checker {
             "normal" => match (get(self, "mean", unit), get(self, "sd", unit)) {
                 (Some(mean), Some(sd)) if sd >= 0.0 => Some(Dist::Normal { mean, sd }),
                 (Some(_), Some(sd)) => {
-                    self.err(&format!("{path}.sd"), "a standard deviation of at least 0", fmt_n(sd));
+                    self.err(
+                        &format!("{path}.sd"),
+                        "a standard deviation of at least 0",
+                        fmt_n(sd),
+                    );
                     None
                 }
                 _ => None,
             },
-            "lognormal" => match (get(self, "median", unit), get(self, "sigma", Unit::Number("shape"))) {
-                (Some(median), Some(sigma)) if median > 0.0 && sigma >= 0.0 => Some(Dist::LogNormal { median, sigma }),
+            "lognormal" => match (
+                get(self, "median", unit),
+                get(self, "sigma", Unit::Number("shape")),
+            ) {
+                (Some(median), Some(sigma)) if median > 0.0 && sigma >= 0.0 => {
+                    Some(Dist::LogNormal { median, sigma })
+                }
                 (Some(_), Some(_)) => {
-                    self.err(path, "a median above 0 and a sigma of at least 0", "a median or sigma out of range");
+                    self.err(
+                        path,
+                        "a median above 0 and a sigma of at least 0",
+                        "a median or sigma out of range",
+                    );
                     None
                 }
                 _ => None,
@@ -187,7 +258,11 @@ impl Checker {
             "uniform" => match (get(self, "min", unit), get(self, "max", unit)) {
                 (Some(min), Some(max)) if min <= max => Some(Dist::Uniform { min, max }),
                 (Some(min), Some(max)) => {
-                    self.err(&format!("{path}.max"), format!("a max of at least min ({})", fmt_n(min)), fmt_n(max));
+                    self.err(
+                        &format!("{path}.max"),
+                        format!("a max of at least min ({})", fmt_n(min)),
+                        fmt_n(max),
+                    );
                     None
                 }
                 _ => None,
@@ -204,7 +279,9 @@ impl Checker {
             _ => unreachable!(),
         };
         let d = match (d, t.get("clip")) {
-            (Some(d), Some(clip)) => self.clip(&format!("{path}.clip"), clip, unit).map(|(lo, hi)| d.clipped(lo, hi)),
+            (Some(d), Some(clip)) => self
+                .clip(&format!("{path}.clip"), clip, unit)
+                .map(|(lo, hi)| d.clipped(lo, hi)),
             (d, _) => d,
         };
         d.filter(|_| ok)
@@ -213,7 +290,11 @@ impl Checker {
     fn mixture(&mut self, path: &str, of: Option<&Value>, unit: Unit) -> Option<Dist> {
         let p = format!("{path}.of");
         let Some(Value::Array(parts)) = of else {
-            self.err(&p, "an array of tables, each with a `weight` and a distribution", of.map_or("nothing".into(), describe));
+            self.err(
+                &p,
+                "an array of tables, each with a `weight` and a distribution",
+                of.map_or("nothing".into(), describe),
+            );
             return None;
         };
         if parts.is_empty() {
@@ -227,7 +308,11 @@ impl Checker {
                 Some(Value::Integer(w)) if *w > 0 => *w as f64,
                 Some(Value::Float(w)) if *w > 0.0 && w.is_finite() => *w,
                 other => {
-                    self.err(&format!("{pp}.weight"), "a weight above 0", other.map_or("nothing".into(), describe));
+                    self.err(
+                        &format!("{pp}.weight"),
+                        "a weight above 0",
+                        other.map_or("nothing".into(), describe),
+                    );
                     continue;
                 }
             };
@@ -244,7 +329,11 @@ impl Checker {
                 let lo = self.scalar(&format!("{path}[0]"), &a[0], unit)?;
                 let hi = self.scalar(&format!("{path}[1]"), &a[1], unit)?;
                 if lo > hi {
-                    self.err(path, "[low, high] with low <= high", format!("[{}, {}]", fmt_n(lo), fmt_n(hi)));
+                    self.err(
+                        path,
+                        "[low, high] with low <= high",
+                        format!("[{}, {}]", fmt_n(lo), fmt_n(hi)),
+                    );
                     return None;
                 }
                 Some((lo, hi))
@@ -257,9 +346,19 @@ impl Checker {
     }
 
     /// A distribution field with a default and the range every draw must stay in.
-    fn dist(&mut self, path: &str, v: Option<&Value>, default: Dist, unit: Unit, lo: f64, hi: f64) -> Dist {
+    fn dist(
+        &mut self,
+        path: &str,
+        v: Option<&Value>,
+        default: Dist,
+        unit: Unit,
+        lo: f64,
+        hi: f64,
+    ) -> Dist {
         let Some(v) = v else { return default };
-        let Some(d) = self.dist_value(path, v, unit) else { return default };
+        let Some(d) = self.dist_value(path, v, unit) else {
+            return default;
+        };
         let (a, b) = d.support();
         if a < lo || b > hi {
             let show = |x: f64| match unit {
@@ -268,7 +367,11 @@ impl Checker {
             };
             self.err(
                 path,
-                format!("values from {} to {} (add `clip = [low, high]` to bound a distribution)", show(lo), show(hi)),
+                format!(
+                    "values from {} to {} (add `clip = [low, high]` to bound a distribution)",
+                    show(lo),
+                    show(hi)
+                ),
                 format!("values from {} to {}", show(a), show(b)),
             );
             return default;
@@ -279,7 +382,11 @@ impl Checker {
 
 fn fmt_n(x: f64) -> String {
     if x.is_infinite() {
-        return if x > 0.0 { "infinity".into() } else { "-infinity".into() };
+        return if x > 0.0 {
+            "infinity".into()
+        } else {
+            "-infinity".into()
+        };
     }
     format!("{x}")
 }
@@ -300,15 +407,19 @@ fn lognormal(median: f64, sigma: f64) -> Dist {
 }
 
 const OFFICE_HOURS: [f64; 24] = [
-    0.05, 0.05, 0.05, 0.05, 0.05, 0.1, 0.2, 0.5, 1.5, 2.0, 1.5, 1.2, 0.8, 1.3, 1.5, 1.3, 1.0, 0.6, 0.3, 0.2, 0.15,
-    0.15, 0.1, 0.05,
+    0.05, 0.05, 0.05, 0.05, 0.05, 0.1, 0.2, 0.5, 1.5, 2.0, 1.5, 1.2, 0.8, 1.3, 1.5, 1.3, 1.0, 0.6,
+    0.3, 0.2, 0.15, 0.15, 0.1, 0.05,
 ];
 const WORK_WEEK: [f64; 7] = [1.0, 1.0, 1.0, 1.0, 1.0, 0.15, 0.1];
 
 /// A population's defaults for its token kind.
 fn kind_defaults(kind: TokenKind) -> (ClockSpec, Option<BatterySpec>, UserSpec, f64) {
     let mut clock = ClockSpec::ideal();
-    let battery = BatterySpec { life_years: 5.0, life_codes: 15_000.0, expiry_s: None };
+    let battery = BatterySpec {
+        life_years: 5.0,
+        life_codes: 15_000.0,
+        expiry_s: None,
+    };
     let mut user = UserSpec {
         logins_per_day: lognormal(1.5, 0.5).clipped(0.0, 20.0),
         schedule: ScheduleKind::Poisson,
@@ -386,7 +497,9 @@ fn kind_defaults(kind: TokenKind) -> (ClockSpec, Option<BatterySpec>, UserSpec, 
 }
 
 pub fn validate(raw: RawScenario, default_name: &str) -> Result<Scenario, Vec<Problem>> {
-    let mut c = Checker { problems: Vec::new() };
+    let mut c = Checker {
+        problems: Vec::new(),
+    };
     let run = run_spec(&mut c, raw.run.unwrap_or_default(), default_name);
     let validator = validator(&mut c, raw.validator.unwrap_or_default());
     let raws = raw.population.unwrap_or_default();
@@ -401,18 +514,30 @@ pub fn validate(raw: RawScenario, default_name: &str) -> Result<Scenario, Vec<Pr
     let mut names = std::collections::HashSet::new();
     for (i, p) in populations.iter().enumerate() {
         if p.name == "all" || !names.insert(p.name.clone()) {
-            c.err(&format!("population[{i}].name"), "a unique population name other than `all`", format!("\"{}\"", p.name));
+            c.err(
+                &format!("population[{i}].name"),
+                "a unique population name other than `all`",
+                format!("\"{}\"", p.name),
+            );
         }
     }
     if !populations.is_empty() {
         let total: f64 = populations.iter().map(|p| p.share).sum();
         if (total - 1.0).abs() > 1e-6 {
             let shares: Vec<String> = populations.iter().map(|p| fmt_n(p.share)).collect();
-            c.err("population", "shares that add up to 1", format!("{} = {}", shares.join(" + "), fmt_n(total)));
+            c.err(
+                "population",
+                "shares that add up to 1",
+                format!("{} = {}", shares.join(" + "), fmt_n(total)),
+            );
         }
     }
     if c.problems.is_empty() {
-        Ok(Scenario { run, validator, populations })
+        Ok(Scenario {
+            run,
+            validator,
+            populations,
+        })
     } else {
         Err(c.problems)
     }
@@ -420,8 +545,17 @@ pub fn validate(raw: RawScenario, default_name: &str) -> Result<Scenario, Vec<Pr
 
 fn run_spec(c: &mut Checker, r: RawRun, default_name: &str) -> RunSpec {
     let name = r.name.unwrap_or_else(|| default_name.to_string());
-    if name.is_empty() || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch)) || name.starts_with('.') {
-        c.err("run.name", "a name of letters, digits, `-`, `_` and `.` (it names the results folder)", format!("\"{name}\""));
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
+        || name.starts_with('.')
+    {
+        c.err(
+            "run.name",
+            "a name of letters, digits, `-`, `_` and `.` (it names the results folder)",
+            format!("\"{name}\""),
+        );
     }
     let start = match r.start.as_deref().map(parse_rfc3339) {
         None => parse_rfc3339("2026-01-01").expect("valid"),
@@ -431,10 +565,20 @@ fn run_spec(c: &mut Checker, r: RawRun, default_name: &str) -> RunSpec {
             0
         }
     };
-    let horizon_s = c.duration("run.horizon", r.horizon.as_ref(), YEAR_S, 60.0, 100.0 * YEAR_S);
+    let horizon_s = c.duration(
+        "run.horizon",
+        r.horizon.as_ref(),
+        YEAR_S,
+        60.0,
+        100.0 * YEAR_S,
+    );
     let tokens = r.tokens.unwrap_or(1000);
     if tokens == 0 || tokens > 1_000_000_000 {
-        c.err("run.tokens", "a fleet size from 1 to 1000000000", tokens.to_string());
+        c.err(
+            "run.tokens",
+            "a fleet size from 1 to 1000000000",
+            tokens.to_string(),
+        );
     }
     let default_bucket = if horizon_s <= 2.0 * 86_400.0 {
         Bucket::Fixed { ms: 3_600_000 }
@@ -443,37 +587,72 @@ fn run_spec(c: &mut Checker, r: RawRun, default_name: &str) -> RunSpec {
     } else if horizon_s <= 20.0 * YEAR_S {
         Bucket::Month
     } else {
-        Bucket::Fixed { ms: (YEAR_S * 1000.0) as i64 }
+        Bucket::Fixed {
+            ms: (YEAR_S * 1000.0) as i64,
+        }
     };
     let bucket = match r.bucket.as_deref() {
         None => default_bucket,
         Some("month") => Bucket::Month,
         Some(s) => match parse_duration(s) {
-            Ok(x) if x >= 60.0 && horizon_s / x <= 100_000.0 => Bucket::Fixed { ms: (x * 1000.0).round() as i64 },
+            Ok(x) if x >= 60.0 && horizon_s / x <= 100_000.0 => Bucket::Fixed {
+                ms: (x * 1000.0).round() as i64,
+            },
             Ok(_) => {
-                c.err("run.bucket", "a bucket of at least 1m and at most 100000 buckets over the horizon", format!("\"{s}\""));
+                c.err(
+                    "run.bucket",
+                    "a bucket of at least 1m and at most 100000 buckets over the horizon",
+                    format!("\"{s}\""),
+                );
                 default_bucket
             }
             Err(e) => {
-                c.err("run.bucket", "\"month\" or a duration such as \"1d\" or \"7d\"", e);
+                c.err(
+                    "run.bucket",
+                    "\"month\" or a duration such as \"1d\" or \"7d\"",
+                    e,
+                );
                 default_bucket
             }
         },
     };
-    let decide = c.choice("run.decide", r.decide.as_ref(), DecideMode::Exact, |s| (s == "exact").then_some(DecideMode::Exact), "exact");
-    RunSpec { name, start, horizon_s, tokens, seed: r.seed.unwrap_or(1), bucket, decide }
+    let decide = c.choice(
+        "run.decide",
+        r.decide.as_ref(),
+        DecideMode::Exact,
+        |s| (s == "exact").then_some(DecideMode::Exact),
+        "exact",
+    );
+    RunSpec {
+        name,
+        start,
+        horizon_s,
+        tokens,
+        seed: r.seed.unwrap_or(1),
+        bucket,
+        decide,
+    }
 }
 
 fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
     let w = r.window.unwrap_or_default();
     let back = w.back.unwrap_or(1);
     let ahead = w.ahead.unwrap_or(1);
-    for (p, v) in [("validator.window.back", back), ("validator.window.ahead", ahead)] {
+    for (p, v) in [
+        ("validator.window.back", back),
+        ("validator.window.ahead", ahead),
+    ] {
         if v > 10_000 {
             c.err(p, "at most 10000 steps", v.to_string());
         }
     }
-    let search = c.choice("validator.search", r.search.as_ref(), SearchOrder::CenterOut, SearchOrder::parse, SearchOrder::NAMES);
+    let search = c.choice(
+        "validator.search",
+        r.search.as_ref(),
+        SearchOrder::CenterOut,
+        SearchOrder::parse,
+        SearchOrder::NAMES,
+    );
     let drift = match &r.drift {
         None => DriftLearning::Steps,
         Some(Value::String(s)) => match s.as_str() {
@@ -483,21 +662,34 @@ fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
             "explicit" => DriftLearning::Explicit,
             "consistent" => DriftLearning::Consistent { k: 3, search: 1500 },
             _ => {
-                c.err("validator.drift", format!("one of {}", DriftLearning::NAMES), format!("\"{s}\""));
+                c.err(
+                    "validator.drift",
+                    format!("one of {}", DriftLearning::NAMES),
+                    format!("\"{s}\""),
+                );
                 DriftLearning::Steps
             }
         },
         Some(Value::Table(t)) => {
             for k in t.keys() {
                 if !["mode", "k", "search"].contains(&k.as_str()) {
-                    c.err(&format!("validator.drift.{k}"), "mode, k or search", format!("unknown key `{k}`"));
+                    c.err(
+                        &format!("validator.drift.{k}"),
+                        "mode, k or search",
+                        format!("unknown key `{k}`"),
+                    );
                 }
             }
-            let int = |c: &mut Checker, key: &str, default: u32, lo: i64, hi: i64| match t.get(key) {
+            let int = |c: &mut Checker, key: &str, default: u32, lo: i64, hi: i64| match t.get(key)
+            {
                 None => default,
                 Some(Value::Integer(i)) if *i >= lo && *i <= hi => *i as u32,
                 Some(v) => {
-                    c.err(&format!("validator.drift.{key}"), format!("an integer from {lo} to {hi}"), describe(v));
+                    c.err(
+                        &format!("validator.drift.{key}"),
+                        format!("an integer from {lo} to {hi}"),
+                        describe(v),
+                    );
                     default
                 }
             };
@@ -507,31 +699,76 @@ fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
                     search: int(c, "search", 1500, 1, 100_000),
                 },
                 other => {
-                    c.err("validator.drift.mode", "\"consistent\" (the only drift mode with parameters)", other.map_or("nothing".into(), describe));
+                    c.err(
+                        "validator.drift.mode",
+                        "\"consistent\" (the only drift mode with parameters)",
+                        other.map_or("nothing".into(), describe),
+                    );
                     DriftLearning::Steps
                 }
             }
         }
         Some(other) => {
-            c.err("validator.drift", format!("one of {} or a table {{ mode = \"consistent\", k = 3, search = 1500 }}", DriftLearning::NAMES), describe(other));
+            c.err(
+                "validator.drift",
+                format!(
+                    "one of {} or a table {{ mode = \"consistent\", k = 3, search = 1500 }}",
+                    DriftLearning::NAMES
+                ),
+                describe(other),
+            );
             DriftLearning::Steps
         }
     };
-    let replay = c.choice("validator.replay", r.replay.as_ref(), Replay::TimeForward, Replay::parse, Replay::NAMES);
+    let replay = c.choice(
+        "validator.replay",
+        r.replay.as_ref(),
+        Replay::TimeForward,
+        Replay::parse,
+        Replay::NAMES,
+    );
     let l = r.lockout.unwrap_or_default();
     let max_failures = l.max_failures.unwrap_or(10);
     let unlock = match l.unlock_after.as_deref() {
         None => Some(3600.0),
         Some("never") => None,
-        Some(_) => Some(c.duration("validator.lockout.unlock_after", l.unlock_after.as_ref(), 3600.0, 1.0, 100.0 * YEAR_S)),
+        Some(_) => Some(c.duration(
+            "validator.lockout.unlock_after",
+            l.unlock_after.as_ref(),
+            3600.0,
+            1.0,
+            100.0 * YEAR_S,
+        )),
     };
-    let lockout = (max_failures > 0).then_some(Lockout { max_failures, unlock_after_s: unlock });
+    let lockout = (max_failures > 0).then_some(Lockout {
+        max_failures,
+        unlock_after_s: unlock,
+    });
     let hotp_look_ahead = r.hotp_look_ahead.unwrap_or(10);
     if hotp_look_ahead > 100_000 {
-        c.err("validator.hotp_look_ahead", "at most 100000 counters", hotp_look_ahead.to_string());
+        c.err(
+            "validator.hotp_look_ahead",
+            "at most 100000 counters",
+            hotp_look_ahead.to_string(),
+        );
     }
-    let server_offset_s = c.duration("validator.server_offset", r.server_offset.as_ref(), 0.0, -100.0 * YEAR_S, 100.0 * YEAR_S);
-    ValidatorConfig { window_back: back, window_ahead: ahead, search, drift, replay, lockout, hotp_look_ahead, server_offset_s }
+    let server_offset_s = c.duration(
+        "validator.server_offset",
+        r.server_offset.as_ref(),
+        0.0,
+        -100.0 * YEAR_S,
+        100.0 * YEAR_S,
+    );
+    ValidatorConfig {
+        window_back: back,
+        window_ahead: ahead,
+        search,
+        drift,
+        replay,
+        lockout,
+        hotp_look_ahead,
+        server_offset_s,
+    }
 }
 
 fn population(c: &mut Checker, r: RawPopulation, path: &str, single: bool) -> Population {
@@ -539,29 +776,57 @@ fn population(c: &mut Checker, r: RawPopulation, path: &str, single: bool) -> Po
     let tp = format!("{path}.token");
     let kind = match rt.kind.as_ref() {
         None => {
-            c.err(&format!("{tp}.kind"), format!("a token kind: one of {}", TokenKind::NAMES), "nothing");
+            c.err(
+                &format!("{tp}.kind"),
+                format!("a token kind: one of {}", TokenKind::NAMES),
+                "nothing",
+            );
             TokenKind::Hardware
         }
-        Some(_) => c.choice(&format!("{tp}.kind"), rt.kind.as_ref(), TokenKind::Hardware, TokenKind::parse, TokenKind::NAMES),
+        Some(_) => c.choice(
+            &format!("{tp}.kind"),
+            rt.kind.as_ref(),
+            TokenKind::Hardware,
+            TokenKind::parse,
+            TokenKind::NAMES,
+        ),
     };
     let (kclock, kbattery, kuser, unsent) = kind_defaults(kind);
     let name = r.name.unwrap_or_else(|| kind.to_string());
     let share = match r.share {
         None if single => 1.0,
         None => {
-            c.err(&format!("{path}.share"), "a share of the fleet from 0 to 1 (needed when there are several populations)", "nothing");
+            c.err(
+                &format!("{path}.share"),
+                "a share of the fleet from 0 to 1 (needed when there are several populations)",
+                "nothing",
+            );
             0.0
         }
         Some(s) => c.number(&format!("{path}.share"), Some(s), 0.0, 0.0, 1.0),
     };
-    let algorithm = c.choice(&format!("{tp}.algorithm"), rt.algorithm.as_ref(), Algorithm::Sha1, Algorithm::parse, Algorithm::NAMES);
+    let algorithm = c.choice(
+        &format!("{tp}.algorithm"),
+        rt.algorithm.as_ref(),
+        Algorithm::Sha1,
+        Algorithm::parse,
+        Algorithm::NAMES,
+    );
     let digits = rt.digits.unwrap_or(6);
     if !(6..=8).contains(&digits) {
-        c.err(&format!("{tp}.digits"), "6, 7 or 8 digits (RFC 4226)", digits.to_string());
+        c.err(
+            &format!("{tp}.digits"),
+            "6, 7 or 8 digits (RFC 4226)",
+            digits.to_string(),
+        );
     }
     let step = c.duration(&format!("{tp}.step"), rt.step.as_ref(), 30.0, 1.0, 86_400.0);
     if step.fract() != 0.0 {
-        c.err(&format!("{tp}.step"), "a whole number of seconds", fmt_s(step));
+        c.err(
+            &format!("{tp}.step"),
+            "a whole number of seconds",
+            fmt_s(step),
+        );
     }
     let token = TokenSpec {
         kind,
@@ -569,15 +834,42 @@ fn population(c: &mut Checker, r: RawPopulation, path: &str, single: bool) -> Po
         digits,
         step_s: step as u32,
         t0: rt.t0.unwrap_or(0),
-        unsent_presses_per_day: c.number(&format!("{tp}.unsent_presses_per_day"), rt.unsent_presses_per_day, unsent, 0.0, 1000.0),
+        unsent_presses_per_day: c.number(
+            &format!("{tp}.unsent_presses_per_day"),
+            rt.unsent_presses_per_day,
+            unsent,
+            0.0,
+            1000.0,
+        ),
     };
     if kind != TokenKind::Hotp && rt.unsent_presses_per_day.is_some() {
-        c.err(&format!("{tp}.unsent_presses_per_day"), "this field only for kind = \"hotp\"", format!("kind = \"{kind}\""));
+        c.err(
+            &format!("{tp}.unsent_presses_per_day"),
+            "this field only for kind = \"hotp\"",
+            format!("kind = \"{kind}\""),
+        );
     }
-    let clock = clock(c, r.clock.unwrap_or_default(), &format!("{path}.clock"), kclock);
+    let clock = clock(
+        c,
+        r.clock.unwrap_or_default(),
+        &format!("{path}.clock"),
+        kclock,
+    );
     let battery = battery(c, r.battery, &format!("{path}.battery"), kbattery);
-    let user = user(c, r.user.unwrap_or_default(), &format!("{path}.user"), kuser);
-    Population { name, share, token, clock, battery, user }
+    let user = user(
+        c,
+        r.user.unwrap_or_default(),
+        &format!("{path}.user"),
+        kuser,
+    );
+    Population {
+        name,
+        share,
+        token,
+        clock,
+        battery,
+        user,
+    }
 }
 
 fn clock(c: &mut Checker, r: RawClock, path: &str, kind_clock: ClockSpec) -> ClockSpec {
@@ -586,15 +878,47 @@ fn clock(c: &mut Checker, r: RawClock, path: &str, kind_clock: ClockSpec) -> Clo
         None | Some("kind") => kind_clock,
         Some("ideal") => ClockSpec::ideal(),
         Some(other) => {
-            c.err(&p("profile"), "\"kind\" (the token kind's defaults) or \"ideal\" (a perfect clock)", format!("\"{other}\""));
+            c.err(
+                &p("profile"),
+                "\"kind\" (the token kind's defaults) or \"ideal\" (a perfect clock)",
+                format!("\"{other}\""),
+            );
             kind_clock
         }
     };
     const BIG: f64 = f64::INFINITY;
-    let initial_offset_s = c.dist(&p("initial_offset"), r.initial_offset.as_ref(), base.initial_offset_s, Unit::Seconds, -BIG, BIG);
-    let drift_ppm = c.dist(&p("drift_ppm"), r.drift_ppm.as_ref(), base.drift_ppm, Unit::Number("ppm"), -BIG, BIG);
-    let aging = c.dist(&p("aging_ppm_first_year"), r.aging_ppm_first_year.as_ref(), base.aging_ppm_first_year, Unit::Number("ppm"), -BIG, BIG);
-    let wander = c.dist(&p("wander_ppm_per_sqrt_day"), r.wander_ppm_per_sqrt_day.as_ref(), base.wander_ppm_per_sqrt_day, Unit::Number("ppm per sqrt(day)"), 0.0, BIG);
+    let initial_offset_s = c.dist(
+        &p("initial_offset"),
+        r.initial_offset.as_ref(),
+        base.initial_offset_s,
+        Unit::Seconds,
+        -BIG,
+        BIG,
+    );
+    let drift_ppm = c.dist(
+        &p("drift_ppm"),
+        r.drift_ppm.as_ref(),
+        base.drift_ppm,
+        Unit::Number("ppm"),
+        -BIG,
+        BIG,
+    );
+    let aging = c.dist(
+        &p("aging_ppm_first_year"),
+        r.aging_ppm_first_year.as_ref(),
+        base.aging_ppm_first_year,
+        Unit::Number("ppm"),
+        -BIG,
+        BIG,
+    );
+    let wander = c.dist(
+        &p("wander_ppm_per_sqrt_day"),
+        r.wander_ppm_per_sqrt_day.as_ref(),
+        base.wander_ppm_per_sqrt_day,
+        Unit::Number("ppm per sqrt(day)"),
+        0.0,
+        BIG,
+    );
     let temperature = match r.temperature {
         None => base.temperature,
         Some(t) if t.enabled == Some(false) => None,
@@ -611,13 +935,54 @@ fn clock(c: &mut Checker, r: RawClock, path: &str, kind_clock: ClockSpec) -> Clo
             });
             let deg = Unit::Number("°C");
             Some(TemperatureSpec {
-                coefficient: c.dist(&tp("coefficient"), t.coefficient.as_ref(), d.coefficient, Unit::Number("ppm/°C²"), 0.0, f64::INFINITY),
-                turnover_c: c.dist(&tp("turnover"), t.turnover.as_ref(), d.turnover_c, deg, f64::NEG_INFINITY, f64::INFINITY),
-                mean_c: c.dist(&tp("mean"), t.mean.as_ref(), d.mean_c, deg, f64::NEG_INFINITY, f64::INFINITY),
-                daily_amplitude_c: c.dist(&tp("daily_amplitude"), t.daily_amplitude.as_ref(), d.daily_amplitude_c, deg, 0.0, f64::INFINITY),
-                seasonal_amplitude_c: c.dist(&tp("seasonal_amplitude"), t.seasonal_amplitude.as_ref(), d.seasonal_amplitude_c, deg, 0.0, f64::INFINITY),
+                coefficient: c.dist(
+                    &tp("coefficient"),
+                    t.coefficient.as_ref(),
+                    d.coefficient,
+                    Unit::Number("ppm/°C²"),
+                    0.0,
+                    f64::INFINITY,
+                ),
+                turnover_c: c.dist(
+                    &tp("turnover"),
+                    t.turnover.as_ref(),
+                    d.turnover_c,
+                    deg,
+                    f64::NEG_INFINITY,
+                    f64::INFINITY,
+                ),
+                mean_c: c.dist(
+                    &tp("mean"),
+                    t.mean.as_ref(),
+                    d.mean_c,
+                    deg,
+                    f64::NEG_INFINITY,
+                    f64::INFINITY,
+                ),
+                daily_amplitude_c: c.dist(
+                    &tp("daily_amplitude"),
+                    t.daily_amplitude.as_ref(),
+                    d.daily_amplitude_c,
+                    deg,
+                    0.0,
+                    f64::INFINITY,
+                ),
+                seasonal_amplitude_c: c.dist(
+                    &tp("seasonal_amplitude"),
+                    t.seasonal_amplitude.as_ref(),
+                    d.seasonal_amplitude_c,
+                    deg,
+                    0.0,
+                    f64::INFINITY,
+                ),
                 warmest_day: c.number(&tp("warmest_day"), t.warmest_day, d.warmest_day, 0.0, 366.0),
-                warmest_hour: c.number(&tp("warmest_hour"), t.warmest_hour, d.warmest_hour, 0.0, 24.0),
+                warmest_hour: c.number(
+                    &tp("warmest_hour"),
+                    t.warmest_hour,
+                    d.warmest_hour,
+                    0.0,
+                    24.0,
+                ),
             })
         }
     };
@@ -629,21 +994,65 @@ fn clock(c: &mut Checker, r: RawClock, path: &str, kind_clock: ClockSpec) -> Clo
             let enabled = s.enabled.unwrap_or(true);
             SyncSpec {
                 enabled,
-                interval_s: c.duration(&sp("interval"), s.interval.as_ref(), d.interval_s, 1.0, 10.0 * YEAR_S),
-                threshold_s: c.duration(&sp("threshold"), s.threshold.as_ref(), d.threshold_s, 0.0, BIG),
-                residual_s: c.dist(&sp("residual"), s.residual.as_ref(), d.residual_s, Unit::Seconds, -BIG, BIG),
-                failure_probability: c.probability(&sp("failure_probability"), s.failure_probability, d.failure_probability),
-                off_rate_per_year: c.number(&sp("off_rate_per_year"), s.off_rate_per_year, d.off_rate_per_year, 0.0, 1e6),
+                interval_s: c.duration(
+                    &sp("interval"),
+                    s.interval.as_ref(),
+                    d.interval_s,
+                    1.0,
+                    10.0 * YEAR_S,
+                ),
+                threshold_s: c.duration(
+                    &sp("threshold"),
+                    s.threshold.as_ref(),
+                    d.threshold_s,
+                    0.0,
+                    BIG,
+                ),
+                residual_s: c.dist(
+                    &sp("residual"),
+                    s.residual.as_ref(),
+                    d.residual_s,
+                    Unit::Seconds,
+                    -BIG,
+                    BIG,
+                ),
+                failure_probability: c.probability(
+                    &sp("failure_probability"),
+                    s.failure_probability,
+                    d.failure_probability,
+                ),
+                off_rate_per_year: c.number(
+                    &sp("off_rate_per_year"),
+                    s.off_rate_per_year,
+                    d.off_rate_per_year,
+                    0.0,
+                    1e6,
+                ),
                 back_on_after_s: match &s.back_on_after {
                     Some(Value::String(n)) if n == "never" => None,
-                    Some(v) => Some(c.dist(&sp("back_on_after"), Some(v), Dist::Fixed(0.0), Unit::Seconds, 0.0, BIG)),
+                    Some(v) => Some(c.dist(
+                        &sp("back_on_after"),
+                        Some(v),
+                        Dist::Fixed(0.0),
+                        Unit::Seconds,
+                        0.0,
+                        BIG,
+                    )),
                     None => d.back_on_after_s,
                 },
             }
         }
     };
     let events = events(c, r.events, path, base.events);
-    ClockSpec { initial_offset_s, drift_ppm, aging_ppm_first_year: aging, wander_ppm_per_sqrt_day: wander, temperature, sync, events }
+    ClockSpec {
+        initial_offset_s,
+        drift_ppm,
+        aging_ppm_first_year: aging,
+        wander_ppm_per_sqrt_day: wander,
+        temperature,
+        sync,
+        events,
+    }
 }
 
 fn rate(c: &mut Checker, path: &str, v: Option<f64>, default: f64) -> f64 {
@@ -657,10 +1066,28 @@ fn events(c: &mut Checker, r: Option<RawEvents>, path: &str, base: EventsSpec) -
     let manual_change = match r.manual_change {
         None => base.manual_change,
         Some(m) => {
-            let d = base.manual_change.unwrap_or(ManualChange { rate_per_year: 0.0, amount_s: Dist::Normal { mean: 0.0, sd: 30.0 } });
+            let d = base.manual_change.unwrap_or(ManualChange {
+                rate_per_year: 0.0,
+                amount_s: Dist::Normal {
+                    mean: 0.0,
+                    sd: 30.0,
+                },
+            });
             Some(ManualChange {
-                rate_per_year: rate(c, &ep("manual_change", "rate_per_year"), m.rate_per_year, d.rate_per_year),
-                amount_s: c.dist(&ep("manual_change", "amount"), m.amount.as_ref(), d.amount_s, Unit::Seconds, -BIG, BIG),
+                rate_per_year: rate(
+                    c,
+                    &ep("manual_change", "rate_per_year"),
+                    m.rate_per_year,
+                    d.rate_per_year,
+                ),
+                amount_s: c.dist(
+                    &ep("manual_change", "amount"),
+                    m.amount.as_ref(),
+                    d.amount_s,
+                    Unit::Seconds,
+                    -BIG,
+                    BIG,
+                ),
             })
         }
     };
@@ -673,11 +1100,30 @@ fn events(c: &mut Checker, r: Option<RawEvents>, path: &str, base: EventsSpec) -
                 corrected_after_s: Some(lognormal(3.0 * 86_400.0, 1.0)),
             });
             Some(TimezoneError {
-                rate_per_year: rate(c, &ep("timezone_error", "rate_per_year"), t.rate_per_year, d.rate_per_year),
-                hours: c.dist(&ep("timezone_error", "hours"), t.hours.as_ref(), d.hours, Unit::Number("hours"), -BIG, BIG),
+                rate_per_year: rate(
+                    c,
+                    &ep("timezone_error", "rate_per_year"),
+                    t.rate_per_year,
+                    d.rate_per_year,
+                ),
+                hours: c.dist(
+                    &ep("timezone_error", "hours"),
+                    t.hours.as_ref(),
+                    d.hours,
+                    Unit::Number("hours"),
+                    -BIG,
+                    BIG,
+                ),
                 corrected_after_s: match &t.corrected_after {
                     Some(Value::String(n)) if n == "never" => None,
-                    Some(v) => Some(c.dist(&ep("timezone_error", "corrected_after"), Some(v), Dist::Fixed(0.0), Unit::Seconds, 0.0, BIG)),
+                    Some(v) => Some(c.dist(
+                        &ep("timezone_error", "corrected_after"),
+                        Some(v),
+                        Dist::Fixed(0.0),
+                        Unit::Seconds,
+                        0.0,
+                        BIG,
+                    )),
                     None => d.corrected_after_s,
                 },
             })
@@ -690,33 +1136,82 @@ fn events(c: &mut Checker, r: Option<RawEvents>, path: &str, base: EventsSpec) -
                 None => parse_rfc3339("2020-01-01").expect("valid"),
                 Some(Ok(t)) => t,
                 Some(Err(e)) => {
-                    c.err(&ep("reset", "to"), "the factory or build date (YYYY-MM-DD)", e);
+                    c.err(
+                        &ep("reset", "to"),
+                        "the factory or build date (YYYY-MM-DD)",
+                        e,
+                    );
                     0
                 }
             };
-            Some(Reset { rate_per_year: rate(c, &ep("reset", "rate_per_year"), x.rate_per_year, base.reset.map_or(0.0, |b| b.rate_per_year)), to })
+            Some(Reset {
+                rate_per_year: rate(
+                    c,
+                    &ep("reset", "rate_per_year"),
+                    x.rate_per_year,
+                    base.reset.map_or(0.0, |b| b.rate_per_year),
+                ),
+                to,
+            })
         }
     };
     let future_trip = match r.future_trip {
         None => base.future_trip,
         Some(f) => {
-            let d = base.future_trip.unwrap_or(FutureTrip { rate_per_year: 0.0, amount_s: Dist::Fixed(3600.0), back_after_s: Dist::Fixed(86_400.0) });
+            let d = base.future_trip.unwrap_or(FutureTrip {
+                rate_per_year: 0.0,
+                amount_s: Dist::Fixed(3600.0),
+                back_after_s: Dist::Fixed(86_400.0),
+            });
             Some(FutureTrip {
-                rate_per_year: rate(c, &ep("future_trip", "rate_per_year"), f.rate_per_year, d.rate_per_year),
-                amount_s: c.dist(&ep("future_trip", "amount"), f.amount.as_ref(), d.amount_s, Unit::Seconds, -BIG, BIG),
-                back_after_s: c.dist(&ep("future_trip", "back_after"), f.back_after.as_ref(), d.back_after_s, Unit::Seconds, 0.0, BIG),
+                rate_per_year: rate(
+                    c,
+                    &ep("future_trip", "rate_per_year"),
+                    f.rate_per_year,
+                    d.rate_per_year,
+                ),
+                amount_s: c.dist(
+                    &ep("future_trip", "amount"),
+                    f.amount.as_ref(),
+                    d.amount_s,
+                    Unit::Seconds,
+                    -BIG,
+                    BIG,
+                ),
+                back_after_s: c.dist(
+                    &ep("future_trip", "back_after"),
+                    f.back_after.as_ref(),
+                    d.back_after_s,
+                    Unit::Seconds,
+                    0.0,
+                    BIG,
+                ),
             })
         }
     };
-    EventsSpec { manual_change, timezone_error, reset, future_trip }
+    EventsSpec {
+        manual_change,
+        timezone_error,
+        reset,
+        future_trip,
+    }
 }
 
-fn battery(c: &mut Checker, r: Option<RawBattery>, path: &str, base: Option<BatterySpec>) -> Option<BatterySpec> {
+fn battery(
+    c: &mut Checker,
+    r: Option<RawBattery>,
+    path: &str,
+    base: Option<BatterySpec>,
+) -> Option<BatterySpec> {
     let Some(r) = r else { return base };
     if r.enabled == Some(false) {
         return None;
     }
-    let d = base.unwrap_or(BatterySpec { life_years: 5.0, life_codes: 15_000.0, expiry_s: None });
+    let d = base.unwrap_or(BatterySpec {
+        life_years: 5.0,
+        life_codes: 15_000.0,
+        expiry_s: None,
+    });
     let p = |f: &str| format!("{path}.{f}");
     Some(BatterySpec {
         life_years: c.number(&p("life_years"), r.life_years, d.life_years, 0.001, 1000.0),
@@ -729,10 +1224,21 @@ fn battery(c: &mut Checker, r: Option<RawBattery>, path: &str, base: Option<Batt
     })
 }
 
-fn profile<const N: usize>(c: &mut Checker, path: &str, v: Option<Vec<f64>>, default: [f64; N], what: &str) -> [f64; N] {
+fn profile<const N: usize>(
+    c: &mut Checker,
+    path: &str,
+    v: Option<Vec<f64>>,
+    default: [f64; N],
+    what: &str,
+) -> [f64; N] {
     let Some(v) = v else { return default };
-    if v.len() != N || v.iter().any(|x| !x.is_finite() || *x < 0.0) || v.iter().sum::<f64>() <= 0.0 {
-        c.err(path, format!("{N} non-negative weights ({what}) with a positive sum"), format!("{} values", v.len()));
+    if v.len() != N || v.iter().any(|x| !x.is_finite() || *x < 0.0) || v.iter().sum::<f64>() <= 0.0
+    {
+        c.err(
+            path,
+            format!("{N} non-negative weights ({what}) with a positive sum"),
+            format!("{} values", v.len()),
+        );
         return default;
     }
     let mut out = [0.0; N];
@@ -751,27 +1257,77 @@ fn user(c: &mut Checker, r: RawUser, path: &str, d: UserSpec) -> UserSpec {
             .filter_map(|(i, s)| match parse_holiday(s) {
                 Some(h) => Some(h),
                 None => {
-                    c.err(&format!("{}[{i}]", p("holidays")), "a date \"MM-DD\" (every year) or \"YYYY-MM-DD\"", format!("\"{s}\""));
+                    c.err(
+                        &format!("{}[{i}]", p("holidays")),
+                        "a date \"MM-DD\" (every year) or \"YYYY-MM-DD\"",
+                        format!("\"{s}\""),
+                    );
                     None
                 }
             })
             .collect(),
     };
     UserSpec {
-        logins_per_day: c.dist(&p("logins_per_day"), r.logins_per_day.as_ref(), d.logins_per_day, Unit::Number("logins per day"), 0.0, f64::INFINITY),
-        schedule: c.choice(&p("schedule"), r.schedule.as_ref(), d.schedule, |s| match s {
-            "poisson" => Some(ScheduleKind::Poisson),
-            "exact" => Some(ScheduleKind::Exact),
-            _ => None,
-        }, ScheduleKind::NAMES),
-        weekdays: profile(c, &p("weekdays"), r.weekdays, d.weekdays, "Monday to Sunday"),
+        logins_per_day: c.dist(
+            &p("logins_per_day"),
+            r.logins_per_day.as_ref(),
+            d.logins_per_day,
+            Unit::Number("logins per day"),
+            0.0,
+            f64::INFINITY,
+        ),
+        schedule: c.choice(
+            &p("schedule"),
+            r.schedule.as_ref(),
+            d.schedule,
+            |s| match s {
+                "poisson" => Some(ScheduleKind::Poisson),
+                "exact" => Some(ScheduleKind::Exact),
+                _ => None,
+            },
+            ScheduleKind::NAMES,
+        ),
+        weekdays: profile(
+            c,
+            &p("weekdays"),
+            r.weekdays,
+            d.weekdays,
+            "Monday to Sunday",
+        ),
         hours: profile(c, &p("hours"), r.hours, d.hours, "local hours 0 to 23"),
-        utc_offset_s: c.duration(&p("utc_offset"), r.utc_offset.as_ref(), d.utc_offset_s, -14.0 * HOUR_S, 14.0 * HOUR_S),
+        utc_offset_s: c.duration(
+            &p("utc_offset"),
+            r.utc_offset.as_ref(),
+            d.utc_offset_s,
+            -14.0 * HOUR_S,
+            14.0 * HOUR_S,
+        ),
         holidays,
-        delay_s: c.dist(&p("delay"), r.delay.as_ref(), d.delay_s, Unit::Seconds, 0.0, f64::INFINITY),
-        fresh_code_below_s: c.duration(&p("fresh_code_below"), r.fresh_code_below.as_ref(), d.fresh_code_below_s, 0.0, 86_400.0),
-        wait_probability: c.probability(&p("wait_probability"), r.wait_probability, d.wait_probability),
-        typo_probability: c.probability(&p("typo_probability"), r.typo_probability, d.typo_probability),
+        delay_s: c.dist(
+            &p("delay"),
+            r.delay.as_ref(),
+            d.delay_s,
+            Unit::Seconds,
+            0.0,
+            f64::INFINITY,
+        ),
+        fresh_code_below_s: c.duration(
+            &p("fresh_code_below"),
+            r.fresh_code_below.as_ref(),
+            d.fresh_code_below_s,
+            0.0,
+            86_400.0,
+        ),
+        wait_probability: c.probability(
+            &p("wait_probability"),
+            r.wait_probability,
+            d.wait_probability,
+        ),
+        typo_probability: c.probability(
+            &p("typo_probability"),
+            r.typo_probability,
+            d.typo_probability,
+        ),
         retries: match r.retries {
             Some(n) if n > 100 => {
                 c.err(&p("retries"), "at most 100 retries", n.to_string());
@@ -780,7 +1336,14 @@ fn user(c: &mut Checker, r: RawUser, path: &str, d: UserSpec) -> UserSpec {
             Some(n) => n,
             None => d.retries,
         },
-        retry_delay_s: c.dist(&p("retry_delay"), r.retry_delay.as_ref(), d.retry_delay_s, Unit::Seconds, 0.0, f64::INFINITY),
+        retry_delay_s: c.dist(
+            &p("retry_delay"),
+            r.retry_delay.as_ref(),
+            d.retry_delay_s,
+            Unit::Seconds,
+            0.0,
+            f64::INFINITY,
+        ),
     }
 }
 
@@ -789,10 +1352,16 @@ fn parse_holiday(s: &str) -> Option<Holiday> {
     let num = |x: &str| x.parse::<i64>().ok();
     let (year, m, d) = match parts.as_slice() {
         [m, d] if m.len() == 2 && d.len() == 2 => (None, num(m)?, num(d)?),
-        [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 => (Some(num(y)?), num(m)?, num(d)?),
+        [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 => {
+            (Some(num(y)?), num(m)?, num(d)?)
+        }
         _ => return None,
     };
     let check_year = year.unwrap_or(2000); // a leap year, so 02-29 is allowed yearly
     parse_rfc3339(&format!("{check_year:04}-{m:02}-{d:02}")).ok()?;
-    Some(Holiday { year, month: m as u32, day: d as u32 })
+    Some(Holiday {
+        year,
+        month: m as u32,
+        day: d as u32,
+    })
 }

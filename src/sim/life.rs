@@ -58,7 +58,14 @@ pub struct TokenRecord {
 
 /// Decides one submitted code. The seam for decision modes: only exact (real HMAC on both
 /// sides) exists; a fast mode would replace the code comparisons here.
-fn decide(v: &ValidatorConfig, st: &mut CredentialState, scheme: Scheme, now: Millis, code: u32, token: &mut Token) -> Decision {
+fn decide(
+    v: &ValidatorConfig,
+    st: &mut CredentialState,
+    scheme: Scheme,
+    now: Millis,
+    code: u32,
+    token: &mut Token,
+) -> Decision {
     v.verify(st, scheme, now, code, |s| token.code(s))
 }
 
@@ -67,14 +74,23 @@ fn ms(secs: f64) -> Millis {
 }
 
 /// Simulates token `index` of population `pop` and adds what happened to `tally`.
-pub fn simulate_token(sc: &Scenario, buckets: &Buckets, pop: usize, index: u64, tally: &mut PopTally) -> TokenRecord {
+pub fn simulate_token(
+    sc: &Scenario,
+    buckets: &Buckets,
+    pop: usize,
+    index: u64,
+    tally: &mut PopTally,
+) -> TokenRecord {
     let p: &Population = &sc.populations[pop];
     let seed = sc.run.seed;
     let start = sc.run.start;
     let end = sc.run.end();
     let totp = p.token.kind.is_totp();
     let scheme = if totp {
-        Scheme::Totp { step_s: p.token.step_s, t0: p.token.t0 }
+        Scheme::Totp {
+            step_s: p.token.step_s,
+            t0: p.token.t0,
+        }
     } else {
         Scheme::Hotp
     };
@@ -155,7 +171,9 @@ pub fn simulate_token(sc: &Scenario, buckets: &Buckets, pop: usize, index: u64, 
             let (step, code) = if totp {
                 let mut dev = clock.device_time(read);
                 let left = step_ms - (dev - t0_ms).rem_euclid(step_ms);
-                if (left as f64) < u.fresh_code_below_s * 1000.0 && rng.random::<f64>() < u.wait_probability {
+                if (left as f64) < u.fresh_code_below_s * 1000.0
+                    && rng.random::<f64>() < u.wait_probability
+                {
                     read += left;
                     dev = clock.device_time(read);
                     c.waited_for_fresh_code += 1;
@@ -169,9 +187,20 @@ pub fn simulate_token(sc: &Scenario, buckets: &Buckets, pop: usize, index: u64, 
             };
             token.use_code();
             let typed = rng.random::<f64>() < u.typo_probability;
-            let submitted = if typed { typo(code, token.digits(), &mut rng) } else { code };
+            let submitted = if typed {
+                typo(code, token.digits(), &mut rng)
+            } else {
+                code
+            };
             let submit = read + ms(u.delay_s.sample(&mut rng));
-            let d = decide(&sc.validator, &mut vstate, scheme, submit, submitted, &mut token);
+            let d = decide(
+                &sc.validator,
+                &mut vstate,
+                scheme,
+                submit,
+                submitted,
+                &mut token,
+            );
             read = submit;
             if d.locked_now {
                 c.lockouts += 1;

@@ -49,7 +49,12 @@ pub fn run(sc: &Scenario, shard: Range<u64>, progress: &(dyn Fn(u64) + Sync)) ->
         bounds.push(acc..acc + s);
         acc += s;
     }
-    let pop_of = |i: u64| bounds.iter().position(|r| r.contains(&i)).unwrap_or(npop - 1);
+    let pop_of = |i: u64| {
+        bounds
+            .iter()
+            .position(|r| r.contains(&i))
+            .unwrap_or(npop - 1)
+    };
     let chunks: Vec<Range<u64>> = (shard.start..shard.end)
         .step_by(CHUNK as usize)
         .map(|s| s..(s + CHUNK).min(shard.end))

@@ -42,7 +42,11 @@ impl SearchOrder {
             SearchOrder::CenterOut | SearchOrder::BackFirst => {
                 let mut v = vec![0];
                 for k in 1..=b.max(a) {
-                    let (first, second) = if self == SearchOrder::CenterOut { (k, -k) } else { (-k, k) };
+                    let (first, second) = if self == SearchOrder::CenterOut {
+                        (k, -k)
+                    } else {
+                        (-k, k)
+                    };
                     for o in [first, second] {
                         if o >= -b && o <= a {
                             v.push(o);
@@ -167,7 +171,13 @@ pub struct Decision {
 
 impl Decision {
     fn new(verdict: Verdict) -> Decision {
-        Decision { verdict, matched: None, offset: None, locked_now: false, resynced: false }
+        Decision {
+            verdict,
+            matched: None,
+            offset: None,
+            locked_now: false,
+            resynced: false,
+        }
     }
 }
 
@@ -219,7 +229,9 @@ impl ValidatorConfig {
         }
         let mut d = match scheme {
             Scheme::Hotp => self.verify_hotp(st, code, &mut code_of),
-            Scheme::Totp { step_s, t0 } => self.verify_totp(st, step_s, t0, now, code, &mut code_of),
+            Scheme::Totp { step_s, t0 } => {
+                self.verify_totp(st, step_s, t0, now, code, &mut code_of)
+            }
         };
         if d.verdict == Verdict::Accepted {
             st.failures = 0;
@@ -239,13 +251,22 @@ impl ValidatorConfig {
         d
     }
 
-    fn verify_hotp(&self, st: &mut CredentialState, code: u32, code_of: &mut impl FnMut(i64) -> u32) -> Decision {
+    fn verify_hotp(
+        &self,
+        st: &mut CredentialState,
+        code: u32,
+        code_of: &mut impl FnMut(i64) -> u32,
+    ) -> Decision {
         for c in st.hotp_next..=st.hotp_next + self.hotp_look_ahead as i64 {
             if code_of(c) == code {
                 let offset = c - st.hotp_next;
                 st.hotp_next = c + 1;
                 st.last_step = Some(c);
-                return Decision { matched: Some(c), offset: Some(offset), ..Decision::new(Verdict::Accepted) };
+                return Decision {
+                    matched: Some(c),
+                    offset: Some(offset),
+                    ..Decision::new(Verdict::Accepted)
+                };
             }
         }
         Decision::new(Verdict::NoMatch)
@@ -281,13 +302,29 @@ impl ValidatorConfig {
         };
         let offset = Some(step - server_step);
         if replayed {
-            return Decision { matched: Some(step), offset, ..Decision::new(Verdict::Replay) };
+            return Decision {
+                matched: Some(step),
+                offset,
+                ..Decision::new(Verdict::Replay)
+            };
         }
         self.accept(st, step, server_step, server_ms, step_ms, t0);
-        Decision { matched: Some(step), offset, ..Decision::new(Verdict::Accepted) }
+        Decision {
+            matched: Some(step),
+            offset,
+            ..Decision::new(Verdict::Accepted)
+        }
     }
 
-    fn accept(&self, st: &mut CredentialState, step: i64, server_step: i64, server_ms: Millis, step_ms: i64, t0: i64) {
+    fn accept(
+        &self,
+        st: &mut CredentialState,
+        step: i64,
+        server_step: i64,
+        server_ms: Millis,
+        step_ms: i64,
+        t0: i64,
+    ) {
         st.last_step = Some(st.last_step.map_or(step, |l| l.max(step)));
         if st.used.len() == USED_KEPT {
             st.used.pop_front();
@@ -323,8 +360,14 @@ impl ValidatorConfig {
                 skew = Some(i);
             }
         }
-        let Some(skew) = skew else { return Decision::new(Verdict::NoMatch) };
-        if st.sightings.last().is_some_and(|&(t, s)| t + s == server_step + skew) {
+        let Some(skew) = skew else {
+            return Decision::new(Verdict::NoMatch);
+        };
+        if st
+            .sightings
+            .last()
+            .is_some_and(|&(t, s)| t + s == server_step + skew)
+        {
             return Decision::new(Verdict::NoMatch);
         }
         if st.sightings.len() == k as usize {
@@ -334,9 +377,10 @@ impl ValidatorConfig {
         if st.sightings.len() < k as usize {
             return Decision::new(Verdict::NoMatch);
         }
-        let consistent = st.sightings.windows(2).all(|w| {
-            w[1].0 > w[0].0 && w[1].0 <= w[0].0 + 2 && (w[0].1 - skew).abs() <= 1
-        });
+        let consistent = st
+            .sightings
+            .windows(2)
+            .all(|w| w[1].0 > w[0].0 && w[1].0 <= w[0].0 + 2 && (w[0].1 - skew).abs() <= 1);
         if !consistent {
             return Decision::new(Verdict::NoMatch);
         }

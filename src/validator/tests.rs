@@ -32,7 +32,10 @@ fn submit(v: &ValidatorConfig, st: &mut CredentialState, now: Millis, step: i64)
 fn search_orders() {
     assert_eq!(SearchOrder::CenterOut.offsets(2, 2), vec![0, 1, -1, 2, -2]);
     assert_eq!(SearchOrder::BackFirst.offsets(1, 1), vec![0, -1, 1]);
-    assert_eq!(SearchOrder::OldestFirst.offsets(6, 5), (-6..=5).collect::<Vec<_>>());
+    assert_eq!(
+        SearchOrder::OldestFirst.offsets(6, 5),
+        (-6..=5).collect::<Vec<_>>()
+    );
     assert_eq!(SearchOrder::CenterOut.offsets(0, 3), vec![0, 1, 2, 3]);
 }
 
@@ -59,7 +62,10 @@ fn chance_collision_matches_first_step_in_search_order() {
         (SearchOrder::CenterOut, 0),
         (SearchOrder::BackFirst, 0),
     ] {
-        let v = ValidatorConfig { search: order, ..cfg(2, 2) };
+        let v = ValidatorConfig {
+            search: order,
+            ..cfg(2, 2)
+        };
         let d = v.verify(&mut CredentialState::default(), TOTP, now, 7, |_| 7);
         assert_eq!(d.offset, Some(want), "{order:?}");
     }
@@ -67,7 +73,10 @@ fn chance_collision_matches_first_step_in_search_order() {
 
 #[test]
 fn time_forward_refuses_earlier_and_equal_steps() {
-    let v = ValidatorConfig { replay: Replay::TimeForward, ..cfg(1, 1) };
+    let v = ValidatorConfig {
+        replay: Replay::TimeForward,
+        ..cfg(1, 1)
+    };
     let mut st = CredentialState::default();
     let now = 100 * S;
     assert_eq!(submit(&v, &mut st, now, 101).verdict, Verdict::Accepted);
@@ -80,7 +89,10 @@ fn time_forward_refuses_earlier_and_equal_steps() {
 
 #[test]
 fn exact_steps_allows_older_unused_steps() {
-    let v = ValidatorConfig { replay: Replay::ExactSteps, ..cfg(1, 1) };
+    let v = ValidatorConfig {
+        replay: Replay::ExactSteps,
+        ..cfg(1, 1)
+    };
     let mut st = CredentialState::default();
     let now = 100 * S;
     assert_eq!(submit(&v, &mut st, now, 101).verdict, Verdict::Accepted);
@@ -90,7 +102,10 @@ fn exact_steps_allows_older_unused_steps() {
 
 #[test]
 fn drift_in_steps_recentres_the_window() {
-    let v = ValidatorConfig { drift: DriftLearning::Steps, ..cfg(1, 1) };
+    let v = ValidatorConfig {
+        drift: DriftLearning::Steps,
+        ..cfg(1, 1)
+    };
     let mut st = CredentialState::default();
     assert_eq!(submit(&v, &mut st, 100 * S, 101).offset, Some(1));
     assert_eq!(st.drift_steps, 1);
@@ -98,7 +113,10 @@ fn drift_in_steps_recentres_the_window() {
     assert_eq!(submit(&v, &mut st, 200 * S, 202).verdict, Verdict::Accepted);
     assert_eq!(st.drift_steps, 2);
     let fixed = cfg(1, 1);
-    assert_eq!(submit(&fixed, &mut CredentialState::default(), 200 * S, 202).verdict, Verdict::NoMatch);
+    assert_eq!(
+        submit(&fixed, &mut CredentialState::default(), 200 * S, 202).verdict,
+        Verdict::NoMatch
+    );
 }
 
 #[test]
@@ -106,19 +124,34 @@ fn drift_in_seconds_stores_a_fraction_of_a_step() {
     // privacyIDEA: shift = start of matched step - now, so a perfect token accepted 20 s into
     // a step leaves shift = -20 s, and later the window centre sits one step back for the
     // first 20 s of every step.
-    let v = ValidatorConfig { drift: DriftLearning::Seconds, ..cfg(1, 0) };
+    let v = ValidatorConfig {
+        drift: DriftLearning::Seconds,
+        ..cfg(1, 0)
+    };
     let mut st = CredentialState::default();
-    assert_eq!(submit(&v, &mut st, 100 * S + 20_000, 100).verdict, Verdict::Accepted);
+    assert_eq!(
+        submit(&v, &mut st, 100 * S + 20_000, 100).verdict,
+        Verdict::Accepted
+    );
     assert_eq!(st.shift_ms, -20_000);
     // 5 s into step 300 the centre is 299, window [298, 299]: the current step 300 fails.
-    assert_eq!(submit(&v, &mut st, 300 * S + 5_000, 300).verdict, Verdict::NoMatch);
+    assert_eq!(
+        submit(&v, &mut st, 300 * S + 5_000, 300).verdict,
+        Verdict::NoMatch
+    );
     // 25 s into the step the centre is 300 again.
-    assert_eq!(submit(&v, &mut st, 300 * S + 25_000, 300).verdict, Verdict::Accepted);
+    assert_eq!(
+        submit(&v, &mut st, 300 * S + 25_000, 300).verdict,
+        Verdict::Accepted
+    );
 }
 
 #[test]
 fn consistent_skew_needs_k_sightings_in_quick_succession() {
-    let v = ValidatorConfig { drift: DriftLearning::Consistent { k: 3, search: 1500 }, ..cfg(1, 1) };
+    let v = ValidatorConfig {
+        drift: DriftLearning::Consistent { k: 3, search: 1500 },
+        ..cfg(1, 1)
+    };
     let mut st = CredentialState::default();
     // Token 40 steps (20 min) ahead: three codes at consecutive server steps.
     assert_eq!(submit(&v, &mut st, 100 * S, 140).verdict, Verdict::NoMatch);
@@ -137,38 +170,68 @@ fn consistent_skew_needs_k_sightings_in_quick_succession() {
     // Beyond the search range nothing is learned.
     let mut st = CredentialState::default();
     for t in 100..103 {
-        assert_eq!(submit(&v, &mut st, t * S, t + 2000).verdict, Verdict::NoMatch);
+        assert_eq!(
+            submit(&v, &mut st, t * S, t + 2000).verdict,
+            Verdict::NoMatch
+        );
     }
     assert_eq!(st.drift_steps, 0);
 }
 
 #[test]
 fn lockout_after_max_failures_then_unlock() {
-    let v = ValidatorConfig { lockout: Some(Lockout { max_failures: 3, unlock_after_s: Some(60.0) }), ..cfg(1, 1) };
+    let v = ValidatorConfig {
+        lockout: Some(Lockout {
+            max_failures: 3,
+            unlock_after_s: Some(60.0),
+        }),
+        ..cfg(1, 1)
+    };
     let mut st = CredentialState::default();
     let now = 100 * S;
     assert!(!submit(&v, &mut st, now, 50).locked_now);
     assert!(!submit(&v, &mut st, now, 50).locked_now);
     assert!(submit(&v, &mut st, now, 50).locked_now);
-    assert_eq!(submit(&v, &mut st, now + 1000, 100).verdict, Verdict::Locked);
-    assert_eq!(submit(&v, &mut st, now + 59_999, 101).verdict, Verdict::Locked);
-    assert_eq!(submit(&v, &mut st, now + 60_000, 102).verdict, Verdict::Accepted);
+    assert_eq!(
+        submit(&v, &mut st, now + 1000, 100).verdict,
+        Verdict::Locked
+    );
+    assert_eq!(
+        submit(&v, &mut st, now + 59_999, 101).verdict,
+        Verdict::Locked
+    );
+    assert_eq!(
+        submit(&v, &mut st, now + 60_000, 102).verdict,
+        Verdict::Accepted
+    );
 }
 
 #[test]
 fn success_resets_the_failure_count() {
-    let v = ValidatorConfig { lockout: Some(Lockout { max_failures: 2, unlock_after_s: None }), ..cfg(1, 1) };
+    let v = ValidatorConfig {
+        lockout: Some(Lockout {
+            max_failures: 2,
+            unlock_after_s: None,
+        }),
+        ..cfg(1, 1)
+    };
     let mut st = CredentialState::default();
     submit(&v, &mut st, 100 * S, 1);
     assert_eq!(submit(&v, &mut st, 100 * S, 100).verdict, Verdict::Accepted);
     assert!(!submit(&v, &mut st, 101 * S, 1).locked_now);
     assert!(submit(&v, &mut st, 101 * S, 1).locked_now);
-    assert_eq!(submit(&v, &mut st, 10_000 * S, 10_000).verdict, Verdict::Locked);
+    assert_eq!(
+        submit(&v, &mut st, 10_000 * S, 10_000).verdict,
+        Verdict::Locked
+    );
 }
 
 #[test]
 fn hotp_look_ahead_and_counter_resync() {
-    let v = ValidatorConfig { hotp_look_ahead: 3, ..cfg(1, 1) };
+    let v = ValidatorConfig {
+        hotp_look_ahead: 3,
+        ..cfg(1, 1)
+    };
     let mut st = CredentialState::default();
     let h = |st: &mut CredentialState, c: i64| v.verify(st, Scheme::Hotp, 0, code(c), code);
     assert_eq!(h(&mut st, 0).verdict, Verdict::Accepted);
@@ -180,7 +243,10 @@ fn hotp_look_ahead_and_counter_resync() {
 
 #[test]
 fn server_clock_offset_moves_the_window() {
-    let v = ValidatorConfig { server_offset_s: 60.0, ..cfg(1, 1) };
+    let v = ValidatorConfig {
+        server_offset_s: 60.0,
+        ..cfg(1, 1)
+    };
     let mut st = CredentialState::default();
     assert_eq!(submit(&v, &mut st, 100 * S, 102).offset, Some(0));
 }
