@@ -12,7 +12,10 @@ fn codes(c: &mut Criterion) {
     for (alg, key) in [
         (Algorithm::Sha1, &b"12345678901234567890"[..]),
         (Algorithm::Sha256, &b"12345678901234567890123456789012"[..]),
-        (Algorithm::Sha512, &b"1234567890123456789012345678901234567890123456789012345678901234"[..]),
+        (
+            Algorithm::Sha512,
+            &b"1234567890123456789012345678901234567890123456789012345678901234"[..],
+        ),
     ] {
         let k = Keyed::new(alg, key);
         g.throughput(Throughput::Elements(1000));
@@ -51,13 +54,21 @@ token = { kind = "desktop" }
 
 fn simulate(c: &mut Criterion) {
     let sc = Scenario::from_toml("bench.toml", FLEET).expect("valid bench scenario");
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
-    let attempts = pool.install(|| sim::run(&sc, 0..sc.run.tokens, &|_| {})).total_attempts();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool");
+    let attempts = pool
+        .install(|| sim::run(&sc, 0..sc.run.tokens, &|_| {}))
+        .total_attempts();
     let mut g = c.benchmark_group("simulate");
     g.sample_size(10);
     g.throughput(Throughput::Elements(attempts));
     g.bench_function("mixed_fleet_one_thread_attempts", |b| {
-        b.iter(|| pool.install(|| sim::run(&sc, 0..sc.run.tokens, &|_| {})).total_attempts())
+        b.iter(|| {
+            pool.install(|| sim::run(&sc, 0..sc.run.tokens, &|_| {}))
+                .total_attempts()
+        })
     });
     g.finish();
 }

@@ -224,7 +224,10 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
 pub fn format_duration(secs: f64) -> String {
     let a = secs.abs();
     let sign = if secs < 0.0 { "-" } else { "" };
-    let (v, u) = if a < 120.0 {
+    let whole_years = a >= YEAR_S && ((a / YEAR_S) - (a / YEAR_S).round()).abs() < 1e-9;
+    let (v, u) = if whole_years {
+        (a / YEAR_S, "y")
+    } else if a < 120.0 {
         (a, "s")
     } else if a < 2.0 * 3600.0 {
         (a / 60.0, "m")
@@ -291,6 +294,8 @@ mod tests {
             .contains("unknown unit"));
         assert_eq!(format_duration(5400.0), "90m");
         assert_eq!(format_duration(-45.0), "-45s");
+        assert_eq!(format_duration(YEAR_S), "1y");
+        assert_eq!(format_duration(3.0 * 86_400.0), "3d");
     }
 
     #[test]

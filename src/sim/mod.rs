@@ -98,3 +98,69 @@ pub fn run(sc: &Scenario, shard: Range<u64>, progress: &(dyn Fn(u64) + Sync)) ->
         hmacs,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FLEET: &str = r#"
+[run]
+horizon = "60d"
+tokens = 90
+seed = 17
+bucket = "7d"
+
+[[population]]
+share = 0.5
+token = { kind = "phone" }
+
+[[population]]
+share = 0.3
+token = { kind = "desktop" }
+
+[[population]]
+share = 0.2
+token = { kind = "hotp" }
+"#;
+
+    #[test]
+    fn shards_merge_to_the_whole_run() {
+        let sc = Scenario::from_toml("f.toml", FLEET).unwrap();
+        let whole = run(&sc, 0..90, &|_| {});
+        let mut merged = Tally::default();
+        let mut tokens = Vec::new();
+        for shard in [0..7, 7..50, 50..51, 51..90] {
+            let part = run(&sc, shard, &|_| {});
+            merged = merged.merge(part.tally);
+            tokens.extend(part.tokens);
+        }
+        assert_eq!(merged, whole.tally);
+        assert_eq!(tokens, whole.tokens);
+        assert!(whole.total_attempts() > 1000);
+    }
+
+    #[test]
+    fn progress_counts_every_token_once() {
+        let sc = Scenario::from_toml("f.toml", FLEET).unwrap();
+        let seen = std::sync::atomic::AtomicU64::new(0);
+        run(&sc, 0..90, &|n| {
+            seen.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        });
+        assert_eq!(seen.into_inner(), 90);
+    }
+
+    #[test]
+    fn hotp_tokens_with_unsent_presses_stay_within_look_ahead() {
+        // 0.05 unsent presses a day never outruns a look-ahead of 10: every attempt that is
+        // not a typo is accepted.
+        let sc = Scenario::from_toml("f.toml", FLEET).unwrap();
+        let r = run(&sc, 0..90, &|_| {});
+        let hotp = &r.tally.pops[2].total;
+        assert!(hotp.logins > 0);
+        assert_eq!(hotp.rejected_out_of_window, 0);
+        assert_eq!(
+            hotp.accepted + hotp.rejected_typo + hotp.rejected_replay + hotp.rejected_locked,
+            hotp.attempts
+        );
+    }
+}
