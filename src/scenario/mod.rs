@@ -155,7 +155,7 @@ impl Diagnostic {
         let msg = e.message().trim().to_string();
         let path = map
             .path_at(span.start)
-            .unwrap_or_else(|| "(document)".into());
+            .unwrap_or_else(|| "TOML syntax".into());
         let (expected, found) = explain_serde(&msg);
         Diagnostic {
             file: file.to_string(),
