@@ -580,3 +580,47 @@ print("checked", bad)
     assert!(String::from_utf8_lossy(&bad.stderr)
         .contains("--secret: character `1` at position 4 is not base32"));
 }
+
+#[test]
+fn readme_scenarios_are_valid_and_the_fixed_offset_example_gives_two_thirds() {
+    let readme =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let blocks: Vec<&str> = readme
+        .split("```toml\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap())
+        .collect();
+    assert!(blocks.len() >= 3, "README has its toml examples");
+    let dir = Dir::new("readme");
+    let mut ran_fixed = false;
+    for (i, block) in blocks.iter().enumerate() {
+        let path = dir.write(&format!("b{i}.toml"), block);
+        let p = path.to_str().unwrap();
+        if block.contains("hardwre") {
+            let out = otpdrift(&["check", p], &dir.0);
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "the README's bad example is bad"
+            );
+            continue;
+        }
+        if !block.contains("[[population]]") {
+            continue; // a fragment, such as the distribution examples
+        }
+        ok(&otpdrift(&["check", p], &dir.0));
+        if block.contains("initial_offset = \"40s\"") {
+            ok(&otpdrift(&["run", p, "--out", "fixed"], &dir.0));
+            let rows = read_csv(&dir.0.join("fixed/summary.csv"));
+            let r = row(&rows, "all");
+            let (got, n) = (num(r, "first_try_acceptance_rate"), num(r, "logins"));
+            let se = (2.0 / 9.0 / n).sqrt();
+            assert!(
+                (got - 2.0 / 3.0).abs() < 4.0 * se,
+                "README example gives {got}"
+            );
+            ran_fixed = true;
+        }
+    }
+    assert!(ran_fixed);
+}
