@@ -217,7 +217,7 @@ fn run(
         let b = ProgressBar::with_draw_target(Some(sc.run.tokens), ProgressDrawTarget::stderr());
         b.set_style(
             ProgressStyle::with_template(
-                "{spinner} {msg} [{bar:40}] {pos}/{len} tokens, {per_sec}, ETA {eta}",
+                "{spinner} {msg} [{bar:40}] {pos}/{len} tokens ({percent}%), {elapsed} elapsed, ETA {eta}",
             )
             .expect("valid template")
             .progress_chars("=> "),

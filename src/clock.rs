@@ -35,14 +35,14 @@ pub struct TemperatureSpec {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SyncSpec {
     pub enabled: bool,
-    pub interval_s: f64,
+    pub interval_s: Dist,
     /// The clock is stepped only when off by more than this (Android: 2 s).
-    pub threshold_s: f64,
+    pub threshold_s: Dist,
     /// Signed error left after a step.
     pub residual_s: Dist,
-    pub failure_probability: f64,
+    pub failure_probability: Dist,
     /// Rate at which automatic time gets switched off (by the user or an update).
-    pub off_rate_per_year: f64,
+    pub off_rate_per_year: Dist,
     /// How long it stays off; `None` is for good.
     pub back_on_after_s: Option<Dist>,
 }
@@ -51,13 +51,13 @@ pub struct SyncSpec {
 /// reference, or a clock kept fast on purpose).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ManualChange {
-    pub rate_per_year: f64,
+    pub rate_per_year: Dist,
     pub amount_s: Dist,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct TimezoneError {
-    pub rate_per_year: f64,
+    pub rate_per_year: Dist,
     /// Whole hours (rounded); a draw of 0 is no mistake.
     pub hours: Dist,
     pub corrected_after_s: Option<Dist>,
@@ -65,14 +65,14 @@ pub struct TimezoneError {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Reset {
-    pub rate_per_year: f64,
+    pub rate_per_year: Dist,
     /// The factory or build date the clock falls back to.
     pub to: Millis,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct FutureTrip {
-    pub rate_per_year: f64,
+    pub rate_per_year: Dist,
     pub amount_s: Dist,
     pub back_after_s: Dist,
 }
@@ -110,11 +110,11 @@ impl ClockSpec {
             temperature: None,
             sync: SyncSpec {
                 enabled: false,
-                interval_s: 18.0 * 3600.0,
-                threshold_s: 2.0,
+                interval_s: Dist::Fixed(18.0 * 3600.0),
+                threshold_s: Dist::Fixed(2.0),
                 residual_s: Dist::Fixed(0.0),
-                failure_probability: 0.0,
-                off_rate_per_year: 0.0,
+                failure_probability: Dist::Fixed(0.0),
+                off_rate_per_year: Dist::Fixed(0.0),
                 back_on_after_s: None,
             },
             events: EventsSpec::default(),
@@ -262,6 +262,12 @@ pub struct Clock {
     /// Random-walk frequency component.
     yw: f64,
     auto_on: bool,
+    /// This token's draws of the population's sync parameters and event rates.
+    interval_s: f64,
+    threshold_s: f64,
+    failure_p: f64,
+    off_rate: f64,
+    rates: [f64; 4],
     next: [Millis; 7],
     reverts: Vec<(Millis, f64)>,
     pub events: ClockEvents,
@@ -290,7 +296,20 @@ impl Clock {
             .temperature
             .as_ref()
             .and_then(|t| Thermal::new(t, &mut rng));
-        let sync_phase = (rng.random::<f64>() * spec.sync.interval_s * 1000.0) as Millis;
+        let sy = &spec.sync;
+        let interval_s = sy.interval_s.sample(&mut rng).max(1.0);
+        let threshold_s = sy.threshold_s.sample(&mut rng).max(0.0);
+        let failure_p = sy.failure_probability.sample(&mut rng).clamp(0.0, 1.0);
+        let off_rate = sy.off_rate_per_year.sample(&mut rng).max(0.0);
+        let ev = &spec.events;
+        let mut rate = |r: Option<&Dist>| r.map_or(0.0, |d| d.sample(&mut rng).max(0.0));
+        let rates = [
+            rate(ev.manual_change.as_ref().map(|e| &e.rate_per_year)),
+            rate(ev.timezone_error.as_ref().map(|e| &e.rate_per_year)),
+            rate(ev.reset.as_ref().map(|e| &e.rate_per_year)),
+            rate(ev.future_trip.as_ref().map(|e| &e.rate_per_year)),
+        ];
+        let sync_phase = (rng.random::<f64>() * interval_s * 1000.0) as Millis;
         let mut c = Clock {
             spec: spec.clone(),
             born,
@@ -302,6 +321,11 @@ impl Clock {
             x,
             yw: 0.0,
             auto_on: spec.sync.enabled,
+            interval_s,
+            threshold_s,
+            failure_p,
+            off_rate,
+            rates,
             next: [NEVER; 7],
             reverts: Vec::new(),
             events: ClockEvents::default(),
@@ -309,30 +333,14 @@ impl Clock {
         };
         if spec.sync.enabled {
             c.next[Slot::Sync as usize] = born + sync_phase;
-            c.next[Slot::AutoOff as usize] =
-                next_poisson(&mut c.rng, born, spec.sync.off_rate_per_year);
+            c.next[Slot::AutoOff as usize] = next_poisson(&mut c.rng, born, off_rate);
         }
-        let ev = &spec.events;
-        c.next[Slot::Manual as usize] = next_poisson(
-            &mut c.rng,
-            born,
-            ev.manual_change.as_ref().map_or(0.0, |e| e.rate_per_year),
-        );
-        c.next[Slot::Timezone as usize] = next_poisson(
-            &mut c.rng,
-            born,
-            ev.timezone_error.as_ref().map_or(0.0, |e| e.rate_per_year),
-        );
-        c.next[Slot::Reset as usize] = next_poisson(
-            &mut c.rng,
-            born,
-            ev.reset.as_ref().map_or(0.0, |e| e.rate_per_year),
-        );
-        c.next[Slot::Future as usize] = next_poisson(
-            &mut c.rng,
-            born,
-            ev.future_trip.as_ref().map_or(0.0, |e| e.rate_per_year),
-        );
+        for (i, slot) in [Slot::Manual, Slot::Timezone, Slot::Reset, Slot::Future]
+            .into_iter()
+            .enumerate()
+        {
+            c.next[slot as usize] = next_poisson(&mut c.rng, born, rates[i]);
+        }
         c
     }
 
@@ -412,16 +420,14 @@ impl Clock {
 
     fn fire(&mut self, slot: Slot, now: Millis) {
         let idx = slot as usize;
-        let ev = self.spec.events.clone();
         match slot {
             Slot::Sync => {
-                let s = &self.spec.sync;
-                self.next[idx] = after(now, s.interval_s);
+                self.next[idx] = after(now, self.interval_s);
                 if self.auto_on {
-                    if self.rng.random::<f64>() < s.failure_probability {
+                    if self.rng.random::<f64>() < self.failure_p {
                         self.events.syncs_failed += 1;
-                    } else if self.x.abs() > s.threshold_s {
-                        self.x = s.residual_s.sample(&mut self.rng);
+                    } else if self.x.abs() > self.threshold_s {
+                        self.x = self.spec.sync.residual_s.sample(&mut self.rng);
                         self.events.syncs_applied += 1;
                     }
                 }
@@ -438,18 +444,27 @@ impl Clock {
             Slot::AutoOn => {
                 self.auto_on = true;
                 self.next[idx] = NEVER;
-                self.next[Slot::AutoOff as usize] =
-                    next_poisson(&mut self.rng, now, self.spec.sync.off_rate_per_year);
+                self.next[Slot::AutoOff as usize] = next_poisson(&mut self.rng, now, self.off_rate);
             }
             Slot::Manual => {
-                let e = ev.manual_change.expect("scheduled only when set");
+                let e = self
+                    .spec
+                    .events
+                    .manual_change
+                    .clone()
+                    .expect("scheduled only when set");
                 self.x = e.amount_s.sample(&mut self.rng);
                 self.reverts.clear();
                 self.events.manual_changes += 1;
-                self.next[idx] = next_poisson(&mut self.rng, now, e.rate_per_year);
+                self.next[idx] = next_poisson(&mut self.rng, now, self.rates[0]);
             }
             Slot::Timezone => {
-                let e = ev.timezone_error.expect("scheduled only when set");
+                let e = self
+                    .spec
+                    .events
+                    .timezone_error
+                    .clone()
+                    .expect("scheduled only when set");
                 let h = e.hours.sample(&mut self.rng).round();
                 if h != 0.0 {
                     self.x += h * 3600.0;
@@ -459,22 +474,32 @@ impl Clock {
                         self.reverts.push((back, h * 3600.0));
                     }
                 }
-                self.next[idx] = next_poisson(&mut self.rng, now, e.rate_per_year);
+                self.next[idx] = next_poisson(&mut self.rng, now, self.rates[1]);
             }
             Slot::Reset => {
-                let e = ev.reset.expect("scheduled only when set");
+                let e = self
+                    .spec
+                    .events
+                    .reset
+                    .clone()
+                    .expect("scheduled only when set");
                 self.x = (e.to - now) as f64 / 1000.0;
                 self.events.resets += 1;
-                self.next[idx] = next_poisson(&mut self.rng, now, e.rate_per_year);
+                self.next[idx] = next_poisson(&mut self.rng, now, self.rates[2]);
             }
             Slot::Future => {
-                let e = ev.future_trip.expect("scheduled only when set");
+                let e = self
+                    .spec
+                    .events
+                    .future_trip
+                    .clone()
+                    .expect("scheduled only when set");
                 let amount = e.amount_s.sample(&mut self.rng);
                 self.x += amount;
                 self.events.future_trips += 1;
                 self.reverts
                     .push((after(now, e.back_after_s.sample(&mut self.rng)), amount));
-                self.next[idx] = next_poisson(&mut self.rng, now, e.rate_per_year);
+                self.next[idx] = next_poisson(&mut self.rng, now, self.rates[3]);
             }
         }
     }
@@ -611,8 +636,8 @@ mod tests {
         let mut spec = ClockSpec::ideal();
         spec.drift_ppm = Dist::Fixed(100.0); // 8.64 s a day
         spec.sync.enabled = true;
-        spec.sync.interval_s = 86_400.0;
-        spec.sync.threshold_s = 2.0;
+        spec.sync.interval_s = Dist::Fixed(86_400.0);
+        spec.sync.threshold_s = Dist::Fixed(2.0);
         let mut c = Clock::new(&spec, 0, rng());
         c.advance(30 * DAY);
         // After a sync the clock is exact; it never gains more than one interval's drift.
@@ -632,13 +657,13 @@ mod tests {
     fn future_trip_goes_and_comes_back() {
         let mut spec = ClockSpec::ideal();
         spec.events.future_trip = Some(FutureTrip {
-            rate_per_year: 1e9, // immediately
+            rate_per_year: Dist::Fixed(1e9), // immediately
             amount_s: Dist::Fixed(3600.0),
             back_after_s: Dist::Fixed(600.0),
         });
         let mut c = Clock::new(&spec, 0, rng());
         let first = c.next[Slot::Future as usize];
-        c.spec.events.future_trip.as_mut().unwrap().rate_per_year = 0.0;
+        c.rates[3] = 0.0;
         c.advance(first + 1000);
         assert_eq!(c.offset(), 3600.0);
         c.advance(first + 600_000 + 1);

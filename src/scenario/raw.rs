@@ -104,11 +104,11 @@ pub struct RawTemperature {
 #[serde(deny_unknown_fields)]
 pub struct RawSync {
     pub enabled: Option<bool>,
-    pub interval: Option<String>,
-    pub threshold: Option<String>,
+    pub interval: Option<Value>,
+    pub threshold: Option<Value>,
     pub residual: Option<Value>,
-    pub failure_probability: Option<f64>,
-    pub off_rate_per_year: Option<f64>,
+    pub failure_probability: Option<Value>,
+    pub off_rate_per_year: Option<Value>,
     pub back_on_after: Option<Value>,
 }
 
@@ -124,14 +124,14 @@ pub struct RawEvents {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawManualChange {
-    pub rate_per_year: Option<f64>,
+    pub rate_per_year: Option<Value>,
     pub amount: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTimezoneError {
-    pub rate_per_year: Option<f64>,
+    pub rate_per_year: Option<Value>,
     pub hours: Option<Value>,
     pub corrected_after: Option<Value>,
 }
@@ -139,14 +139,14 @@ pub struct RawTimezoneError {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawReset {
-    pub rate_per_year: Option<f64>,
+    pub rate_per_year: Option<Value>,
     pub to: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFutureTrip {
-    pub rate_per_year: Option<f64>,
+    pub rate_per_year: Option<Value>,
     pub amount: Option<Value>,
     pub back_after: Option<Value>,
 }

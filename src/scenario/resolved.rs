@@ -69,31 +69,31 @@ pub fn resolved(sc: &Scenario) -> Value {
             clock.insert(
                 "sync".into(),
                 json!({
-                    "enabled": sy.enabled, "interval": s(sy.interval_s), "threshold": s(sy.threshold_s),
-                    "residual": ds(&sy.residual_s), "failure_probability": sy.failure_probability,
-                    "off_rate_per_year": sy.off_rate_per_year,
+                    "enabled": sy.enabled, "interval": ds(&sy.interval_s), "threshold": ds(&sy.threshold_s),
+                    "residual": ds(&sy.residual_s), "failure_probability": d(&sy.failure_probability),
+                    "off_rate_per_year": d(&sy.off_rate_per_year),
                     "back_on_after": sy.back_on_after_s.as_ref().map_or(json!("never"), ds),
                 }),
             );
             let e = &c.events;
             let mut events = Map::new();
             if let Some(m) = &e.manual_change {
-                events.insert("manual_change".into(), json!({"rate_per_year": m.rate_per_year, "amount": ds(&m.amount_s)}));
+                events.insert("manual_change".into(), json!({"rate_per_year": d(&m.rate_per_year), "amount": ds(&m.amount_s)}));
             }
             if let Some(t) = &e.timezone_error {
                 events.insert(
                     "timezone_error".into(),
-                    json!({"rate_per_year": t.rate_per_year, "hours": d(&t.hours),
+                    json!({"rate_per_year": d(&t.rate_per_year), "hours": d(&t.hours),
                            "corrected_after": t.corrected_after_s.as_ref().map_or(json!("never"), ds)}),
                 );
             }
             if let Some(x) = &e.reset {
-                events.insert("reset".into(), json!({"rate_per_year": x.rate_per_year, "to": format_rfc3339(x.to)}));
+                events.insert("reset".into(), json!({"rate_per_year": d(&x.rate_per_year), "to": format_rfc3339(x.to)}));
             }
             if let Some(f) = &e.future_trip {
                 events.insert(
                     "future_trip".into(),
-                    json!({"rate_per_year": f.rate_per_year, "amount": ds(&f.amount_s), "back_after": ds(&f.back_after_s)}),
+                    json!({"rate_per_year": d(&f.rate_per_year), "amount": ds(&f.amount_s), "back_after": ds(&f.back_after_s)}),
                 );
             }
             clock.insert("events".into(), Value::Object(events));

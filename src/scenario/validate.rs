@@ -461,11 +461,11 @@ fn kind_defaults(kind: TokenKind) -> (ClockSpec, Option<BatterySpec>, UserSpec, 
             clock.temperature = Some(quartz(28.0, 4.0, 3.0));
             clock.sync = SyncSpec {
                 enabled: true,
-                interval_s: 18.0 * 3600.0,
-                threshold_s: 2.0,
+                interval_s: Dist::Fixed(18.0 * 3600.0),
+                threshold_s: Dist::Fixed(2.0),
                 residual_s: normal(0.0, 0.05).clipped(-1.0, 1.0),
-                failure_probability: 0.1,
-                off_rate_per_year: 0.02,
+                failure_probability: Dist::Fixed(0.1),
+                off_rate_per_year: Dist::Fixed(0.02),
                 back_on_after_s: Some(lognormal(60.0 * 86_400.0, 1.0)),
             };
             user.logins_per_day = lognormal(2.0, 0.5).clipped(0.0, 20.0);
@@ -478,11 +478,11 @@ fn kind_defaults(kind: TokenKind) -> (ClockSpec, Option<BatterySpec>, UserSpec, 
             clock.wander_ppm_per_sqrt_day = Dist::Fixed(0.05);
             clock.temperature = Some(quartz(35.0, 5.0, 2.0));
             clock.events.manual_change = Some(ManualChange {
-                rate_per_year: 2.0,
+                rate_per_year: Dist::Fixed(2.0),
                 amount_s: normal(0.0, 30.0).clipped(-300.0, 300.0),
             });
             clock.events.timezone_error = Some(TimezoneError {
-                rate_per_year: 0.2,
+                rate_per_year: Dist::Fixed(0.2),
                 hours: Dist::Mixture(vec![(0.5, Dist::Fixed(-1.0)), (0.5, Dist::Fixed(1.0))]),
                 corrected_after_s: Some(lognormal(3.0 * 86_400.0, 1.0)),
             });
@@ -994,17 +994,19 @@ fn clock(c: &mut Checker, r: RawClock, path: &str, kind_clock: ClockSpec) -> Clo
             let enabled = s.enabled.unwrap_or(true);
             SyncSpec {
                 enabled,
-                interval_s: c.duration(
+                interval_s: c.dist(
                     &sp("interval"),
                     s.interval.as_ref(),
                     d.interval_s,
+                    Unit::Seconds,
                     1.0,
-                    10.0 * YEAR_S,
+                    BIG,
                 ),
-                threshold_s: c.duration(
+                threshold_s: c.dist(
                     &sp("threshold"),
                     s.threshold.as_ref(),
                     d.threshold_s,
+                    Unit::Seconds,
                     0.0,
                     BIG,
                 ),
@@ -1016,17 +1018,21 @@ fn clock(c: &mut Checker, r: RawClock, path: &str, kind_clock: ClockSpec) -> Clo
                     -BIG,
                     BIG,
                 ),
-                failure_probability: c.probability(
+                failure_probability: c.dist(
                     &sp("failure_probability"),
-                    s.failure_probability,
+                    s.failure_probability.as_ref(),
                     d.failure_probability,
-                ),
-                off_rate_per_year: c.number(
-                    &sp("off_rate_per_year"),
-                    s.off_rate_per_year,
-                    d.off_rate_per_year,
+                    PROBABILITY,
                     0.0,
-                    1e6,
+                    1.0,
+                ),
+                off_rate_per_year: c.dist(
+                    &sp("off_rate_per_year"),
+                    s.off_rate_per_year.as_ref(),
+                    d.off_rate_per_year,
+                    RATE,
+                    0.0,
+                    BIG,
                 ),
                 back_on_after_s: match &s.back_on_after {
                     Some(Value::String(n)) if n == "never" => None,
@@ -1055,8 +1061,11 @@ fn clock(c: &mut Checker, r: RawClock, path: &str, kind_clock: ClockSpec) -> Clo
     }
 }
 
-fn rate(c: &mut Checker, path: &str, v: Option<f64>, default: f64) -> f64 {
-    c.number(path, v, default, 0.0, 1e6)
+const RATE: Unit = Unit::Number("events per year");
+const PROBABILITY: Unit = Unit::Number("probability");
+
+fn rate(c: &mut Checker, path: &str, v: Option<&Value>, default: Dist) -> Dist {
+    c.dist(path, v, default, RATE, 0.0, f64::INFINITY)
 }
 
 fn events(c: &mut Checker, r: Option<RawEvents>, path: &str, base: EventsSpec) -> EventsSpec {
@@ -1067,7 +1076,7 @@ fn events(c: &mut Checker, r: Option<RawEvents>, path: &str, base: EventsSpec) -
         None => base.manual_change,
         Some(m) => {
             let d = base.manual_change.unwrap_or(ManualChange {
-                rate_per_year: 0.0,
+                rate_per_year: Dist::Fixed(0.0),
                 amount_s: Dist::Normal {
                     mean: 0.0,
                     sd: 30.0,
@@ -1077,7 +1086,7 @@ fn events(c: &mut Checker, r: Option<RawEvents>, path: &str, base: EventsSpec) -
                 rate_per_year: rate(
                     c,
                     &ep("manual_change", "rate_per_year"),
-                    m.rate_per_year,
+                    m.rate_per_year.as_ref(),
                     d.rate_per_year,
                 ),
                 amount_s: c.dist(
@@ -1095,7 +1104,7 @@ fn events(c: &mut Checker, r: Option<RawEvents>, path: &str, base: EventsSpec) -
         None => base.timezone_error,
         Some(t) => {
             let d = base.timezone_error.unwrap_or(TimezoneError {
-                rate_per_year: 0.0,
+                rate_per_year: Dist::Fixed(0.0),
                 hours: Dist::Mixture(vec![(0.5, Dist::Fixed(-1.0)), (0.5, Dist::Fixed(1.0))]),
                 corrected_after_s: Some(lognormal(3.0 * 86_400.0, 1.0)),
             });
@@ -1103,7 +1112,7 @@ fn events(c: &mut Checker, r: Option<RawEvents>, path: &str, base: EventsSpec) -
                 rate_per_year: rate(
                     c,
                     &ep("timezone_error", "rate_per_year"),
-                    t.rate_per_year,
+                    t.rate_per_year.as_ref(),
                     d.rate_per_year,
                 ),
                 hours: c.dist(
@@ -1148,8 +1157,8 @@ fn events(c: &mut Checker, r: Option<RawEvents>, path: &str, base: EventsSpec) -
                 rate_per_year: rate(
                     c,
                     &ep("reset", "rate_per_year"),
-                    x.rate_per_year,
-                    base.reset.map_or(0.0, |b| b.rate_per_year),
+                    x.rate_per_year.as_ref(),
+                    base.reset.map_or(Dist::Fixed(0.0), |b| b.rate_per_year),
                 ),
                 to,
             })
@@ -1159,7 +1168,7 @@ fn events(c: &mut Checker, r: Option<RawEvents>, path: &str, base: EventsSpec) -
         None => base.future_trip,
         Some(f) => {
             let d = base.future_trip.unwrap_or(FutureTrip {
-                rate_per_year: 0.0,
+                rate_per_year: Dist::Fixed(0.0),
                 amount_s: Dist::Fixed(3600.0),
                 back_after_s: Dist::Fixed(86_400.0),
             });
@@ -1167,7 +1176,7 @@ fn events(c: &mut Checker, r: Option<RawEvents>, path: &str, base: EventsSpec) -
                 rate_per_year: rate(
                     c,
                     &ep("future_trip", "rate_per_year"),
-                    f.rate_per_year,
+                    f.rate_per_year.as_ref(),
                     d.rate_per_year,
                 ),
                 amount_s: c.dist(
