@@ -4,7 +4,7 @@ use crate::civil::{format_duration, format_rfc3339, parse_time_arg, Millis};
 use crate::export::{self, check_writable, ExportContext, Manifest, OutputError};
 use crate::metrics::Buckets;
 use crate::otp::{decode_base32, format_code, totp_step, Algorithm, Keyed};
-use crate::scenario::{resolved, LoadError, Scenario};
+use crate::scenario::{resolved, LoadError, Override, Scenario};
 use crate::sim;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -43,9 +43,19 @@ pub enum Command {
         /// Replace an existing results folder.
         #[arg(long)]
         force: bool,
+        /// Override a scenario field, e.g. --set validator.preset=freeipa (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = Override::parse)]
+        sets: Vec<Override>,
     },
     /// Validate a scenario, print it with every default filled in and estimate the work.
-    Check { scenario: PathBuf },
+    Check {
+        scenario: PathBuf,
+        /// Override a scenario field, e.g. --set run.tokens=500 (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = Override::parse)]
+        sets: Vec<Override>,
+    },
+    /// List the validator presets with their parameters and sources.
+    Presets,
     /// Print the one-time code of a secret at a time (TOTP) or counter (HOTP).
     Code {
         /// The shared secret in base32.
@@ -126,8 +136,13 @@ pub fn main_with(cli: Cli) -> Result<(), CliError> {
             seed,
             threads,
             force,
-        } => run(&scenario, out, seed, threads, force),
-        Command::Check { scenario } => check(&scenario),
+            sets,
+        } => run(&scenario, &sets, out, seed, threads, force),
+        Command::Check { scenario, sets } => check(&scenario, &sets),
+        Command::Presets => {
+            print!("{}", presets_text());
+            Ok(())
+        }
         Command::Code {
             secret,
             time,
@@ -190,6 +205,7 @@ pub fn hmac_codes_per_second(secs: f64) -> f64 {
 
 fn run(
     path: &Path,
+    sets: &[Override],
     out: Option<PathBuf>,
     seed: Option<u64>,
     threads: Option<usize>,
@@ -197,7 +213,7 @@ fn run(
 ) -> Result<(), CliError> {
     let text = std::fs::read(path)
         .map_err(|e| CliError::input(format!("cannot read scenario {}: {e}", path.display())))?;
-    let mut sc = Scenario::load(path)?;
+    let mut sc = Scenario::load_with(path, sets)?;
     if let Some(s) = seed {
         sc.run.seed = s;
     }
@@ -307,13 +323,14 @@ fn print_summary(sc: &Scenario, r: &sim::RunResult) {
         format_duration(sc.run.horizon_s)
     );
     println!(
-        "{:<14} {:>8} {:>10} {:>10} {:>10} {:>9} {:>8} {:>12}",
+        "{:<14} {:>8} {:>10} {:>10} {:>10} {:>9} {:>8} {:>8} {:>12}",
         "population",
         "tokens",
         "logins",
         "first-try",
         "success",
         "lockouts",
+        "tickets",
         "deaths",
         "p99 offset"
     );
@@ -329,13 +346,14 @@ fn print_summary(sc: &Scenario, r: &sim::RunResult) {
     for (name, p) in rows {
         let c = &p.total;
         println!(
-            "{:<14} {:>8} {:>10} {:>10} {:>10} {:>9} {:>8} {:>12}",
+            "{:<14} {:>8} {:>10} {:>10} {:>10} {:>9} {:>8} {:>8} {:>12}",
             name,
             p.tokens,
             c.logins,
             pct(c.first_try_acceptance_rate()),
             pct(c.login_success_rate()),
             c.lockouts,
+            c.tickets(),
             c.deaths_battery + c.deaths_expired,
             p.offsets_total
                 .quantile_s(0.99)
@@ -344,8 +362,8 @@ fn print_summary(sc: &Scenario, r: &sim::RunResult) {
     }
 }
 
-fn check(path: &Path) -> Result<(), CliError> {
-    let sc = Scenario::load(path)?;
+fn check(path: &Path, sets: &[Override]) -> Result<(), CliError> {
+    let sc = Scenario::load_with(path, sets)?;
     let text = toml::to_string(&resolved(&sc)).map_err(|e| CliError::runtime(e.to_string()))?;
     println!(
         "# {}: valid. Resolved scenario, every default filled in:\n",
@@ -388,4 +406,33 @@ fn check(path: &Path) -> Result<(), CliError> {
         sc.run.name
     );
     Ok(())
+}
+
+/// `otpdrift presets`: each preset's parameters and the source it rests on.
+pub fn presets_text() -> String {
+    use crate::validator::presets;
+    use std::fmt::Write;
+    let mut out = String::new();
+    for p in presets::all() {
+        let mut v = crate::scenario::resolved_validator(&p.config);
+        if let Some(m) = v.as_object_mut() {
+            m.remove("preset");
+        }
+        let mut table = toml::Table::new();
+        table.insert(
+            "validator".into(),
+            toml::Value::try_from(v).expect("a TOML tree"),
+        );
+        let _ = writeln!(out, "{}\n  {}\n  source: {}\n", p.name, p.summary, p.source);
+        let body = toml::to_string(&table).expect("serializable");
+        for line in body
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with("[validator]"))
+        {
+            let _ = writeln!(out, "    {line}");
+        }
+        out.push('\n');
+    }
+    out.push_str("Use one with `[validator] preset = \"NAME\"`; any field set beside it overrides the preset.\n");
+    out
 }

@@ -523,6 +523,26 @@ impl Clock {
         self.x = x;
         self.reverts.clear();
     }
+
+    /// The user switches automatic time (back) on: the device syncs at once, stepping the
+    /// clock if it is off by more than its threshold, and keeps polling.
+    pub fn turn_on_auto_time(&mut self) {
+        if !self.spec.sync.enabled {
+            return;
+        }
+        self.auto_on = true;
+        self.next[Slot::AutoOn as usize] = NEVER;
+        if self.x.abs() > self.threshold_s {
+            self.x = self.spec.sync.residual_s.sample(&mut self.rng);
+            self.reverts.clear();
+            self.events.syncs_applied += 1;
+        }
+    }
+
+    /// A network time reading with this clock's sync residual (an app's Reset).
+    pub fn network_time_error(&mut self) -> f64 {
+        self.spec.sync.residual_s.sample(&mut self.rng)
+    }
 }
 
 #[cfg(test)]

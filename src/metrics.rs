@@ -44,6 +44,11 @@ impl Buckets {
         self.starts.is_empty()
     }
 
+    /// End (exclusive) of bucket `i`.
+    pub fn end_of(&self, i: usize) -> Millis {
+        self.starts.get(i + 1).copied().unwrap_or(self.end)
+    }
+
     /// Index of the bucket holding `t` (clamped to the first and last).
     pub fn index(&self, t: Millis) -> usize {
         self.starts.partition_point(|s| *s <= t).saturating_sub(1)
@@ -76,6 +81,31 @@ pub struct Counts {
     pub skew_resyncs: u64,
     pub deaths_battery: u64,
     pub deaths_expired: u64,
+    /// Attempts answered with a next-code challenge (RSA), and challenges then passed.
+    pub next_code_challenges: u64,
+    pub next_code_succeeded: u64,
+    /// Drift adopted from two consecutive out-of-window codes (automatic resync).
+    pub auto_resyncs: u64,
+    /// Logins that failed every retry and started the recovery ladder.
+    pub incidents: u64,
+    /// Incidents ended by a successful login within the ladder.
+    pub recovered_in_ladder: u64,
+    /// Logins given up (the ladder ran out, or the user waits for the helpdesk).
+    pub logins_abandoned: u64,
+    /// Logins while the user had no working token (dead, shipping, waiting for a credential).
+    pub logins_without_token: u64,
+    pub clock_fixes: u64,
+    pub app_resets: u64,
+    pub resyncs_attempted: u64,
+    pub resyncs_succeeded: u64,
+    pub resync_failed_outside_window: u64,
+    pub resync_failed_not_consecutive: u64,
+    pub resync_failed_replay: u64,
+    pub resync_failed_locked: u64,
+    pub tickets_lockout: u64,
+    pub tickets_reinstall: u64,
+    pub tickets_replace_failing: u64,
+    pub tickets_replace_dead: u64,
 }
 
 impl Counts {
@@ -97,6 +127,32 @@ impl Counts {
         self.skew_resyncs += o.skew_resyncs;
         self.deaths_battery += o.deaths_battery;
         self.deaths_expired += o.deaths_expired;
+        self.next_code_challenges += o.next_code_challenges;
+        self.next_code_succeeded += o.next_code_succeeded;
+        self.auto_resyncs += o.auto_resyncs;
+        self.incidents += o.incidents;
+        self.recovered_in_ladder += o.recovered_in_ladder;
+        self.logins_abandoned += o.logins_abandoned;
+        self.logins_without_token += o.logins_without_token;
+        self.clock_fixes += o.clock_fixes;
+        self.app_resets += o.app_resets;
+        self.resyncs_attempted += o.resyncs_attempted;
+        self.resyncs_succeeded += o.resyncs_succeeded;
+        self.resync_failed_outside_window += o.resync_failed_outside_window;
+        self.resync_failed_not_consecutive += o.resync_failed_not_consecutive;
+        self.resync_failed_replay += o.resync_failed_replay;
+        self.resync_failed_locked += o.resync_failed_locked;
+        self.tickets_lockout += o.tickets_lockout;
+        self.tickets_reinstall += o.tickets_reinstall;
+        self.tickets_replace_failing += o.tickets_replace_failing;
+        self.tickets_replace_dead += o.tickets_replace_dead;
+    }
+
+    pub fn tickets(&self) -> u64 {
+        self.tickets_lockout
+            + self.tickets_reinstall
+            + self.tickets_replace_failing
+            + self.tickets_replace_dead
     }
 
     pub fn first_try_acceptance_rate(&self) -> Option<f64> {
@@ -227,6 +283,12 @@ pub struct PopTally {
     pub offsets_total: OffsetHist,
     /// Absolute device-clock error of every live TOTP token at the end of the horizon.
     pub final_offsets: OffsetHist,
+    /// From a user's first failed login to their next successful one, seconds.
+    pub recovery_time: OffsetHist,
+    /// Credentials alive at the end of each bucket.
+    pub alive_end: Vec<u64>,
+    /// Users without a working token at the end of each bucket.
+    pub without_token_end: Vec<u64>,
 }
 
 impl PopTally {
@@ -234,6 +296,8 @@ impl PopTally {
         PopTally {
             buckets: vec![Counts::default(); buckets],
             offsets: vec![OffsetHist::default(); buckets],
+            alive_end: vec![0; buckets],
+            without_token_end: vec![0; buckets],
             ..PopTally::default()
         }
     }
@@ -249,6 +313,13 @@ impl PopTally {
         }
         self.offsets_total.merge(&o.offsets_total);
         self.final_offsets.merge(&o.final_offsets);
+        self.recovery_time.merge(&o.recovery_time);
+        for (a, b) in self.alive_end.iter_mut().zip(&o.alive_end) {
+            *a += b;
+        }
+        for (a, b) in self.without_token_end.iter_mut().zip(&o.without_token_end) {
+            *a += b;
+        }
     }
 }
 

@@ -19,14 +19,22 @@ pub enum Purpose {
     Behaviour = 4,
     Token = 5,
     Validator = 6,
+    Recovery = 7,
 }
 
 /// The stream for one token and purpose.
 pub fn stream(seed: u64, token: u64, purpose: Purpose) -> Rng {
+    stream_gen(seed, token, purpose, 0)
+}
+
+/// The stream for one of a user's successive credentials (generation 0 is the first), so a
+/// replacement token gets a fresh clock and secret without disturbing any other draw.
+pub fn stream_gen(seed: u64, token: u64, purpose: Purpose, generation: u32) -> Rng {
     let mut key = [0u8; 32];
     key[..8].copy_from_slice(&seed.to_le_bytes());
     key[8..16].copy_from_slice(&(purpose as u64).to_le_bytes());
     key[16..24].copy_from_slice(b"otpdrift");
+    key[24..28].copy_from_slice(&generation.to_le_bytes());
     let mut rng = ChaCha8Rng::from_seed(key);
     rng.set_stream(token);
     rng

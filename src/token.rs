@@ -83,7 +83,14 @@ pub struct TokenSpec {
 pub struct BatterySpec {
     pub life_years: f64,
     pub life_codes: f64,
+    /// Capacity lost per year on the shelf and in use, as a share of the budget (CR2032 cells:
+    /// about 1%/year; the vendor's 5-year figure already includes it, so the default is 0).
+    pub self_discharge_per_year: f64,
     pub expiry_s: Option<f64>,
+    /// First-generation tokens already in service at the start: their age ...
+    pub age_at_start_s: crate::dist::Dist,
+    /// ... and the codes they had shown.
+    pub codes_at_start: crate::dist::Dist,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -91,6 +98,10 @@ pub struct BatterySpec {
 pub enum DeathCause {
     Battery,
     Expired,
+    /// A failing hardware token swapped through the helpdesk.
+    Replaced,
+    /// An app credential replaced by a reinstall.
+    Reinstalled,
 }
 
 impl DeathCause {
@@ -98,7 +109,14 @@ impl DeathCause {
         match self {
             DeathCause::Battery => "battery",
             DeathCause::Expired => "expired",
+            DeathCause::Replaced => "replaced",
+            DeathCause::Reinstalled => "reinstalled",
         }
+    }
+
+    /// The token itself died (rather than being retired while it still worked).
+    pub fn is_death(self) -> bool {
+        matches!(self, DeathCause::Battery | DeathCause::Expired)
     }
 }
 
@@ -133,6 +151,7 @@ impl Token {
         battery: Option<&BatterySpec>,
         credential: String,
         born: Millis,
+        codes_before: u64,
         rng: &mut Rng,
     ) -> Token {
         let mut secret = vec![0u8; spec.algorithm.secret_len()];
@@ -145,7 +164,7 @@ impl Token {
             cache: [(i64::MIN, 0); CACHE],
             hmacs: 0,
             born,
-            codes_used: 0,
+            codes_used: codes_before,
             counter: 0,
             battery: battery.cloned(),
             death: None,
@@ -172,8 +191,10 @@ impl Token {
 
     fn update_death(&mut self) {
         let Some(b) = &self.battery else { return };
+        // years/L + codes/C + sd*years = 1, solved for years.
         let left = 1.0 - self.codes_used as f64 / b.life_codes;
-        let battery_end = self.born + (left.max(0.0) * b.life_years * YEAR as f64) as Millis;
+        let years = left.max(0.0) / (1.0 / b.life_years + b.self_discharge_per_year);
+        let battery_end = self.born + (years * YEAR as f64) as Millis;
         let mut death = (battery_end, DeathCause::Battery);
         if let Some(e) = b.expiry_s {
             let exp = self.born + (e * 1000.0) as Millis;
@@ -217,18 +238,46 @@ mod tests {
         }
     }
 
+    fn battery(expiry_s: Option<f64>) -> BatterySpec {
+        BatterySpec {
+            life_years: 5.0,
+            life_codes: 15_000.0,
+            self_discharge_per_year: 0.0,
+            expiry_s,
+            age_at_start_s: crate::dist::Dist::Fixed(0.0),
+            codes_at_start: crate::dist::Dist::Fixed(0.0),
+        }
+    }
+
+    #[test]
+    fn self_discharge_and_prior_codes_shorten_life() {
+        // (1 - 3000/15000) / (1/5 + 0.05) = 3.2 years.
+        let b = BatterySpec {
+            self_discharge_per_year: 0.05,
+            ..battery(None)
+        };
+        let t = Token::new(
+            &spec(),
+            Some(&b),
+            "x".into(),
+            0,
+            3000,
+            &mut stream(1, 0, Purpose::Secret),
+        );
+        let (d, cause) = t.death().unwrap();
+        assert_eq!(cause, DeathCause::Battery);
+        assert!((d as f64 / YEAR as f64 - 3.2).abs() < 1e-9);
+    }
+
     #[test]
     fn battery_dies_at_closed_form_time_for_fixed_daily_codes() {
         // years/5 + codes/15000 = 1 with 10 codes a day: d/1826.25 + d/1500 = 1.
-        let b = BatterySpec {
-            life_years: 5.0,
-            life_codes: 15_000.0,
-            expiry_s: None,
-        };
+        let b = battery(None);
         let mut t = Token::new(
             &spec(),
             Some(&b),
             "x".into(),
+            0,
             0,
             &mut stream(1, 0, Purpose::Secret),
         );
@@ -249,15 +298,12 @@ mod tests {
 
     #[test]
     fn expiry_comes_first_when_earlier() {
-        let b = BatterySpec {
-            life_years: 5.0,
-            life_codes: 15_000.0,
-            expiry_s: Some(3.0 * 31_557_600.0),
-        };
+        let b = battery(Some(3.0 * 31_557_600.0));
         let t = Token::new(
             &spec(),
             Some(&b),
             "x".into(),
+            0,
             0,
             &mut stream(1, 0, Purpose::Secret),
         );
@@ -270,6 +316,7 @@ mod tests {
             &spec(),
             None,
             "x".into(),
+            0,
             0,
             &mut stream(1, 0, Purpose::Secret),
         );

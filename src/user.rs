@@ -79,6 +79,55 @@ impl UserSpec {
     }
 }
 
+/// The recovery ladder: what a user tries, in this order, after a login fails every retry.
+/// Each step is taken with its probability (and only where it applies); after each step the
+/// user tries to log in again. Tickets go to the helpdesk.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecoverySpec {
+    /// Time between steps (reading help pages, finding the setting).
+    pub step_delay_s: Dist,
+    /// A locked user calls the helpdesk (a ticket) with this probability, else waits for the
+    /// automatic unlock or gives up until the next login.
+    pub helpdesk_unlock_probability: f64,
+    pub helpdesk_delay_s: Dist,
+    /// Apps: the user fixes the device clock (phones: switches automatic time back on) ...
+    pub fix_clock_probability: f64,
+    /// ... if it is off by more than this (they compare it with another clock).
+    pub notice_above_s: f64,
+    /// Error of a clock set by hand.
+    pub fix_accuracy_s: Dist,
+    /// The validator's sync ("Test") flow, if it has one, tried up to `resync_tries` times.
+    pub resync_probability: f64,
+    pub resync_tries: u32,
+    /// Apps: the app's Reset, which re-reads network time.
+    pub reset_probability: f64,
+    /// Apps: reinstall with a new credential ID assigned by the helpdesk (a ticket).
+    pub reinstall_probability: f64,
+    pub reinstall_delay_s: Dist,
+    /// Hardware: a hopeless token is replaced (a ticket); dead tokens always are.
+    pub replace_probability: f64,
+    /// Reinstalls and replacements are considered only from this many failed incidents in a
+    /// row: users give a token a second chance before calling the helpdesk.
+    pub escalate_after: u32,
+    /// Days without a working token while a replacement ships.
+    pub shipping_delay_s: Dist,
+}
+
+impl RecoverySpec {
+    /// Users who never escalate: failed logins are simply given up.
+    pub fn disabled(self) -> RecoverySpec {
+        RecoverySpec {
+            helpdesk_unlock_probability: 0.0,
+            fix_clock_probability: 0.0,
+            resync_probability: 0.0,
+            reset_probability: 0.0,
+            reinstall_probability: 0.0,
+            replace_probability: 0.0,
+            ..self
+        }
+    }
+}
+
 /// One user's login times in order, generated a day at a time (memory stays flat).
 pub struct Schedule<'a> {
     spec: &'a UserSpec,

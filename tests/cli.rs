@@ -75,7 +75,8 @@ fn num(r: &HashMap<String, String>, col: &str) -> f64 {
 }
 
 /// A user who logs in uniformly in time, enters codes instantly and never mistypes or retries.
-const PLAIN_USER: &str = r#"user = { logins_per_day = 10, weekdays = [1, 1, 1, 1, 1, 1, 1], hours = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], delay = "0s", typo_probability = 0, wait_probability = 0, retries = 0 }"#;
+const PLAIN_USER: &str = r#"recovery = { enabled = false }
+user = { logins_per_day = 10, weekdays = [1, 1, 1, 1, 1, 1, 1], hours = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], delay = "0s", typo_probability = 0, wait_probability = 0, retries = 0 }"#;
 
 const PLAIN_VALIDATOR: &str = r#"
 [validator]
@@ -215,6 +216,7 @@ token = { kind = "hardware" }
 clock = { profile = "ideal" }
 battery = { life_years = 5, life_codes = 15000 }
 user = { logins_per_day = 10, schedule = "exact", weekdays = [1, 1, 1, 1, 1, 1, 1], delay = "0s", typo_probability = 0, wait_probability = 0, retries = 0 }
+recovery = { enabled = false }
 "#;
     let path = dir.write("battery.toml", scenario);
     ok(&otpdrift(
@@ -224,7 +226,10 @@ user = { logins_per_day = 10, schedule = "exact", weekdays = [1, 1, 1, 1, 1, 1, 
     // years/5 + codes/15000 = 1 with 10 codes a day.
     let want_days = 1.0 / (1.0 / (5.0 * 365.25) + 10.0 / 15_000.0);
     let start = 20_454.0; // 2026-01-01 in days since the epoch
-    for t in read_csv(&dir.0.join("out/tokens.csv")) {
+    let creds = read_csv(&dir.0.join("out/tokens.csv"));
+    let first: Vec<_> = creds.iter().filter(|t| t["generation"] == "0").collect();
+    assert_eq!(first.len(), 3);
+    for t in first {
         assert_eq!(t["death_cause"], "battery");
         let died = &t["died"];
         let (y, m, d): (i64, u32, u32) = (
@@ -237,15 +242,28 @@ user = { logins_per_day = 10, schedule = "exact", weekdays = [1, 1, 1, 1, 1, 1, 
             (day - want_days).abs() <= 1.0,
             "died on day {day}, closed form {want_days:.2}"
         );
-        let codes = num(&t, "codes_used");
+        let codes = num(t, "codes_used");
         assert!(
             (codes - 10.0 * want_days.ceil()).abs() <= 10.0,
             "codes {codes}"
         );
+        // The user reported the dead token at the next login and got a replacement.
+        let next = creds
+            .iter()
+            .find(|r| r["token"] == t["token"] && r["generation"] == "1")
+            .expect("a replacement");
+        assert!(
+            next["born"] > t["died"],
+            "{} then {}",
+            t["died"],
+            next["born"]
+        );
+        assert_eq!(next["death_cause"], "");
     }
     let rows = read_csv(&dir.0.join("out/summary.csv"));
     let all = row(&rows, "all");
     assert_eq!(num(all, "deaths_battery"), 3.0);
+    assert_eq!(num(all, "tickets_replace_dead"), 3.0);
     assert!(num(all, "rejected_dead") > 0.0);
 }
 
@@ -332,6 +350,7 @@ fn results_do_not_depend_on_thread_count() {
             "rejected_locked",
             "rejected_typo",
             "rejected_dead",
+            "next_code_challenges",
         ]
         .iter()
         .map(|c| num(r, c))

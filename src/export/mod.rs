@@ -4,7 +4,7 @@
 mod csv;
 mod manifest;
 
-pub use self::csv::{SummaryCsv, TimeseriesCsv, TokensCsv};
+pub use self::csv::{kaplan_meier, LifetimeCsv, SummaryCsv, TimeseriesCsv, TokensCsv};
 pub use manifest::{Manifest, ManifestJson};
 
 use crate::scenario::Scenario;

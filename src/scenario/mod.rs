@@ -3,18 +3,20 @@
 //! file:line:column and field path (`locate`).
 
 mod locate;
+pub mod overrides;
 pub mod raw;
 mod resolved;
 mod validate;
 
 pub use locate::SourceMap;
-pub use resolved::resolved;
+pub use overrides::Override;
+pub use resolved::{resolved, validator as resolved_validator};
 
 use crate::civil::Millis;
 use crate::clock::ClockSpec;
 use crate::metrics::Bucket;
 use crate::token::{BatterySpec, TokenSpec};
-use crate::user::UserSpec;
+use crate::user::{RecoverySpec, UserSpec};
 use crate::validator::ValidatorConfig;
 use std::fmt;
 use std::path::Path;
@@ -52,6 +54,7 @@ pub struct Population {
     pub clock: ClockSpec,
     pub battery: Option<BatterySpec>,
     pub user: UserSpec,
+    pub recovery: RecoverySpec,
 }
 
 /// A validated scenario with every default filled in.
@@ -131,9 +134,61 @@ impl Scenario {
     }
 
     pub fn load(path: &Path) -> Result<Scenario, LoadError> {
+        Scenario::load_with(path, &[])
+    }
+
+    /// Loads a scenario file and applies `--set` overrides. The file is checked as written
+    /// first (positions refer to it); problems the overrides bring are reported against them.
+    pub fn load_with(path: &Path, sets: &[Override]) -> Result<Scenario, LoadError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| LoadError::Io(path.display().to_string(), e))?;
-        Scenario::from_toml(&path.display().to_string(), &text).map_err(LoadError::Invalid)
+        Scenario::from_toml_with(&path.display().to_string(), &text, sets)
+            .map_err(LoadError::Invalid)
+    }
+
+    /// [`Scenario::from_toml`] with overrides applied after the text itself validated.
+    pub fn from_toml_with(
+        file: &str,
+        text: &str,
+        sets: &[Override],
+    ) -> Result<Scenario, ScenarioError> {
+        let plain = Scenario::from_toml(file, text)?;
+        if sets.is_empty() {
+            return Ok(plain);
+        }
+        let set_error = |path: &str, expected: String, found: String| Diagnostic {
+            file: format!("--set {path}"),
+            line: 0,
+            col: 0,
+            path: path.to_string(),
+            expected,
+            found,
+        };
+        let changed = overrides::apply(text, sets).map_err(|e| ScenarioError {
+            diagnostics: vec![set_error(
+                "",
+                "a field path and value that fit the scenario".into(),
+                e,
+            )],
+        })?;
+        Scenario::from_toml(file, &changed).map_err(|e| ScenarioError {
+            diagnostics: e
+                .diagnostics
+                .into_iter()
+                .map(|d| {
+                    match sets
+                        .iter()
+                        .find(|o| d.path.starts_with(&o.path) || o.path.starts_with(&d.path))
+                    {
+                        Some(o) => set_error(&o.path, d.expected, d.found),
+                        None => Diagnostic {
+                            file: format!("{file} (with --set)"),
+                            ..d
+                        },
+                    }
+                })
+                .collect(),
+        })
     }
 }
 
@@ -199,6 +254,13 @@ fn explain_serde(msg: &str) -> (String, String) {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            return write!(
+                f,
+                "{}: expected {}, found {}",
+                self.file, self.expected, self.found
+            );
+        }
         write!(
             f,
             "{}:{}:{}: {}: expected {}, found {}",

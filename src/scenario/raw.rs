@@ -43,11 +43,17 @@ pub struct RawLockout {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawValidator {
+    pub preset: Option<String>,
     pub window: Option<RawWindow>,
     pub search: Option<String>,
     pub drift: Option<Value>,
     pub replay: Option<String>,
+    pub skip_refused: Option<bool>,
     pub lockout: Option<RawLockout>,
+    pub sync: Option<Value>,
+    pub auto_resync: Option<Value>,
+    pub next_code: Option<Value>,
+    pub idle_widening: Option<Value>,
     pub hotp_look_ahead: Option<u32>,
     pub server_offset: Option<String>,
 }
@@ -61,6 +67,7 @@ pub struct RawPopulation {
     pub clock: Option<RawClock>,
     pub battery: Option<RawBattery>,
     pub user: Option<RawUser>,
+    pub recovery: Option<RawRecovery>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -157,7 +164,30 @@ pub struct RawBattery {
     pub enabled: Option<bool>,
     pub life_years: Option<f64>,
     pub life_codes: Option<f64>,
+    pub self_discharge_per_year: Option<f64>,
     pub expiry: Option<String>,
+    pub age_at_start: Option<Value>,
+    pub codes_at_start: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRecovery {
+    pub enabled: Option<bool>,
+    pub escalate_after: Option<u32>,
+    pub step_delay: Option<Value>,
+    pub helpdesk_unlock_probability: Option<f64>,
+    pub helpdesk_delay: Option<Value>,
+    pub fix_clock_probability: Option<f64>,
+    pub notice_above: Option<String>,
+    pub fix_accuracy: Option<Value>,
+    pub resync_probability: Option<f64>,
+    pub resync_tries: Option<u32>,
+    pub reset_probability: Option<f64>,
+    pub reinstall_probability: Option<f64>,
+    pub reinstall_delay: Option<Value>,
+    pub replace_probability: Option<f64>,
+    pub shipping_delay: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]

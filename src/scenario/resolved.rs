@@ -5,7 +5,7 @@ use super::Scenario;
 use crate::civil::format_rfc3339;
 use crate::dist::{format_seconds, Dist};
 use crate::metrics::Bucket;
-use crate::validator::DriftLearning;
+use crate::validator::{DriftLearning, ValidatorConfig};
 use serde_json::{json, Map, Value};
 
 fn d(x: &Dist) -> Value {
@@ -20,14 +20,8 @@ fn s(x: f64) -> Value {
     Value::String(format_seconds(x))
 }
 
-/// The scenario as a tree with the scenario file's field names.
-pub fn resolved(sc: &Scenario) -> Value {
-    let r = &sc.run;
-    let bucket = match r.bucket {
-        Bucket::Month => "month".to_string(),
-        Bucket::Fixed { ms } => format_seconds(ms as f64 / 1000.0),
-    };
-    let v = &sc.validator;
+/// A `[validator]` part as a tree with the scenario file's field names.
+pub fn validator(v: &ValidatorConfig) -> Value {
     let drift = match v.drift {
         DriftLearning::None => json!("none"),
         DriftLearning::Steps => json!("steps"),
@@ -43,6 +37,26 @@ pub fn resolved(sc: &Scenario) -> Value {
             "max_failures": l.max_failures,
             "unlock_after": l.unlock_after_s.map_or("never".to_string(), format_seconds),
         }),
+    };
+    json!({
+        "preset": v.preset.clone().unwrap_or_else(|| "rfc6238".into()),
+        "window": {"back": v.window_back, "ahead": v.window_ahead},
+        "search": v.search, "drift": drift, "replay": v.replay, "skip_refused": v.skip_refused,
+        "lockout": lockout,
+        "sync": v.sync.map_or(json!("none"), |p| json!({"codes": p.codes, "window": p.window})),
+        "auto_resync": v.auto_resync.map_or(json!("none"), |a| json!({"window": a.window, "max_gap": a.max_gap, "timeout": format_seconds(a.timeout_s)})),
+        "next_code": v.next_code.map_or(json!("none"), |n| json!({"window": n.window})),
+        "idle_widening": v.idle_widening.map_or(json!("none"), |w| json!({"steps_per_day": w.steps_per_day, "max_extra": w.max_extra})),
+        "hotp_look_ahead": v.hotp_look_ahead, "server_offset": s(v.server_offset_s),
+    })
+}
+
+/// The scenario as a tree with the scenario file's field names.
+pub fn resolved(sc: &Scenario) -> Value {
+    let r = &sc.run;
+    let bucket = match r.bucket {
+        Bucket::Month => "month".to_string(),
+        Bucket::Fixed { ms } => format_seconds(ms as f64 / 1000.0),
     };
     let pops: Vec<Value> = sc
         .populations
@@ -122,7 +136,25 @@ pub fn resolved(sc: &Scenario) -> Value {
                 "battery": match &p.battery {
                     None => json!({"enabled": false}),
                     Some(b) => json!({"life_years": b.life_years, "life_codes": b.life_codes,
-                                      "expiry": b.expiry_s.map_or("never".to_string(), format_seconds)}),
+                                      "self_discharge_per_year": b.self_discharge_per_year,
+                                      "expiry": b.expiry_s.map_or("never".to_string(), format_seconds),
+                                      "age_at_start": ds(&b.age_at_start_s), "codes_at_start": d(&b.codes_at_start)}),
+                },
+                "recovery": {
+                    "step_delay": ds(&p.recovery.step_delay_s),
+                    "helpdesk_unlock_probability": p.recovery.helpdesk_unlock_probability,
+                    "helpdesk_delay": ds(&p.recovery.helpdesk_delay_s),
+                    "fix_clock_probability": p.recovery.fix_clock_probability,
+                    "notice_above": s(p.recovery.notice_above_s),
+                    "fix_accuracy": ds(&p.recovery.fix_accuracy_s),
+                    "resync_probability": p.recovery.resync_probability,
+                    "resync_tries": p.recovery.resync_tries,
+                    "reset_probability": p.recovery.reset_probability,
+                    "reinstall_probability": p.recovery.reinstall_probability,
+                    "reinstall_delay": ds(&p.recovery.reinstall_delay_s),
+                    "replace_probability": p.recovery.replace_probability,
+                    "escalate_after": p.recovery.escalate_after,
+                    "shipping_delay": ds(&p.recovery.shipping_delay_s),
                 },
                 "user": {
                     "logins_per_day": d(&u.logins_per_day), "schedule": u.schedule,
@@ -139,11 +171,7 @@ pub fn resolved(sc: &Scenario) -> Value {
             "name": r.name, "start": format_rfc3339(r.start), "horizon": s(r.horizon_s),
             "tokens": r.tokens, "seed": r.seed, "bucket": bucket, "decide": r.decide,
         },
-        "validator": {
-            "window": {"back": v.window_back, "ahead": v.window_ahead},
-            "search": v.search, "drift": drift, "replay": v.replay, "lockout": lockout,
-            "hotp_look_ahead": v.hotp_look_ahead, "server_offset": s(v.server_offset_s),
-        },
+        "validator": validator(&sc.validator),
         "population": pops,
     })
 }

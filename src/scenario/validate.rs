@@ -16,8 +16,11 @@ use crate::dist::Dist;
 use crate::metrics::Bucket;
 use crate::otp::Algorithm;
 use crate::token::{BatterySpec, TokenKind, TokenSpec};
-use crate::user::{Holiday, ScheduleKind, UserSpec};
-use crate::validator::{DriftLearning, Lockout, Replay, SearchOrder, ValidatorConfig};
+use crate::user::{Holiday, RecoverySpec, ScheduleKind, UserSpec};
+use crate::validator::{
+    presets, AutoResync, DriftLearning, IdleWidening, Lockout, NextCode, Replay, SearchOrder,
+    SyncProcedure, ValidatorConfig,
+};
 use toml::Value;
 
 /// One problem, before it is given a position.
@@ -413,12 +416,38 @@ const OFFICE_HOURS: [f64; 24] = [
 const WORK_WEEK: [f64; 7] = [1.0, 1.0, 1.0, 1.0, 1.0, 0.15, 0.1];
 
 /// A population's defaults for its token kind.
-fn kind_defaults(kind: TokenKind) -> (ClockSpec, Option<BatterySpec>, UserSpec, f64) {
+fn kind_defaults(kind: TokenKind) -> (ClockSpec, Option<BatterySpec>, UserSpec, f64, RecoverySpec) {
     let mut clock = ClockSpec::ideal();
     let battery = BatterySpec {
         life_years: 5.0,
         life_codes: 15_000.0,
+        self_discharge_per_year: 0.0,
         expiry_s: None,
+        age_at_start_s: Dist::Fixed(0.0),
+        codes_at_start: Dist::Fixed(0.0),
+    };
+    let app = matches!(kind, TokenKind::Phone | TokenKind::Desktop);
+    let recovery = RecoverySpec {
+        step_delay_s: lognormal(120.0, 0.7).clipped(10.0, 1800.0),
+        helpdesk_unlock_probability: 0.5,
+        helpdesk_delay_s: lognormal(2.0 * 3600.0, 1.0).clipped(300.0, 3.0 * 86_400.0),
+        fix_clock_probability: if kind == TokenKind::Phone {
+            0.6
+        } else if app {
+            0.5
+        } else {
+            0.0
+        },
+        notice_above_s: 120.0,
+        fix_accuracy_s: normal(0.0, 10.0).clipped(-120.0, 120.0),
+        resync_probability: if app { 0.3 } else { 0.6 },
+        resync_tries: 3,
+        reset_probability: if app { 0.4 } else { 0.0 },
+        reinstall_probability: if app { 0.7 } else { 0.0 },
+        reinstall_delay_s: lognormal(4.0 * 3600.0, 1.0).clipped(600.0, 7.0 * 86_400.0),
+        replace_probability: if app { 0.0 } else { 0.5 },
+        escalate_after: 2,
+        shipping_delay_s: lognormal(5.0 * 86_400.0, 0.4).clipped(86_400.0, 30.0 * 86_400.0),
     };
     let mut user = UserSpec {
         logins_per_day: lognormal(1.5, 0.5).clipped(0.0, 20.0),
@@ -493,7 +522,7 @@ fn kind_defaults(kind: TokenKind) -> (ClockSpec, Option<BatterySpec>, UserSpec, 
             Some(battery)
         }
     };
-    (clock, battery, user, unsent)
+    (clock, battery, user, unsent, recovery)
 }
 
 pub fn validate(raw: RawScenario, default_name: &str) -> Result<Scenario, Vec<Problem>> {
@@ -634,10 +663,79 @@ fn run_spec(c: &mut Checker, r: RawRun, default_name: &str) -> RunSpec {
     }
 }
 
+/// A `"none"` or a table with only `keys`, each an integer in its range: the table's values.
+fn params(
+    c: &mut Checker,
+    path: &str,
+    v: &Value,
+    keys: &[(&str, f64, f64)],
+    what: &str,
+) -> Option<Option<Vec<Option<f64>>>> {
+    match v {
+        Value::String(s) if s == "none" => Some(None),
+        Value::Table(t) => {
+            let mut ok = true;
+            for k in t.keys() {
+                if !keys.iter().any(|(name, ..)| name == k) {
+                    let names: Vec<&str> = keys.iter().map(|k| k.0).collect();
+                    c.err(
+                        &format!("{path}.{k}"),
+                        format!("a key of {what} ({})", names.join(", ")),
+                        format!("unknown key `{k}`"),
+                    );
+                    ok = false;
+                }
+            }
+            let vals = keys
+                .iter()
+                .map(|(k, lo, hi)| match t.get(*k) {
+                    None => None,
+                    Some(Value::Integer(i)) if (*i as f64) >= *lo && (*i as f64) <= *hi => {
+                        Some(*i as f64)
+                    }
+                    Some(Value::Float(f)) if *f >= *lo && *f <= *hi => Some(*f),
+                    Some(other) => {
+                        c.err(
+                            &format!("{path}.{k}"),
+                            format!("a number from {} to {}", fmt_n(*lo), fmt_n(*hi)),
+                            describe(other),
+                        );
+                        ok = false;
+                        None
+                    }
+                })
+                .collect();
+            ok.then_some(Some(vals))
+        }
+        other => {
+            c.err(
+                path,
+                format!("\"none\" or a table for {what}"),
+                describe(other),
+            );
+            None
+        }
+    }
+}
+
 fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
+    let base = match r.preset.as_deref() {
+        None => presets::find("rfc6238").expect("built in").config,
+        Some(name) => match presets::find(name) {
+            Some(p) => p.config,
+            None => {
+                c.err(
+                    "validator.preset",
+                    format!("one of {}", presets::names()),
+                    format!("\"{name}\""),
+                );
+                presets::find("rfc6238").expect("built in").config
+            }
+        },
+    };
     let w = r.window.unwrap_or_default();
-    let back = w.back.unwrap_or(1);
-    let ahead = w.ahead.unwrap_or(1);
+    let back = w.back.unwrap_or(base.window_back);
+    let ahead = w.ahead.unwrap_or(base.window_ahead);
     for (p, v) in [
         ("validator.window.back", back),
         ("validator.window.ahead", ahead),
@@ -646,15 +744,16 @@ fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
             c.err(p, "at most 10000 steps", v.to_string());
         }
     }
+    let window = back.max(ahead);
     let search = c.choice(
         "validator.search",
         r.search.as_ref(),
-        SearchOrder::CenterOut,
+        base.search,
         SearchOrder::parse,
         SearchOrder::NAMES,
     );
     let drift = match &r.drift {
-        None => DriftLearning::Steps,
+        None => base.drift,
         Some(Value::String(s)) => match s.as_str() {
             "none" => DriftLearning::None,
             "steps" => DriftLearning::Steps,
@@ -667,45 +766,24 @@ fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
                     format!("one of {}", DriftLearning::NAMES),
                     format!("\"{s}\""),
                 );
-                DriftLearning::Steps
+                base.drift
             }
         },
-        Some(Value::Table(t)) => {
-            for k in t.keys() {
-                if !["mode", "k", "search"].contains(&k.as_str()) {
-                    c.err(
-                        &format!("validator.drift.{k}"),
-                        "mode, k or search",
-                        format!("unknown key `{k}`"),
-                    );
-                }
-            }
-            let int = |c: &mut Checker, key: &str, default: u32, lo: i64, hi: i64| match t.get(key)
-            {
-                None => default,
-                Some(Value::Integer(i)) if *i >= lo && *i <= hi => *i as u32,
-                Some(v) => {
-                    c.err(
-                        &format!("validator.drift.{key}"),
-                        format!("an integer from {lo} to {hi}"),
-                        describe(v),
-                    );
-                    default
-                }
-            };
-            match t.get("mode") {
-                Some(Value::String(m)) if m == "consistent" => DriftLearning::Consistent {
-                    k: int(c, "k", 3, 1, 10),
-                    search: int(c, "search", 1500, 1, 100_000),
+        Some(Value::Table(t)) if t.get("mode") == Some(&Value::String("consistent".into())) => {
+            let mut t = t.clone();
+            t.remove("mode");
+            match params(
+                c,
+                "validator.drift",
+                &Value::Table(t),
+                &[("k", 1.0, 10.0), ("search", 1.0, 100_000.0)],
+                "consistent drift learning",
+            ) {
+                Some(Some(v)) => DriftLearning::Consistent {
+                    k: v[0].unwrap_or(3.0) as u32,
+                    search: v[1].unwrap_or(1500.0) as u32,
                 },
-                other => {
-                    c.err(
-                        "validator.drift.mode",
-                        "\"consistent\" (the only drift mode with parameters)",
-                        other.map_or("nothing".into(), describe),
-                    );
-                    DriftLearning::Steps
-                }
+                _ => base.drift,
             }
         }
         Some(other) => {
@@ -717,34 +795,161 @@ fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
                 ),
                 describe(other),
             );
-            DriftLearning::Steps
+            base.drift
         }
     };
     let replay = c.choice(
         "validator.replay",
         r.replay.as_ref(),
-        Replay::TimeForward,
+        base.replay,
         Replay::parse,
         Replay::NAMES,
     );
-    let l = r.lockout.unwrap_or_default();
-    let max_failures = l.max_failures.unwrap_or(10);
-    let unlock = match l.unlock_after.as_deref() {
-        None => Some(3600.0),
-        Some("never") => None,
-        Some(_) => Some(c.duration(
-            "validator.lockout.unlock_after",
-            l.unlock_after.as_ref(),
-            3600.0,
-            1.0,
-            100.0 * YEAR_S,
-        )),
+    let lockout = match r.lockout {
+        None => base.lockout,
+        Some(l) => {
+            let max_failures = l
+                .max_failures
+                .unwrap_or(base.lockout.map_or(10, |b| b.max_failures));
+            let unlock = match l.unlock_after.as_deref() {
+                None => base.lockout.map_or(Some(3600.0), |b| b.unlock_after_s),
+                Some("never") => None,
+                Some(_) => Some(c.duration(
+                    "validator.lockout.unlock_after",
+                    l.unlock_after.as_ref(),
+                    3600.0,
+                    1.0,
+                    100.0 * YEAR_S,
+                )),
+            };
+            (max_failures > 0).then_some(Lockout {
+                max_failures,
+                unlock_after_s: unlock,
+            })
+        }
     };
-    let lockout = (max_failures > 0).then_some(Lockout {
-        max_failures,
-        unlock_after_s: unlock,
-    });
-    let hotp_look_ahead = r.hotp_look_ahead.unwrap_or(10);
+    let sync = match &r.sync {
+        None => base.sync,
+        Some(v) => match params(
+            c,
+            "validator.sync",
+            v,
+            &[("codes", 1.0, 10.0), ("window", 0.0, 1e6)],
+            "an explicit sync procedure",
+        ) {
+            Some(Some(p)) => Some(SyncProcedure {
+                codes: p[0].unwrap_or(2.0) as u32,
+                window: p[1].map_or(base.sync.map_or(window.max(20), |s| s.window), |w| w as u32),
+            }),
+            Some(None) => None,
+            None => base.sync,
+        },
+    };
+    let auto_resync = match &r.auto_resync {
+        None => base.auto_resync,
+        Some(v) => {
+            let keys = [("window", 0.0, 1e6), ("max_gap", 1.0, 1000.0)];
+            let mut v = v.clone();
+            let timeout = match &mut v {
+                Value::Table(t) => t.remove("timeout"),
+                _ => None,
+            };
+            let timeout_s = match timeout {
+                None => 300.0,
+                Some(Value::String(s)) => c.duration(
+                    "validator.auto_resync.timeout",
+                    Some(&s),
+                    300.0,
+                    1.0,
+                    100.0 * YEAR_S,
+                ),
+                Some(other) => {
+                    c.err(
+                        "validator.auto_resync.timeout",
+                        "a duration such as \"5m\"",
+                        describe(&other),
+                    );
+                    300.0
+                }
+            };
+            match params(
+                c,
+                "validator.auto_resync",
+                &v,
+                &keys,
+                "automatic resync (window, max_gap, timeout)",
+            ) {
+                Some(Some(p)) => Some(AutoResync {
+                    window: p[0].map_or(base.auto_resync.map_or(1000, |a| a.window), |w| w as u32),
+                    max_gap: p[1].unwrap_or(3.0) as u32,
+                    timeout_s,
+                }),
+                Some(None) => None,
+                None => base.auto_resync,
+            }
+        }
+    };
+    let next_code = match &r.next_code {
+        None => base.next_code,
+        Some(v) => match params(
+            c,
+            "validator.next_code",
+            v,
+            &[("window", 0.0, 1e6)],
+            "next-code mode",
+        ) {
+            Some(Some(p)) => Some(NextCode {
+                window: p[0].unwrap_or(10.0) as u32,
+            }),
+            Some(None) => None,
+            None => base.next_code,
+        },
+    };
+    let idle_widening = match &r.idle_widening {
+        None => base.idle_widening,
+        Some(v) => match params(
+            c,
+            "validator.idle_widening",
+            v,
+            &[("steps_per_day", 0.0, 1e6), ("max_extra", 0.0, 1e6)],
+            "idle widening",
+        ) {
+            Some(Some(p)) => Some(IdleWidening {
+                steps_per_day: p[0].unwrap_or(2.0 / 30.0),
+                max_extra: p[1].unwrap_or(20.0) as u32,
+            }),
+            Some(None) => None,
+            None => base.idle_widening,
+        },
+    };
+    if let Some(s) = sync {
+        if s.window < window {
+            c.err(
+                "validator.sync.window",
+                format!("a sync window of at least the validation window ({window} steps)"),
+                format!("{} steps", s.window),
+            );
+        }
+    }
+    if let Some(a) = auto_resync {
+        if a.window < window {
+            c.err(
+                "validator.auto_resync.window",
+                format!("a resync window of at least the validation window ({window} steps)"),
+                format!("{} steps", a.window),
+            );
+        }
+    }
+    if let Some(n) = next_code {
+        if n.window <= window {
+            c.err(
+                "validator.next_code.window",
+                format!("a next-code window wider than the validation window ({window} steps)"),
+                format!("{} steps", n.window),
+            );
+        }
+    }
+    let hotp_look_ahead = r.hotp_look_ahead.unwrap_or(base.hotp_look_ahead);
     if hotp_look_ahead > 100_000 {
         c.err(
             "validator.hotp_look_ahead",
@@ -755,17 +960,23 @@ fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
     let server_offset_s = c.duration(
         "validator.server_offset",
         r.server_offset.as_ref(),
-        0.0,
+        base.server_offset_s,
         -100.0 * YEAR_S,
         100.0 * YEAR_S,
     );
     ValidatorConfig {
+        preset: base.preset,
         window_back: back,
         window_ahead: ahead,
         search,
         drift,
         replay,
+        skip_refused: r.skip_refused.unwrap_or(base.skip_refused),
         lockout,
+        sync,
+        auto_resync,
+        next_code,
+        idle_widening,
         hotp_look_ahead,
         server_offset_s,
     }
@@ -791,7 +1002,7 @@ fn population(c: &mut Checker, r: RawPopulation, path: &str, single: bool) -> Po
             TokenKind::NAMES,
         ),
     };
-    let (kclock, kbattery, kuser, unsent) = kind_defaults(kind);
+    let (kclock, kbattery, kuser, unsent, krecovery) = kind_defaults(kind);
     let name = r.name.unwrap_or_else(|| kind.to_string());
     let share = match r.share {
         None if single => 1.0,
@@ -862,6 +1073,12 @@ fn population(c: &mut Checker, r: RawPopulation, path: &str, single: bool) -> Po
         &format!("{path}.user"),
         kuser,
     );
+    let recovery = recovery(
+        c,
+        r.recovery.unwrap_or_default(),
+        &format!("{path}.recovery"),
+        krecovery,
+    );
     Population {
         name,
         share,
@@ -869,6 +1086,7 @@ fn population(c: &mut Checker, r: RawPopulation, path: &str, single: bool) -> Po
         clock,
         battery,
         user,
+        recovery,
     }
 }
 
@@ -1219,18 +1437,151 @@ fn battery(
     let d = base.unwrap_or(BatterySpec {
         life_years: 5.0,
         life_codes: 15_000.0,
+        self_discharge_per_year: 0.0,
         expiry_s: None,
+        age_at_start_s: Dist::Fixed(0.0),
+        codes_at_start: Dist::Fixed(0.0),
     });
     let p = |f: &str| format!("{path}.{f}");
     Some(BatterySpec {
         life_years: c.number(&p("life_years"), r.life_years, d.life_years, 0.001, 1000.0),
         life_codes: c.number(&p("life_codes"), r.life_codes, d.life_codes, 1.0, 1e12),
+        self_discharge_per_year: c.number(
+            &p("self_discharge_per_year"),
+            r.self_discharge_per_year,
+            d.self_discharge_per_year,
+            0.0,
+            1.0,
+        ),
+        age_at_start_s: c.dist(
+            &p("age_at_start"),
+            r.age_at_start.as_ref(),
+            d.age_at_start_s,
+            Unit::Seconds,
+            0.0,
+            f64::INFINITY,
+        ),
+        codes_at_start: c.dist(
+            &p("codes_at_start"),
+            r.codes_at_start.as_ref(),
+            d.codes_at_start,
+            Unit::Number("codes"),
+            0.0,
+            f64::INFINITY,
+        ),
         expiry_s: match r.expiry.as_deref() {
             None => d.expiry_s,
             Some("never") => None,
             Some(_) => Some(c.duration(&p("expiry"), r.expiry.as_ref(), 0.0, 1.0, 1000.0 * YEAR_S)),
         },
     })
+}
+
+fn recovery(c: &mut Checker, r: RawRecovery, path: &str, d: RecoverySpec) -> RecoverySpec {
+    let p = |f: &str| format!("{path}.{f}");
+    let d = if r.enabled == Some(false) {
+        d.disabled()
+    } else {
+        d
+    };
+    let escalate_after = match r.escalate_after {
+        Some(0) => {
+            c.err(&p("escalate_after"), "at least 1 failed incident", "0");
+            d.escalate_after
+        }
+        Some(n) => n,
+        None => d.escalate_after,
+    };
+    let inf = f64::INFINITY;
+    let resync_tries = match r.resync_tries {
+        Some(n) if n > 20 => {
+            c.err(&p("resync_tries"), "at most 20 tries", n.to_string());
+            d.resync_tries
+        }
+        Some(n) => n,
+        None => d.resync_tries,
+    };
+    RecoverySpec {
+        step_delay_s: c.dist(
+            &p("step_delay"),
+            r.step_delay.as_ref(),
+            d.step_delay_s,
+            Unit::Seconds,
+            0.0,
+            inf,
+        ),
+        helpdesk_unlock_probability: c.probability(
+            &p("helpdesk_unlock_probability"),
+            r.helpdesk_unlock_probability,
+            d.helpdesk_unlock_probability,
+        ),
+        helpdesk_delay_s: c.dist(
+            &p("helpdesk_delay"),
+            r.helpdesk_delay.as_ref(),
+            d.helpdesk_delay_s,
+            Unit::Seconds,
+            0.0,
+            inf,
+        ),
+        fix_clock_probability: c.probability(
+            &p("fix_clock_probability"),
+            r.fix_clock_probability,
+            d.fix_clock_probability,
+        ),
+        notice_above_s: c.duration(
+            &p("notice_above"),
+            r.notice_above.as_ref(),
+            d.notice_above_s,
+            0.0,
+            inf,
+        ),
+        fix_accuracy_s: c.dist(
+            &p("fix_accuracy"),
+            r.fix_accuracy.as_ref(),
+            d.fix_accuracy_s,
+            Unit::Seconds,
+            -inf,
+            inf,
+        ),
+        resync_probability: c.probability(
+            &p("resync_probability"),
+            r.resync_probability,
+            d.resync_probability,
+        ),
+        resync_tries,
+        reset_probability: c.probability(
+            &p("reset_probability"),
+            r.reset_probability,
+            d.reset_probability,
+        ),
+        reinstall_probability: c.probability(
+            &p("reinstall_probability"),
+            r.reinstall_probability,
+            d.reinstall_probability,
+        ),
+        reinstall_delay_s: c.dist(
+            &p("reinstall_delay"),
+            r.reinstall_delay.as_ref(),
+            d.reinstall_delay_s,
+            Unit::Seconds,
+            0.0,
+            inf,
+        ),
+        replace_probability: c.probability(
+            &p("replace_probability"),
+            r.replace_probability,
+            d.replace_probability,
+        ),
+        escalate_after,
+        shipping_delay_s: c.dist(
+            &p("shipping_delay"),
+            r.shipping_delay.as_ref(),
+            d.shipping_delay_s,
+            Unit::Seconds,
+            0.0,
+            inf,
+        ),
+    }
 }
 
 fn profile<const N: usize>(

@@ -1,15 +1,18 @@
-//! One token's life over the horizon: its clock, its user's logins and attempts, and the
-//! validator's state for its credential, folded into the population's counters.
+//! One user's life over the horizon: their successive credentials (clock, token, validator
+//! state), their logins and attempts, and the recovery ladder after a failed login, folded into
+//! the population's counters.
 
 use crate::civil::{Millis, SECOND};
 use crate::clock::Clock;
-use crate::metrics::{Buckets, PopTally};
+use crate::metrics::{Buckets, Counts, PopTally};
 use crate::otp::totp_step;
-use crate::rng::{behaviour_at, stream, Purpose, Rng};
+use crate::rng::{behaviour_at, stream, stream_gen, Purpose, Rng};
 use crate::scenario::{Population, Scenario};
-use crate::token::{credential_id, DeathCause, Token};
+use crate::token::{credential_id, DeathCause, Token, TokenKind};
 use crate::user::{typo, Schedule};
-use crate::validator::{CredentialState, Decision, Scheme, ValidatorConfig, Verdict};
+use crate::validator::{
+    CredentialState, Decision, Resync, Scheme, SyncFailure, ValidatorConfig, Verdict,
+};
 use rand::Rng as _;
 use rand_distr::{Distribution, Poisson};
 
@@ -35,19 +38,23 @@ impl Rejection {
     }
 }
 
-/// One row of tokens.csv.
+/// One row of tokens.csv: one credential of one user.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TokenRecord {
+    /// The user (fleet index).
     pub token: u64,
+    /// 0 for the user's first credential, then one more per replacement or reinstall.
+    pub generation: u32,
     pub population: usize,
     pub credential: String,
     pub born: Millis,
+    /// When and why the credential ended (None: still in use at the end of the horizon).
     pub died: Option<(Millis, DeathCause)>,
     pub codes_used: u64,
     pub logins: u64,
     pub attempts: u64,
     pub accepted: u64,
-    /// Device clock minus true time at the end of the horizon (TOTP tokens).
+    /// Device clock minus true time when the credential ended or at the end (TOTP).
     pub final_offset_s: Option<f64>,
     pub max_abs_offset_s: Option<f64>,
     pub first_rejection: Option<(Millis, Rejection)>,
@@ -73,161 +80,250 @@ fn ms(secs: f64) -> Millis {
     (secs * 1000.0).round() as Millis
 }
 
-/// Simulates token `index` of population `pop` and adds what happened to `tally`.
-pub fn simulate_token(
-    sc: &Scenario,
-    buckets: &Buckets,
-    pop: usize,
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// The outcome of one login try (an attempt and its retries).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Try {
+    Accepted { first: bool },
+    Rejected(Rejection),
+}
+
+/// One credential in use: its token, clock and the validator's state for it.
+struct Credential {
+    token: Token,
+    clock: Clock,
+    vstate: CredentialState,
+    rec: TokenRecord,
+    max_abs: f64,
+}
+
+struct Life<'a> {
+    sc: &'a Scenario,
+    p: &'a Population,
+    buckets: &'a Buckets,
     index: u64,
-    tally: &mut PopTally,
-) -> TokenRecord {
-    let p: &Population = &sc.populations[pop];
-    let seed = sc.run.seed;
-    let start = sc.run.start;
-    let end = sc.run.end();
-    let totp = p.token.kind.is_totp();
-    let scheme = if totp {
-        Scheme::Totp {
-            step_s: p.token.step_s,
-            t0: p.token.t0,
-        }
-    } else {
-        Scheme::Hotp
-    };
-    let step_ms = p.token.step_s as i64 * SECOND;
-    let t0_ms = p.token.t0 * SECOND;
+    pop: usize,
+    end: Millis,
+    scheme: Scheme,
+    step_ms: i64,
+    t0_ms: i64,
+    totp: bool,
+    cred: Credential,
+    generation: u32,
+    records: Vec<TokenRecord>,
+    /// Spans without a working token: (from, until).
+    no_token: Vec<(Millis, Millis)>,
+    /// The user has no working token until then.
+    waiting_until: Option<Millis>,
+    /// Start of the user's current run of failed logins.
+    incident_start: Option<Millis>,
+    /// Failed incidents in a row (reset by a successful login).
+    failed_incidents: u32,
+    token_rng: Rng,
+}
 
-    let mut clock = Clock::new(&p.clock, start, stream(seed, index, Purpose::Clock));
-    let mut token = Token::new(
-        &p.token,
-        p.battery.as_ref(),
-        credential_id(p.token.kind, index, 1),
-        start,
-        &mut stream(seed, index, Purpose::Secret),
-    );
-    let mut token_rng = stream(seed, index, Purpose::Token);
-    let behaviour = stream(seed, index, Purpose::Behaviour);
-    let schedule = Schedule::new(&p.user, start, end, stream(seed, index, Purpose::Schedule));
-    let mut vstate = CredentialState::default();
-    let u = &p.user;
-
-    let mut rec = TokenRecord {
-        token: index,
-        population: pop,
-        credential: token.credential.clone(),
-        born: start,
-        died: None,
-        codes_used: 0,
-        logins: 0,
-        attempts: 0,
-        accepted: 0,
-        final_offset_s: None,
-        max_abs_offset_s: None,
-        first_rejection: None,
-        final_drift_steps: None,
-        hmacs: 0,
-    };
-    let mut max_abs: f64 = 0.0;
-    let mut last_login = start;
-
-    for (n, t) in schedule.enumerate() {
-        let b = buckets.index(t);
-        let c = &mut tally.buckets[b];
-        c.logins += 1;
-        rec.logins += 1;
-        if totp {
-            clock.advance(t);
-            let x = clock.offset().abs();
-            max_abs = max_abs.max(x);
-            tally.offsets[b].record_s(x);
-            tally.offsets_total.record_s(x);
-        } else if p.token.unsent_presses_per_day > 0.0 {
-            // Presses that never reached the validator run the HOTP counter (and battery) ahead.
-            let lambda = p.token.unsent_presses_per_day * (t - last_login) as f64 / 86_400_000.0;
-            if lambda > 0.0 {
-                let k = Poisson::new(lambda).map_or(0, |d| d.sample(&mut token_rng) as u64);
-                for _ in 0..k {
-                    if token.alive_at(t) {
-                        token.counter += 1;
-                        token.use_code();
-                    }
-                }
+impl<'a> Life<'a> {
+    fn credential(
+        sc: &Scenario,
+        p: &Population,
+        pop: usize,
+        index: u64,
+        generation: u32,
+        born: Millis,
+    ) -> Credential {
+        let seed = sc.run.seed;
+        let mut clock_rng = stream_gen(seed, index, Purpose::Clock, generation);
+        let (born, codes_before) = match (&p.battery, generation) {
+            (Some(b), 0) => {
+                let age = b.age_at_start_s.sample(&mut clock_rng).max(0.0);
+                (
+                    born - ms(age),
+                    b.codes_at_start.sample(&mut clock_rng).max(0.0).round() as u64,
+                )
             }
+            _ => (born, 0),
+        };
+        let credential = credential_id(p.token.kind, index, generation + 1);
+        let token = Token::new(
+            &p.token,
+            p.battery.as_ref(),
+            credential.clone(),
+            born,
+            codes_before,
+            &mut stream_gen(seed, index, Purpose::Secret, generation),
+        );
+        // The clock starts where the simulation does, or when a replacement is born.
+        let clock = Clock::new(&p.clock, born.max(sc.run.start), clock_rng);
+        Credential {
+            token,
+            clock,
+            vstate: CredentialState::enrolled(born.max(sc.run.start)),
+            rec: TokenRecord {
+                token: index,
+                generation,
+                population: pop,
+                credential,
+                born,
+                died: None,
+                codes_used: 0,
+                logins: 0,
+                attempts: 0,
+                accepted: 0,
+                final_offset_s: None,
+                max_abs_offset_s: None,
+                first_rejection: None,
+                final_drift_steps: None,
+                hmacs: 0,
+            },
+            max_abs: 0.0,
         }
-        last_login = t;
-        let mut rng: Rng = behaviour_at(&behaviour, n as u64);
-        let mut read = t;
-        for attempt in 0..=u.retries {
-            if attempt > 0 {
-                read += ms(u.retry_delay_s.sample(&mut rng));
-            }
+    }
+
+    /// Closes the current credential's record at `at`.
+    fn close(&mut self, at: Millis, cause: Option<DeathCause>) {
+        let c = &mut self.cred;
+        if self.totp {
+            let x = c.clock.peek(at.max(0));
+            c.rec.final_offset_s = Some(round3(x));
+            c.rec.max_abs_offset_s = Some(round3(c.max_abs.max(x.abs())));
+            c.rec.final_drift_steps = Some(c.vstate.drift_steps);
+        }
+        c.rec.died = cause.map(|k| (at, k));
+        c.rec.codes_used = c.token.codes_used;
+        c.rec.hmacs = c.token.hmacs;
+        self.records.push(c.rec.clone());
+    }
+
+    /// Retires the credential at `at` and gives the user a new one that works from `ready`.
+    fn replace(&mut self, at: Millis, cause: DeathCause, ready: Millis) {
+        self.close(at, Some(cause));
+        self.generation += 1;
+        self.cred = Self::credential(
+            self.sc,
+            self.p,
+            self.pop,
+            self.index,
+            self.generation,
+            ready,
+        );
+        if ready > at {
+            self.no_token.push((at, ready));
+            self.waiting_until = Some(ready);
+        }
+    }
+}
+
+impl Life<'_> {
+    fn fresh_code_wait(&self, read: Millis) -> Millis {
+        let dev = self.cred.clock.device_time(read);
+        self.step_ms - (dev - self.t0_ms).rem_euclid(self.step_ms)
+    }
+
+    /// The code shown at `read`: (step or counter, code). Presses the button.
+    fn show_code(&mut self, read: Millis) -> (i64, u32) {
+        let c = &mut self.cred;
+        let s = if self.totp {
+            totp_step(
+                c.clock.device_time(read).div_euclid(SECOND),
+                self.p.token.t0,
+                self.p.token.step_s,
+            )
+        } else {
+            let s = c.token.counter as i64;
+            c.token.counter += 1;
+            s
+        };
+        c.token.use_code();
+        (s, c.token.code(s))
+    }
+
+    /// One login try from `start`: an attempt and up to `retries` retries with fresh codes.
+    /// Returns the outcome and the time of the last submission.
+    fn try_login(&mut self, start: Millis, rng: &mut Rng, c: &mut Counts) -> (Try, Millis) {
+        let u = &self.p.user;
+        let mut read = start;
+        let mut attempt = 0;
+        let mut challenged = false;
+        loop {
             c.attempts += 1;
-            rec.attempts += 1;
-            if !token.alive_at(read) {
+            self.cred.rec.attempts += 1;
+            if !self.cred.token.alive_at(read) {
                 c.rejected_dead += 1;
-                rec.first_rejection.get_or_insert((read, Rejection::Dead));
-                break;
+                self.cred
+                    .rec
+                    .first_rejection
+                    .get_or_insert((read, Rejection::Dead));
+                return (Try::Rejected(Rejection::Dead), read);
             }
-            let (step, code) = if totp {
-                let mut dev = clock.device_time(read);
-                let left = step_ms - (dev - t0_ms).rem_euclid(step_ms);
-                if (left as f64) < u.fresh_code_below_s * 1000.0
+            if self.totp {
+                let left = self.fresh_code_wait(read);
+                if challenged {
+                    // The validator asked for the next code: wait for it to appear.
+                    read += left + 500;
+                } else if (left as f64) < u.fresh_code_below_s * 1000.0
                     && rng.random::<f64>() < u.wait_probability
                 {
                     read += left;
-                    dev = clock.device_time(read);
                     c.waited_for_fresh_code += 1;
                 }
-                let s = totp_step(dev.div_euclid(SECOND), p.token.t0, p.token.step_s);
-                (s, token.code(s))
-            } else {
-                let s = token.counter as i64;
-                token.counter += 1;
-                (s, token.code(s))
-            };
-            token.use_code();
+            }
+            let (step, code) = self.show_code(read);
             let typed = rng.random::<f64>() < u.typo_probability;
             let submitted = if typed {
-                typo(code, token.digits(), &mut rng)
+                typo(code, self.cred.token.digits(), rng)
             } else {
                 code
             };
-            let submit = read + ms(u.delay_s.sample(&mut rng));
+            let submit = read + ms(u.delay_s.sample(rng));
+            let cr = &mut self.cred;
             let d = decide(
-                &sc.validator,
-                &mut vstate,
-                scheme,
+                &self.sc.validator,
+                &mut cr.vstate,
+                self.scheme,
                 submit,
                 submitted,
-                &mut token,
+                &mut cr.token,
             );
             read = submit;
             if d.locked_now {
                 c.lockouts += 1;
             }
-            if d.resynced {
-                c.skew_resyncs += 1;
+            match d.resynced {
+                Some(Resync::ConsistentSkew) => c.skew_resyncs += 1,
+                Some(Resync::Auto) => c.auto_resyncs += 1,
+                Some(Resync::NextCode) => c.next_code_succeeded += 1,
+                None => {}
             }
             let rejection = match d.verdict {
                 Verdict::Accepted => {
                     c.accepted += 1;
-                    rec.accepted += 1;
+                    cr.rec.accepted += 1;
                     if typed {
                         c.false_accepts += 1;
                     } else if d.matched != Some(step) {
                         c.chance_matches += 1;
                     }
-                    if attempt == 0 {
-                        c.first_try_ok += 1;
-                    }
-                    c.logins_ok += 1;
-                    break;
+                    return (
+                        Try::Accepted {
+                            first: attempt == 0 && !challenged,
+                        },
+                        submit,
+                    );
+                }
+                Verdict::NextCodeRequired => {
+                    c.next_code_challenges += 1;
+                    challenged = true;
+                    continue;
                 }
                 Verdict::NoMatch if typed => Rejection::Typo,
                 Verdict::NoMatch => Rejection::OutOfWindow,
                 Verdict::Replay => Rejection::Replay,
                 Verdict::Locked => Rejection::Locked,
             };
+            challenged = false;
             match rejection {
                 Rejection::OutOfWindow => c.rejected_out_of_window += 1,
                 Rejection::Replay => c.rejected_replay += 1,
@@ -235,36 +331,331 @@ pub fn simulate_token(
                 Rejection::Typo => c.rejected_typo += 1,
                 Rejection::Dead => c.rejected_dead += 1,
             }
-            rec.first_rejection.get_or_insert((submit, rejection));
-            if rejection == Rejection::Locked {
-                // Retrying a locked account only feeds the lock; the user gives up for now.
-                break;
+            cr.rec.first_rejection.get_or_insert((submit, rejection));
+            // Retrying a locked account only feeds the lock.
+            if rejection == Rejection::Locked || attempt == u.retries {
+                return (Try::Rejected(rejection), submit);
             }
+            attempt += 1;
+            read += ms(u.retry_delay_s.sample(rng));
         }
     }
 
-    if let Some((when, cause)) = token.death() {
-        if when < end {
-            rec.died = Some((when, cause));
-            let c = &mut tally.buckets[buckets.index(when)];
-            match cause {
-                DeathCause::Battery => c.deaths_battery += 1,
-                DeathCause::Expired => c.deaths_expired += 1,
+    /// The validator's sync ("Test") flow: the user reads consecutive codes and submits them.
+    fn resync(&mut self, now: &mut Millis, rng: &mut Rng) -> Result<i64, SyncFailure> {
+        let n = self.sc.validator.sync.map_or(2, |s| s.codes);
+        let mut codes = Vec::with_capacity(n as usize);
+        let mut read = *now;
+        for i in 0..n {
+            if i > 0 && self.totp {
+                read += self.fresh_code_wait(read) + 500;
+            }
+            if !self.cred.token.alive_at(read) {
+                return Err(SyncFailure::OutsideWindow);
+            }
+            codes.push(self.show_code(read).1);
+        }
+        let submit = read + ms(self.p.user.delay_s.sample(rng));
+        *now = submit;
+        let cr = &mut self.cred;
+        self.sc
+            .validator
+            .sync(&mut cr.vstate, self.scheme, submit, &codes, |s| {
+                cr.token.code(s)
+            })
+    }
+
+    /// After a step of the ladder: one more login try. True if it got the user in.
+    fn retry_after_step(
+        &mut self,
+        now: &mut Millis,
+        rng: &mut Rng,
+        tally: &mut PopTally,
+        b: usize,
+    ) -> bool {
+        let (outcome, at) = self.try_login(*now, rng, &mut tally.buckets[b]);
+        *now = at;
+        if let Try::Accepted { .. } = outcome {
+            let c = &mut tally.buckets[b];
+            c.logins_ok += 1;
+            c.recovered_in_ladder += 1;
+            self.failed_incidents = 0;
+            if let Some(s) = self.incident_start.take() {
+                tally.recovery_time.record_s((at - s) as f64 / 1000.0);
+            }
+            return true;
+        }
+        false
+    }
+
+    /// The recovery ladder after a login failed at `now` for `why`. Returns when the user is done.
+    fn ladder(
+        &mut self,
+        mut now: Millis,
+        why: Rejection,
+        rng: &mut Rng,
+        tally: &mut PopTally,
+    ) -> Millis {
+        let r = &self.p.recovery;
+        let kind = self.p.token.kind;
+        let app = matches!(kind, TokenKind::Phone | TokenKind::Desktop);
+        let b = self.buckets.index(now);
+        let step = |rng: &mut Rng| ms(r.step_delay_s.sample(rng));
+
+        if why == Rejection::Locked || self.cred.vstate.is_locked(now) {
+            if rng.random::<f64>() < r.helpdesk_unlock_probability {
+                tally.buckets[b].tickets_lockout += 1;
+                now += ms(r.helpdesk_delay_s.sample(rng));
+                self.cred.vstate.unlock();
+                if self.retry_after_step(&mut now, rng, tally, b) {
+                    return now;
+                }
+            } else {
+                tally.buckets[b].logins_abandoned += 1;
+                return now;
+            }
+        }
+        if app && self.totp {
+            let off = self.cred.clock.peek(now).abs();
+            if off > r.notice_above_s && rng.random::<f64>() < r.fix_clock_probability {
+                now += step(rng);
+                self.cred.clock.advance(now);
+                if self.p.clock.sync.enabled && !self.cred.clock.auto_time_on() {
+                    self.cred.clock.turn_on_auto_time();
+                } else {
+                    self.cred.clock.set_offset(r.fix_accuracy_s.sample(rng));
+                }
+                tally.buckets[b].clock_fixes += 1;
+                if self.retry_after_step(&mut now, rng, tally, b) {
+                    return now;
+                }
+            }
+        }
+        if self.sc.validator.sync.is_some() && rng.random::<f64>() < r.resync_probability {
+            for _ in 0..r.resync_tries {
+                now += step(rng);
+                tally.buckets[b].resyncs_attempted += 1;
+                match self.resync(&mut now, rng) {
+                    Ok(_) => {
+                        tally.buckets[b].resyncs_succeeded += 1;
+                        now += step(rng);
+                        if self.retry_after_step(&mut now, rng, tally, b) {
+                            return now;
+                        }
+                        break;
+                    }
+                    Err(f) => {
+                        let c = &mut tally.buckets[b];
+                        match f {
+                            SyncFailure::OutsideWindow | SyncFailure::Unsupported => {
+                                c.resync_failed_outside_window += 1
+                            }
+                            SyncFailure::NotConsecutive => c.resync_failed_not_consecutive += 1,
+                            SyncFailure::Replay => c.resync_failed_replay += 1,
+                            SyncFailure::Locked => {
+                                c.resync_failed_locked += 1;
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if app && self.totp && rng.random::<f64>() < r.reset_probability {
+            now += step(rng);
+            self.cred.clock.advance(now);
+            let x = self.cred.clock.network_time_error();
+            self.cred.clock.set_offset(x);
+            tally.buckets[b].app_resets += 1;
+            if self.retry_after_step(&mut now, rng, tally, b) {
+                return now;
+            }
+        }
+        self.failed_incidents += 1;
+        let escalate = self.failed_incidents >= r.escalate_after;
+        if app && escalate && rng.random::<f64>() < r.reinstall_probability {
+            tally.buckets[b].tickets_reinstall += 1;
+            tally.buckets[b].logins_abandoned += 1;
+            let ready = now + ms(r.reinstall_delay_s.sample(rng));
+            self.replace(now, DeathCause::Reinstalled, ready);
+            self.failed_incidents = 0;
+            return now;
+        }
+        if !app && escalate && rng.random::<f64>() < r.replace_probability {
+            tally.buckets[b].tickets_replace_failing += 1;
+            tally.buckets[b].logins_abandoned += 1;
+            let ready = now + ms(r.shipping_delay_s.sample(rng));
+            self.replace(now, DeathCause::Replaced, ready);
+            self.failed_incidents = 0;
+            return now;
+        }
+        tally.buckets[b].logins_abandoned += 1;
+        now
+    }
+
+    /// Closes the user's current credential at the end of the horizon.
+    fn finish(&mut self, tally: &mut PopTally) {
+        let end = self.end;
+        if self.cred.rec.born >= end {
+            return; // a replacement still on its way
+        }
+        match self.cred.token.death() {
+            Some((when, cause)) if when < end => {
+                // A death nobody noticed before the end still counts.
+                let c = &mut tally.buckets[self.buckets.index(when)];
+                match cause {
+                    DeathCause::Battery => c.deaths_battery += 1,
+                    _ => c.deaths_expired += 1,
+                }
+                if self.totp {
+                    self.cred.clock.advance(when);
+                }
+                self.close(when, Some(cause));
+            }
+            _ => {
+                if self.totp {
+                    self.cred.clock.advance(end);
+                    tally.final_offsets.record_s(self.cred.clock.offset().abs());
+                }
+                self.close(end, None);
             }
         }
     }
-    if totp {
-        clock.advance(end);
-        let x = clock.offset();
-        rec.final_offset_s = Some((x * 1000.0).round() / 1000.0);
-        rec.max_abs_offset_s = Some((max_abs.max(x.abs()) * 1000.0).round() / 1000.0);
-        rec.final_drift_steps = Some(vstate.drift_steps);
-        if rec.died.is_none() {
-            tally.final_offsets.record_s(x.abs());
+}
+
+/// Simulates user `index` of population `pop` and adds what happened to `tally`; returns one
+/// record per credential the user went through.
+pub fn simulate_token(
+    sc: &Scenario,
+    buckets: &Buckets,
+    pop: usize,
+    index: u64,
+    tally: &mut PopTally,
+) -> Vec<TokenRecord> {
+    let p: &Population = &sc.populations[pop];
+    let start = sc.run.start;
+    let end = sc.run.end();
+    let totp = p.token.kind.is_totp();
+    let mut life = Life {
+        sc,
+        p,
+        buckets,
+        index,
+        pop,
+        end,
+        scheme: if totp {
+            Scheme::Totp {
+                step_s: p.token.step_s,
+                t0: p.token.t0,
+            }
+        } else {
+            Scheme::Hotp
+        },
+        step_ms: p.token.step_s as i64 * SECOND,
+        t0_ms: p.token.t0 * SECOND,
+        totp,
+        cred: Life::credential(sc, p, pop, index, 0, start),
+        generation: 0,
+        records: Vec::new(),
+        no_token: Vec::new(),
+        waiting_until: None,
+        incident_start: None,
+        failed_incidents: 0,
+        token_rng: stream(sc.run.seed, index, Purpose::Token),
+    };
+    let behaviour = stream(sc.run.seed, index, Purpose::Behaviour);
+    let schedule = Schedule::new(
+        &p.user,
+        start,
+        end,
+        stream(sc.run.seed, index, Purpose::Schedule),
+    );
+    let mut busy_until = start;
+    let mut last_login = start;
+
+    for (n, t) in schedule.enumerate() {
+        if t < busy_until {
+            continue; // still busy with the last failure's recovery
+        }
+        let b = buckets.index(t);
+        tally.buckets[b].logins += 1;
+        life.cred.rec.logins += 1;
+        if let Some(w) = life.waiting_until {
+            if t < w {
+                tally.buckets[b].logins_without_token += 1;
+                continue;
+            }
+            life.waiting_until = None;
+        }
+        if totp {
+            life.cred.clock.advance(t);
+            let x = life.cred.clock.offset().abs();
+            life.cred.max_abs = life.cred.max_abs.max(x);
+            tally.offsets[b].record_s(x);
+            tally.offsets_total.record_s(x);
+        } else if p.token.unsent_presses_per_day > 0.0 {
+            // Presses that never reached the validator run the HOTP counter (and battery) ahead.
+            let since = last_login.max(life.cred.rec.born);
+            let lambda = p.token.unsent_presses_per_day * (t - since).max(0) as f64 / 86_400_000.0;
+            if lambda > 0.0 {
+                let k = Poisson::new(lambda).map_or(0, |d| d.sample(&mut life.token_rng) as u64);
+                for _ in 0..k {
+                    if life.cred.token.alive_at(t) {
+                        life.cred.token.counter += 1;
+                        life.cred.token.use_code();
+                    }
+                }
+            }
+        }
+        last_login = t;
+        let mut rng: Rng = behaviour_at(&behaviour, n as u64);
+        let (outcome, at) = life.try_login(t, &mut rng, &mut tally.buckets[b]);
+        match outcome {
+            Try::Accepted { first } => {
+                let c = &mut tally.buckets[b];
+                c.first_try_ok += first as u64;
+                c.logins_ok += 1;
+                life.failed_incidents = 0;
+                if let Some(s) = life.incident_start.take() {
+                    tally.recovery_time.record_s((at - s) as f64 / 1000.0);
+                }
+            }
+            Try::Rejected(Rejection::Dead) => {
+                // A flat battery (or an expired token): the helpdesk ships a replacement.
+                let (died, cause) = life.cred.token.death().expect("a dead token has a death");
+                let c = &mut tally.buckets[b];
+                c.tickets_replace_dead += 1;
+                c.logins_abandoned += 1;
+                match cause {
+                    DeathCause::Battery => tally.buckets[buckets.index(died)].deaths_battery += 1,
+                    _ => tally.buckets[buckets.index(died)].deaths_expired += 1,
+                }
+                life.incident_start.get_or_insert(t);
+                let ready = t + ms(p.recovery.shipping_delay_s.sample(&mut rng));
+                life.replace(died, cause, ready);
+                // From the death, not just from noticing it, the user had no working token.
+                if let Some(last) = life.no_token.last_mut() {
+                    last.0 = died;
+                }
+            }
+            Try::Rejected(why) => {
+                tally.buckets[b].incidents += 1;
+                life.incident_start.get_or_insert(t);
+                busy_until = life.ladder(at, why, &mut rng, tally);
+            }
         }
     }
-    rec.codes_used = token.codes_used;
-    rec.hmacs = token.hmacs;
+    life.finish(tally);
+    // Lifetime gauges at each bucket's end: a user has at most one live credential.
+    for i in 0..buckets.len() {
+        let e = buckets.end_of(i);
+        let live = |born: Millis, died: Option<(Millis, DeathCause)>| {
+            born < e && died.is_none_or(|(d, _)| d >= e)
+        };
+        let alive = life.records.iter().any(|r| live(r.born, r.died));
+        tally.alive_end[i] += alive as u64;
+        tally.without_token_end[i] += !alive as u64;
+    }
     tally.tokens += 1;
-    rec
+    life.records
 }

@@ -16,7 +16,7 @@ pub struct RunResult {
     pub population_names: Vec<String>,
     pub buckets: Buckets,
     pub tally: Tally,
-    /// One record per simulated token, in token order.
+    /// One record per credential, in (user, generation) order.
     pub tokens: Vec<TokenRecord>,
     /// The token indices simulated (a shard of the fleet, or all of it).
     pub shard: Range<u64>,
@@ -68,7 +68,7 @@ pub fn run(sc: &Scenario, shard: Range<u64>, progress: &(dyn Fn(u64) + Sync)) ->
                 let n = chunk.end - chunk.start;
                 for i in chunk {
                     let pop = pop_of(i);
-                    recs.push(simulate_token(sc, &buckets, pop, i, &mut tally.pops[pop]));
+                    recs.extend(simulate_token(sc, &buckets, pop, i, &mut tally.pops[pop]));
                 }
                 progress(n);
                 (tally, recs)
@@ -81,7 +81,7 @@ pub fn run(sc: &Scenario, shard: Range<u64>, progress: &(dyn Fn(u64) + Sync)) ->
                 (a.merge(b), ra)
             },
         );
-    tokens.sort_by_key(|r| r.token);
+    tokens.sort_by_key(|r| (r.token, r.generation));
     let mut tally = tally;
     for p in &mut tally.pops {
         let mut total = Counts::default();

@@ -36,26 +36,37 @@ impl SearchOrder {
 
     /// Window offsets in search order.
     pub fn offsets(self, back: u32, ahead: u32) -> Vec<i64> {
+        let mut v = Vec::new();
+        self.visit(back, ahead, |o| {
+            v.push(o);
+            false
+        });
+        v
+    }
+
+    /// Calls `f` with each window offset in search order until it returns true; returns the
+    /// offset it stopped at. Allocates nothing: this runs for every submitted code.
+    pub fn visit(self, back: u32, ahead: u32, mut f: impl FnMut(i64) -> bool) -> Option<i64> {
         let (b, a) = (back as i64, ahead as i64);
-        match self {
-            SearchOrder::OldestFirst => (-b..=a).collect(),
-            SearchOrder::CenterOut | SearchOrder::BackFirst => {
-                let mut v = vec![0];
-                for k in 1..=b.max(a) {
-                    let (first, second) = if self == SearchOrder::CenterOut {
-                        (k, -k)
-                    } else {
-                        (-k, k)
-                    };
-                    for o in [first, second] {
-                        if o >= -b && o <= a {
-                            v.push(o);
-                        }
-                    }
+        if self == SearchOrder::OldestFirst {
+            return (-b..=a).find(|&o| f(o));
+        }
+        if f(0) {
+            return Some(0);
+        }
+        for k in 1..=b.max(a) {
+            let (first, second) = if self == SearchOrder::CenterOut {
+                (k, -k)
+            } else {
+                (-k, k)
+            };
+            for o in [first, second] {
+                if o >= -b && o <= a && f(o) {
+                    return Some(o);
                 }
-                v
             }
         }
+        None
     }
 }
 
@@ -113,14 +124,57 @@ pub struct Lockout {
     pub unlock_after_s: Option<f64>,
 }
 
+/// An explicit sync procedure: `codes` consecutive codes found within ±`window` steps of the
+/// server step (FreeIPA `otptoken-sync`, privacyIDEA resync, VIP manual sync / "Test" page).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct SyncProcedure {
+    pub codes: u32,
+    pub window: u32,
+}
+
+/// Automatic resync from two out-of-window codes (privacyIDEA autoresync, LinOTP): the second
+/// code's step must follow the first's by 1..=`max_gap` steps, both within ±`window` steps,
+/// entered within `timeout_s` of each other. The second code is then accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct AutoResync {
+    pub window: u32,
+    pub max_gap: u32,
+    pub timeout_s: f64,
+}
+
+/// RSA's next-tokencode mode: a code within ±`window` steps but outside the normal window is
+/// not refused outright; the user is asked for the next code, which must be the following step
+/// (or the one after, to allow for the delay).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct NextCode {
+    pub window: u32,
+}
+
+/// OneSpan-style widening: the window grows by `steps_per_day` for each day since the last
+/// success, by at most `max_extra` steps each side.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct IdleWidening {
+    pub steps_per_day: f64,
+    pub max_extra: u32,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ValidatorConfig {
+    /// The preset this configuration started from, if any.
+    pub preset: Option<String>,
     pub window_back: u32,
     pub window_ahead: u32,
     pub search: SearchOrder,
     pub drift: DriftLearning,
     pub replay: Replay,
+    /// Steps the replay rule refuses are skipped while searching (django-otp's `min_t`)
+    /// instead of ending the search as a replay.
+    pub skip_refused: bool,
     pub lockout: Option<Lockout>,
+    pub sync: Option<SyncProcedure>,
+    pub auto_resync: Option<AutoResync>,
+    pub next_code: Option<NextCode>,
+    pub idle_widening: Option<IdleWidening>,
     /// Counter look-ahead for HOTP credentials (RFC 4226 s7.4).
     pub hotp_look_ahead: u32,
     /// The server clock's error: server time minus true time, seconds.
@@ -143,6 +197,8 @@ pub enum Verdict {
     Replay,
     /// The credential is locked; nothing was compared.
     Locked,
+    /// A near miss: the validator asks for the next code (RSA next-tokencode).
+    NextCodeRequired,
 }
 
 impl fmt::Display for Verdict {
@@ -152,8 +208,20 @@ impl fmt::Display for Verdict {
             Verdict::NoMatch => "no_match",
             Verdict::Replay => "replay",
             Verdict::Locked => "locked",
+            Verdict::NextCodeRequired => "next_code_required",
         })
     }
+}
+
+/// What resynchronised the validator on an accepted code, if anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resync {
+    /// k consistent out-of-window codes (google-authenticator-libpam).
+    ConsistentSkew,
+    /// Two consecutive out-of-window codes (privacyIDEA, LinOTP autoresync).
+    Auto,
+    /// The next code after a near miss (RSA).
+    NextCode,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,7 +234,7 @@ pub struct Decision {
     /// This attempt reached the failure limit and locked the credential.
     pub locked_now: bool,
     /// This attempt made the validator adopt a new drift outside the window.
-    pub resynced: bool,
+    pub resynced: Option<Resync>,
 }
 
 impl Decision {
@@ -176,7 +244,41 @@ impl Decision {
             matched: None,
             offset: None,
             locked_now: false,
-            resynced: false,
+            resynced: None,
+        }
+    }
+
+    fn at(verdict: Verdict, step: i64, offset: i64) -> Decision {
+        Decision {
+            matched: Some(step),
+            offset: Some(offset),
+            ..Decision::new(verdict)
+        }
+    }
+}
+
+/// Why an explicit sync failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncFailure {
+    /// The validator has no sync procedure.
+    Unsupported,
+    /// A code was not found within the sync window.
+    OutsideWindow,
+    /// Each code was found, but not at consecutive steps.
+    NotConsecutive,
+    /// The codes were found but refused by the replay rule.
+    Replay,
+    Locked,
+}
+
+impl SyncFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncFailure::Unsupported => "unsupported",
+            SyncFailure::OutsideWindow => "outside_window",
+            SyncFailure::NotConsecutive => "not_consecutive",
+            SyncFailure::Replay => "replay",
+            SyncFailure::Locked => "locked",
         }
     }
 }
@@ -194,13 +296,33 @@ pub struct CredentialState {
     pub locked_until: Option<Millis>,
     /// Out-of-window sightings (server step, skew) for consistent-skew learning.
     sightings: Vec<(i64, i64)>,
+    /// A first out-of-window code seen by automatic resync: (step, when).
+    pending_auto: Option<(i64, Millis)>,
+    /// In next-code mode: the near-miss step the next code must follow.
+    next_code_after: Option<i64>,
+    /// Last success, or when the credential was enrolled.
+    pub last_success: Millis,
     /// HOTP: the next counter expected.
     pub hotp_next: i64,
 }
 
 impl CredentialState {
+    /// A credential enrolled at `now`.
+    pub fn enrolled(now: Millis) -> CredentialState {
+        CredentialState {
+            last_success: now,
+            ..CredentialState::default()
+        }
+    }
+
     pub fn is_locked(&self, now: Millis) -> bool {
         self.locked_until.is_some_and(|u| now < u)
+    }
+
+    /// An administrator clears the lock.
+    pub fn unlock(&mut self) {
+        self.locked_until = None;
+        self.failures = 0;
     }
 }
 
@@ -212,6 +334,19 @@ impl ValidatorConfig {
     /// The server's own step at true time `now`.
     pub fn server_step(&self, now: Millis, step_s: u32, t0: i64) -> i64 {
         (self.server_ms(now) - t0 * 1000).div_euclid(step_s as i64 * 1000)
+    }
+
+    /// How long a code stays acceptable with no drift learned: (back + ahead + 1) steps.
+    pub fn acceptance_lifetime_s(&self, step_s: u32) -> f64 {
+        (self.window_back + self.window_ahead + 1) as f64 * step_s as f64
+    }
+
+    fn refused(&self, st: &CredentialState, step: i64) -> bool {
+        match self.replay {
+            Replay::None => false,
+            Replay::ExactSteps => st.used.contains(&step),
+            Replay::TimeForward => st.last_step.is_some_and(|l| step <= l),
+        }
     }
 
     /// Decides one submitted code at true time `now`. `code_of` gives the credential's code for
@@ -233,18 +368,25 @@ impl ValidatorConfig {
                 self.verify_totp(st, step_s, t0, now, code, &mut code_of)
             }
         };
-        if d.verdict == Verdict::Accepted {
-            st.failures = 0;
-        } else {
-            st.failures += 1;
-            if let Some(l) = self.lockout {
-                if st.failures >= l.max_failures {
-                    d.locked_now = true;
-                    st.failures = 0;
-                    st.locked_until = Some(match l.unlock_after_s {
-                        Some(s) => now + (s * 1000.0) as Millis,
-                        None => Millis::MAX,
-                    });
+        match d.verdict {
+            Verdict::Accepted => {
+                st.failures = 0;
+                st.last_success = now;
+            }
+            // A next-code challenge is not a failure yet.
+            Verdict::NextCodeRequired => {}
+            _ => {
+                st.failures += 1;
+                if let Some(l) = self.lockout {
+                    if st.failures >= l.max_failures {
+                        d.locked_now = true;
+                        st.failures = 0;
+                        st.next_code_after = None;
+                        st.locked_until = Some(match l.unlock_after_s {
+                            Some(s) => now + (s * 1000.0) as Millis,
+                            None => Millis::MAX,
+                        });
+                    }
                 }
             }
         }
@@ -262,11 +404,7 @@ impl ValidatorConfig {
                 let offset = c - st.hotp_next;
                 st.hotp_next = c + 1;
                 st.last_step = Some(c);
-                return Decision {
-                    matched: Some(c),
-                    offset: Some(offset),
-                    ..Decision::new(Verdict::Accepted)
-                };
+                return Decision::at(Verdict::Accepted, c, offset);
             }
         }
         Decision::new(Verdict::NoMatch)
@@ -284,36 +422,51 @@ impl ValidatorConfig {
         let step_ms = step_s as i64 * 1000;
         let server_ms = self.server_ms(now);
         let server_step = (server_ms - t0 * 1000).div_euclid(step_ms);
+        if let Some(after) = st.next_code_after.take() {
+            // Next-tokencode mode: only the code following the near miss will do.
+            for s in [after + 1, after + 2] {
+                if code_of(s) == code && !self.refused(st, s) {
+                    self.accept(st, s, server_step, server_ms, step_ms, t0);
+                    if self.drift != DriftLearning::Seconds {
+                        st.drift_steps = s - server_step;
+                    }
+                    return Decision {
+                        resynced: Some(Resync::NextCode),
+                        ..Decision::at(Verdict::Accepted, s, s - server_step)
+                    };
+                }
+            }
+            return Decision::new(Verdict::NoMatch);
+        }
         let center = match self.drift {
             DriftLearning::Seconds => (server_ms + st.shift_ms - t0 * 1000).div_euclid(step_ms),
             _ => server_step + st.drift_steps,
         };
-        let matched = SearchOrder::offsets(self.search, self.window_back, self.window_ahead)
-            .into_iter()
-            .map(|o| center + o)
-            .find(|&s| code_of(s) == code);
-        let Some(step) = matched else {
-            return self.learn_from_miss(st, server_step, code, code_of);
+        let extra = self.idle_widening.map_or(0, |w| {
+            let days = (now - st.last_success).max(0) as f64 / 86_400_000.0;
+            ((days * w.steps_per_day).floor() as u32).min(w.max_extra)
+        });
+        let skip = self.skip_refused;
+        let found = self
+            .search
+            .visit(self.window_back + extra, self.window_ahead + extra, |o| {
+                !(skip && self.refused(st, center + o)) && code_of(center + o) == code
+            });
+        let Some(o) = found else {
+            return self.learn_from_miss(
+                st,
+                (server_step, server_ms, step_ms, t0),
+                now,
+                code,
+                code_of,
+            );
         };
-        let replayed = match self.replay {
-            Replay::None => false,
-            Replay::ExactSteps => st.used.contains(&step),
-            Replay::TimeForward => st.last_step.is_some_and(|l| step <= l),
-        };
-        let offset = Some(step - server_step);
-        if replayed {
-            return Decision {
-                matched: Some(step),
-                offset,
-                ..Decision::new(Verdict::Replay)
-            };
+        let step = center + o;
+        if self.refused(st, step) {
+            return Decision::at(Verdict::Replay, step, step - server_step);
         }
         self.accept(st, step, server_step, server_ms, step_ms, t0);
-        Decision {
-            matched: Some(step),
-            offset,
-            ..Decision::new(Verdict::Accepted)
-        }
+        Decision::at(Verdict::Accepted, step, step - server_step)
     }
 
     fn accept(
@@ -330,6 +483,7 @@ impl ValidatorConfig {
             st.used.pop_front();
         }
         st.used.push_back(step);
+        st.pending_auto = None;
         match self.drift {
             DriftLearning::Steps => st.drift_steps = step - server_step,
             DriftLearning::Seconds => st.shift_ms = step * step_ms + t0 * 1000 - server_ms,
@@ -337,16 +491,60 @@ impl ValidatorConfig {
         }
     }
 
-    /// google-authenticator-libpam's skew reset: a miss whose code matches within +-search steps
-    /// of the server step is remembered; `k` such sightings at steps no more than two apart with
-    /// skews within one step set the stored skew to their (truncated) mean and accept the code.
+    /// The nearest step within ±`window` of `around` whose code is `code`, past first.
+    fn nearest(
+        window: u32,
+        around: i64,
+        code: u32,
+        code_of: &mut impl FnMut(i64) -> u32,
+    ) -> Option<i64> {
+        (0..=window as i64).find_map(|i| {
+            if code_of(around - i) == code {
+                Some(around - i)
+            } else if i > 0 && code_of(around + i) == code {
+                Some(around + i)
+            } else {
+                None
+            }
+        })
+    }
+
+    /// What an out-of-window code can still do: start or finish an automatic resync, trigger a
+    /// next-code challenge, or count towards a consistent skew.
     fn learn_from_miss(
         &self,
         st: &mut CredentialState,
-        server_step: i64,
+        (server_step, server_ms, step_ms, t0): (i64, Millis, i64, i64),
+        now: Millis,
         code: u32,
         code_of: &mut impl FnMut(i64) -> u32,
     ) -> Decision {
+        if let Some(a) = self.auto_resync {
+            if let Some(s) = Self::nearest(a.window, server_step, code, code_of) {
+                let follows = st.pending_auto.is_some_and(|(p, t)| {
+                    s > p && s <= p + a.max_gap as i64 && (now - t) as f64 <= a.timeout_s * 1000.0
+                });
+                if follows && !self.refused(st, s) {
+                    self.accept(st, s, server_step, server_ms, step_ms, t0);
+                    if self.drift != DriftLearning::Seconds {
+                        st.drift_steps = s - server_step;
+                    }
+                    return Decision {
+                        resynced: Some(Resync::Auto),
+                        ..Decision::at(Verdict::Accepted, s, s - server_step)
+                    };
+                }
+                st.pending_auto = Some((s, now));
+            }
+        }
+        if let Some(n) = self.next_code {
+            if let Some(s) = Self::nearest(n.window, server_step + st.drift_steps, code, code_of) {
+                if !self.refused(st, s) {
+                    st.next_code_after = Some(s);
+                    return Decision::at(Verdict::NextCodeRequired, s, s - server_step);
+                }
+            }
+        }
         let DriftLearning::Consistent { k, search } = self.drift else {
             return Decision::new(Verdict::NoMatch);
         };
@@ -390,13 +588,101 @@ impl ValidatorConfig {
         let step = server_step + skew;
         st.last_step = Some(st.last_step.map_or(step, |l| l.max(step)));
         Decision {
-            matched: Some(step),
-            offset: Some(skew),
-            resynced: true,
-            ..Decision::new(Verdict::Accepted)
+            resynced: Some(Resync::ConsistentSkew),
+            ..Decision::at(Verdict::Accepted, step, skew)
         }
     }
+
+    /// The explicit sync procedure: `codes` must be the credential's codes for consecutive
+    /// steps (counters) within the sync window. On success the validator learns the drift and
+    /// the last code's step becomes the last used one.
+    pub fn sync(
+        &self,
+        st: &mut CredentialState,
+        scheme: Scheme,
+        now: Millis,
+        codes: &[u32],
+        mut code_of: impl FnMut(i64) -> u32,
+    ) -> Result<i64, SyncFailure> {
+        let Some(p) = self.sync else {
+            return Err(SyncFailure::Unsupported);
+        };
+        if st.is_locked(now) {
+            return Err(SyncFailure::Locked);
+        }
+        let n = codes.len() as i64;
+        let (lo, hi, server_step, step_ms, server_ms, t0) = match scheme {
+            Scheme::Totp { step_s, t0 } => {
+                let step_ms = step_s as i64 * 1000;
+                let server_ms = self.server_ms(now);
+                let ss = (server_ms - t0 * 1000).div_euclid(step_ms);
+                (
+                    ss - p.window as i64,
+                    ss + p.window as i64,
+                    ss,
+                    step_ms,
+                    server_ms,
+                    t0,
+                )
+            }
+            Scheme::Hotp => (st.hotp_next, st.hotp_next + p.window as i64, 0, 0, 0, 0),
+        };
+        let mut found = None;
+        // Centre-out for TOTP, ascending for HOTP: the nearest run of consecutive codes wins.
+        let first_steps: Vec<i64> = match scheme {
+            Scheme::Totp { .. } => SearchOrder::CenterOut
+                .offsets(p.window, p.window)
+                .into_iter()
+                .map(|o| server_step + o)
+                .collect(),
+            Scheme::Hotp => (lo..=hi).collect(),
+        };
+        for s in first_steps {
+            if s + n - 1 > hi {
+                continue;
+            }
+            if (0..n).all(|i| code_of(s + i) == codes[i as usize]) {
+                found = Some(s);
+                break;
+            }
+        }
+        let Some(s) = found else {
+            let each = codes.iter().all(|c| (lo..=hi).any(|x| code_of(x) == *c));
+            return Err(if each {
+                SyncFailure::NotConsecutive
+            } else {
+                SyncFailure::OutsideWindow
+            });
+        };
+        let last = s + n - 1;
+        if (s..=last).any(|x| self.refused(st, x)) {
+            return Err(SyncFailure::Replay);
+        }
+        match scheme {
+            Scheme::Hotp => st.hotp_next = last + 1,
+            Scheme::Totp { .. } => match self.drift {
+                DriftLearning::Seconds => st.shift_ms = last * step_ms + t0 * 1000 - server_ms,
+                // A validator that stores no drift only moves its watermark.
+                DriftLearning::None => {}
+                _ => st.drift_steps = last - server_step,
+            },
+        }
+        st.last_step = Some(st.last_step.map_or(last, |l| l.max(last)));
+        for x in s..=last {
+            if st.used.len() == USED_KEPT {
+                st.used.pop_front();
+            }
+            st.used.push_back(x);
+        }
+        st.failures = 0;
+        st.pending_auto = None;
+        st.sightings.clear();
+        st.last_success = now;
+        Ok(last - server_step)
+    }
 }
+
+pub mod presets;
 
 #[cfg(test)]
 mod tests;

@@ -13,12 +13,18 @@ fn code(step: i64) -> u32 {
 
 fn cfg(back: u32, ahead: u32) -> ValidatorConfig {
     ValidatorConfig {
+        preset: None,
         window_back: back,
         window_ahead: ahead,
         search: SearchOrder::CenterOut,
         drift: DriftLearning::None,
         replay: Replay::None,
+        skip_refused: false,
         lockout: None,
+        sync: None,
+        auto_resync: None,
+        next_code: None,
+        idle_widening: None,
         hotp_look_ahead: 10,
         server_offset_s: 0.0,
     }
@@ -157,7 +163,10 @@ fn consistent_skew_needs_k_sightings_in_quick_succession() {
     assert_eq!(submit(&v, &mut st, 100 * S, 140).verdict, Verdict::NoMatch);
     assert_eq!(submit(&v, &mut st, 101 * S, 141).verdict, Verdict::NoMatch);
     let d = submit(&v, &mut st, 102 * S, 142);
-    assert_eq!((d.verdict, d.resynced), (Verdict::Accepted, true));
+    assert_eq!(
+        (d.verdict, d.resynced),
+        (Verdict::Accepted, Some(Resync::ConsistentSkew))
+    );
     assert_eq!(st.drift_steps, 40);
     assert_eq!(submit(&v, &mut st, 500 * S, 540).verdict, Verdict::Accepted);
 
@@ -249,6 +258,265 @@ fn server_clock_offset_moves_the_window() {
     };
     let mut st = CredentialState::default();
     assert_eq!(submit(&v, &mut st, 100 * S, 102).offset, Some(0));
+}
+
+fn preset(name: &str) -> ValidatorConfig {
+    presets::find(name).unwrap().config
+}
+
+fn sync(
+    v: &ValidatorConfig,
+    st: &mut CredentialState,
+    now: Millis,
+    steps: &[i64],
+) -> Result<i64, SyncFailure> {
+    let codes: Vec<u32> = steps.iter().map(|s| code(*s)).collect();
+    v.sync(st, TOTP, now, &codes, code)
+}
+
+#[test]
+fn two_code_sync_needs_consecutive_codes_inside_the_sync_window() {
+    let v = ValidatorConfig {
+        sync: Some(SyncProcedure {
+            codes: 2,
+            window: 20,
+        }),
+        drift: DriftLearning::Explicit,
+        replay: Replay::TimeForward,
+        ..cfg(1, 1)
+    };
+    let now = 1000 * S;
+    let mut st = CredentialState::enrolled(0);
+    assert_eq!(
+        sync(&v, &mut st, now, &[1015, 1017]),
+        Err(SyncFailure::NotConsecutive)
+    );
+    assert_eq!(
+        sync(&v, &mut st, now, &[1020, 1021]),
+        Err(SyncFailure::OutsideWindow)
+    ); // 1021 is 21 ahead
+    assert_eq!(
+        sync(&v, &mut st, now, &[1030, 1031]),
+        Err(SyncFailure::OutsideWindow)
+    );
+    assert_eq!(st.drift_steps, 0);
+    assert_eq!(sync(&v, &mut st, now, &[1019, 1020]), Ok(20));
+    assert_eq!(st.drift_steps, 20);
+    assert_eq!(st.last_step, Some(1020));
+    // Later codes of the same clock now pass the normal window.
+    assert_eq!(
+        submit(&v, &mut st, 2000 * S, 2020).verdict,
+        Verdict::Accepted
+    );
+    // Codes already used cannot sync again.
+    assert_eq!(
+        sync(&v, &mut st, 2000 * S, &[2019, 2020]),
+        Err(SyncFailure::Replay)
+    );
+    let none = cfg(1, 1);
+    assert_eq!(
+        sync(&none, &mut CredentialState::default(), now, &[1000, 1001]),
+        Err(SyncFailure::Unsupported)
+    );
+}
+
+#[test]
+fn the_time_forward_trap_lasts_until_real_time_passes_the_used_step() {
+    // VIP: a clock 25 minutes (50 steps) fast is resynced through the "Test" page; its codes
+    // then pass. The clock is fixed ten minutes later: every code fails, and even the sync
+    // procedure refuses the (correct) codes as replays, until real time passes the last step
+    // used while fast.
+    let v = preset("vip");
+    let mut st = CredentialState::enrolled(0);
+    let t_sync = 10_000 * S + 3_000;
+    assert_eq!(sync(&v, &mut st, t_sync, &[10_049, 10_050]), Ok(50));
+    let t_login = t_sync + 20 * S;
+    assert_eq!(
+        submit(&v, &mut st, t_login, 10_070).verdict,
+        Verdict::Accepted
+    );
+    let watermark = 10_070;
+    // Clock fixed at t_fix: the device now shows the server's own step.
+    let t_fix = t_login + 10 * 60_000;
+    let mut t = t_fix;
+    let mut first_ok = None;
+    while t < t_fix + 3_600_000 {
+        let step = t.div_euclid(S);
+        let login = submit(&v, &mut st, t, step);
+        if login.verdict == Verdict::Accepted {
+            first_ok = Some(t);
+            break;
+        }
+        let synced = sync(&v, &mut st, t, &[step, step + 1]);
+        if step <= watermark {
+            assert_eq!(synced, Err(SyncFailure::Replay), "at step {step}");
+        } else {
+            assert!(synced.is_ok(), "at step {step}: {synced:?}");
+            first_ok = Some(t);
+            break;
+        }
+        st.unlock();
+        t += S;
+    }
+    // Sync with the codes of steps (s, s+1) first works when s > watermark: the trap ends
+    // exactly when real time passes the last used step: the 25 minutes the clock was ahead,
+    // less the 10 minutes between the last login and the fix, plus the used step itself.
+    let first_ok = first_ok.expect("the trap ends");
+    assert_eq!(first_ok.div_euclid(S), watermark + 1);
+    assert_eq!(first_ok - t_fix, (watermark + 1 - t_fix.div_euclid(S)) * S);
+    assert_eq!(first_ok - t_fix, 25 * 60_000 - 10 * 60_000 + S);
+}
+
+#[test]
+fn linotp_auto_resync_takes_a_second_code_one_to_three_steps_later() {
+    let v = preset("linotp");
+    let mut st = CredentialState::enrolled(0);
+    let now = 5000 * S;
+    // 100 steps ahead: outside the window (10 back, 9 ahead).
+    assert_eq!(submit(&v, &mut st, now, 5100).verdict, Verdict::NoMatch);
+    // The same step again is not a second code; four steps later is too far.
+    assert_eq!(
+        submit(&v, &mut st, now + 10_000, 5100).verdict,
+        Verdict::NoMatch
+    );
+    assert_eq!(
+        submit(&v, &mut st, now + 20_000, 5104).verdict,
+        Verdict::NoMatch
+    );
+    let d = submit(&v, &mut st, now + 40_000, 5106);
+    assert_eq!(
+        (d.verdict, d.resynced),
+        (Verdict::Accepted, Some(Resync::Auto))
+    );
+    assert_eq!(st.drift_steps, 5106 - 5001);
+}
+
+#[test]
+fn rsa_next_tokencode_after_a_near_miss() {
+    let v = preset("rsa");
+    let mut st = CredentialState::enrolled(0);
+    let now = 700 * S;
+    let d = submit(&v, &mut st, now, 706);
+    assert_eq!(d.verdict, Verdict::NextCodeRequired);
+    assert_eq!(st.failures, 0);
+    let d = submit(&v, &mut st, now + S, 707);
+    assert_eq!(
+        (d.verdict, d.resynced),
+        (Verdict::Accepted, Some(Resync::NextCode))
+    );
+    assert_eq!(st.drift_steps, 6);
+    // A wrong next code ends the challenge as a failure.
+    let mut st = CredentialState::enrolled(0);
+    assert_eq!(
+        submit(&v, &mut st, now, 706).verdict,
+        Verdict::NextCodeRequired
+    );
+    assert_eq!(submit(&v, &mut st, now + S, 720).verdict, Verdict::NoMatch);
+    assert_eq!(st.failures, 1);
+    // Beyond the next-code window a miss is a plain miss.
+    assert_eq!(submit(&v, &mut st, now, 712).verdict, Verdict::NoMatch);
+}
+
+#[test]
+fn onespan_window_widens_with_idle_days() {
+    let v = preset("onespan");
+    // Enrolled at 0; 150 days later the window is 5 + 10 steps each side.
+    let now = 150 * 86_400_000 + 7 * S;
+    let server = now.div_euclid(S);
+    let mut st = CredentialState::enrolled(0);
+    assert_eq!(
+        submit(&v, &mut st, now, server + 15).verdict,
+        Verdict::Accepted
+    );
+    let mut st = CredentialState::enrolled(0);
+    assert_eq!(
+        submit(&v, &mut st, now, server + 16).verdict,
+        Verdict::NoMatch
+    );
+    // Right after a success the window is back to ±5.
+    let mut st = CredentialState::enrolled(now - 1000);
+    assert_eq!(
+        submit(&v, &mut st, now, server + 6).verdict,
+        Verdict::NoMatch
+    );
+}
+
+#[test]
+fn privacyidea_is_lopsided_oldest_first_and_learns_seconds() {
+    let v = preset("privacyidea");
+    assert_eq!(
+        (v.window_back, v.window_ahead, v.search),
+        (6, 5, SearchOrder::OldestFirst)
+    );
+    let mut st = CredentialState::enrolled(0);
+    let now = 1000 * S + 12_000;
+    assert_eq!(submit(&v, &mut st, now, 994).verdict, Verdict::Accepted);
+    assert_eq!(st.shift_ms, -6 * S - 12_000);
+    // With every step sharing a code the oldest step of the window is matched.
+    let mut st = CredentialState::enrolled(0);
+    assert_eq!(v.verify(&mut st, TOTP, 2000 * S, 1, |_| 1).offset, Some(-6));
+}
+
+#[test]
+fn freeipa_learns_drift_only_by_explicit_sync() {
+    let v = preset("freeipa");
+    let mut st = CredentialState::enrolled(0);
+    assert_eq!(submit(&v, &mut st, 100 * S, 108).verdict, Verdict::Accepted);
+    assert_eq!(st.drift_steps, 0, "a success does not move the window");
+    assert_eq!(submit(&v, &mut st, 200 * S, 210).verdict, Verdict::NoMatch);
+    assert_eq!(sync(&v, &mut st, 200 * S, &[210, 211]), Ok(11));
+    assert_eq!(submit(&v, &mut st, 300 * S, 320).verdict, Verdict::Accepted);
+}
+
+#[test]
+fn keycloak_refuses_the_same_code_but_not_older_unused_ones() {
+    let v = preset("keycloak");
+    assert_eq!(v.search.offsets(1, 1), vec![0, -1, 1]);
+    let mut st = CredentialState::enrolled(0);
+    assert_eq!(submit(&v, &mut st, 100 * S, 100).verdict, Verdict::Accepted);
+    assert_eq!(submit(&v, &mut st, 100 * S, 100).verdict, Verdict::Replay);
+    assert_eq!(submit(&v, &mut st, 100 * S, 99).verdict, Verdict::Accepted);
+    assert_eq!(st.drift_steps, 0);
+    assert_eq!(submit(&v, &mut st, 100 * S, 102).verdict, Verdict::NoMatch);
+}
+
+#[test]
+fn django_otp_skips_used_steps_while_searching() {
+    let v = preset("django-otp");
+    let mut st = CredentialState::enrolled(0);
+    assert_eq!(submit(&v, &mut st, 100 * S, 100).verdict, Verdict::Accepted);
+    // Every step shares the code: steps 99 and 100 are skipped (not after the last used),
+    // so 101 matches instead of a replay.
+    let d = v.verify(&mut st, TOTP, 100 * S, 5, |_| 5);
+    assert_eq!((d.verdict, d.matched), (Verdict::Accepted, Some(101)));
+    // The re-sent code of step 101 finds nothing usable: a miss, not a replay.
+    assert_eq!(submit(&v, &mut st, 100 * S, 101).verdict, Verdict::NoMatch);
+}
+
+#[test]
+fn pam_oath_has_a_fixed_five_step_window() {
+    let v = preset("pam-oath");
+    let mut st = CredentialState::enrolled(0);
+    assert_eq!(submit(&v, &mut st, 100 * S, 105).verdict, Verdict::Accepted);
+    assert_eq!(st.drift_steps, 0);
+    assert_eq!(submit(&v, &mut st, 200 * S, 206).verdict, Verdict::NoMatch);
+    assert_eq!(submit(&v, &mut st, 200 * S, 104).verdict, Verdict::NoMatch);
+    assert_eq!(submit(&v, &mut st, 200 * S, 196).verdict, Verdict::Accepted);
+    assert_eq!(submit(&v, &mut st, 200 * S, 195).verdict, Verdict::Replay);
+}
+
+#[test]
+fn every_preset_is_self_consistent() {
+    let names: Vec<&str> = presets::all().iter().map(|p| p.name).collect();
+    assert_eq!(names.len(), 11);
+    for p in presets::all() {
+        let c = &p.config;
+        assert_eq!(c.preset.as_deref(), Some(p.name));
+        if let Some(s) = c.sync {
+            assert!(s.window >= c.window_back.max(c.window_ahead), "{}", p.name);
+        }
+        assert!(!p.source.is_empty() && !p.summary.is_empty());
+    }
 }
 
 proptest! {
