@@ -40,13 +40,20 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-fn days_in_month(y: i64, m: u32) -> u32 {
+pub fn days_in_month(y: i64, m: u32) -> u32 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
         _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
         _ => 28,
     }
+}
+
+/// The same calendar date and time of day `years` later (29 February becomes 28 February).
+pub fn add_years(t: Millis, years: i64) -> Millis {
+    let (y, m, d) = civil_from_days(day_number(t));
+    let y2 = y + years;
+    days_from_civil(y2, m, d.min(days_in_month(y2, m))) * DAY + t.rem_euclid(DAY)
 }
 
 /// Day index since the epoch of a time (floor).
@@ -303,5 +310,14 @@ mod tests {
         let t = parse_rfc3339("2026-12-15T10:00:00Z").unwrap();
         assert_eq!(month_floor(t), parse_rfc3339("2026-12-01").unwrap());
         assert_eq!(next_month(t), parse_rfc3339("2027-01-01").unwrap());
+        let leap = parse_rfc3339("2028-02-29T06:00:00Z").unwrap();
+        assert_eq!(
+            add_years(leap, 1),
+            parse_rfc3339("2029-02-28T06:00:00Z").unwrap()
+        );
+        assert_eq!(
+            add_years(t, 5),
+            parse_rfc3339("2031-12-15T10:00:00Z").unwrap()
+        );
     }
 }

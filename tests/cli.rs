@@ -643,3 +643,185 @@ fn readme_scenarios_are_valid_and_the_fixed_offset_example_gives_two_thirds() {
     }
     assert!(ran_fixed);
 }
+
+/// Runs a bundled story scenario, smaller, with extra `--set`s; returns its `all` summary row.
+fn story(dir: &Dir, file: &str, out: &str, sets: &[&str]) -> HashMap<String, String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/stories")
+        .join(file);
+    let mut args = vec!["run", path.to_str().unwrap(), "--out", out];
+    for s in sets {
+        args.extend(["--set", s]);
+    }
+    ok(&otpdrift(&args, &dir.0));
+    let rows = read_csv(&dir.0.join(out).join("summary.csv"));
+    row(&rows, "all").clone()
+}
+
+#[test]
+fn story_time_forward_trap_needs_the_time_forward_rule() {
+    let dir = Dir::new("story-trap");
+    let trap = story(&dir, "time-forward-trap.toml", "tf", &["run.tokens=400"]);
+    let exact = story(
+        &dir,
+        "time-forward-trap.toml",
+        "ex",
+        &["run.tokens=400", "validator.replay=\"exact_steps\""],
+    );
+    // Same fleet, same clock trips: only the replay rule differs (logins differ only by those
+    // skipped while a user was busy recovering).
+    assert!((num(&trap, "logins") / num(&exact, "logins") - 1.0).abs() < 1e-3);
+    let (t, e) = (
+        num(&trap, "resync_failed_replay"),
+        num(&exact, "resync_failed_replay"),
+    );
+    assert!(
+        t > 4.0 * e.max(1.0),
+        "time-forward {t} vs exact steps {e} sync replays"
+    );
+    assert!(num(&trap, "tickets_reinstall") > num(&exact, "tickets_reinstall"));
+    assert!(num(&trap, "resyncs_succeeded") > 0.0);
+}
+
+#[test]
+fn story_timezone_mistakes_need_a_wide_sync_window() {
+    let dir = Dir::new("story-tz");
+    let wide = story(&dir, "desktop-timezone.toml", "pi", &["run.tokens=400"]);
+    let narrow = story(
+        &dir,
+        "desktop-timezone.toml",
+        "rfc",
+        &["run.tokens=400", "validator.preset=rfc6238"],
+    );
+    // A one-hour error (120 steps) is inside privacyIDEA's 1000-step sync window only.
+    assert_eq!(num(&wide, "resync_failed_outside_window"), 0.0);
+    assert!(num(&narrow, "resync_failed_outside_window") > 50.0);
+    assert!(num(&narrow, "tickets_reinstall") > num(&wide, "tickets_reinstall"));
+}
+
+#[test]
+fn story_batteries_die_and_are_replaced() {
+    let dir = Dir::new("story-battery");
+    let all = story(&dir, "battery-end-of-life.toml", "b", &["run.tokens=300"]);
+    assert_eq!(num(&all, "deaths_battery"), 300.0);
+    assert_eq!(num(&all, "tickets_replace_dead"), 300.0);
+    assert_eq!(num(&all, "credentials"), 600.0);
+    let p10 = num(&all, "token_life_years_p10");
+    let p50 = num(&all, "token_life_years_p50");
+    assert!(3.0 < p10 && p10 < p50 && p50 < 4.6, "p10 {p10}, p50 {p50}");
+    // Every month the live tokens plus the users without one make the fleet.
+    let life = read_csv(&dir.0.join("b/lifetime.csv"));
+    let all_rows: Vec<_> = life.iter().filter(|r| r["population"] == "all").collect();
+    assert_eq!(all_rows.len(), 24);
+    for r in &all_rows {
+        assert_eq!(
+            num(r, "tokens_alive") + num(r, "users_without_token"),
+            300.0
+        );
+    }
+    let deaths: f64 = all_rows.iter().map(|r| num(r, "deaths_battery")).sum();
+    assert_eq!(deaths, 300.0);
+}
+
+#[test]
+fn story_hard_tokens_need_drift_learning() {
+    let dir = Dir::new("story-hard");
+    let learn = story(&dir, "hard-tokens-5y.toml", "rfc", &["run.tokens=300"]);
+    let fixed = story(
+        &dir,
+        "hard-tokens-5y.toml",
+        "kc",
+        &["run.tokens=300", "validator.preset=keycloak"],
+    );
+    assert!(
+        num(&learn, "first_try_acceptance_rate") > num(&fixed, "first_try_acceptance_rate") + 0.05
+    );
+    assert!(
+        num(&fixed, "tickets_replace_failing")
+            > 10.0 * num(&learn, "tickets_replace_failing").max(1.0)
+    );
+}
+
+#[test]
+fn story_phones_without_automatic_time_drift_away() {
+    let dir = Dir::new("story-phones");
+    let off = story(
+        &dir,
+        "phones-auto-time-off.toml",
+        "off",
+        &["run.tokens=400"],
+    );
+    let on = story(
+        &dir,
+        "phones-auto-time-off.toml",
+        "on",
+        &[
+            "run.tokens=400",
+            "population.phone.clock.sync.off_rate_per_year=0",
+        ],
+    );
+    assert!(num(&off, "offset_s_p99") > 60.0, "{}", off["offset_s_p99"]);
+    assert!(num(&on, "offset_s_p99") < 5.0, "{}", on["offset_s_p99"]);
+    // Drift learning follows slow drift; hand-set clocks jump out of the window.
+    assert!(num(&off, "rejected_out_of_window") > 1.5 * num(&on, "rejected_out_of_window"));
+    assert!(num(&off, "incidents") > 1.3 * num(&on, "incidents"));
+    assert!(num(&off, "clock_fixes") > 0.0);
+}
+
+#[test]
+fn set_overrides_are_checked_and_reported_against_the_flag() {
+    let dir = Dir::new("set");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quickstart.toml");
+    let p = path.to_str().unwrap();
+    let out = otpdrift(&["check", p, "--set", "validator.preset=fooipa"], &dir.0);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--set validator.preset: expected one of rfc6238, vip, privacyidea"),
+        "{err}"
+    );
+    let out = otpdrift(&["check", p, "--set", "population[7].share=1"], &dir.0);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("index 7 is out of range"));
+    let out = ok(&otpdrift(
+        &[
+            "check",
+            p,
+            "--set",
+            "validator.preset=freeipa",
+            "--set",
+            "run.tokens=10",
+        ],
+        &dir.0,
+    ));
+    assert!(out.contains("preset = \"freeipa\""), "{out}");
+    assert!(out.contains("tokens = 10"), "{out}");
+    let out = otpdrift(&["check", p, "--set", "validator.sync.window=0"], &dir.0);
+    assert!(String::from_utf8_lossy(&out.stderr).contains(
+        "expected a sync window of at least the validation window (1 steps), found 0 steps"
+    ));
+}
+
+#[test]
+fn presets_command_lists_every_preset_with_its_source() {
+    let dir = Dir::new("presets");
+    let out = ok(&otpdrift(&["presets"], &dir.0));
+    for name in [
+        "rfc6238",
+        "vip",
+        "privacyidea",
+        "linotp",
+        "freeipa",
+        "google-authenticator",
+        "keycloak",
+        "pam-oath",
+        "django-otp",
+    ] {
+        assert!(out.lines().any(|l| l == name), "{name} missing");
+    }
+    assert_eq!(out.matches("  source: ").count(), 11);
+    assert!(
+        out.contains("back = 6"),
+        "privacyIDEA's lopsided window is shown"
+    );
+}

@@ -32,6 +32,7 @@ pub fn run_exporters() -> Vec<Box<dyn Exporter>> {
     vec![
         Box::new(SummaryCsv),
         Box::new(TimeseriesCsv),
+        Box::new(LifetimeCsv),
         Box::new(TokensCsv),
         Box::new(ManifestJson),
     ]

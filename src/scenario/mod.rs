@@ -42,6 +42,12 @@ pub struct RunSpec {
 
 impl RunSpec {
     pub fn end(&self) -> Millis {
+        // A horizon of whole years ends on the same calendar date, so yearly and monthly
+        // buckets line up with the calendar instead of ending 6 hours into a new year.
+        let years = self.horizon_s / crate::civil::YEAR_S;
+        if years >= 1.0 && (years - years.round()).abs() < 1e-9 {
+            return crate::civil::add_years(self.start, years.round() as i64);
+        }
         self.start + (self.horizon_s * 1000.0) as Millis
     }
 }
