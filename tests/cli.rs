@@ -454,6 +454,13 @@ fn invalid_scenarios_exit_2_with_positions_and_write_nothing() {
             &["population[0].clock.drift_ppm.sd: expected `sd` for a normal distribution, found nothing"],
         ),
         (
+            "[validator]\npreset = \"vip\"\nsync = { window = 5 }\n[[population]]\ntoken = { kind = \"desktop\" }\nrecovery = { resync_probability = 1.5 }\n",
+            &[
+                "bad.toml:3:19: validator.sync.window: expected a sync window of at least the validation window (10 steps), found 5 steps",
+                "bad.toml:6:35: population[0].recovery.resync_probability: expected a probability from 0 to 1, found 1.5",
+            ],
+        ),
+        (
             "[validator]\nwindow = { back = 1, ahead = 1, center = 0 }\n[[population]]\ntoken = { kind = \"phone\" }\n",
             &["bad.toml:2:33: validator.window.center: expected a known field (`back` or `ahead`), found unknown field `center`"],
         ),

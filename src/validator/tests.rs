@@ -506,6 +506,27 @@ fn pam_oath_has_a_fixed_five_step_window() {
 }
 
 #[test]
+fn rfc6238_and_google_authenticator_presets() {
+    let v = preset("rfc6238");
+    let mut st = CredentialState::enrolled(0);
+    assert_eq!(submit(&v, &mut st, 100 * S, 99).verdict, Verdict::Accepted); // one step back
+    assert_eq!(st.drift_steps, -1);
+    assert_eq!(submit(&v, &mut st, 100 * S, 99).verdict, Verdict::Replay);
+    assert_eq!(submit(&v, &mut st, 100 * S, 98).verdict, Verdict::Replay); // older: refused
+    let g = preset("google-authenticator");
+    assert_eq!(
+        g.search.offsets(g.window_back, g.window_ahead),
+        vec![-1, 0, 1]
+    );
+    assert_eq!(g.drift, DriftLearning::Consistent { k: 3, search: 1500 });
+    let mut st = CredentialState::enrolled(0);
+    assert_eq!(submit(&g, &mut st, 100 * S, 100).verdict, Verdict::Accepted);
+    assert_eq!(submit(&g, &mut st, 100 * S, 99).verdict, Verdict::Accepted); // unused older step
+    assert_eq!(submit(&g, &mut st, 100 * S, 100).verdict, Verdict::Replay);
+    assert!(g.lockout.is_none() && g.sync.is_none());
+}
+
+#[test]
 fn every_preset_is_self_consistent() {
     let names: Vec<&str> = presets::all().iter().map(|p| p.name).collect();
     assert_eq!(names.len(), 11);
