@@ -295,6 +295,18 @@ fn run(
             .map_err(|err| CliError::runtime(format!("rendering {}: {err}", e.file_name())))?;
         files.push((e.file_name().to_string(), bytes));
     }
+    let data = crate::chart::ChartData::from_files(|name| {
+        files
+            .iter()
+            .find(|f| f.0 == name)
+            .map(|f| f.1.clone())
+            .ok_or_else(|| format!("{name} was not rendered"))
+    })
+    .map_err(|e| CliError::runtime(format!("reading back the results: {e}")))?;
+    files.extend(
+        crate::chart::render_all(&data, crate::chart::Format::Both)
+            .map_err(|e| CliError::runtime(format!("drawing charts: {e}")))?,
+    );
     export::write_folder(&dir, force, &files)?;
     print_summary(&sc, &result);
     println!(

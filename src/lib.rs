@@ -4,6 +4,7 @@
 //! Reading order: [`otp`], [`clock`], [`token`], [`user`], [`validator`], [`scenario`], [`sim`],
 //! [`metrics`], [`export`], [`cli`]. ARCHITECTURE.md has the map and the invariants.
 
+pub mod chart;
 pub mod civil;
 pub mod cli;
 pub mod clock;

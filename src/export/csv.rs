@@ -96,20 +96,27 @@ fn count_cells(c: &Counts) -> Vec<String> {
     COUNT_COLUMNS.iter().map(|col| (col.1)(c)).collect()
 }
 
-const OFFSET_COLUMNS: [&str; 4] = [
-    "offset_s_p50",
-    "offset_s_p90",
-    "offset_s_p99",
-    "offset_s_max",
+const OFFSET_QUANTILES: [(&str, f64); 7] = [
+    ("offset_s_p05", 0.05),
+    ("offset_s_p25", 0.25),
+    ("offset_s_p50", 0.5),
+    ("offset_s_p75", 0.75),
+    ("offset_s_p90", 0.9),
+    ("offset_s_p95", 0.95),
+    ("offset_s_p99", 0.99),
 ];
 
+fn offset_header() -> impl Iterator<Item = &'static str> {
+    OFFSET_QUANTILES.iter().map(|q| q.0).chain(["offset_s_max"])
+}
+
 fn offset_cells(h: &OffsetHist) -> Vec<String> {
-    vec![
-        secs(h.quantile_s(0.5)),
-        secs(h.quantile_s(0.9)),
-        secs(h.quantile_s(0.99)),
-        secs(h.max_s()),
-    ]
+    let mut v: Vec<String> = OFFSET_QUANTILES
+        .iter()
+        .map(|q| secs(h.quantile_s(q.1)))
+        .collect();
+    v.push(secs(h.max_s()));
+    v
 }
 
 /// Population rows then `all`, with their names.
@@ -141,7 +148,7 @@ impl Exporter for SummaryCsv {
             "first_try_acceptance_ci95_low",
             "first_try_acceptance_ci95_high",
         ]);
-        header.extend(OFFSET_COLUMNS);
+        header.extend(offset_header());
         header.extend([
             "final_offset_s_p50",
             "final_offset_s_p90",
@@ -290,7 +297,7 @@ impl Exporter for TimeseriesCsv {
         let mut w = ::csv::Writer::from_writer(Vec::new());
         let mut header = vec!["bucket_start", "bucket_end", "population"];
         header.extend(count_header());
-        header.extend(OFFSET_COLUMNS);
+        header.extend(offset_header());
         w.write_record(&header).map_err(to_io)?;
         let b = &ctx.result.buckets;
         let all = rows(ctx);

@@ -1,0 +1,103 @@
+//! Report-quality charts (PNG and SVG) drawn with plotters from [`ChartData`] alone, with a
+//! bundled font so nothing depends on the machine's fonts.
+
+mod data;
+mod figures;
+
+pub use data::{ChartData, DataError, Series, Table};
+pub use figures::Figure;
+
+use plotters::prelude::*;
+use std::sync::Once;
+
+/// Pixel size of every chart: 16:9, readable on a slide.
+pub const WIDTH: u32 = 1600;
+pub const HEIGHT: u32 = 900;
+
+static FONTS: Once = Once::new();
+
+/// Registers the bundled DejaVu Sans as plotters' "sans-serif" (regular and bold).
+pub fn register_fonts() {
+    FONTS.call_once(|| {
+        let regular: &'static [u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+        let bold: &'static [u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
+        // The bundled files are valid TrueType; a failure here is a build defect.
+        plotters::style::register_font("sans-serif", FontStyle::Normal, regular)
+            .map_err(|_| ())
+            .expect("bundled font");
+        plotters::style::register_font("sans-serif", FontStyle::Bold, bold)
+            .map_err(|_| ())
+            .expect("bundled font");
+    });
+}
+
+/// Which files to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Png,
+    Svg,
+    Both,
+}
+
+impl Format {
+    pub fn parse(s: &str) -> Result<Format, String> {
+        match s {
+            "png" => Ok(Format::Png),
+            "svg" => Ok(Format::Svg),
+            "both" => Ok(Format::Both),
+            _ => Err("expected png, svg or both".into()),
+        }
+    }
+}
+
+/// A chart as an SVG document.
+pub fn render_svg(fig: Figure, d: &ChartData) -> Result<String, String> {
+    register_fonts();
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (WIDTH, HEIGHT)).into_drawing_area();
+        figures::draw(fig, d, &root)?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
+/// A chart as PNG bytes.
+pub fn render_png(fig: Figure, d: &ChartData) -> Result<Vec<u8>, String> {
+    register_fonts();
+    let mut buf = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (WIDTH, HEIGHT)).into_drawing_area();
+        figures::draw(fig, d, &root)?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    let mut png_bytes = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut png_bytes, WIDTH, HEIGHT);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header().map_err(|e| e.to_string())?;
+        w.write_image_data(&buf).map_err(|e| e.to_string())?;
+    }
+    Ok(png_bytes)
+}
+
+/// Every chart of a results folder in the requested formats: (file name, bytes).
+pub fn render_all(d: &ChartData, format: Format) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut files = Vec::new();
+    for fig in Figure::ALL {
+        if format != Format::Svg {
+            files.push((format!("{}.png", fig.stem()), render_png(fig, d)?));
+        }
+        if format != Format::Png {
+            files.push((
+                format!("{}.svg", fig.stem()),
+                render_svg(fig, d)?.into_bytes(),
+            ));
+        }
+    }
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests;
