@@ -56,6 +56,13 @@ pub enum Command {
     },
     /// List the validator presets with their parameters and sources.
     Presets,
+    /// Redraw the charts and report.md of a results folder from its CSV and manifest.
+    Plot {
+        /// A results folder written by `otpdrift run`.
+        results: PathBuf,
+        #[arg(long, default_value = "both", value_parser = crate::chart::Format::parse)]
+        format: crate::chart::Format,
+    },
     /// Print the one-time code of a secret at a time (TOTP) or counter (HOTP).
     Code {
         /// The shared secret in base32.
@@ -143,6 +150,7 @@ pub fn main_with(cli: Cli) -> Result<(), CliError> {
             print!("{}", presets_text());
             Ok(())
         }
+        Command::Plot { results, format } => plot(&results, format),
         Command::Code {
             secret,
             time,
@@ -281,6 +289,12 @@ fn run(
         files: exporters
             .iter()
             .map(|e| e.file_name().to_string())
+            .chain(
+                crate::chart::Figure::ALL
+                    .iter()
+                    .flat_map(|f| [format!("{}.png", f.stem()), format!("{}.svg", f.stem())]),
+            )
+            .chain(["report.md".to_string()])
             .collect(),
     };
     let ctx = ExportContext {
@@ -307,6 +321,10 @@ fn run(
         crate::chart::render_all(&data, crate::chart::Format::Both)
             .map_err(|e| CliError::runtime(format!("drawing charts: {e}")))?,
     );
+    files.push((
+        "report.md".into(),
+        export::report::render(&data, true).into_bytes(),
+    ));
     export::write_folder(&dir, force, &files)?;
     print_summary(&sc, &result);
     println!(
@@ -447,4 +465,20 @@ pub fn presets_text() -> String {
     }
     out.push_str("Use one with `[validator] preset = \"NAME\"`; any field set beside it overrides the preset.\n");
     out
+}
+
+fn plot(dir: &Path, format: crate::chart::Format) -> Result<(), CliError> {
+    let data = crate::chart::ChartData::load(dir)
+        .map_err(|e| CliError::input(format!("{}: {e}", dir.display())))?;
+    let mut files = crate::chart::render_all(&data, format)
+        .map_err(|e| CliError::runtime(format!("drawing charts: {e}")))?;
+    files.push((
+        "report.md".into(),
+        export::report::render(&data, format != crate::chart::Format::Svg).into_bytes(),
+    ));
+    for (name, bytes) in &files {
+        export::write_file_atomic(&dir.join(name), bytes)?;
+    }
+    println!("redrew {} files in {}", files.len(), dir.display());
+    Ok(())
 }

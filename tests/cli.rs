@@ -832,3 +832,57 @@ fn presets_command_lists_every_preset_with_its_source() {
         "privacyIDEA's lopsided window is shown"
     );
 }
+
+#[test]
+fn plot_redraws_the_same_charts_and_report_from_the_csv() {
+    let dir = Dir::new("plot");
+    let path = dir.write("mixed.toml", SMALL_MIXED);
+    ok(&otpdrift(
+        &["run", path.to_str().unwrap(), "--out", "r"],
+        &dir.0,
+    ));
+    let r = dir.0.join("r");
+    let charts = [
+        "acceptance",
+        "rejections",
+        "clock_error",
+        "resync_helpdesk",
+        "lifetime",
+        "clock_error_histogram",
+    ];
+    let mut before = Vec::new();
+    for c in charts {
+        for ext in ["png", "svg"] {
+            let bytes = fs::read(r.join(format!("{c}.{ext}"))).unwrap();
+            assert!(
+                bytes.len() > 5_000,
+                "{c}.{ext} is only {} bytes",
+                bytes.len()
+            );
+            before.push((format!("{c}.{ext}"), bytes));
+        }
+    }
+    let report = fs::read_to_string(r.join("report.md")).unwrap();
+    assert!(report.starts_with("# otpdrift report: mixed"));
+    assert!(report.contains("| phone | 168 |"), "{report}");
+    assert!(report.contains("![Login acceptance over time](acceptance.png)"));
+    for (name, _) in &before {
+        fs::remove_file(r.join(name)).unwrap();
+    }
+    fs::remove_file(r.join("report.md")).unwrap();
+    let out = ok(&otpdrift(&["plot", "r"], &dir.0));
+    assert!(out.contains("redrew 13 files"), "{out}");
+    for (name, bytes) in &before {
+        assert_eq!(
+            &fs::read(r.join(name)).unwrap(),
+            bytes,
+            "{name} differs when redrawn from the CSV"
+        );
+    }
+    assert_eq!(fs::read_to_string(r.join("report.md")).unwrap(), report);
+    // SVG only, and a folder that is not a results folder.
+    ok(&otpdrift(&["plot", "r", "--format", "svg"], &dir.0));
+    let bad = otpdrift(&["plot", "."], &dir.0);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("manifest.json"));
+}

@@ -5,7 +5,7 @@ mod data;
 mod figures;
 
 pub use data::{ChartData, DataError, Series, Table};
-pub use figures::Figure;
+pub use figures::{colour as figures_colour, thousands, Figure};
 
 use plotters::prelude::*;
 use std::sync::Once;

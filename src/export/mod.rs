@@ -3,6 +3,7 @@
 
 mod csv;
 mod manifest;
+pub mod report;
 
 pub use self::csv::{kaplan_meier, LifetimeCsv, SummaryCsv, TimeseriesCsv, TokensCsv};
 pub use manifest::{Manifest, ManifestJson};
@@ -59,6 +60,19 @@ impl fmt::Display for OutputError {
 }
 
 impl std::error::Error for OutputError {}
+
+/// Writes one file through a temporary sibling and a rename, so readers never see half of it.
+pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    fs::write(&tmp, bytes).map_err(|e| OutputError::Io(tmp.clone(), e))?;
+    fs::rename(&tmp, path).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        OutputError::Io(path.to_path_buf(), e)
+    })
+}
 
 /// Fails when `dir` holds anything and replacing it was not asked for.
 pub fn check_writable(dir: &Path, force: bool) -> Result<(), OutputError> {

@@ -1,0 +1,257 @@
+//! report.md: what a person reads first. The scenario in one paragraph, key figures, the
+//! warnings worth acting on, and the charts. Built from [`ChartData`], like the charts, so
+//! `otpdrift plot` rewrites it from the CSV alone.
+
+use crate::chart::{thousands, ChartData, Figure};
+use crate::civil::{format_duration, format_rfc3339, YEAR_S};
+use crate::dist::format_seconds;
+use crate::validator::{DriftLearning, Replay};
+use std::fmt::Write;
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or("–".into(), |v| format!("{:.2}%", v * 100.0))
+}
+
+fn date(t: crate::civil::Millis) -> String {
+    format_rfc3339(t)[..10].to_string()
+}
+
+fn validator_sentence(d: &ChartData) -> String {
+    let v = &d.scenario.validator;
+    let drift = match v.drift {
+        DriftLearning::None => "no drift learning".to_string(),
+        DriftLearning::Steps => "drift learned in whole steps on every success".to_string(),
+        DriftLearning::Seconds => "drift learned in seconds on every success".to_string(),
+        DriftLearning::Explicit => "drift learned only by explicit sync".to_string(),
+        DriftLearning::Consistent { k, search } => {
+            format!("skew adopted after {k} consistent codes within ±{search} steps")
+        }
+    };
+    let replay = match v.replay {
+        Replay::None => "no replay rule",
+        Replay::ExactSteps => "used steps refused",
+        Replay::TimeForward => "time-forward replay rule",
+    };
+    let lockout = match v.lockout {
+        None => "no lockout".to_string(),
+        Some(l) => format!(
+            "lockout after {} failures, {}",
+            l.max_failures,
+            l.unlock_after_s
+                .map_or("until the helpdesk unlocks".into(), |s| format!(
+                    "unlocked after {}",
+                    format_seconds(s)
+                ))
+        ),
+    };
+    let sync = v.sync.map_or("no sync procedure".to_string(), |s| {
+        format!("sync with {} codes within ±{} steps", s.codes, s.window)
+    });
+    format!(
+        "the `{}` validator (window {} step{} back, {} ahead; {drift}; {replay}; {lockout}; {sync})",
+        v.preset.as_deref().unwrap_or("custom"),
+        v.window_back,
+        if v.window_back == 1 { "" } else { "s" },
+        v.window_ahead
+    )
+}
+
+/// The report's Markdown.
+pub fn render(d: &ChartData, png: bool) -> String {
+    let sc = &d.scenario;
+    let run = &sc.run;
+    let sizes = sc.population_sizes();
+    let mut out = String::new();
+    let _ = writeln!(out, "# otpdrift report: {}\n", run.name);
+    let mix: Vec<String> = sc
+        .populations
+        .iter()
+        .zip(&sizes)
+        .map(|(p, n)| {
+            format!(
+                "{} `{}` ({}, {:.0}%)",
+                thousands(*n as f64),
+                p.name,
+                p.token.kind,
+                p.share * 100.0
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "**Scenario.** {} users with one-time-code tokens — {} — simulated from {} to {} ({}) against {}. Seed {}; every figure below reproduces from the same scenario and seed.\n",
+        thousands(run.tokens as f64),
+        mix.join(", "),
+        date(run.start),
+        date(run.end()),
+        format_duration(run.horizon_s),
+        validator_sentence(d),
+        run.seed
+    );
+
+    let _ = writeln!(out, "## Key figures\n");
+    let _ = writeln!(
+        out,
+        "| population | users | logins | first-try acceptance | login success | incidents per 1,000 logins | tickets per 100 users a year | lockouts | token deaths | p99 clock error at login |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
+    let years = (run.end() - run.start) as f64 / 1000.0 / YEAR_S;
+    for name in &d.names {
+        if name == "all" && d.populations() == 1 {
+            continue;
+        }
+        let g = |c: &str| d.summary_num(name, c);
+        let logins = g("logins").unwrap_or(0.0);
+        let users = g("tokens").unwrap_or(0.0);
+        let per_k = |x: Option<f64>| {
+            if logins > 0.0 {
+                format!("{:.2}", x.unwrap_or(0.0) / logins * 1000.0)
+            } else {
+                "–".into()
+            }
+        };
+        let tickets = if users > 0.0 && years > 0.0 {
+            format!("{:.1}", g("tickets").unwrap_or(0.0) / users / years * 100.0)
+        } else {
+            "–".into()
+        };
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} | {} | {} | {tickets} | {} | {} | {} |",
+            thousands(users),
+            thousands(logins),
+            pct(g("first_try_acceptance_rate")),
+            pct(g("login_success_rate")),
+            per_k(g("incidents")),
+            thousands(g("lockouts").unwrap_or(0.0)),
+            thousands(g("deaths_battery").unwrap_or(0.0) + g("deaths_expired").unwrap_or(0.0)),
+            g("offset_s_p99").map_or("–".into(), format_duration),
+        );
+    }
+
+    let _ = writeln!(out, "\n## Warnings\n");
+    let warnings = warnings(d);
+    if warnings.is_empty() {
+        let _ = writeln!(out, "Nothing crossed a warning threshold (first-try acceptance below 95%, login success below 99%, more than 1% of clocks outside the window at the end, lockouts, tickets, deaths, sync replays, false accepts).");
+    }
+    for w in &warnings {
+        let _ = writeln!(out, "- {w}");
+    }
+
+    let _ = writeln!(out, "\n## Charts\n");
+    for fig in Figure::ALL {
+        let ext = if png { "png" } else { "svg" };
+        let _ = writeln!(
+            out,
+            "### {}\n\n![{}]({}.{ext})\n",
+            fig.title(),
+            fig.title(),
+            fig.stem()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "## Files\n\n`summary.csv` (per population and `all`), `timeseries.csv` (per time bucket), `lifetime.csv` (tokens alive, deaths, replacements), `tokens.csv` (per credential), `manifest.json` (the resolved scenario, seed, timings). Column meanings are in the otpdrift README."
+    );
+    out
+}
+
+/// The findings a reader should see, most serious first.
+pub fn warnings(d: &ChartData) -> Vec<String> {
+    let sc = &d.scenario;
+    let mut w = Vec::new();
+    let years = (sc.run.end() - sc.run.start) as f64 / 1000.0 / YEAR_S;
+    for (i, p) in sc.populations.iter().enumerate() {
+        let name = &p.name;
+        let g = |c: &str| d.summary_num(name, c);
+        if let Some(r) = g("login_success_rate") {
+            if r < 0.99 {
+                w.push(format!("**{name}: {:.1}% of logins failed for good** (after retries and the recovery ladder).", (1.0 - r) * 100.0));
+            }
+        }
+        let rates = d.ts_col(i, "first_try_acceptance_rate");
+        let worst = rates
+            .iter()
+            .enumerate()
+            .filter_map(|(b, r)| r.map(|r| (b, r)))
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((b, r)) = worst {
+            if r < 0.95 {
+                w.push(format!(
+                    "**{name}: first-try acceptance fell to {:.1}%** in the bucket starting {}.",
+                    r * 100.0,
+                    date(d.buckets[b].0)
+                ));
+            }
+        }
+        if p.token.kind.is_totp() && !d.final_offsets[i].is_empty() {
+            let edge = sc.validator.window_back.min(sc.validator.window_ahead) as f64
+                * p.token.step_s as f64;
+            let edge = edge.max(p.token.step_s as f64 / 2.0);
+            let outside = d.final_offsets[i].iter().filter(|x| **x > edge).count();
+            let share = outside as f64 / d.final_offsets[i].len() as f64;
+            if share > 0.01 {
+                w.push(format!(
+                    "{name}: {:.1}% of tokens in use at the end had clocks more than {} off — outside the validation window unless the validator has learned their drift.",
+                    share * 100.0,
+                    format_duration(edge)
+                ));
+            }
+        }
+        let users = (d.scenario.population_sizes()[i] as f64).max(1.0);
+        let tickets = g("tickets").unwrap_or(0.0);
+        if tickets / users / years.max(1e-9) > 0.05 {
+            w.push(format!(
+                "{name}: {} helpdesk tickets ({} lockout, {} reinstall, {} replacement of failing tokens, {} of dead tokens), {:.1} per 100 users a year.",
+                thousands(tickets),
+                thousands(g("tickets_lockout").unwrap_or(0.0)),
+                thousands(g("tickets_reinstall").unwrap_or(0.0)),
+                thousands(g("tickets_replace_failing").unwrap_or(0.0)),
+                thousands(g("tickets_replace_dead").unwrap_or(0.0)),
+                tickets / users / years * 100.0
+            ));
+        }
+        let deaths = g("deaths_battery").unwrap_or(0.0) + g("deaths_expired").unwrap_or(0.0);
+        if deaths > 0.0 {
+            let life = match (g("token_life_years_p10"), g("token_life_years_p50")) {
+                (Some(a), Some(b)) => {
+                    format!("; 10% of tokens died within {a:.2} years, half within {b:.2}")
+                }
+                (Some(a), None) => format!("; 10% of tokens died within {a:.2} years"),
+                _ => String::new(),
+            };
+            let waiting = d
+                .life_col(i, "users_without_token")
+                .into_iter()
+                .flatten()
+                .fold(0.0, f64::max);
+            w.push(format!(
+                "{name}: {} tokens died{life}; at worst {} users were without a working token at a bucket's end, and {} logins found no token.",
+                thousands(deaths),
+                thousands(waiting),
+                thousands(g("logins_without_token").unwrap_or(0.0))
+            ));
+        }
+        let lockouts = g("lockouts").unwrap_or(0.0);
+        let logins = g("logins").unwrap_or(0.0);
+        if logins > 0.0 && lockouts / logins > 0.001 {
+            w.push(format!(
+                "{name}: {} lockouts ({:.2} per 1,000 logins).",
+                thousands(lockouts),
+                lockouts / logins * 1000.0
+            ));
+        }
+        let replays = g("resync_failed_replay").unwrap_or(0.0);
+        if replays > 0.0 {
+            w.push(format!(
+                "{name}: {} sync attempts were refused as replays — the time-forward trap: codes from a clock that ran ahead moved the validator forward.",
+                thousands(replays)
+            ));
+        }
+        let fa = g("false_accepts").unwrap_or(0.0);
+        if fa > 0.0 {
+            w.push(format!("{name}: {} mistyped codes were accepted because they matched another step of the window.", thousands(fa)));
+        }
+    }
+    w
+}
