@@ -4,6 +4,7 @@
 //! Reading order: [`otp`], [`clock`], [`token`], [`user`], [`validator`], [`scenario`], [`sim`],
 //! [`metrics`], [`export`], [`cli`]. ARCHITECTURE.md has the map and the invariants.
 
+pub mod attack;
 pub mod chart;
 pub mod civil;
 pub mod cli;
@@ -15,6 +16,7 @@ pub mod otp;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
+pub mod sweep;
 pub mod token;
 pub mod user;
 pub mod validator;

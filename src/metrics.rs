@@ -106,6 +106,10 @@ pub struct Counts {
     pub tickets_reinstall: u64,
     pub tickets_replace_failing: u64,
     pub tickets_replace_dead: u64,
+    /// A simulated attacker's guesses, those that got in, and those held back by a lock.
+    pub attack_guesses: u64,
+    pub attack_successes: u64,
+    pub attack_blocked: u64,
 }
 
 impl Counts {
@@ -146,6 +150,9 @@ impl Counts {
         self.tickets_reinstall += o.tickets_reinstall;
         self.tickets_replace_failing += o.tickets_replace_failing;
         self.tickets_replace_dead += o.tickets_replace_dead;
+        self.attack_guesses += o.attack_guesses;
+        self.attack_successes += o.attack_successes;
+        self.attack_blocked += o.attack_blocked;
     }
 
     pub fn tickets(&self) -> u64 {

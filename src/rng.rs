@@ -20,6 +20,7 @@ pub enum Purpose {
     Token = 5,
     Validator = 6,
     Recovery = 7,
+    Attack = 8,
 }
 
 /// The stream for one token and purpose.

@@ -86,6 +86,9 @@ const COUNT_COLUMNS: &[(&str, Cell)] = &[
     }),
     ("deaths_battery", |c| c.deaths_battery.to_string()),
     ("deaths_expired", |c| c.deaths_expired.to_string()),
+    ("attack_guesses", |c| c.attack_guesses.to_string()),
+    ("attack_successes", |c| c.attack_successes.to_string()),
+    ("attack_blocked", |c| c.attack_blocked.to_string()),
 ];
 
 fn count_header() -> impl Iterator<Item = &'static str> {

@@ -69,6 +69,9 @@ pub struct Scenario {
     pub run: RunSpec,
     pub validator: ValidatorConfig,
     pub populations: Vec<Population>,
+    pub attack: Option<crate::attack::AttackSpec>,
+    /// Parameter sweeps (`otpdrift sweep`); a plain run ignores them.
+    pub sweep: Vec<crate::sweep::SweepBlock>,
 }
 
 impl Scenario {

@@ -12,6 +12,16 @@ pub struct RawScenario {
     pub run: Option<RawRun>,
     pub validator: Option<RawValidator>,
     pub population: Option<Vec<RawPopulation>>,
+    pub attack: Option<RawAttack>,
+    /// One `[sweep]` table or several `[[sweep]]` tables.
+    pub sweep: Option<Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAttack {
+    pub guesses_per_day: Option<f64>,
+    pub simulate_accounts: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

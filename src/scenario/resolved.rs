@@ -166,12 +166,20 @@ pub fn resolved(sc: &Scenario) -> Value {
             })
         })
         .collect();
-    json!({
+    let mut out = json!({
         "run": {
             "name": r.name, "start": format_rfc3339(r.start), "horizon": s(r.horizon_s),
             "tokens": r.tokens, "seed": r.seed, "bucket": bucket, "decide": r.decide,
         },
         "validator": validator(&sc.validator),
         "population": pops,
-    })
+    });
+    if let Some(a) = &sc.attack {
+        out["attack"] =
+            json!({"guesses_per_day": a.guesses_per_day, "simulate_accounts": a.simulate_accounts});
+    }
+    if !sc.sweep.is_empty() {
+        out["sweep"] = crate::sweep::blocks_value(&sc.sweep);
+    }
+    out
 }

@@ -561,11 +561,36 @@ pub fn validate(raw: RawScenario, default_name: &str) -> Result<Scenario, Vec<Pr
             );
         }
     }
+    let attack = raw.attack.map(|a| {
+        let guesses_per_day =
+            c.number("attack.guesses_per_day", a.guesses_per_day, 100.0, 0.0, 1e9);
+        let simulate_accounts = a.simulate_accounts.unwrap_or(0);
+        if simulate_accounts > run.tokens {
+            c.err(
+                "attack.simulate_accounts",
+                format!("at most the fleet size ({})", run.tokens),
+                simulate_accounts.to_string(),
+            );
+        }
+        crate::attack::AttackSpec {
+            guesses_per_day,
+            simulate_accounts,
+        }
+    });
+    let sweep = match &raw.sweep {
+        None => Vec::new(),
+        Some(v) => crate::sweep::parse_blocks(v).unwrap_or_else(|(path, expected, found)| {
+            c.err(&path, expected, found);
+            Vec::new()
+        }),
+    };
     if c.problems.is_empty() {
         Ok(Scenario {
             run,
             validator,
             populations,
+            attack,
+            sweep,
         })
     } else {
         Err(c.problems)
@@ -1024,10 +1049,10 @@ fn population(c: &mut Checker, r: RawPopulation, path: &str, single: bool) -> Po
         Algorithm::NAMES,
     );
     let digits = rt.digits.unwrap_or(6);
-    if !(6..=8).contains(&digits) {
+    if !(1..=9).contains(&digits) {
         c.err(
             &format!("{tp}.digits"),
-            "6, 7 or 8 digits (RFC 4226)",
+            "1 to 9 digits (RFC 4226 asks for 6 to 8; fewer only to study guessing)",
             digits.to_string(),
         );
     }

@@ -8,7 +8,7 @@ use crate::metrics::{Buckets, Counts, PopTally};
 use crate::otp::totp_step;
 use crate::rng::{behaviour_at, stream, stream_gen, Purpose, Rng};
 use crate::scenario::{Population, Scenario};
-use crate::token::{credential_id, DeathCause, Token, TokenKind};
+use crate::token::{credential_id, DeathCause, SharedCodes, Token, TokenKind};
 use crate::user::{typo, Schedule};
 use crate::validator::{
     CredentialState, Decision, Resync, Scheme, SyncFailure, ValidatorConfig, Verdict,
@@ -123,6 +123,8 @@ struct Life<'a> {
     /// Failed incidents in a row (reset by a successful login).
     failed_incidents: u32,
     token_rng: Rng,
+    /// Codes shared with this user's credentials at other sweep points.
+    shared: Option<SharedCodes>,
 }
 
 impl<'a> Life<'a> {
@@ -133,6 +135,7 @@ impl<'a> Life<'a> {
         index: u64,
         generation: u32,
         born: Millis,
+        shared: Option<&SharedCodes>,
     ) -> Credential {
         let seed = sc.run.seed;
         let mut clock_rng = stream_gen(seed, index, Purpose::Clock, generation);
@@ -147,7 +150,7 @@ impl<'a> Life<'a> {
             _ => (born, 0),
         };
         let credential = credential_id(p.token.kind, index, generation + 1);
-        let token = Token::new(
+        let mut token = Token::new(
             &p.token,
             p.battery.as_ref(),
             credential.clone(),
@@ -155,6 +158,9 @@ impl<'a> Life<'a> {
             codes_before,
             &mut stream_gen(seed, index, Purpose::Secret, generation),
         );
+        if let Some(memo) = shared {
+            token.share(memo, generation, p.token.algorithm);
+        }
         // The clock starts where the simulation does, or when a replacement is born.
         let clock = Clock::new(&p.clock, born.max(sc.run.start), clock_rng);
         Credential {
@@ -208,6 +214,7 @@ impl<'a> Life<'a> {
             self.index,
             self.generation,
             ready,
+            self.shared.as_ref(),
         );
         if ready > at {
             self.no_token.push((at, ready));
@@ -523,6 +530,52 @@ impl Life<'_> {
     }
 }
 
+/// An online guesser on one account (`[attack] simulate_accounts`).
+struct Attacker {
+    rng: Rng,
+    next: Millis,
+    rate_per_ms: f64,
+}
+
+impl Attacker {
+    fn advance(&mut self) {
+        let u: f64 = self.rng.random::<f64>();
+        self.next += (-(1.0 - u).ln() / self.rate_per_ms).ceil() as Millis;
+    }
+}
+
+impl Life<'_> {
+    /// The attacker's guesses before `until`: random codes, held back while the account is
+    /// locked, and one short of a lockout that only the helpdesk clears.
+    fn attack_until(&mut self, a: &mut Attacker, until: Millis, tally: &mut PopTally) {
+        let v = &self.sc.validator;
+        let modulus = 10u32.pow(self.p.token.digits);
+        while a.next < until {
+            let g = a.next;
+            a.advance();
+            let c = &mut tally.buckets[self.buckets.index(g)];
+            let waiting = self.waiting_until.is_some_and(|w| g < w);
+            let stealthy_stop = v.lockout.is_some_and(|l| {
+                l.unlock_after_s.is_none() && self.cred.vstate.failures + 1 >= l.max_failures
+            });
+            if waiting || self.cred.vstate.is_locked(g) || stealthy_stop {
+                c.attack_blocked += 1;
+                continue;
+            }
+            let guess = a.rng.random_range(0..modulus);
+            let cr = &mut self.cred;
+            let d = decide(v, &mut cr.vstate, self.scheme, g, guess, &mut cr.token);
+            c.attack_guesses += 1;
+            if d.verdict == Verdict::Accepted {
+                c.attack_successes += 1;
+            }
+            if d.locked_now {
+                c.lockouts += 1;
+            }
+        }
+    }
+}
+
 /// Simulates user `index` of population `pop` and adds what happened to `tally`; returns one
 /// record per credential the user went through.
 pub fn simulate_token(
@@ -531,6 +584,18 @@ pub fn simulate_token(
     pop: usize,
     index: u64,
     tally: &mut PopTally,
+) -> Vec<TokenRecord> {
+    simulate_token_shared(sc, buckets, pop, index, tally, None)
+}
+
+/// [`simulate_token`] sharing computed codes with the same user at other sweep points.
+pub fn simulate_token_shared(
+    sc: &Scenario,
+    buckets: &Buckets,
+    pop: usize,
+    index: u64,
+    tally: &mut PopTally,
+    shared: Option<&SharedCodes>,
 ) -> Vec<TokenRecord> {
     let p: &Population = &sc.populations[pop];
     let start = sc.run.start;
@@ -554,7 +619,7 @@ pub fn simulate_token(
         step_ms: p.token.step_s as i64 * SECOND,
         t0_ms: p.token.t0 * SECOND,
         totp,
-        cred: Life::credential(sc, p, pop, index, 0, start),
+        cred: Life::credential(sc, p, pop, index, 0, start, shared),
         generation: 0,
         records: Vec::new(),
         no_token: Vec::new(),
@@ -562,7 +627,21 @@ pub fn simulate_token(
         incident_start: None,
         failed_incidents: 0,
         token_rng: stream(sc.run.seed, index, Purpose::Token),
+        shared: shared.cloned(),
     };
+    let mut attacker = sc
+        .attack
+        .as_ref()
+        .filter(|a| index < a.simulate_accounts && a.guesses_per_day > 0.0)
+        .map(|a| {
+            let mut at = Attacker {
+                rng: stream(sc.run.seed, index, Purpose::Attack),
+                next: start,
+                rate_per_ms: a.guesses_per_day / 86_400_000.0,
+            };
+            at.advance();
+            at
+        });
     let behaviour = stream(sc.run.seed, index, Purpose::Behaviour);
     let schedule = Schedule::new(
         &p.user,
@@ -574,6 +653,9 @@ pub fn simulate_token(
     let mut last_login = start;
 
     for (n, t) in schedule.enumerate() {
+        if let Some(a) = attacker.as_mut() {
+            life.attack_until(a, t, tally);
+        }
         if t < busy_until {
             continue; // still busy with the last failure's recovery
         }
@@ -641,9 +723,16 @@ pub fn simulate_token(
             Try::Rejected(why) => {
                 tally.buckets[b].incidents += 1;
                 life.incident_start.get_or_insert(t);
-                busy_until = life.ladder(at, why, &mut rng, tally);
+                // Only time spent on recovery steps keeps the user from their next logins.
+                let done = life.ladder(at, why, &mut rng, tally);
+                if done > at {
+                    busy_until = done;
+                }
             }
         }
+    }
+    if let Some(a) = attacker.as_mut() {
+        life.attack_until(a, end, tally);
     }
     life.finish(tally);
     // Lifetime gauges at each bucket's end: a user has at most one live credential.

@@ -3,7 +3,7 @@
 
 mod life;
 
-pub use life::{simulate_token, Rejection, TokenRecord};
+pub use life::{simulate_token, simulate_token_shared, Rejection, TokenRecord};
 
 use crate::metrics::{Buckets, Counts, Tally};
 use crate::scenario::Scenario;
@@ -99,8 +99,103 @@ pub fn run(sc: &Scenario, shard: Range<u64>, progress: &(dyn Fn(u64) + Sync)) ->
     }
 }
 
+/// Runs every point of a sweep on the same fleet: each user is simulated at every point in
+/// turn on one thread, sharing the codes already computed for their secret. Points must share
+/// the fleet (`sweep::same_fleet`); results equal separate [`run`]s exactly.
+pub fn run_points(points: &[Scenario], progress: &(dyn Fn(u64) + Sync)) -> Vec<RunResult> {
+    let Some(first) = points.first() else {
+        return Vec::new();
+    };
+    let n = first.run.tokens;
+    let bounds: Vec<Vec<Range<u64>>> = points
+        .iter()
+        .map(|sc| {
+            let mut acc = 0;
+            sc.population_sizes()
+                .iter()
+                .map(|s| {
+                    acc += s;
+                    acc - s..acc
+                })
+                .collect()
+        })
+        .collect();
+    let buckets: Vec<Buckets> = points
+        .iter()
+        .map(|sc| Buckets::new(sc.run.bucket, sc.run.start, sc.run.end()))
+        .collect();
+    let empty = || -> Vec<(Tally, Vec<TokenRecord>)> {
+        points
+            .iter()
+            .zip(&buckets)
+            .map(|(sc, b)| (Tally::new(sc.populations.len(), b.len()), Vec::new()))
+            .collect()
+    };
+    let chunks: Vec<Range<u64>> = (0..n)
+        .step_by(CHUNK as usize)
+        .map(|s| s..(s + CHUNK).min(n))
+        .collect();
+    let merged = chunks
+        .into_par_iter()
+        .fold(empty, |mut acc, chunk| {
+            let len = chunk.end - chunk.start;
+            for i in chunk {
+                let memo = crate::token::SharedCodes::default();
+                for (k, sc) in points.iter().enumerate() {
+                    let pop = bounds[k]
+                        .iter()
+                        .position(|r| r.contains(&i))
+                        .unwrap_or(sc.populations.len() - 1);
+                    let recs = simulate_token_shared(
+                        sc,
+                        &buckets[k],
+                        pop,
+                        i,
+                        &mut acc[k].0.pops[pop],
+                        Some(&memo),
+                    );
+                    acc[k].1.extend(recs);
+                }
+            }
+            progress(len);
+            acc
+        })
+        .reduce(empty, |a, b| {
+            a.into_iter()
+                .zip(b)
+                .map(|((ta, mut ra), (tb, rb))| {
+                    ra.extend(rb);
+                    (ta.merge(tb), ra)
+                })
+                .collect()
+        });
+    merged
+        .into_iter()
+        .zip(points)
+        .zip(buckets)
+        .map(|(((mut tally, mut tokens), sc), buckets)| {
+            tokens.sort_by_key(|r| (r.token, r.generation));
+            for p in &mut tally.pops {
+                let mut total = Counts::default();
+                p.buckets.iter().for_each(|b| total.add(b));
+                p.total = total;
+            }
+            let hmacs = tokens.iter().map(|t| t.hmacs).sum();
+            RunResult {
+                population_names: sc.populations.iter().map(|p| p.name.clone()).collect(),
+                buckets,
+                tally,
+                tokens,
+                shard: 0..n,
+                hmacs,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+
     use super::*;
 
     const FLEET: &str = r#"
@@ -162,5 +257,228 @@ token = { kind = "hotp" }
             hotp.accepted + hotp.rejected_typo + hotp.rejected_replay + hotp.rejected_locked,
             hotp.attempts
         );
+    }
+
+    fn points(text: &str) -> Vec<Scenario> {
+        let base = Scenario::from_toml("s.toml", text).unwrap();
+        crate::sweep::scenarios("s.toml", text, &base).unwrap().1
+    }
+
+    #[test]
+    fn sweep_points_equal_separate_runs() {
+        let text = format!("{FLEET}\n[sweep]\nvary = {{ \"validator.preset\" = [\"rfc6238\", \"privacyidea\", \"keycloak\"] }}\n");
+        let pts = points(&text);
+        assert_eq!(pts.len(), 3);
+        let together = run_points(&pts, &|_| {});
+        for (sc, r) in pts.iter().zip(&together) {
+            let alone = run(sc, 0..sc.run.tokens, &|_| {});
+            assert_eq!(alone.tally, r.tally);
+            assert_eq!(alone.tokens.len(), r.tokens.len());
+            // Shared codes mean fewer HMACs, never different decisions.
+            assert!(r.hmacs <= alone.hmacs);
+        }
+        assert!(
+            together[1].hmacs < run(&pts[1], 0..90, &|_| {}).hmacs,
+            "later points reuse codes"
+        );
+    }
+
+    /// Users who never retry, never climb the ladder and never lock: each login is exactly one
+    /// attempt at the same moment with the same clock at every point.
+    const PLAIN: &str = r#"
+[run]
+horizon = "1y"
+tokens = 120
+seed = 23
+bucket = "month"
+
+[validator]
+drift = "none"
+replay = "none"
+lockout = { max_failures = 0 }
+sync = "none"
+
+[[population]]
+share = 0.5
+token = { kind = "desktop" }
+user = { retries = 0, typo_probability = 0.02 }
+recovery = { enabled = false }
+
+[[population]]
+share = 0.5
+token = { kind = "hardware" }
+clock = { drift_ppm = { dist = "normal", mean = 0, sd = 15 } }
+battery = { enabled = false }
+user = { retries = 0 }
+recovery = { enabled = false }
+
+[sweep]
+vary = { "validator.window.back" = [0, 1, 2, 4], "validator.window.ahead" = [0, 1, 2, 4] }
+combine = "zip"
+"#;
+
+    #[test]
+    fn widening_the_window_never_lowers_acceptance_without_drift_learning_or_replay() {
+        let pts = points(PLAIN);
+        let res = run_points(&pts, &|_| {});
+        for w in res.windows(2) {
+            let (narrow, wide) = (&w[0].tokens, &w[1].tokens);
+            assert_eq!(narrow.len(), wide.len());
+            for (a, b) in narrow.iter().zip(wide) {
+                assert_eq!(
+                    (a.token, a.logins, a.attempts),
+                    (b.token, b.logins, b.attempts),
+                    "same fleet, same attempts"
+                );
+                assert!(
+                    b.accepted >= a.accepted,
+                    "token {}: {} accepted with the wider window, {} with the narrower",
+                    a.token,
+                    b.accepted,
+                    a.accepted
+                );
+            }
+        }
+        let acc: Vec<f64> = res
+            .iter()
+            .map(|r| r.tally.all().total.first_try_acceptance_rate().unwrap())
+            .collect();
+        assert!(
+            acc[0] < acc[1] && acc[1] < acc[2] && acc[2] < acc[3],
+            "{acc:?}"
+        );
+    }
+
+    #[test]
+    fn with_drift_learning_and_time_forward_a_wider_window_can_lower_acceptance() {
+        // A hand-made trace first: a clock 3 steps fast, then fixed. The wide window accepts the
+        // fast code, so the fixed clock's next code is from the validator's past.
+        use crate::validator::{presets, CredentialState, Scheme, Verdict};
+        let narrow = presets::find("rfc6238").unwrap().config;
+        let wide = crate::validator::ValidatorConfig {
+            window_back: 3,
+            window_ahead: 3,
+            ..narrow.clone()
+        };
+        let code = |s: i64| (s as u32).wrapping_mul(2654435761) % 1_000_000;
+        let totp = Scheme::Totp { step_s: 30, t0: 0 };
+        let trace = [(100 * 30_000 + 1000, 103), (101 * 30_000 + 1000, 101)];
+        let mut outcomes = Vec::new();
+        for v in [&narrow, &wide] {
+            let mut st = CredentialState::enrolled(0);
+            outcomes.push(
+                trace
+                    .iter()
+                    .map(|&(t, s)| v.verify(&mut st, totp, t, code(s), code).verdict)
+                    .collect::<Vec<_>>(),
+            );
+        }
+        assert_eq!(outcomes[0], vec![Verdict::NoMatch, Verdict::Accepted]);
+        assert_eq!(outcomes[1], vec![Verdict::Accepted, Verdict::Replay]);
+
+        // And in a fleet: clocks that run minutes fast for a while, with drift learning and the
+        // time-forward rule. Some user does worse with the wider window.
+        // A clock set 40 minutes ahead for five minutes now and then: a window wide enough to
+        // accept its codes moves the watermark 40 minutes forward.
+        let text = PLAIN
+            .replace("drift = \"none\"", "drift = \"steps\"")
+            .replace("replay = \"none\"", "replay = \"time_forward\"")
+            .replace("user = { retries = 0, typo_probability = 0.02 }", "user = { retries = 0, logins_per_day = 20 }")
+            .replace(
+                "token = { kind = \"desktop\" }",
+                "token = { kind = \"desktop\" }\nclock = { profile = \"ideal\", events = { future_trip = { rate_per_year = 20, amount = \"40m\", back_after = \"5m\" } } }",
+            )
+            .replace("[0, 1, 2, 4]", "[1, 90]");
+        let pts = points(&text);
+        let res = run_points(&pts, &|_| {});
+        let worse = res[0]
+            .tokens
+            .iter()
+            .zip(&res[1].tokens)
+            .filter(|(n, w)| w.accepted < n.accepted)
+            .count();
+        assert!(worse > 0, "no user did worse with the wider window");
+    }
+
+    #[test]
+    fn simulated_guessing_matches_the_analytic_probability() {
+        // Two-digit codes, a ±1 window, no lockout or replay: a guess hits one of the codes of
+        // three steps. Distinct codes among three random two-digit codes: 100 (1 - 0.99^3).
+        let text = r#"
+[run]
+horizon = "60d"
+tokens = 40
+seed = 31
+bucket = "7d"
+
+[validator]
+drift = "none"
+replay = "none"
+lockout = { max_failures = 0 }
+sync = "none"
+
+[[population]]
+token = { kind = "phone", digits = 2 }
+user = { logins_per_day = 0.2 }
+recovery = { enabled = false }
+
+[attack]
+guesses_per_day = 300
+simulate_accounts = 40
+"#;
+        let sc = Scenario::from_toml("a.toml", text).unwrap();
+        let r = run(&sc, 0..40, &|_| {});
+        let c = r.tally.all().total;
+        assert!(c.attack_guesses > 600_000, "{}", c.attack_guesses);
+        let simulated = c.attack_successes as f64 / c.attack_guesses as f64;
+        let exact = 1.0 - 0.99f64.powi(3);
+        let analytic = crate::attack::exposure(&sc, 0, sc.attack.as_ref().unwrap()).p_guess;
+        assert_eq!(analytic, 0.03);
+        let se = (exact * (1.0 - exact) / c.attack_guesses as f64).sqrt();
+        assert!(
+            (simulated - exact).abs() < 4.0 * se,
+            "simulated {simulated}, expected {exact} (se {se})"
+        );
+        let (lo, hi) = crate::metrics::wilson95(c.attack_successes, c.attack_guesses).unwrap();
+        assert!(
+            lo < analytic * 1.01 && analytic * 0.98 < hi,
+            "analytic {analytic} vs [{lo}, {hi}]"
+        );
+    }
+
+    #[test]
+    fn lockout_caps_simulated_guesses_like_the_analytic_cap() {
+        // Five failures lock for six hours: at most 20 guesses a day get through.
+        let text = r#"
+[run]
+horizon = "90d"
+tokens = 20
+seed = 5
+bucket = "month"
+
+[validator]
+lockout = { max_failures = 5, unlock_after = "6h" }
+sync = "none"
+
+[[population]]
+token = { kind = "phone" }
+user = { logins_per_day = 0.5 }
+recovery = { enabled = false }
+
+[attack]
+guesses_per_day = 500
+simulate_accounts = 20
+"#;
+        let sc = Scenario::from_toml("a.toml", text).unwrap();
+        let r = run(&sc, 0..20, &|_| {});
+        let c = r.tally.all().total;
+        let per_day = c.attack_guesses as f64 / 20.0 / 90.0;
+        let cap = crate::attack::exposure(&sc, 0, sc.attack.as_ref().unwrap()).guesses_per_day;
+        assert_eq!(cap, 20.0);
+        assert!(
+            per_day <= cap * 1.01 && per_day > cap * 0.9,
+            "{per_day} guesses a day, cap {cap}"
+        );
+        assert!(c.attack_blocked > c.attack_guesses * 10);
     }
 }

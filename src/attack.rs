@@ -1,0 +1,157 @@
+//! The online guessing attacker: how likely a guess is to succeed under a validator setting,
+//! how many guesses the lockout lets through, and what a stolen code is worth (its lifetime).
+//!
+//! RFC 4226 s7 (and Appendix A): with s acceptable values, a guess succeeds with probability
+//! about s / 10^digits, and the lockout bounds the number of guesses. NIST SP 800-63B limits
+//! a time-based OTP's lifetime to 2 minutes and consecutive failures to 100.
+
+use crate::scenario::Scenario;
+use crate::validator::{DriftLearning, ValidatorConfig};
+use serde::Serialize;
+
+/// An online guesser per account.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AttackSpec {
+    /// Guesses an attacker would make per account per day if nothing stopped it.
+    pub guesses_per_day: f64,
+    /// Accounts (the first ones of the fleet) that get a simulated attacker; 0 = analytic only.
+    pub simulate_accounts: u64,
+}
+
+/// The analytic side of one validator setting against one population's codes.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Exposure {
+    /// Steps whose code a guess can hit.
+    pub accepted_steps: f64,
+    pub p_guess: f64,
+    /// Guesses per day that the lockout lets through.
+    pub guesses_per_day: f64,
+    pub p_success_day: f64,
+    pub p_success_year: f64,
+    /// How long a stolen or phished code stays valid, seconds.
+    pub code_lifetime_s: f64,
+    /// The longest it can stay valid (idle widening at its widest).
+    pub code_lifetime_max_s: f64,
+    /// Lifetime under 2 minutes and at most 100 consecutive failures (NIST SP 800-63B).
+    pub meets_nist: bool,
+}
+
+/// Guesses per day the validator lets an attacker make on one account. With a lockout that
+/// unlocks by itself the attacker spends `max_failures` guesses per unlock period; with a
+/// lockout only the helpdesk clears, a careful attacker stops one short of it and waits for the
+/// user's next successful login to reset the count.
+pub fn guess_cap(v: &ValidatorConfig, wanted: f64, user_logins_per_day: f64) -> f64 {
+    match v.lockout {
+        None => wanted,
+        Some(l) => {
+            let cap = match l.unlock_after_s {
+                Some(u) => l.max_failures as f64 * 86_400.0 / u.max(1.0),
+                None => (l.max_failures.saturating_sub(1)) as f64 * user_logins_per_day.max(0.0),
+            };
+            wanted.min(cap)
+        }
+    }
+}
+
+/// The exposure of one population's codes under the scenario's validator.
+pub fn exposure(sc: &Scenario, pop: usize, spec: &AttackSpec) -> Exposure {
+    let v = &sc.validator;
+    let p = &sc.populations[pop];
+    let step = p.token.step_s as f64;
+    let steps = if p.token.kind.is_totp() {
+        (v.window_back + v.window_ahead + 1) as f64
+    } else {
+        (v.hotp_look_ahead + 1) as f64
+    };
+    let p_guess = (steps / 10f64.powi(p.token.digits as i32)).min(1.0);
+    let g = guess_cap(v, spec.guesses_per_day, p.user.logins_per_day.mean());
+    // 1 - (1 - p)^n, computed stably for tiny p.
+    let at_least_one = |n: f64| -(n * (-p_guess).ln_1p()).exp_m1();
+    // A shift learned in seconds keeps up to one more step's worth of codes acceptable.
+    let extra = if v.drift == DriftLearning::Seconds {
+        step
+    } else {
+        0.0
+    };
+    let lifetime = (v.window_back + v.window_ahead + 1) as f64 * step + extra;
+    let widest = v
+        .idle_widening
+        .map_or(0.0, |w| 2.0 * w.max_extra as f64 * step);
+    Exposure {
+        accepted_steps: steps,
+        p_guess,
+        guesses_per_day: g,
+        p_success_day: at_least_one(g),
+        p_success_year: at_least_one(g * 365.25),
+        code_lifetime_s: if p.token.kind.is_totp() {
+            lifetime
+        } else {
+            f64::INFINITY
+        },
+        code_lifetime_max_s: if p.token.kind.is_totp() {
+            lifetime + widest
+        } else {
+            f64::INFINITY
+        },
+        meets_nist: p.token.kind.is_totp()
+            && lifetime + widest < 120.0
+            && v.lockout.is_some_and(|l| l.max_failures <= 100),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(extra: &str) -> Scenario {
+        Scenario::from_toml("a.toml", &format!("[validator]\n{extra}\n[[population]]\ntoken = {{ kind = \"phone\" }}\nuser = {{ logins_per_day = 2 }}\n")).unwrap()
+    }
+
+    const SPEC: AttackSpec = AttackSpec {
+        guesses_per_day: 1000.0,
+        simulate_accounts: 0,
+    };
+
+    #[test]
+    fn window_and_digits_set_the_guess_probability() {
+        let e = exposure(
+            &scenario("window = { back = 1, ahead = 1 }\nlockout = { max_failures = 0 }"),
+            0,
+            &SPEC,
+        );
+        assert_eq!(e.accepted_steps, 3.0);
+        assert!((e.p_guess - 3e-6).abs() < 1e-18);
+        assert_eq!(e.guesses_per_day, 1000.0);
+        assert!((e.p_success_day - (1.0 - (1.0f64 - 3e-6).powi(1000))).abs() < 1e-12);
+        assert_eq!(e.code_lifetime_s, 90.0);
+        assert!(!e.meets_nist, "no lockout");
+    }
+
+    #[test]
+    fn lockout_caps_guesses() {
+        // 10 failures, unlocked after 1 h: 240 guesses a day.
+        let e = exposure(
+            &scenario("lockout = { max_failures = 10, unlock_after = \"1h\" }"),
+            0,
+            &SPEC,
+        );
+        assert_eq!(e.guesses_per_day, 240.0);
+        assert!(e.meets_nist);
+        // Locked until the helpdesk: 9 guesses per successful user login, 2 logins a day.
+        let e = exposure(
+            &scenario("lockout = { max_failures = 10, unlock_after = \"never\" }"),
+            0,
+            &SPEC,
+        );
+        assert_eq!(e.guesses_per_day, 18.0);
+    }
+
+    #[test]
+    fn lifetimes_and_nist() {
+        let e = exposure(&scenario("preset = \"privacyidea\""), 0, &SPEC);
+        assert_eq!(e.code_lifetime_s, 12.0 * 30.0 + 30.0);
+        assert!(!e.meets_nist);
+        let e = exposure(&scenario("preset = \"onespan\""), 0, &SPEC);
+        assert_eq!(e.code_lifetime_max_s, 11.0 * 30.0 + 40.0 * 30.0);
+    }
+}
