@@ -444,7 +444,7 @@ fn invalid_scenarios_exit_2_with_positions_and_write_nothing() {
     let cases: &[(&str, &[&str])] = &[
         ("[run]\ntokens = -5\n", &["bad.toml:2:10: run.tokens: expected u64"]),
         ("[run\n", &["bad.toml:1:"]),
-        ("[runn]\n", &["bad.toml:1:2: runn: expected a known field (one of `run`, `validator`, `population`), found unknown field `runn`"]),
+        ("[runn]\n", &["bad.toml:1:2: runn: expected a known field (one of `run`, `validator`, `population`, `attack`, `sweep`), found unknown field `runn`"]),
         (
             "[[population]]\ntoken = { kind = \"hardwre\" }\n",
             &["bad.toml:2:18: population[0].token.kind: expected one of hardware, phone, desktop, hotp, found \"hardwre\""],
