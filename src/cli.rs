@@ -56,6 +56,24 @@ pub enum Command {
     },
     /// List the validator presets with their parameters and sources.
     Presets,
+    /// Run every setting of the scenario's [sweep] on the same fleet; write sweep.csv, charts
+    /// and a recommendation.
+    Sweep {
+        scenario: PathBuf,
+        /// Results folder (default: results/<run.name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        threads: Option<usize>,
+        #[arg(long)]
+        force: bool,
+        /// Override a scenario field for every setting (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = Override::parse)]
+        sets: Vec<Override>,
+        /// Keep settings whose `all` row meets this, e.g. first_try_acceptance>=0.995 (repeatable).
+        #[arg(long = "target", value_name = "COLUMN>=VALUE", value_parser = crate::sweep::Target::parse)]
+        targets: Vec<crate::sweep::Target>,
+    },
     /// Redraw the charts and report.md of a results folder from its CSV and manifest.
     Plot {
         /// A results folder written by `otpdrift run`.
@@ -151,6 +169,14 @@ pub fn main_with(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Plot { results, format } => plot(&results, format),
+        Command::Sweep {
+            scenario,
+            out,
+            threads,
+            force,
+            sets,
+            targets,
+        } => sweep(&scenario, &sets, out, threads, force, &targets),
         Command::Code {
             secret,
             time,
@@ -481,4 +507,279 @@ fn plot(dir: &Path, format: crate::chart::Format) -> Result<(), CliError> {
     }
     println!("redrew {} files in {}", files.len(), dir.display());
     Ok(())
+}
+
+/// What `otpdrift sweep` writes into manifest.json beside the resolved base scenario.
+#[derive(serde::Serialize)]
+struct SweepManifest {
+    tool: &'static str,
+    version: &'static str,
+    command: &'static str,
+    scenario_path: String,
+    scenario_sha256: String,
+    seed: u64,
+    threads: usize,
+    points: Vec<serde_json::Value>,
+    same_fleet: bool,
+    started_at: String,
+    finished_at: String,
+    wall_seconds: f64,
+    attempts: u64,
+    attempts_per_second: f64,
+    hmacs: u64,
+    seconds_per_point: f64,
+    /// The first setting run again alone, to price a sweep point against a plain run.
+    single_run_seconds: f64,
+    single_run_attempts: u64,
+    /// Seconds per simulated attempt in the sweep over the same in the single run: settings
+    /// differ in how many attempts their users make, so the comparison is per attempt.
+    point_cost_ratio_per_attempt: f64,
+    targets: Vec<String>,
+    recommended: Vec<usize>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sweep(
+    path: &Path,
+    sets: &[Override],
+    out: Option<PathBuf>,
+    threads: Option<usize>,
+    force: bool,
+    targets: &[crate::sweep::Target],
+) -> Result<(), CliError> {
+    use crate::sweep::{self as sw, Verdict};
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::input(format!("cannot read scenario {file}: {e}")))?;
+    let base =
+        Scenario::from_toml_with(&file, &text, sets).map_err(|e| CliError::input(e.to_string()))?;
+    if base.sweep.is_empty() {
+        return Err(CliError::input(format!(
+            "{file}: there is no [sweep] part; add one, e.g.\n[sweep]\nvary = {{ \"validator.window.back\" = [1, 2, 3] }}"
+        )));
+    }
+    let text = if sets.is_empty() {
+        text
+    } else {
+        crate::scenario::overrides::apply(&text, sets).map_err(CliError::input)?
+    };
+    let (points, scenarios) =
+        sw::scenarios(&file, &text, &base).map_err(|e| CliError::input(e.to_string()))?;
+    let dir = out.unwrap_or_else(|| Path::new("results").join(&base.run.name));
+    check_writable(&dir, force)?;
+    let threads =
+        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if threads == 0 {
+        return Err(CliError::input("--threads: expected at least 1, found 0"));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| CliError::runtime(format!("cannot start {threads} threads: {e}")))?;
+    let same = sw::same_fleet(&scenarios);
+    let total: u64 = if same {
+        base.run.tokens
+    } else {
+        scenarios.iter().map(|s| s.run.tokens).sum()
+    };
+    let bar = progress_bar(
+        total,
+        &format!("{} ({} settings)", base.run.name, points.len()),
+    );
+    let started_at = now_ms();
+    let t0 = Instant::now();
+    let results = pool.install(|| {
+        if same {
+            sim::run_points(&scenarios, &|n| bar.inc(n))
+        } else {
+            scenarios
+                .iter()
+                .map(|sc| sim::run(sc, 0..sc.run.tokens, &|n| bar.inc(n)))
+                .collect()
+        }
+    });
+    let wall = t0.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let t1 = Instant::now();
+    let single_attempts = pool
+        .install(|| sim::run(&scenarios[0], 0..scenarios[0].run.tokens, &|_| {}))
+        .total_attempts();
+    let single = t1.elapsed().as_secs_f64();
+
+    let rows = sw::rows(&points, &scenarios, &results);
+    let mut params: Vec<String> = Vec::new();
+    for p in &points {
+        for (k, _) in &p.settings {
+            if !params.contains(k) {
+                params.push(k.clone());
+            }
+        }
+    }
+    let header = sw::header(&params);
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    w.write_record(&header)
+        .map_err(|e| CliError::runtime(e.to_string()))?;
+    let mut table = Vec::new();
+    for row in &rows {
+        let rec = sw::record(row, &points[row.point - 1], &params);
+        if row.population == "all" {
+            let cells = header
+                .iter()
+                .zip(&rec)
+                .filter_map(|(h, v)| match v.as_str() {
+                    "true" => Some((h.clone(), 1.0)),
+                    "false" => Some((h.clone(), 0.0)),
+                    v => v.parse::<f64>().ok().map(|x| (h.clone(), x)),
+                })
+                .collect();
+            table.push((row.point, cells));
+        }
+        w.write_record(&rec)
+            .map_err(|e| CliError::runtime(e.to_string()))?;
+    }
+    let csv_bytes = w
+        .into_inner()
+        .map_err(|e| CliError::runtime(e.to_string()))?;
+    let label = |p: usize| format!("#{p} ({})", points[p - 1].label());
+    let (verdict_text, recommended) = if targets.is_empty() {
+        ("No `--target` was given: every setting is listed above; the Pareto front is the short list.".to_string(), Vec::new())
+    } else {
+        let ts: Vec<String> = targets.iter().map(|t| format!("`{t}`")).collect();
+        match sw::choose(&table, targets).map_err(CliError::input)? {
+            Verdict::Met(ps) => (
+                format!(
+                    "Settings meeting {}, best security first (lowest attacker success, then shortest code lifetime):\n\n{}",
+                    ts.join(" and "),
+                    ps.iter().map(|p| format!("1. {}", label(*p))).collect::<Vec<_>>().join("\n")
+                ),
+                ps,
+            ),
+            Verdict::NoneMeets { per_target, closest } => {
+                let mut s = format!("No setting meets {}.\n\n", ts.join(" and "));
+                for (t, n) in per_target {
+                    s += &format!("- `{t}` alone: met by {n} of {} settings\n", points.len());
+                }
+                if let Some((p, failed)) = closest {
+                    s += &format!("\nClosest: {}, which fails {}.", label(p), failed.join(" and "));
+                }
+                (s, Vec::new())
+            }
+        }
+    };
+    let data = crate::chart::sweep::SweepData {
+        name: base.run.name.clone(),
+        params: params.clone(),
+        table: crate::chart::Table::parse(&csv_bytes).map_err(CliError::runtime)?,
+        recommended: recommended.clone(),
+    };
+    let mut files = vec![("sweep.csv".to_string(), csv_bytes)];
+    files.extend(
+        crate::chart::sweep::render_sweep(&data)
+            .map_err(|e| CliError::runtime(format!("drawing charts: {e}")))?,
+    );
+    files.push((
+        "report.md".into(),
+        export::report::render_sweep(&base, &data, &verdict_text).into_bytes(),
+    ));
+    let attempts: u64 = results.iter().map(|r| r.total_attempts()).sum();
+    let cost_ratio =
+        (wall / attempts.max(1) as f64) / (single / single_attempts.max(1) as f64).max(1e-15);
+    let mut manifest = serde_json::to_value(SweepManifest {
+        tool: "otpdrift",
+        version: env!("CARGO_PKG_VERSION"),
+        command: "sweep",
+        scenario_path: file.clone(),
+        scenario_sha256: sha256_hex(text.as_bytes()),
+        seed: base.run.seed,
+        threads,
+        points: points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                serde_json::json!({
+                    "point": i + 1,
+                    "label": p.label(),
+                    "settings": p.settings.iter().map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or_default())).collect::<serde_json::Map<_, _>>(),
+                })
+            })
+            .collect(),
+        same_fleet: same,
+        started_at: format_rfc3339(started_at),
+        finished_at: format_rfc3339(now_ms()),
+        wall_seconds: (wall * 1000.0).round() / 1000.0,
+        attempts,
+        attempts_per_second: (attempts as f64 / wall.max(1e-9)).round(),
+        hmacs: results.iter().map(|r| r.hmacs).sum(),
+                seconds_per_point: wall / points.len() as f64,
+        single_run_seconds: (single * 1000.0).round() / 1000.0,
+        single_run_attempts: single_attempts,
+        point_cost_ratio_per_attempt: cost_ratio,
+        targets: targets.iter().map(|t| t.text.clone()).collect(),
+        recommended: recommended.clone(),
+    })
+    .map_err(|e| CliError::runtime(e.to_string()))?;
+    manifest["scenario"] = resolved(&base);
+    let mut mbytes =
+        serde_json::to_vec_pretty(&manifest).map_err(|e| CliError::runtime(e.to_string()))?;
+    mbytes.push(b'\n');
+    files.push(("manifest.json".into(), mbytes));
+    export::write_folder(&dir, force, &files)?;
+
+    println!(
+        "{} — {} settings on {} tokens{}",
+        base.run.name,
+        points.len(),
+        base.run.tokens,
+        if same { " (one fleet)" } else { "" }
+    );
+    println!(
+        "{:>4}  {:<44} {:>10} {:>12} {:>9} {:>5}",
+        "#", "setting", "first-try", "attacker/yr", "lifetime", "NIST"
+    );
+    for (p, cells) in &table {
+        let get = |c: &str| cells.iter().find(|x| x.0 == c).map(|x| x.1);
+        let mut l = points[p - 1].label();
+        if l.chars().count() > 44 {
+            l = l.chars().take(43).collect::<String>() + "…";
+        }
+        println!(
+            "{:>4}  {:<44} {:>10} {:>12} {:>9} {:>5}",
+            p,
+            l,
+            pct(get("first_try_acceptance_rate")),
+            get("attack_p_success_year").map_or("-".into(), |x| format!("{x:.2e}")),
+            get("code_lifetime_s").map_or("-".into(), format_duration),
+            if get("meets_nist_800_63b") == Some(1.0) {
+                "yes"
+            } else {
+                "no"
+            }
+        );
+    }
+    println!("\n{}", verdict_text.replace('`', ""));
+    println!(
+        "\nwrote {} in {:.1} s ({:.2} s a setting): {} attempts; per attempt a sweep point cost {:.2} of a single run (setting #1 alone: {:.2} s)",
+        dir.display(),
+        wall,
+        wall / points.len() as f64,
+        attempts,
+        cost_ratio,
+        single
+    );
+    Ok(())
+}
+
+fn progress_bar(len: u64, msg: &str) -> ProgressBar {
+    if std::io::stderr().is_terminal() {
+        let b = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+        b.set_style(
+            ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {pos}/{len} tokens ({percent}%), {elapsed} elapsed, ETA {eta}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        b.set_message(msg.to_string());
+        b
+    } else {
+        ProgressBar::hidden()
+    }
 }

@@ -127,11 +127,6 @@ pub fn credential_id(kind: TokenKind, token: u64, generation: u32) -> String {
 
 const CACHE: usize = 16;
 
-/// Codes already computed for a user's credentials, shared by the points of a sweep (the same
-/// user has the same secret at every point): keyed by (generation, digits, algorithm, step).
-pub type SharedCodes =
-    std::rc::Rc<std::cell::RefCell<std::collections::HashMap<(u32, u32, u8, i64), u32>>>;
-
 /// One credential on one device.
 #[derive(Clone)]
 pub struct Token {
@@ -148,7 +143,6 @@ pub struct Token {
     pub counter: u64,
     battery: Option<BatterySpec>,
     death: Option<(Millis, DeathCause)>,
-    shared: Option<(SharedCodes, u32, u8)>,
 }
 
 impl Token {
@@ -174,7 +168,6 @@ impl Token {
             counter: 0,
             battery: battery.cloned(),
             death: None,
-            shared: None,
         };
         t.update_death();
         t
@@ -186,32 +179,10 @@ impl Token {
         if self.cache[slot].0 == step {
             return self.cache[slot].1;
         }
-        let c = match &self.shared {
-            Some((memo, generation, alg)) => {
-                let key = (*generation, self.digits, *alg, step);
-                let found = memo.borrow().get(&key).copied();
-                match found {
-                    Some(c) => c,
-                    None => {
-                        self.hmacs += 1;
-                        let c = self.keyed.hotp(step as u64, self.digits);
-                        memo.borrow_mut().insert(key, c);
-                        c
-                    }
-                }
-            }
-            None => {
-                self.hmacs += 1;
-                self.keyed.hotp(step as u64, self.digits)
-            }
-        };
+        self.hmacs += 1;
+        let c = self.keyed.hotp(step as u64, self.digits);
         self.cache[slot] = (step, c);
         c
-    }
-
-    /// Shares computed codes with the same user's credential at other sweep points.
-    pub fn share(&mut self, memo: &SharedCodes, generation: u32, algorithm: crate::otp::Algorithm) {
-        self.shared = Some((memo.clone(), generation, algorithm as u8));
     }
 
     pub fn digits(&self) -> u32 {

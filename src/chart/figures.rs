@@ -17,7 +17,7 @@ type RateSeries = Vec<(usize, Vec<Option<f64>>, Vec<Option<f64>>)>;
 
 /// An f64 axis with tick marks exactly where we ask (calendar dates, round durations) and no
 /// minor grid; plotters' own key-point wrapper does not format f64 values.
-struct Ticked<A: Ranged<ValueType = f64>> {
+pub(super) struct Ticked<A: Ranged<ValueType = f64>> {
     inner: A,
     ticks: Vec<f64>,
 }
@@ -49,7 +49,7 @@ impl<A: Ranged<ValueType = f64>> plotters::coord::ranged1d::ValueFormatter<f64> 
     }
 }
 
-fn ticked<A: plotters::coord::ranged1d::AsRangedCoord<Value = f64>>(
+pub(super) fn ticked<A: plotters::coord::ranged1d::AsRangedCoord<Value = f64>>(
     axis: A,
     ticks: Vec<f64>,
 ) -> Ticked<A::CoordDescType> {
@@ -116,6 +116,12 @@ const PALETTE: [(u8, u8, u8); 10] = [
     (156, 117, 95),
     (186, 176, 172),
 ];
+
+/// The i-th palette colour.
+pub fn colour_index(i: usize) -> RGBColor {
+    let (r, g, b) = PALETTE[i % PALETTE.len()];
+    RGBColor(r, g, b)
+}
 
 /// The colour of population `i`; `all` is near-black.
 pub fn colour(d: &ChartData, i: usize) -> RGBColor {

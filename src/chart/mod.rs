@@ -3,6 +3,7 @@
 
 mod data;
 mod figures;
+pub mod sweep;
 
 pub use data::{ChartData, DataError, Series, Table};
 pub use figures::{colour as figures_colour, thousands, Figure};
@@ -71,13 +72,18 @@ pub fn render_png(fig: Figure, d: &ChartData) -> Result<Vec<u8>, String> {
         figures::draw(fig, d, &root)?;
         root.present().map_err(|e| e.to_string())?;
     }
+    encode_png(&buf)
+}
+
+/// An RGB buffer of the chart size as PNG bytes.
+fn encode_png(buf: &[u8]) -> Result<Vec<u8>, String> {
     let mut png_bytes = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut png_bytes, WIDTH, HEIGHT);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
         let mut w = enc.write_header().map_err(|e| e.to_string())?;
-        w.write_image_data(&buf).map_err(|e| e.to_string())?;
+        w.write_image_data(buf).map_err(|e| e.to_string())?;
     }
     Ok(png_bytes)
 }

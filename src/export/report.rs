@@ -255,3 +255,72 @@ pub fn warnings(d: &ChartData) -> Vec<String> {
     }
     w
 }
+
+/// report.md of a sweep: every setting's figures, the Pareto front and the recommendation.
+pub fn render_sweep(
+    sc: &crate::scenario::Scenario,
+    d: &crate::chart::sweep::SweepData,
+    verdict_text: &str,
+) -> String {
+    let mut out = String::new();
+    let run = &sc.run;
+    let t = &d.table;
+    let rows: Vec<&Vec<String>> = t
+        .rows
+        .iter()
+        .filter(|r| t.text(r, "population") == "all")
+        .collect();
+    let _ = writeln!(out, "# otpdrift sweep: {}\n", run.name);
+    let _ = writeln!(
+        out,
+        "**Scenario.** {} users over {} ({} to {}), {} settings of {}. Every setting runs on the same fleet — the same clocks, login times and user behaviour (common random numbers) — so differences come from the setting, not from noise. Seed {}.\n",
+        thousands(run.tokens as f64),
+        format_duration(run.horizon_s),
+        date(run.start),
+        date(run.end()),
+        rows.len(),
+        d.params.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "),
+        run.seed
+    );
+    let _ = writeln!(out, "## Settings (all populations)\n");
+    let _ = writeln!(out, "| # | setting | first-try acceptance (95% CI) | login success | incidents per 1,000 logins | tickets per 100 users a year | attacker success per account a year | code lifetime | NIST 800-63B |");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
+    let n = |r: &Vec<String>, c: &str| t.num(r, c);
+    for r in &rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} ({}–{}) | {} | {} | {} | {} | {} | {} |",
+            t.text(r, "point"),
+            t.text(r, "label"),
+            pct(n(r, "first_try_acceptance_rate")),
+            pct(n(r, "first_try_acceptance_ci95_low")),
+            pct(n(r, "first_try_acceptance_ci95_high")),
+            pct(n(r, "login_success_rate")),
+            n(r, "incidents_per_1000_logins").map_or("–".into(), |x| format!("{x:.2}")),
+            n(r, "tickets_per_100_users_year").map_or("–".into(), |x| format!("{x:.1}")),
+            n(r, "attack_p_success_year").map_or("–".into(), |x| format!("{x:.2e}")),
+            n(r, "code_lifetime_s").map_or("–".into(), format_duration),
+            if t.text(r, "meets_nist_800_63b") == "true" {
+                "yes"
+            } else {
+                "no"
+            },
+        );
+    }
+    let front = crate::chart::sweep::pareto(&d.all_rows());
+    let _ = writeln!(
+        out,
+        "\n## Pareto front\n\nNo other setting has both fewer first-try rejections and a lower attacker success: {}.\n",
+        front.iter().map(|p| format!("#{p}")).collect::<Vec<_>>().join(", ")
+    );
+    let _ = writeln!(out, "## Recommendation\n\n{verdict_text}\n");
+    let _ = writeln!(out, "## Charts\n");
+    for (stem, title) in crate::chart::sweep::SWEEP_FIGURES {
+        let _ = writeln!(out, "### {title}\n\n![{title}]({stem}.png)\n");
+    }
+    let _ = writeln!(
+        out,
+        "Attacker figures are analytic: each guess succeeds with probability accepted steps / 10^digits, and the lockout caps the guesses (see the otpdrift README). `sweep.csv` has every figure per setting and population, with 95% intervals."
+    );
+    out
+}

@@ -8,7 +8,7 @@ use crate::metrics::{Buckets, Counts, PopTally};
 use crate::otp::totp_step;
 use crate::rng::{behaviour_at, stream, stream_gen, Purpose, Rng};
 use crate::scenario::{Population, Scenario};
-use crate::token::{credential_id, DeathCause, SharedCodes, Token, TokenKind};
+use crate::token::{credential_id, DeathCause, Token, TokenKind};
 use crate::user::{typo, Schedule};
 use crate::validator::{
     CredentialState, Decision, Resync, Scheme, SyncFailure, ValidatorConfig, Verdict,
@@ -123,8 +123,6 @@ struct Life<'a> {
     /// Failed incidents in a row (reset by a successful login).
     failed_incidents: u32,
     token_rng: Rng,
-    /// Codes shared with this user's credentials at other sweep points.
-    shared: Option<SharedCodes>,
 }
 
 impl<'a> Life<'a> {
@@ -135,7 +133,6 @@ impl<'a> Life<'a> {
         index: u64,
         generation: u32,
         born: Millis,
-        shared: Option<&SharedCodes>,
     ) -> Credential {
         let seed = sc.run.seed;
         let mut clock_rng = stream_gen(seed, index, Purpose::Clock, generation);
@@ -150,7 +147,7 @@ impl<'a> Life<'a> {
             _ => (born, 0),
         };
         let credential = credential_id(p.token.kind, index, generation + 1);
-        let mut token = Token::new(
+        let token = Token::new(
             &p.token,
             p.battery.as_ref(),
             credential.clone(),
@@ -158,9 +155,7 @@ impl<'a> Life<'a> {
             codes_before,
             &mut stream_gen(seed, index, Purpose::Secret, generation),
         );
-        if let Some(memo) = shared {
-            token.share(memo, generation, p.token.algorithm);
-        }
+
         // The clock starts where the simulation does, or when a replacement is born.
         let clock = Clock::new(&p.clock, born.max(sc.run.start), clock_rng);
         Credential {
@@ -214,7 +209,6 @@ impl<'a> Life<'a> {
             self.index,
             self.generation,
             ready,
-            self.shared.as_ref(),
         );
         if ready > at {
             self.no_token.push((at, ready));
@@ -585,18 +579,6 @@ pub fn simulate_token(
     index: u64,
     tally: &mut PopTally,
 ) -> Vec<TokenRecord> {
-    simulate_token_shared(sc, buckets, pop, index, tally, None)
-}
-
-/// [`simulate_token`] sharing computed codes with the same user at other sweep points.
-pub fn simulate_token_shared(
-    sc: &Scenario,
-    buckets: &Buckets,
-    pop: usize,
-    index: u64,
-    tally: &mut PopTally,
-    shared: Option<&SharedCodes>,
-) -> Vec<TokenRecord> {
     let p: &Population = &sc.populations[pop];
     let start = sc.run.start;
     let end = sc.run.end();
@@ -619,7 +601,7 @@ pub fn simulate_token_shared(
         step_ms: p.token.step_s as i64 * SECOND,
         t0_ms: p.token.t0 * SECOND,
         totp,
-        cred: Life::credential(sc, p, pop, index, 0, start, shared),
+        cred: Life::credential(sc, p, pop, index, 0, start),
         generation: 0,
         records: Vec::new(),
         no_token: Vec::new(),
@@ -627,7 +609,6 @@ pub fn simulate_token_shared(
         incident_start: None,
         failed_incidents: 0,
         token_rng: stream(sc.run.seed, index, Purpose::Token),
-        shared: shared.cloned(),
     };
     let mut attacker = sc
         .attack

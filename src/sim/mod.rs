@@ -3,7 +3,7 @@
 
 mod life;
 
-pub use life::{simulate_token, simulate_token_shared, Rejection, TokenRecord};
+pub use life::{simulate_token, Rejection, TokenRecord};
 
 use crate::metrics::{Buckets, Counts, Tally};
 use crate::scenario::Scenario;
@@ -99,97 +99,18 @@ pub fn run(sc: &Scenario, shard: Range<u64>, progress: &(dyn Fn(u64) + Sync)) ->
     }
 }
 
-/// Runs every point of a sweep on the same fleet: each user is simulated at every point in
-/// turn on one thread, sharing the codes already computed for their secret. Points must share
-/// the fleet (`sweep::same_fleet`); results equal separate [`run`]s exactly.
+/// Runs every point of a sweep on the same fleet. Common random numbers need nothing more than
+/// the seed: each user's streams are keyed by (seed, user, purpose), so user i has the same
+/// clock, logins and behaviour at every point. Points run one after another, each spread over
+/// all threads.
+///
+/// Measured and left out: simulating each user at every point in turn while sharing computed
+/// codes in a per-user map was slower than this (the map cost more than the HMACs it saved,
+/// and alternating between points' tallies spoiled the caches).
 pub fn run_points(points: &[Scenario], progress: &(dyn Fn(u64) + Sync)) -> Vec<RunResult> {
-    let Some(first) = points.first() else {
-        return Vec::new();
-    };
-    let n = first.run.tokens;
-    let bounds: Vec<Vec<Range<u64>>> = points
+    points
         .iter()
-        .map(|sc| {
-            let mut acc = 0;
-            sc.population_sizes()
-                .iter()
-                .map(|s| {
-                    acc += s;
-                    acc - s..acc
-                })
-                .collect()
-        })
-        .collect();
-    let buckets: Vec<Buckets> = points
-        .iter()
-        .map(|sc| Buckets::new(sc.run.bucket, sc.run.start, sc.run.end()))
-        .collect();
-    let empty = || -> Vec<(Tally, Vec<TokenRecord>)> {
-        points
-            .iter()
-            .zip(&buckets)
-            .map(|(sc, b)| (Tally::new(sc.populations.len(), b.len()), Vec::new()))
-            .collect()
-    };
-    let chunks: Vec<Range<u64>> = (0..n)
-        .step_by(CHUNK as usize)
-        .map(|s| s..(s + CHUNK).min(n))
-        .collect();
-    let merged = chunks
-        .into_par_iter()
-        .fold(empty, |mut acc, chunk| {
-            let len = chunk.end - chunk.start;
-            for i in chunk {
-                let memo = crate::token::SharedCodes::default();
-                for (k, sc) in points.iter().enumerate() {
-                    let pop = bounds[k]
-                        .iter()
-                        .position(|r| r.contains(&i))
-                        .unwrap_or(sc.populations.len() - 1);
-                    let recs = simulate_token_shared(
-                        sc,
-                        &buckets[k],
-                        pop,
-                        i,
-                        &mut acc[k].0.pops[pop],
-                        Some(&memo),
-                    );
-                    acc[k].1.extend(recs);
-                }
-            }
-            progress(len);
-            acc
-        })
-        .reduce(empty, |a, b| {
-            a.into_iter()
-                .zip(b)
-                .map(|((ta, mut ra), (tb, rb))| {
-                    ra.extend(rb);
-                    (ta.merge(tb), ra)
-                })
-                .collect()
-        });
-    merged
-        .into_iter()
-        .zip(points)
-        .zip(buckets)
-        .map(|(((mut tally, mut tokens), sc), buckets)| {
-            tokens.sort_by_key(|r| (r.token, r.generation));
-            for p in &mut tally.pops {
-                let mut total = Counts::default();
-                p.buckets.iter().for_each(|b| total.add(b));
-                p.total = total;
-            }
-            let hmacs = tokens.iter().map(|t| t.hmacs).sum();
-            RunResult {
-                population_names: sc.populations.iter().map(|p| p.name.clone()).collect(),
-                buckets,
-                tally,
-                tokens,
-                shard: 0..n,
-                hmacs,
-            }
-        })
+        .map(|sc| run(sc, 0..sc.run.tokens, progress))
         .collect()
 }
 

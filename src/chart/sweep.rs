@@ -1,0 +1,441 @@
+//! Sweep charts, drawn from sweep.csv alone: the user-failure against attacker-success
+//! trade-off with its Pareto front, and a figure against one swept parameter with 95% bands.
+
+use super::figures::{colour_index, thousands};
+use super::{register_fonts, Table, HEIGHT, WIDTH};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+type R = Result<(), String>;
+
+fn e<E: std::fmt::Display>(x: E) -> String {
+    x.to_string()
+}
+
+fn font(size: u32) -> FontDesc<'static> {
+    ("sans-serif", size).into_font()
+}
+
+fn bold(size: u32) -> FontDesc<'static> {
+    ("sans-serif", size).into_font().style(FontStyle::Bold)
+}
+
+const GREY: RGBColor = RGBColor(110, 110, 110);
+const GRID: RGBColor = RGBColor(225, 225, 225);
+const LEGEND_W: u32 = 420;
+
+/// A sweep's results as written: sweep.csv and the swept parameter names.
+#[derive(Clone, Debug)]
+pub struct SweepData {
+    pub name: String,
+    pub params: Vec<String>,
+    pub table: Table,
+    /// Points recommended by `--target`, best first (empty without targets).
+    pub recommended: Vec<usize>,
+}
+
+/// One point's `all` row.
+#[derive(Clone, Debug)]
+pub struct PointRow {
+    pub point: usize,
+    pub label: String,
+    pub rejection: f64,
+    pub attack_year: f64,
+    pub nist: bool,
+}
+
+impl SweepData {
+    pub fn all_rows(&self) -> Vec<PointRow> {
+        let t = &self.table;
+        t.rows
+            .iter()
+            .filter(|r| t.text(r, "population") == "all")
+            .filter_map(|r| {
+                Some(PointRow {
+                    point: t.num(r, "point")? as usize,
+                    label: t.text(r, "label").to_string(),
+                    rejection: t.num(r, "first_try_rejection_rate")?,
+                    attack_year: t.num(r, "attack_p_success_year")?,
+                    nist: t.text(r, "meets_nist_800_63b") == "true",
+                })
+            })
+            .collect()
+    }
+}
+
+/// Points no other point beats on both user failures and attacker success.
+pub fn pareto(rows: &[PointRow]) -> Vec<usize> {
+    rows.iter()
+        .filter(|a| {
+            !rows.iter().any(|b| {
+                b.rejection <= a.rejection
+                    && b.attack_year <= a.attack_year
+                    && (b.rejection < a.rejection || b.attack_year < a.attack_year)
+            })
+        })
+        .map(|a| a.point)
+        .collect()
+}
+
+fn head<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    sub: &str,
+) -> Result<(DrawingArea<DB, Shift>, DrawingArea<DB, Shift>), String> {
+    root.fill(&WHITE).map_err(e)?;
+    let (h, body) = root.split_vertically(100);
+    h.draw(&Text::new(title.to_string(), (30, 16), bold(34)))
+        .map_err(e)?;
+    h.draw(&Text::new(sub.to_string(), (32, 62), font(21).color(&GREY)))
+        .map_err(e)?;
+    Ok(body.split_horizontally(WIDTH - LEGEND_W))
+}
+
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let mut t = Vec::new();
+    let mut x = 10f64.powf(lo.log10().floor());
+    while x <= hi * 1.0001 {
+        if x >= lo * 0.9999 {
+            t.push(x);
+        }
+        x *= 10.0;
+    }
+    t
+}
+
+fn sci(x: f64) -> String {
+    if x >= 0.01 {
+        format!("{:.0}%", x * 100.0)
+    } else {
+        let e = x.log10().round() as i32;
+        format!("1e{e}")
+    }
+}
+
+fn tradeoff<DB: DrawingBackend>(d: &SweepData, root: &DrawingArea<DB, Shift>) -> R {
+    let rows = d.all_rows();
+    let (plot, leg) = head(
+        root,
+        &format!("User failures against attacker success — {}", d.name),
+        &format!(
+            "{} settings on the same fleet · one point per setting · Pareto front joined",
+            rows.len()
+        ),
+    )?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let floor = 1e-12;
+    let xs: Vec<f64> = rows.iter().map(|r| r.attack_year.max(floor)).collect();
+    let (xlo, xhi) = (
+        xs.iter().cloned().fold(f64::INFINITY, f64::min) / 3.0,
+        xs.iter().cloned().fold(0.0, f64::max).max(floor * 10.0) * 3.0,
+    );
+    let ymax = rows.iter().map(|r| r.rejection * 100.0).fold(0.0, f64::max) * 1.15 + 0.05;
+    let ymin = (rows
+        .iter()
+        .map(|r| r.rejection * 100.0)
+        .fold(f64::INFINITY, f64::min)
+        * 0.85
+        - 0.05)
+        .max(0.0);
+    let mut chart = ChartBuilder::on(&plot)
+        .margin(24)
+        .x_label_area_size(70)
+        .y_label_area_size(100)
+        .build_cartesian_2d(
+            super::figures::ticked((xlo..xhi).log_scale(), log_ticks(xlo, xhi)),
+            ymin..ymax,
+        )
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_desc("Attacker success per account per year (log scale)")
+        .y_desc("First-try rejection of users (%)")
+        .x_label_formatter(&|x| sci(*x))
+        .y_label_formatter(&|y| format!("{y:.1}%"))
+        .y_labels(10)
+        .label_style(font(20))
+        .axis_desc_style(font(22))
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GRID)
+        .draw()
+        .map_err(e)?;
+    let front = pareto(&rows);
+    let mut fp: Vec<(f64, f64)> = rows
+        .iter()
+        .filter(|r| front.contains(&r.point))
+        .map(|r| (r.attack_year.max(floor), r.rejection * 100.0))
+        .collect();
+    fp.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let red = RGBColor(200, 30, 30);
+    chart
+        .draw_series(LineSeries::new(fp, red.stroke_width(2)))
+        .map_err(e)?;
+    for r in &rows {
+        let on = front.contains(&r.point);
+        let c = if on { red } else { RGBColor(78, 121, 167) };
+        let pos = (r.attack_year.max(floor), r.rejection * 100.0);
+        let style = if r.nist {
+            c.filled()
+        } else {
+            c.stroke_width(3)
+        };
+        chart
+            .draw_series(std::iter::once(Circle::new(pos, 9, style)))
+            .map_err(e)?;
+        chart
+            .draw_series(std::iter::once(
+                EmptyElement::at(pos) + Text::new(format!("#{}", r.point), (10, -26), font(18)),
+            ))
+            .map_err(e)?;
+    }
+    // Legend: markers, then the settings (Pareto points first when there are many).
+    let mut y = 24;
+    leg.draw(&Circle::new((18, y + 10), 8, red.filled()))
+        .map_err(e)?;
+    leg.draw(&Text::new("Pareto front".to_string(), (36, y), font(18)))
+        .map_err(e)?;
+    y += 28;
+    leg.draw(&Circle::new((18, y + 10), 8, GREY.filled()))
+        .map_err(e)?;
+    leg.draw(&Text::new(
+        "filled: meets NIST 800-63B".to_string(),
+        (36, y),
+        font(18),
+    ))
+    .map_err(e)?;
+    y += 28;
+    leg.draw(&Circle::new((18, y + 10), 8, GREY.stroke_width(3)))
+        .map_err(e)?;
+    leg.draw(&Text::new(
+        "hollow: does not".to_string(),
+        (36, y),
+        font(18),
+    ))
+    .map_err(e)?;
+    y += 40;
+    let mut line = |text: String, f: TextStyle<'static>| -> R {
+        leg.draw(&Text::new(text, (10, y), f)).map_err(e)?;
+        y += 26;
+        Ok(())
+    };
+    let mut listed: Vec<&PointRow> = rows.iter().filter(|r| front.contains(&r.point)).collect();
+    listed.extend(rows.iter().filter(|r| !front.contains(&r.point)));
+    let room = ((HEIGHT as i32 - 100 - 170 - 20) / 26).max(1) as usize;
+    line("Settings".to_string(), bold(19).color(&BLACK))?;
+    for r in listed.iter().take(room) {
+        let mut label = format!("#{} {}", r.point, r.label);
+        if label.chars().count() > 38 {
+            label = label.chars().take(37).collect::<String>() + "…";
+        }
+        line(label, font(16).color(&BLACK))?;
+    }
+    if listed.len() > room {
+        line(
+            format!(
+                "… {} more in sweep.csv",
+                thousands((listed.len() - room) as f64)
+            ),
+            font(16).color(&GREY),
+        )?;
+    }
+    Ok(())
+}
+
+/// The parameter to draw against: the last numeric one of the block with the most points,
+/// with the block's other parameters as separate lines.
+fn x_param(d: &SweepData) -> Option<(String, Vec<String>)> {
+    let t = &d.table;
+    let all: Vec<&Vec<String>> = t
+        .rows
+        .iter()
+        .filter(|r| t.text(r, "population") == "all")
+        .collect();
+    let numeric = |p: &str| {
+        let vals: Vec<&str> = all
+            .iter()
+            .map(|r| t.text(r, p))
+            .filter(|v| !v.is_empty())
+            .collect();
+        vals.len() >= 2 && vals.iter().all(|v| v.parse::<f64>().is_ok())
+    };
+    let x = d.params.iter().rev().find(|p| numeric(p))?.clone();
+    let others = d.params.iter().filter(|p| **p != x).cloned().collect();
+    Some((x, others))
+}
+
+fn versus<DB: DrawingBackend>(d: &SweepData, root: &DrawingArea<DB, Shift>) -> R {
+    let t = &d.table;
+    let Some((x, others)) = x_param(d) else {
+        let (plot, _) = head(
+            root,
+            &format!("First-try acceptance by setting — {}", d.name),
+            "no numeric parameter was swept",
+        )?;
+        let (w, h) = plot.dim_in_pixel();
+        plot.draw(&Text::new(
+            "Sweep a numeric field to see a figure against it",
+            (w as i32 / 2 - 280, h as i32 / 2),
+            font(24).color(&GREY),
+        ))
+        .map_err(e)?;
+        return Ok(());
+    };
+    let rows: Vec<&Vec<String>> = t
+        .rows
+        .iter()
+        .filter(|r| t.text(r, "population") == "all" && !t.text(r, &x).is_empty())
+        .collect();
+    let (plot, leg) = head(
+        root,
+        &format!("First-try acceptance against {x} — {}", d.name),
+        "all populations · bands: 95% confidence interval (Wilson)",
+    )?;
+    // Group by the other parameters' values.
+    let mut groups: Vec<(String, Vec<(f64, f64, f64, f64)>)> = Vec::new();
+    for r in &rows {
+        let key: Vec<String> = others
+            .iter()
+            .filter(|p| !t.text(r, p).is_empty())
+            .map(|p| format!("{}={}", p.rsplit('.').next().unwrap_or(p), t.text(r, p)))
+            .collect();
+        let key = if key.is_empty() {
+            "all".to_string()
+        } else {
+            key.join(", ")
+        };
+        let (Some(xv), Some(y), Some(lo), Some(hi)) = (
+            t.num(r, &x),
+            t.num(r, "first_try_acceptance_rate"),
+            t.num(r, "first_try_acceptance_ci95_low"),
+            t.num(r, "first_try_acceptance_ci95_high"),
+        ) else {
+            continue;
+        };
+        match groups.iter_mut().find(|g| g.0 == key) {
+            Some(g) => g.1.push((xv, y * 100.0, lo * 100.0, hi * 100.0)),
+            None => groups.push((key, vec![(xv, y * 100.0, lo * 100.0, hi * 100.0)])),
+        }
+    }
+    for g in &mut groups {
+        g.1.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    let pts = groups.iter().flat_map(|g| g.1.iter());
+    let (mut xlo, mut xhi, mut ylo, mut yhi) = (
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for p in pts {
+        xlo = xlo.min(p.0);
+        xhi = xhi.max(p.0);
+        ylo = ylo.min(p.2);
+        yhi = yhi.max(p.3);
+    }
+    if !xlo.is_finite() {
+        return Ok(());
+    }
+    let pad = ((xhi - xlo) * 0.05).max(0.5);
+    let ypad = ((yhi - ylo) * 0.1).max(0.1);
+    let mut chart = ChartBuilder::on(&plot)
+        .margin(24)
+        .x_label_area_size(70)
+        .y_label_area_size(100)
+        .build_cartesian_2d(
+            xlo - pad..xhi + pad,
+            (ylo - ypad).max(0.0)..(yhi + ypad).min(100.0),
+        )
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_desc(x.clone())
+        .y_desc("First-try acceptance (%)")
+        .y_label_formatter(&|y| format!("{y:.1}%"))
+        .label_style(font(20))
+        .axis_desc_style(font(22))
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GRID)
+        .draw()
+        .map_err(e)?;
+    let mut y = 24;
+    leg.draw(&Text::new(
+        if others.is_empty() {
+            "Series".to_string()
+        } else {
+            "Other settings".to_string()
+        },
+        (10, y),
+        bold(19),
+    ))
+    .map_err(e)?;
+    y += 34;
+    for (k, (key, p)) in groups.iter().enumerate() {
+        let c = colour_index(k);
+        let mut band: Vec<(f64, f64)> = p.iter().map(|q| (q.0, q.2)).collect();
+        band.extend(p.iter().rev().map(|q| (q.0, q.3)));
+        chart
+            .draw_series(std::iter::once(Polygon::new(band, c.mix(0.2).filled())))
+            .map_err(e)?;
+        chart
+            .draw_series(LineSeries::new(
+                p.iter().map(|q| (q.0, q.1)),
+                c.stroke_width(3),
+            ))
+            .map_err(e)?;
+        chart
+            .draw_series(p.iter().map(|q| Circle::new((q.0, q.1), 5, c.filled())))
+            .map_err(e)?;
+        if y < HEIGHT as i32 - 140 {
+            leg.draw(&PathElement::new(
+                vec![(10, y + 11), (50, y + 11)],
+                c.stroke_width(4),
+            ))
+            .map_err(e)?;
+            leg.draw(&Text::new(key.clone(), (60, y), font(17)))
+                .map_err(e)?;
+            y += 30;
+        }
+    }
+    Ok(())
+}
+
+/// The sweep charts: (file stem, title).
+pub const SWEEP_FIGURES: [(&str, &str); 2] = [
+    ("tradeoff", "User failures against attacker success"),
+    (
+        "sweep_acceptance",
+        "First-try acceptance against a swept parameter",
+    ),
+];
+
+fn draw<DB: DrawingBackend>(which: &str, d: &SweepData, root: &DrawingArea<DB, Shift>) -> R {
+    match which {
+        "tradeoff" => tradeoff(d, root),
+        _ => versus(d, root),
+    }
+}
+
+/// Both sweep charts as PNG and SVG files.
+pub fn render_sweep(d: &SweepData) -> Result<Vec<(String, Vec<u8>)>, String> {
+    register_fonts();
+    let mut files = Vec::new();
+    for (stem, _) in SWEEP_FIGURES {
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+            draw(stem, d, &root)?;
+            root.present().map_err(e)?;
+        }
+        let mut buf = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
+        {
+            let root = BitMapBackend::with_buffer(&mut buf, (WIDTH, HEIGHT)).into_drawing_area();
+            draw(stem, d, &root)?;
+            root.present().map_err(e)?;
+        }
+        files.push((format!("{stem}.png"), super::encode_png(&buf)?));
+        files.push((format!("{stem}.svg"), svg.into_bytes()));
+    }
+    Ok(files)
+}
