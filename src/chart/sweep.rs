@@ -7,6 +7,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 type R = Result<(), String>;
+type Areas<DB> = (DrawingArea<DB, Shift>, DrawingArea<DB, Shift>);
+/// x, y, and the 95% interval of y.
+type Band = (f64, f64, f64, f64);
 
 fn e<E: std::fmt::Display>(x: E) -> String {
     x.to_string()
@@ -81,7 +84,7 @@ fn head<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
     sub: &str,
-) -> Result<(DrawingArea<DB, Shift>, DrawingArea<DB, Shift>), String> {
+) -> Result<Areas<DB>, String> {
     root.fill(&WHITE).map_err(e)?;
     let (h, body) = root.split_vertically(100);
     h.draw(&Text::new(title.to_string(), (30, 16), bold(34)))
@@ -293,7 +296,7 @@ fn versus<DB: DrawingBackend>(d: &SweepData, root: &DrawingArea<DB, Shift>) -> R
         "all populations · bands: 95% confidence interval (Wilson)",
     )?;
     // Group by the other parameters' values.
-    let mut groups: Vec<(String, Vec<(f64, f64, f64, f64)>)> = Vec::new();
+    let mut groups: Vec<(String, Vec<Band>)> = Vec::new();
     for r in &rows {
         let key: Vec<String> = others
             .iter()
