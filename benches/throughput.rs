@@ -73,5 +73,38 @@ fn simulate(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, codes, simulate);
+/// A sweep point against a plain run of the same setting, per simulated attempt.
+fn sweep_point(c: &mut Criterion) {
+    let text = format!("{FLEET}\n[sweep]\nvary = {{ \"validator.window.back\" = [1, 2], \"validator.window.ahead\" = [1, 2] }}\n");
+    let base = Scenario::from_toml("bench.toml", &text).expect("valid bench sweep");
+    let (_, points) = otpdrift::sweep::scenarios("bench.toml", &text, &base).expect("valid points");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool");
+    let attempts: u64 = pool
+        .install(|| sim::run_points(&points, &|_| {}))
+        .iter()
+        .map(|r| r.total_attempts())
+        .sum();
+    let single: u64 = pool
+        .install(|| sim::run(&points[0], 0..points[0].run.tokens, &|_| {}))
+        .total_attempts();
+    let mut g = c.benchmark_group("sweep");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(attempts));
+    g.bench_function("four_points_one_thread_attempts", |b| {
+        b.iter(|| pool.install(|| sim::run_points(&points, &|_| {})).len())
+    });
+    g.throughput(Throughput::Elements(single));
+    g.bench_function("single_run_one_thread_attempts", |b| {
+        b.iter(|| {
+            pool.install(|| sim::run(&points[0], 0..points[0].run.tokens, &|_| {}))
+                .total_attempts()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, codes, simulate, sweep_point);
 criterion_main!(benches);

@@ -650,7 +650,7 @@ fn sweep(
                 format!(
                     "Settings meeting {}, best security first (lowest attacker success, then shortest code lifetime):\n\n{}",
                     ts.join(" and "),
-                    ps.iter().map(|p| format!("1. {}", label(*p))).collect::<Vec<_>>().join("\n")
+                    ps.iter().enumerate().map(|(i, p)| format!("{}. {}", i + 1, label(*p))).collect::<Vec<_>>().join("\n")
                 ),
                 ps,
             ),

@@ -50,15 +50,14 @@ fn ok(out: &Output) -> String {
 
 /// Rows of a CSV file as maps from column name to cell.
 fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
-    let text = fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
-    lines
-        .map(|l| {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    r.records()
+        .map(|rec| {
             header
                 .iter()
                 .cloned()
-                .zip(l.split(',').map(String::from))
+                .zip(rec.unwrap().iter().map(String::from))
                 .collect()
         })
         .collect()
@@ -885,4 +884,169 @@ fn plot_redraws_the_same_charts_and_report_from_the_csv() {
     let bad = otpdrift(&["plot", "."], &dir.0);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("manifest.json"));
+}
+
+const SWEEP: &str = r#"
+[run]
+name = "tiny-sweep"
+horizon = "60d"
+tokens = 60
+seed = 8
+bucket = "7d"
+
+[attack]
+guesses_per_day = 1000
+
+[[population]]
+name = "phone"
+share = 0.5
+token = { kind = "phone" }
+
+[[population]]
+name = "desk"
+share = 0.5
+token = { kind = "desktop" }
+
+[[sweep]]
+vary = { "validator.preset" = ["rfc6238", "keycloak"] }
+
+[[sweep]]
+vary = { "validator.window.back" = [0, 1], "validator.window.ahead" = { from = 1, to = 2 } }
+"#;
+
+#[test]
+fn sweep_writes_every_setting_and_recommends_by_target() {
+    let dir = Dir::new("sweep");
+    let path = dir.write("s.toml", SWEEP);
+    let p = path.to_str().unwrap();
+    let out = ok(&otpdrift(
+        &[
+            "sweep",
+            p,
+            "--out",
+            "sw",
+            "--target",
+            "first_try_acceptance>=0.9",
+            "--target",
+            "code_lifetime<=90",
+        ],
+        &dir.0,
+    ));
+    assert!(
+        out.contains("tiny-sweep — 6 settings on 60 tokens (one fleet)"),
+        "{out}"
+    );
+    let rows = read_csv(&dir.0.join("sw/sweep.csv"));
+    assert_eq!(rows.len(), 6 * 3, "6 settings x (2 populations + all)");
+    let all: Vec<_> = rows.iter().filter(|r| r["population"] == "all").collect();
+    assert_eq!(all[0]["validator.preset"], "rfc6238");
+    assert_eq!(all[2]["validator.window.back"], "0");
+    assert_eq!(all[5]["validator.window.ahead"], "2");
+    // The analytic attacker: rfc6238 locks after 10 failures for an hour, 240 guesses a day.
+    assert_eq!(num(all[0], "attack_guesses_per_day"), 240.0);
+    assert!((num(all[0], "attack_p_guess") - 3e-6).abs() < 1e-12);
+    assert_eq!(all[0]["meets_nist_800_63b"], "true");
+    assert_eq!(
+        all[1]["meets_nist_800_63b"], "false",
+        "keycloak has no lockout"
+    );
+    assert_eq!(num(all[5], "code_lifetime_s"), 120.0);
+    // Same fleet: every setting saw the same logins (up to those skipped while recovering).
+    let logins: Vec<f64> = all.iter().map(|r| num(r, "logins")).collect();
+    assert!(
+        logins.iter().all(|l| (l / logins[0] - 1.0).abs() < 0.01),
+        "{logins:?}"
+    );
+    for r in &all {
+        assert!(num(r, "first_try_acceptance_ci95_low") <= num(r, "first_try_acceptance_rate"));
+        assert!(num(r, "first_try_acceptance_rate") <= num(r, "first_try_acceptance_ci95_high"));
+    }
+    // Lifetime <= 90 s leaves rfc6238, keycloak and back=0/ahead<=2 ... that also accept 90%.
+    let report = fs::read_to_string(dir.0.join("sw/report.md")).unwrap();
+    assert!(report.contains("## Recommendation"));
+    let m: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.0.join("sw/manifest.json")).unwrap()).unwrap();
+    let rec: Vec<u64> = m["recommended"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    for p in &rec {
+        let r = all[(*p - 1) as usize];
+        assert!(num(r, "first_try_acceptance_rate") >= 0.9 && num(r, "code_lifetime_s") <= 90.0);
+    }
+    let meeting = all
+        .iter()
+        .filter(|r| num(r, "first_try_acceptance_rate") >= 0.9 && num(r, "code_lifetime_s") <= 90.0)
+        .count();
+    assert_eq!(rec.len(), meeting);
+    assert!(m["point_cost_ratio_per_attempt"].as_f64().unwrap() > 0.0);
+    for f in [
+        "tradeoff.png",
+        "tradeoff.svg",
+        "sweep_acceptance.png",
+        "sweep_acceptance.svg",
+    ] {
+        assert!(
+            fs::metadata(dir.0.join("sw").join(f)).unwrap().len() > 5_000,
+            "{f}"
+        );
+    }
+    // Targets nothing meets: say so, and which constraint binds.
+    let out = ok(&otpdrift(
+        &[
+            "sweep",
+            p,
+            "--out",
+            "sw2",
+            "--target",
+            "attack_p_year<=1e-9",
+        ],
+        &dir.0,
+    ));
+    assert!(
+        out.contains("No setting meets attack_p_year<=1e-9"),
+        "{out}"
+    );
+    assert!(out.contains("met by 0 of 6 settings"), "{out}");
+}
+
+#[test]
+fn sweep_errors_are_positioned_and_exit_2() {
+    let dir = Dir::new("sweep-bad");
+    let bad = SWEEP.replace(
+        "\"validator.window.ahead\" = { from = 1, to = 2 }",
+        "\"validator.window.ahead\" = { from = 3, to = 2 }",
+    );
+    let path = dir.write("s.toml", &bad);
+    let out = otpdrift(&["sweep", path.to_str().unwrap()], &dir.0);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("sweep[1].vary.validator.window.ahead: expected from <= to"),
+        "{err}"
+    );
+    let bad = SWEEP.replace("[\"rfc6238\", \"keycloak\"]", "[\"rfc6238\", \"fooipa\"]");
+    let path = dir.write("s.toml", &bad);
+    let out = otpdrift(&["sweep", path.to_str().unwrap()], &dir.0);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--set validator.preset: expected one of rfc6238"),
+        "{err}"
+    );
+    assert!(err.contains("(sweep point 2: preset=fooipa)"), "{err}");
+    let path = dir.write(
+        "plain.toml",
+        "[[population]]\ntoken = { kind = \"phone\" }\n",
+    );
+    let out = otpdrift(&["sweep", path.to_str().unwrap()], &dir.0);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("there is no [sweep] part"));
+    let out = otpdrift(
+        &["sweep", "s.toml", "--target", "first_try_acceptance~1"],
+        &dir.0,
+    );
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -134,30 +134,35 @@ fn tradeoff<DB: DrawingBackend>(d: &SweepData, root: &DrawingArea<DB, Shift>) ->
         xs.iter().cloned().fold(f64::INFINITY, f64::min) / 3.0,
         xs.iter().cloned().fold(0.0, f64::max).max(floor * 10.0) * 3.0,
     );
-    let ymax = rows.iter().map(|r| r.rejection * 100.0).fold(0.0, f64::max) * 1.15 + 0.05;
+    // Rejection rates span orders of magnitude between good and bad settings: log scale.
+    let ymax = (rows.iter().map(|r| r.rejection * 100.0).fold(0.0, f64::max) * 1.5).max(0.2);
     let ymin = (rows
         .iter()
         .map(|r| r.rejection * 100.0)
         .fold(f64::INFINITY, f64::min)
-        * 0.85
-        - 0.05)
-        .max(0.0);
+        / 1.5)
+        .max(0.01);
+    let yticks: Vec<f64> = [
+        0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0,
+    ]
+    .into_iter()
+    .filter(|t| *t >= ymin && *t <= ymax)
+    .collect();
     let mut chart = ChartBuilder::on(&plot)
         .margin(24)
         .x_label_area_size(70)
         .y_label_area_size(100)
         .build_cartesian_2d(
             super::figures::ticked((xlo..xhi).log_scale(), log_ticks(xlo, xhi)),
-            ymin..ymax,
+            super::figures::ticked((ymin..ymax).log_scale(), yticks),
         )
         .map_err(e)?;
     chart
         .configure_mesh()
         .x_desc("Attacker success per account per year (log scale)")
-        .y_desc("First-try rejection of users (%)")
+        .y_desc("First-try rejection of users (%, log scale)")
         .x_label_formatter(&|x| sci(*x))
-        .y_label_formatter(&|y| format!("{y:.1}%"))
-        .y_labels(10)
+        .y_label_formatter(&|y| format!("{y}%"))
         .label_style(font(20))
         .axis_desc_style(font(22))
         .light_line_style(TRANSPARENT)
@@ -168,7 +173,7 @@ fn tradeoff<DB: DrawingBackend>(d: &SweepData, root: &DrawingArea<DB, Shift>) ->
     let mut fp: Vec<(f64, f64)> = rows
         .iter()
         .filter(|r| front.contains(&r.point))
-        .map(|r| (r.attack_year.max(floor), r.rejection * 100.0))
+        .map(|r| (r.attack_year.max(floor), (r.rejection * 100.0).max(ymin)))
         .collect();
     fp.sort_by(|a, b| a.0.total_cmp(&b.0));
     let red = RGBColor(200, 30, 30);
@@ -178,7 +183,7 @@ fn tradeoff<DB: DrawingBackend>(d: &SweepData, root: &DrawingArea<DB, Shift>) ->
     for r in &rows {
         let on = front.contains(&r.point);
         let c = if on { red } else { RGBColor(78, 121, 167) };
-        let pos = (r.attack_year.max(floor), r.rejection * 100.0);
+        let pos = (r.attack_year.max(floor), (r.rejection * 100.0).max(ymin));
         let style = if r.nist {
             c.filled()
         } else {
@@ -341,19 +346,37 @@ fn versus<DB: DrawingBackend>(d: &SweepData, root: &DrawingArea<DB, Shift>) -> R
         return Ok(());
     }
     let pad = ((xhi - xlo) * 0.05).max(0.5);
+    let integers = groups
+        .iter()
+        .flat_map(|g| g.1.iter())
+        .all(|p| p.0.fract() == 0.0);
+    let xticks: Vec<f64> = if integers && xhi - xlo <= 24.0 {
+        (xlo as i64..=xhi as i64).map(|v| v as f64).collect()
+    } else {
+        (0..=8)
+            .map(|i| xlo + (xhi - xlo) * i as f64 / 8.0)
+            .collect()
+    };
     let ypad = ((yhi - ylo) * 0.1).max(0.1);
     let mut chart = ChartBuilder::on(&plot)
         .margin(24)
         .x_label_area_size(70)
         .y_label_area_size(100)
         .build_cartesian_2d(
-            xlo - pad..xhi + pad,
+            super::figures::ticked(xlo - pad..xhi + pad, xticks),
             (ylo - ypad).max(0.0)..(yhi + ypad).min(100.0),
         )
         .map_err(e)?;
     chart
         .configure_mesh()
         .x_desc(x.clone())
+        .x_label_formatter(&|v| {
+            if v.fract() == 0.0 {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.2}")
+            }
+        })
         .y_desc("First-try acceptance (%)")
         .y_label_formatter(&|y| format!("{y:.1}%"))
         .label_style(font(20))
@@ -381,14 +404,19 @@ fn versus<DB: DrawingBackend>(d: &SweepData, root: &DrawingArea<DB, Shift>) -> R
         chart
             .draw_series(std::iter::once(Polygon::new(band, c.mix(0.2).filled())))
             .map_err(e)?;
+        // Earlier series are drawn wider, so a later one lying on top leaves them visible.
+        let width = (8 - 2 * k as i32).max(2) as u32;
         chart
             .draw_series(LineSeries::new(
                 p.iter().map(|q| (q.0, q.1)),
-                c.stroke_width(3),
+                c.stroke_width(width),
             ))
             .map_err(e)?;
         chart
-            .draw_series(p.iter().map(|q| Circle::new((q.0, q.1), 5, c.filled())))
+            .draw_series(
+                p.iter()
+                    .map(|q| Circle::new((q.0, q.1), width + 3, c.filled())),
+            )
             .map_err(e)?;
         if y < HEIGHT as i32 - 140 {
             leg.draw(&PathElement::new(
