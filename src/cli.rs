@@ -253,30 +253,8 @@ fn run(
     }
     let dir = out.unwrap_or_else(|| Path::new("results").join(&sc.run.name));
     check_writable(&dir, force)?;
-    let threads =
-        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if threads == 0 {
-        return Err(CliError::input("--threads: expected at least 1, found 0"));
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| CliError::runtime(format!("cannot start {threads} threads: {e}")))?;
-
-    let bar = if std::io::stderr().is_terminal() {
-        let b = ProgressBar::with_draw_target(Some(sc.run.tokens), ProgressDrawTarget::stderr());
-        b.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {msg} [{bar:40}] {pos}/{len} tokens ({percent}%), {elapsed} elapsed, ETA {eta}",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        b.set_message(sc.run.name.clone());
-        b
-    } else {
-        ProgressBar::hidden()
-    };
+    let (threads, pool) = thread_pool(threads)?;
+    let bar = progress_bar(sc.run.tokens, &sc.run.name);
     let started_at = now_ms();
     let t0 = Instant::now();
     let result = pool.install(|| sim::run(&sc, 0..sc.run.tokens, &|n| bar.inc(n)));
@@ -567,15 +545,7 @@ fn sweep(
         sw::scenarios(&file, &text, &base).map_err(|e| CliError::input(e.to_string()))?;
     let dir = out.unwrap_or_else(|| Path::new("results").join(&base.run.name));
     check_writable(&dir, force)?;
-    let threads =
-        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if threads == 0 {
-        return Err(CliError::input("--threads: expected at least 1, found 0"));
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| CliError::runtime(format!("cannot start {threads} threads: {e}")))?;
+    let (threads, pool) = thread_pool(threads)?;
     let same = sw::same_fleet(&scenarios);
     let total: u64 = if same {
         base.run.tokens
@@ -769,6 +739,21 @@ fn sweep(
     Ok(())
 }
 
+/// The worker pool: `--threads` or every core.
+fn thread_pool(threads: Option<usize>) -> Result<(usize, rayon::ThreadPool), CliError> {
+    let threads =
+        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if threads == 0 {
+        return Err(CliError::input("--threads: expected at least 1, found 0"));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| CliError::runtime(format!("cannot start {threads} threads: {e}")))?;
+    Ok((threads, pool))
+}
+
+/// A progress bar with an ETA on stderr, drawn only when stderr is a terminal.
 fn progress_bar(len: u64, msg: &str) -> ProgressBar {
     if std::io::stderr().is_terminal() {
         let b = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
