@@ -547,11 +547,8 @@ fn sweep(
     check_writable(&dir, force)?;
     let (threads, pool) = thread_pool(threads)?;
     let same = sw::same_fleet(&scenarios);
-    let total: u64 = if same {
-        base.run.tokens
-    } else {
-        scenarios.iter().map(|s| s.run.tokens).sum()
-    };
+    // Every setting simulates its whole fleet, one after another.
+    let total: u64 = scenarios.iter().map(|s| s.run.tokens).sum();
     let bar = progress_bar(
         total,
         &format!("{} ({} settings)", base.run.name, points.len()),
