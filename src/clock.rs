@@ -200,13 +200,24 @@ impl Thermal {
     }
 
     /// ∫ fractional frequency error dt over [t1, t2] (Unix seconds): seconds of offset gained.
+    /// The periodic part of the integral's antiderivative: Σ amp sin(ωt + φ) / ω.
+    fn periodic(&self, t: f64) -> f64 {
+        self.terms
+            .iter()
+            .map(|c| c.amp * (c.omega * t + c.phase).sin() / c.omega)
+            .sum()
+    }
+
+    /// ∫ fractional frequency error dt over [t1, t2] (Unix seconds): seconds of offset gained.
+    #[cfg(test)]
     fn integral(&self, t1: f64, t2: f64) -> f64 {
-        let mut s = self.constant * (t2 - t1);
-        for c in &self.terms {
-            s +=
-                c.amp * ((c.omega * t2 + c.phase).sin() - (c.omega * t1 + c.phase).sin()) / c.omega;
-        }
-        self.scale * s
+        self.scale * (self.constant * (t2 - t1) + self.periodic(t2) - self.periodic(t1))
+    }
+
+    /// The same from a cached periodic value at t1: half the sines.
+    fn integral_from(&self, t1: f64, p1: f64, t2: f64) -> (f64, f64) {
+        let p2 = self.periodic(t2);
+        (self.scale * (self.constant * (t2 - t1) + p2 - p1), p2)
     }
 }
 
@@ -256,6 +267,11 @@ pub struct Clock {
     /// Wander sigma, fractional frequency per sqrt(second).
     sigma: f64,
     thermal: Option<Thermal>,
+    /// The thermal antiderivative's periodic part at `t`, so each step computes it once.
+    thermal_at_t: f64,
+    /// The last peek: (clock time, offset bits then, peeked time, result). Within a login the
+    /// same instant is looked at more than once; any change of time or offset misses.
+    peeked: std::cell::Cell<(Millis, u64, Millis, f64)>,
     t: Millis,
     /// Offset in seconds: device time minus true time.
     x: f64,
@@ -316,7 +332,11 @@ impl Clock {
             y0,
             aging,
             sigma,
+            thermal_at_t: thermal
+                .as_ref()
+                .map_or(0.0, |th| th.periodic(born as f64 / 1000.0)),
             thermal,
+            peeked: std::cell::Cell::new((Millis::MIN, 0, Millis::MIN, 0.0)),
             t: born,
             x,
             yw: 0.0,
@@ -353,8 +373,10 @@ impl Clock {
         self.auto_on
     }
 
-    /// The deterministic part of the offset gained over [t1, t2].
-    fn drift_between(&self, t1: Millis, t2: Millis) -> f64 {
+    /// The deterministic part of the offset gained from the clock's time to `t2`, and the
+    /// thermal antiderivative's periodic part at `t2`.
+    fn drift_to(&self, t2: Millis) -> (f64, f64) {
+        let t1 = self.t;
         let dt = (t2 - t1) as f64 / 1000.0;
         let mut dx = (self.y0 + self.yw) * dt;
         if self.aging != 0.0 {
@@ -364,10 +386,14 @@ impl Clock {
             let norm = (YEAR_S / AGING_TAU_S).ln_1p();
             dx += self.aging / norm * (big(a2) - big(a1));
         }
+        let mut at = self.thermal_at_t;
         if let Some(th) = &self.thermal {
-            dx += th.integral(t1 as f64 / 1000.0, t2 as f64 / 1000.0);
+            let (d, p2) =
+                th.integral_from(t1 as f64 / 1000.0, self.thermal_at_t, t2 as f64 / 1000.0);
+            dx += d;
+            at = p2;
         }
-        dx
+        (dx, at)
     }
 
     /// Integrates from the current time to `t` with no events in between.
@@ -375,8 +401,9 @@ impl Clock {
         if t <= self.t {
             return;
         }
-        let dx = self.drift_between(self.t, t);
+        let (dx, at) = self.drift_to(t);
         self.x += dx;
+        self.thermal_at_t = at;
         if self.sigma > 0.0 {
             let dt = (t - self.t) as f64 / 1000.0;
             let n1: f64 = self.rng.sample(StandardNormal);
@@ -510,7 +537,14 @@ impl Clock {
         if t <= self.t {
             return self.x;
         }
-        self.x + self.drift_between(self.t, t)
+        let key = (self.t, self.x.to_bits(), t);
+        let (at, bits, when, x) = self.peeked.get();
+        if (at, bits, when) == key {
+            return x;
+        }
+        let x = self.x + self.drift_to(t).0;
+        self.peeked.set((key.0, key.1, key.2, x));
+        x
     }
 
     /// Device time at true time `t` (see [`Clock::peek`]).
