@@ -398,6 +398,22 @@ fn print_summary(sc: &Scenario, r: &sim::RunResult) {
 
 fn check(path: &Path, sets: &[Override]) -> Result<(), CliError> {
     let sc = Scenario::load_with(path, sets)?;
+    // Every setting of a sweep must be a valid scenario too.
+    let points = if sc.sweep.is_empty() {
+        Vec::new()
+    } else {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CliError::input(format!("cannot read scenario {file}: {e}")))?;
+        let text = if sets.is_empty() {
+            text
+        } else {
+            crate::scenario::overrides::apply(&text, sets).map_err(CliError::input)?
+        };
+        crate::sweep::scenarios(&file, &text, &sc)
+            .map_err(|e| CliError::input(e.to_string()))?
+            .0
+    };
     let text = toml::to_string(&resolved(&sc)).map_err(|e| CliError::runtime(e.to_string()))?;
     println!(
         "# {}: valid. Resolved scenario, every default filled in:\n",
@@ -439,6 +455,16 @@ fn check(path: &Path, sets: &[Override]) -> Result<(), CliError> {
         },
         sc.run.name
     );
+    if !points.is_empty() {
+        println!(
+            "# [sweep]: {} settings (`otpdrift sweep` runs each on this fleet, about {:.0} attempts in all):",
+            points.len(),
+            total.2 * points.len() as f64
+        );
+        for (i, p) in points.iter().enumerate() {
+            println!("#   {:>3}  {}", i + 1, p.label());
+        }
+    }
     Ok(())
 }
 

@@ -1050,3 +1050,16 @@ fn sweep_errors_are_positioned_and_exit_2() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn check_lists_and_validates_sweep_settings() {
+    let dir = Dir::new("check-sweep");
+    let path = dir.write("s.toml", SWEEP);
+    let out = ok(&otpdrift(&["check", path.to_str().unwrap()], &dir.0));
+    assert!(out.contains("# [sweep]: 6 settings"), "{out}");
+    assert!(out.contains("#     6  back=1, ahead=2"), "{out}");
+    let bad = dir.write("bad.toml", &SWEEP.replace("[\"rfc6238\", \"keycloak\"]", "[\"rfc6238\", \"nope\"]"));
+    let out = otpdrift(&["check", bad.to_str().unwrap()], &dir.0);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).is_empty(), "nothing is printed for an invalid sweep");
+}
