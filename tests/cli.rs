@@ -1058,8 +1058,14 @@ fn check_lists_and_validates_sweep_settings() {
     let out = ok(&otpdrift(&["check", path.to_str().unwrap()], &dir.0));
     assert!(out.contains("# [sweep]: 6 settings"), "{out}");
     assert!(out.contains("#     6  back=1, ahead=2"), "{out}");
-    let bad = dir.write("bad.toml", &SWEEP.replace("[\"rfc6238\", \"keycloak\"]", "[\"rfc6238\", \"nope\"]"));
+    let bad = dir.write(
+        "bad.toml",
+        &SWEEP.replace("[\"rfc6238\", \"keycloak\"]", "[\"rfc6238\", \"nope\"]"),
+    );
     let out = otpdrift(&["check", bad.to_str().unwrap()], &dir.0);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stdout).is_empty(), "nothing is printed for an invalid sweep");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).is_empty(),
+        "nothing is printed for an invalid sweep"
+    );
 }
