@@ -184,6 +184,11 @@ pub fn warnings(d: &ChartData) -> Vec<String> {
                 ));
             }
         }
+        if p.token.kind.is_totp() {
+            if let Some(line) = outside_by_year(d, i) {
+                w.push(line);
+            }
+        }
         if p.token.kind.is_totp() && !d.final_offsets[i].is_empty() {
             let edge = sc.validator.window_back.min(sc.validator.window_ahead) as f64
                 * p.token.step_s as f64;
@@ -323,4 +328,65 @@ pub fn render_sweep(
         "Attacker figures are analytic: each guess succeeds with probability accepted steps / 10^digits, and the lockout caps the guesses (see the otpdrift README). `sweep.csv` has every figure per setting and population, with 95% intervals."
     );
     out
+}
+
+/// "hardware: logins with clocks more than 30s off: 10–25% in year 1, 25–50% in year 2" from
+/// the per-bucket percentiles of clock error at login (the last bucket of each year). None when
+/// no year has more than 5% of logins outside.
+fn outside_by_year(d: &ChartData, pop: usize) -> Option<String> {
+    let sc = &d.scenario;
+    let p = &sc.populations[pop];
+    let edge = (sc.validator.window_back.min(sc.validator.window_ahead) as f64
+        * p.token.step_s as f64)
+        .max(p.token.step_s as f64 / 2.0);
+    let qs = [
+        (0.05, "offset_s_p05"),
+        (0.25, "offset_s_p25"),
+        (0.5, "offset_s_p50"),
+        (0.75, "offset_s_p75"),
+        (0.9, "offset_s_p90"),
+        (0.95, "offset_s_p95"),
+        (0.99, "offset_s_p99"),
+    ];
+    let mut parts = Vec::new();
+    let mut worst = 0.0;
+    for year in 1.. {
+        let t = crate::civil::add_years(sc.run.start, year) - 1;
+        if t >= sc.run.end() + 1 {
+            break;
+        }
+        let Some(b) = d.buckets.iter().position(|(s, e)| *s <= t && t < *e) else {
+            break;
+        };
+        let row = &d.ts[pop].rows[b];
+        let vals: Vec<Option<f64>> = qs.iter().map(|q| d.timeseries.num(row, q.1)).collect();
+        if vals.iter().all(Option::is_none) {
+            continue;
+        }
+        // The share outside lies between 1 - (last quantile inside) and 1 - (first one outside).
+        let first_out = qs
+            .iter()
+            .zip(&vals)
+            .position(|(_, v)| v.is_some_and(|v| v > edge));
+        let (lo, hi) = match first_out {
+            None => (0.0, 0.01),
+            Some(0) => (0.95, 1.0),
+            Some(k) => (1.0 - qs[k].0, 1.0 - qs[k - 1].0),
+        };
+        worst = f64::max(worst, lo);
+        let range = if hi <= 0.01 {
+            "under 1%".to_string()
+        } else {
+            format!("{:.0}–{:.0}%", lo * 100.0, hi * 100.0)
+        };
+        parts.push(format!("{range} in year {year}"));
+    }
+    (worst >= 0.05).then(|| {
+        format!(
+            "{}: logins with the device clock more than {} off (outside the window unless drift was learned): {}.",
+            p.name,
+            format_duration(edge),
+            parts.join(", ")
+        )
+    })
 }
