@@ -352,7 +352,7 @@ fn outside_by_year(d: &ChartData, pop: usize) -> Option<String> {
     let mut worst = 0.0;
     for year in 1.. {
         let t = crate::civil::add_years(sc.run.start, year) - 1;
-        if t >= sc.run.end() + 1 {
+        if t > sc.run.end() {
             break;
         }
         let Some(b) = d.buckets.iter().position(|(s, e)| *s <= t && t < *e) else {
