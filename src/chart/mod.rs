@@ -106,4 +106,4 @@ pub fn render_all(d: &ChartData, format: Format) -> Result<Vec<(String, Vec<u8>)
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

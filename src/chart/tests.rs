@@ -32,7 +32,7 @@ fn manifest() -> Manifest {
 }
 
 /// Runs a scenario and loads its results back as a results folder would be.
-fn data_for(toml: &str) -> ChartData {
+pub(crate) fn data_for(toml: &str) -> ChartData {
     let sc = Scenario::from_toml("t.toml", toml).unwrap();
     let r = crate::sim::run(&sc, 0..sc.run.tokens, &|_| {});
     let m = manifest();

@@ -390,3 +390,34 @@ fn outside_by_year(d: &ChartData, pop: usize) -> Option<String> {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::chart::tests::data_for;
+
+    #[test]
+    fn warns_year_by_year_about_clocks_outside_the_window() {
+        // Every hardware clock gains 20 ppm (631 s a year); phones stay synced.
+        let d = data_for(
+            "[run]\nname = \"w\"\nhorizon = \"2y\"\ntokens = 20\nbucket = \"month\"\n\
+             [[population]]\nname = \"hard\"\nshare = 0.5\ntoken = { kind = \"hardware\" }\nclock = { profile = \"ideal\", drift_ppm = 20 }\n\
+             [[population]]\nname = \"phone\"\nshare = 0.5\ntoken = { kind = \"phone\" }\n",
+        );
+        let w = super::warnings(&d);
+        assert!(
+            w.iter().any(
+                |l| l.starts_with("hard: logins with the device clock more than 30s off")
+                    && l.contains("95–100% in year 1, 95–100% in year 2")
+            ),
+            "{w:#?}"
+        );
+        assert!(
+            !w.iter()
+                .any(|l| l.starts_with("phone: logins with the device clock")),
+            "{w:#?}"
+        );
+        let report = super::render(&d, true);
+        assert!(report.contains("| hard | 10 |"), "{report}");
+        assert!(report.contains("![Login acceptance over time](acceptance.png)"));
+    }
+}
