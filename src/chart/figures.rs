@@ -162,15 +162,7 @@ fn frame<DB: DrawingBackend>(
     d: &ChartData,
     note: &str,
 ) -> Result<Areas<DB>, String> {
-    root.fill(&WHITE).map_err(e)?;
-    let (head, body) = root.split_vertically(100);
     let run = &d.scenario.run;
-    head.draw(&Text::new(
-        format!("{} — {}", fig.title(), run.name),
-        (30, 16),
-        bold(34),
-    ))
-    .map_err(e)?;
     let v = &d.scenario.validator;
     let sub = format!(
         "{} tokens · {} to {} · validator {} (window {} back, {} ahead){}",
@@ -186,10 +178,29 @@ fn frame<DB: DrawingBackend>(
             format!(" · {note}")
         }
     );
-    head.draw(&Text::new(sub, (32, 62), font(21).color(&GREY)))
+    titled(
+        root,
+        &format!("{} — {}", fig.title(), run.name),
+        &sub,
+        LEGEND_W,
+    )
+}
+
+/// Clears the chart, writes its title and subtitle, and splits the rest into the plot and a
+/// legend panel `legend_w` pixels wide on the right.
+pub(super) fn titled<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    sub: &str,
+    legend_w: u32,
+) -> Result<Areas<DB>, String> {
+    root.fill(&WHITE).map_err(e)?;
+    let (head, body) = root.split_vertically(100);
+    head.draw(&Text::new(title.to_string(), (30, 16), bold(34)))
         .map_err(e)?;
-    let (plot, legend) = body.split_horizontally(WIDTH - LEGEND_W);
-    Ok((plot, legend))
+    head.draw(&Text::new(sub.to_string(), (32, 62), font(21).color(&GREY)))
+        .map_err(e)?;
+    Ok(body.split_horizontally(WIDTH - legend_w))
 }
 
 fn legend<DB: DrawingBackend>(

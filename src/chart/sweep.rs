@@ -85,13 +85,7 @@ fn head<DB: DrawingBackend>(
     title: &str,
     sub: &str,
 ) -> Result<Areas<DB>, String> {
-    root.fill(&WHITE).map_err(e)?;
-    let (h, body) = root.split_vertically(100);
-    h.draw(&Text::new(title.to_string(), (30, 16), bold(34)))
-        .map_err(e)?;
-    h.draw(&Text::new(sub.to_string(), (32, 62), font(21).color(&GREY)))
-        .map_err(e)?;
-    Ok(body.split_horizontally(WIDTH - LEGEND_W))
+    super::figures::titled(root, title, sub, LEGEND_W)
 }
 
 fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
