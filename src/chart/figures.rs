@@ -3,15 +3,16 @@
 //! Layout is shared: a title and a subtitle naming the scenario, the plot, and a legend panel
 //! on the right so the legend never covers data. Populations keep one colour across charts.
 
-use super::{ChartData, HEIGHT, WIDTH};
+use super::{ChartData, WIDTH};
 use crate::civil::{civil_from_days, format_duration, Millis, DAY};
 use crate::token::TokenKind;
+use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-type R = Result<(), String>;
+pub(super) type R = Result<(), String>;
 /// The plot area and the legend area of a chart.
-type Areas<DB> = (DrawingArea<DB, Shift>, DrawingArea<DB, Shift>);
+pub(super) type Areas<DB> = (DrawingArea<DB, Shift>, DrawingArea<DB, Shift>);
 /// Per population: index, first-try and eventual acceptance per bucket (%).
 type RateSeries = Vec<(usize, Vec<Option<f64>>, Vec<Option<f64>>)>;
 
@@ -132,19 +133,19 @@ pub fn colour(d: &ChartData, i: usize) -> RGBColor {
     RGBColor(r, g, b)
 }
 
-const GREY: RGBColor = RGBColor(110, 110, 110);
+pub(super) const GREY: RGBColor = RGBColor(110, 110, 110);
 const GRID: RGBColor = RGBColor(225, 225, 225);
 const LEGEND_W: u32 = 300;
 
-fn font(size: u32) -> FontDesc<'static> {
+pub(super) fn font(size: u32) -> FontDesc<'static> {
     ("sans-serif", size).into_font()
 }
 
-fn bold(size: u32) -> FontDesc<'static> {
+pub(super) fn bold(size: u32) -> FontDesc<'static> {
     ("sans-serif", size).into_font().style(FontStyle::Bold)
 }
 
-fn e<E: std::fmt::Display>(x: E) -> String {
+pub(super) fn e<E: std::fmt::Display>(x: E) -> String {
     x.to_string()
 }
 
@@ -184,6 +185,18 @@ fn frame<DB: DrawingBackend>(
         &sub,
         LEGEND_W,
     )
+}
+
+/// The house style of every axis: label sizes, and grid lines at the ticks only.
+pub(super) fn house<'m, 'a, 'b, X: Ranged, Y: Ranged, DB: DrawingBackend>(
+    mesh: &'m mut MeshStyle<'a, 'b, X, Y, DB>,
+    label: u32,
+    desc: u32,
+) -> &'m mut MeshStyle<'a, 'b, X, Y, DB> {
+    mesh.label_style(font(label))
+        .axis_desc_style(font(desc))
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(GRID)
 }
 
 /// Clears the chart, writes its title and subtitle, and splits the rest into the plot and a
@@ -407,18 +420,13 @@ fn acceptance<DB: DrawingBackend>(d: &ChartData, root: &DrawingArea<DB, Shift>) 
         .y_label_area_size(100)
         .build_cartesian_2d(ticked(0.0..span_days(d), time_ticks(d, 12)), lo..100.5)
         .map_err(e)?;
-    chart
-        .configure_mesh()
+    house(&mut chart.configure_mesh(), 20, 22)
         .x_desc("Date (UTC)")
         .y_desc("Share of logins (%)")
         .x_label_formatter(&|x| day_label(d, *x))
         .y_label_formatter(&|y| format!("{y:.0}%"))
         .x_labels(8)
         .y_labels(10)
-        .label_style(font(20))
-        .axis_desc_style(font(22))
-        .light_line_style(TRANSPARENT)
-        .bold_line_style(GRID)
         .draw()
         .map_err(e)?;
     let mut entries = Vec::new();
@@ -483,17 +491,12 @@ fn rejections<DB: DrawingBackend>(d: &ChartData, root: &DrawingArea<DB, Shift>) 
             0.0..ymax * 1.12,
         )
         .map_err(e)?;
-    chart
-        .configure_mesh()
+    house(&mut chart.configure_mesh(), 20, 22)
         .x_desc("Date (UTC)")
         .y_desc("Rejected attempts per 1,000 attempts")
         .x_label_formatter(&|x| day_label(d, *x))
         .x_labels(8)
         .y_labels(10)
-        .label_style(font(20))
-        .axis_desc_style(font(22))
-        .light_line_style(TRANSPARENT)
-        .bold_line_style(GRID)
         .draw()
         .map_err(e)?;
     let mut entries = Vec::new();
@@ -623,8 +626,7 @@ fn clock_error<DB: DrawingBackend>(d: &ChartData, root: &DrawingArea<DB, Shift>)
                 ),
             )
             .map_err(e)?;
-        chart
-            .configure_mesh()
+        house(&mut chart.configure_mesh(), label_size, label_size + 1)
             .x_desc(if k + cols >= pops.len() {
                 "Date (UTC)"
             } else {
@@ -634,10 +636,6 @@ fn clock_error<DB: DrawingBackend>(d: &ChartData, root: &DrawingArea<DB, Shift>)
             .x_label_formatter(&|x| day_label(d, *x))
             .y_label_formatter(&|y| short_seconds(*y))
             .y_labels(8)
-            .label_style(font(label_size))
-            .axis_desc_style(font(label_size + 1))
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GRID)
             .draw()
             .map_err(e)?;
         let c = colour(d, p);
@@ -815,18 +813,13 @@ fn stacked<DB: DrawingBackend>(
             0.0..(ymax * 1.12).max(1.0),
         )
         .map_err(e)?;
-    chart
-        .configure_mesh()
+    house(&mut chart.configure_mesh(), 18, 20)
         .x_desc("Date (UTC)")
         .y_desc(y_desc)
         .x_label_formatter(&|x| day_label(d, *x))
         .y_label_formatter(&|y| format!("{y:.0}"))
         .x_labels(6)
         .y_labels(8)
-        .label_style(font(18))
-        .axis_desc_style(font(20))
-        .light_line_style(TRANSPARENT)
-        .bold_line_style(GRID)
         .draw()
         .map_err(e)?;
     if ymax <= 0.0 {
@@ -990,18 +983,13 @@ fn lifetime<DB: DrawingBackend>(d: &ChartData, root: &DrawingArea<DB, Shift>) ->
         .y_label_area_size(90)
         .build_cartesian_2d(ticked(0.0..span_days(d), time_ticks(d, 6)), lo..100.5)
         .map_err(e)?;
-    chart
-        .configure_mesh()
+    house(&mut chart.configure_mesh(), 18, 20)
         .x_desc("Date (UTC)")
         .y_desc("Share of users (%)")
         .x_label_formatter(&|x| day_label(d, *x))
         .y_label_formatter(&|y| format!("{y:.0}%"))
         .x_labels(6)
         .y_labels(8)
-        .label_style(font(18))
-        .axis_desc_style(font(20))
-        .light_line_style(TRANSPARENT)
-        .bold_line_style(GRID)
         .draw()
         .map_err(e)?;
     let mut entries = Vec::new();
@@ -1092,18 +1080,13 @@ fn histogram<DB: DrawingBackend>(d: &ChartData, root: &DrawingArea<DB, Shift>) -
             0.0..peak * 1.12,
         )
         .map_err(e)?;
-    chart
-        .configure_mesh()
+    house(&mut chart.configure_mesh(), 20, 22)
         .x_desc("Absolute clock error at the end (s, log scale)")
         .y_desc("Share of a population's tokens (%)")
         .x_label_formatter(&|x| short_seconds(*x))
         .y_label_formatter(&|y| format!("{y:.0}%"))
         .x_labels(10)
         .y_labels(8)
-        .label_style(font(20))
-        .axis_desc_style(font(22))
-        .light_line_style(TRANSPARENT)
-        .bold_line_style(GRID)
         .draw()
         .map_err(e)?;
     let mut entries = Vec::new();
@@ -1145,9 +1128,4 @@ fn histogram<DB: DrawingBackend>(d: &ChartData, root: &DrawingArea<DB, Shift>) -
         entries.push((label, Mark::Dashed(RGBColor(200, 30, 30))));
     }
     legend(&leg, "Population", &entries)
-}
-
-#[allow(dead_code)]
-fn _size_check() -> (u32, u32) {
-    (WIDTH, HEIGHT)
 }

@@ -1,30 +1,14 @@
 //! Sweep charts, drawn from sweep.csv alone: the user-failure against attacker-success
 //! trade-off with its Pareto front, and a figure against one swept parameter with 95% bands.
 
-use super::figures::{colour_index, thousands};
+use super::figures::{bold, colour_index, e, font, house, thousands, Areas, GREY, R};
 use super::{register_fonts, Table, HEIGHT, WIDTH};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-type R = Result<(), String>;
-type Areas<DB> = (DrawingArea<DB, Shift>, DrawingArea<DB, Shift>);
 /// x, y, and the 95% interval of y.
 type Band = (f64, f64, f64, f64);
 
-fn e<E: std::fmt::Display>(x: E) -> String {
-    x.to_string()
-}
-
-fn font(size: u32) -> FontDesc<'static> {
-    ("sans-serif", size).into_font()
-}
-
-fn bold(size: u32) -> FontDesc<'static> {
-    ("sans-serif", size).into_font().style(FontStyle::Bold)
-}
-
-const GREY: RGBColor = RGBColor(110, 110, 110);
-const GRID: RGBColor = RGBColor(225, 225, 225);
 const LEGEND_W: u32 = 420;
 
 /// A sweep's results as written: sweep.csv and the swept parameter names.
@@ -151,16 +135,11 @@ fn tradeoff<DB: DrawingBackend>(d: &SweepData, root: &DrawingArea<DB, Shift>) ->
             super::figures::ticked((ymin..ymax).log_scale(), yticks),
         )
         .map_err(e)?;
-    chart
-        .configure_mesh()
+    house(&mut chart.configure_mesh(), 20, 22)
         .x_desc("Attacker success per account per year (log scale)")
         .y_desc("First-try rejection of users (%, log scale)")
         .x_label_formatter(&|x| sci(*x))
         .y_label_formatter(&|y| format!("{y}%"))
-        .label_style(font(20))
-        .axis_desc_style(font(22))
-        .light_line_style(TRANSPARENT)
-        .bold_line_style(GRID)
         .draw()
         .map_err(e)?;
     let front = pareto(&rows);
@@ -361,8 +340,7 @@ fn versus<DB: DrawingBackend>(d: &SweepData, root: &DrawingArea<DB, Shift>) -> R
             (ylo - ypad).max(0.0)..(yhi + ypad).min(100.0),
         )
         .map_err(e)?;
-    chart
-        .configure_mesh()
+    house(&mut chart.configure_mesh(), 20, 22)
         .x_desc(x.clone())
         .x_label_formatter(&|v| {
             if v.fract() == 0.0 {
@@ -373,10 +351,6 @@ fn versus<DB: DrawingBackend>(d: &SweepData, root: &DrawingArea<DB, Shift>) -> R
         })
         .y_desc("First-try acceptance (%)")
         .y_label_formatter(&|y| format!("{y:.1}%"))
-        .label_style(font(20))
-        .axis_desc_style(font(22))
-        .light_line_style(TRANSPARENT)
-        .bold_line_style(GRID)
         .draw()
         .map_err(e)?;
     let mut y = 24;
