@@ -73,7 +73,7 @@ pub fn exposure(sc: &Scenario, pop: usize, spec: &AttackSpec) -> Exposure {
     } else {
         0.0
     };
-    let lifetime = (v.window_back + v.window_ahead + 1) as f64 * step + extra;
+    let lifetime = v.acceptance_lifetime_s(p.token.step_s) + extra;
     let widest = v
         .idle_widening
         .map_or(0.0, |w| 2.0 * w.max_extra as f64 * step);

@@ -245,9 +245,11 @@ fn run(
     threads: Option<usize>,
     force: bool,
 ) -> Result<(), CliError> {
-    let text = std::fs::read(path)
-        .map_err(|e| CliError::input(format!("cannot read scenario {}: {e}", path.display())))?;
-    let mut sc = Scenario::load_with(path, sets)?;
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::input(format!("cannot read scenario {file}: {e}")))?;
+    let mut sc =
+        Scenario::from_toml_with(&file, &text, sets).map_err(|e| CliError::input(e.to_string()))?;
     if let Some(s) = seed {
         sc.run.seed = s;
     }
@@ -270,7 +272,7 @@ fn run(
         version: env!("CARGO_PKG_VERSION"),
         command: "run".into(),
         scenario_path: path.display().to_string(),
-        scenario_sha256: sha256_hex(&text),
+        scenario_sha256: sha256_hex(text.as_bytes()),
         seed: sc.run.seed,
         threads,
         shard_start: result.shard.start,
@@ -663,7 +665,6 @@ fn sweep(
         name: base.run.name.clone(),
         params: params.clone(),
         table: crate::chart::Table::parse(&csv_bytes).map_err(CliError::runtime)?,
-        recommended: recommended.clone(),
     };
     let mut files = vec![("sweep.csv".to_string(), csv_bytes)];
     files.extend(

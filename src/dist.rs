@@ -93,11 +93,6 @@ impl Dist {
         }
     }
 
-    /// Whether every draw is exactly `v`.
-    pub fn is_fixed(&self, v: f64) -> bool {
-        matches!(self, Dist::Fixed(x) if *x == v)
-    }
-
     /// Smallest and largest value a draw can take (infinite when unbounded).
     pub fn support(&self) -> (f64, f64) {
         match self {

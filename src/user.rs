@@ -163,11 +163,6 @@ impl<'a> Schedule<'a> {
         }
     }
 
-    /// This user's mean logins per day.
-    pub fn rate(&self) -> f64 {
-        self.rate
-    }
-
     fn fill_day(&mut self) {
         let d = self.day;
         let w = self.spec.weekdays[crate::civil::weekday(d)];

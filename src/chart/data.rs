@@ -34,10 +34,6 @@ impl Table {
         Ok(Table { cols, rows })
     }
 
-    pub fn has(&self, col: &str) -> bool {
-        self.cols.contains_key(col)
-    }
-
     pub fn text<'a>(&self, row: &'a [String], col: &str) -> &'a str {
         self.cols
             .get(col)

@@ -17,8 +17,6 @@ pub struct SweepData {
     pub name: String,
     pub params: Vec<String>,
     pub table: Table,
-    /// Points recommended by `--target`, best first (empty without targets).
-    pub recommended: Vec<usize>,
 }
 
 /// One point's `all` row.

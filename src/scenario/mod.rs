@@ -100,16 +100,24 @@ impl Scenario {
         sizes
     }
 
-    /// The population of each token index: contiguous index ranges in population order.
-    pub fn population_of(&self, token: u64) -> usize {
+    /// Each population's token indices: contiguous ranges in population order.
+    pub fn population_ranges(&self) -> Vec<std::ops::Range<u64>> {
         let mut end = 0;
-        for (i, s) in self.population_sizes().iter().enumerate() {
-            end += s;
-            if token < end {
-                return i;
-            }
-        }
-        self.populations.len() - 1
+        self.population_sizes()
+            .into_iter()
+            .map(|s| {
+                end += s;
+                end - s..end
+            })
+            .collect()
+    }
+
+    /// The population of a token index.
+    pub fn population_of(&self, token: u64) -> usize {
+        self.population_ranges()
+            .iter()
+            .position(|r| r.contains(&token))
+            .unwrap_or(self.populations.len() - 1)
     }
 
     /// Parses and validates a scenario file's text.

@@ -42,13 +42,7 @@ const CHUNK: u64 = 16;
 pub fn run(sc: &Scenario, shard: Range<u64>, progress: &(dyn Fn(u64) + Sync)) -> RunResult {
     let buckets = Buckets::new(sc.run.bucket, sc.run.start, sc.run.end());
     let npop = sc.populations.len();
-    let sizes = sc.population_sizes();
-    let mut bounds = Vec::with_capacity(npop);
-    let mut acc = 0;
-    for s in &sizes {
-        bounds.push(acc..acc + s);
-        acc += s;
-    }
+    let bounds = sc.population_ranges();
     let pop_of = |i: u64| {
         bounds
             .iter()

@@ -331,11 +331,6 @@ impl ValidatorConfig {
         now + (self.server_offset_s * 1000.0).round() as Millis
     }
 
-    /// The server's own step at true time `now`.
-    pub fn server_step(&self, now: Millis, step_s: u32, t0: i64) -> i64 {
-        (self.server_ms(now) - t0 * 1000).div_euclid(step_s as i64 * 1000)
-    }
-
     /// How long a code stays acceptable with no drift learned: (back + ahead + 1) steps.
     pub fn acceptance_lifetime_s(&self, step_s: u32) -> f64 {
         (self.window_back + self.window_ahead + 1) as f64 * step_s as f64
