@@ -245,11 +245,7 @@ fn run(
     threads: Option<usize>,
     force: bool,
 ) -> Result<(), CliError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::input(format!("cannot read scenario {file}: {e}")))?;
-    let mut sc =
-        Scenario::from_toml_with(&file, &text, sets).map_err(|e| CliError::input(e.to_string()))?;
+    let (_, text, mut sc) = load(path, sets)?;
     if let Some(s) = seed {
         sc.run.seed = s;
     }
@@ -399,19 +395,12 @@ fn print_summary(sc: &Scenario, r: &sim::RunResult) {
 }
 
 fn check(path: &Path, sets: &[Override]) -> Result<(), CliError> {
-    let sc = Scenario::load_with(path, sets)?;
+    let (file, text, sc) = load(path, sets)?;
     // Every setting of a sweep must be a valid scenario too.
     let points = if sc.sweep.is_empty() {
         Vec::new()
     } else {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| CliError::input(format!("cannot read scenario {file}: {e}")))?;
-        let text = if sets.is_empty() {
-            text
-        } else {
-            crate::scenario::overrides::apply(&text, sets).map_err(CliError::input)?
-        };
+        let text = with_sets(&text, sets)?;
         crate::sweep::scenarios(&file, &text, &sc)
             .map_err(|e| CliError::input(e.to_string()))?
             .0
@@ -554,21 +543,13 @@ fn sweep(
     targets: &[crate::sweep::Target],
 ) -> Result<(), CliError> {
     use crate::sweep::{self as sw, Verdict};
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::input(format!("cannot read scenario {file}: {e}")))?;
-    let base =
-        Scenario::from_toml_with(&file, &text, sets).map_err(|e| CliError::input(e.to_string()))?;
+    let (file, text, base) = load(path, sets)?;
     if base.sweep.is_empty() {
         return Err(CliError::input(format!(
             "{file}: there is no [sweep] part; add one, e.g.\n[sweep]\nvary = {{ \"validator.window.back\" = [1, 2, 3] }}"
         )));
     }
-    let text = if sets.is_empty() {
-        text
-    } else {
-        crate::scenario::overrides::apply(&text, sets).map_err(CliError::input)?
-    };
+    let text = with_sets(&text, sets)?;
     let (points, scenarios) =
         sw::scenarios(&file, &text, &base).map_err(|e| CliError::input(e.to_string()))?;
     let dir = out.unwrap_or_else(|| Path::new("results").join(&base.run.name));
@@ -761,6 +742,24 @@ fn sweep(
         single
     );
     Ok(())
+}
+
+/// Reads a scenario once: its name as shown, its text, and the scenario with `--set`s applied.
+fn load(path: &Path, sets: &[Override]) -> Result<(String, String, Scenario), CliError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::input(format!("cannot read scenario {file}: {e}")))?;
+    let sc =
+        Scenario::from_toml_with(&file, &text, sets).map_err(|e| CliError::input(e.to_string()))?;
+    Ok((file, text, sc))
+}
+
+/// The scenario text with the `--set`s written in, for building sweep settings from it.
+fn with_sets(text: &str, sets: &[Override]) -> Result<String, CliError> {
+    if sets.is_empty() {
+        return Ok(text.to_string());
+    }
+    crate::scenario::overrides::apply(text, sets).map_err(CliError::input)
 }
 
 /// The worker pool: `--threads` or every core.
