@@ -1,11 +1,11 @@
 //! Subcommands and flags: argv -> library calls, terminal output, exit codes.
 
-use crate::civil::{format_duration, format_rfc3339, parse_time_arg, Millis};
 use crate::export::{self, check_writable, ExportContext, Manifest, OutputError};
 use crate::metrics::Buckets;
 use crate::otp::{decode_base32, format_code, totp_step, Algorithm, Keyed};
 use crate::scenario::{resolved, LoadError, Override, Scenario};
 use crate::sim;
+use crate::time::{format_duration, format_rfc3339, parse_time_arg, Millis};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sha2::{Digest, Sha256};

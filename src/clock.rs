@@ -8,9 +8,9 @@
 //! [`Clock::advance`], whose call times the simulation fixes from the login schedule; peeking
 //! inside a login never draws, so clock paths do not depend on validator outcomes.
 
-use crate::civil::{Millis, YEAR_S};
 use crate::dist::Dist;
 use crate::rng::Rng;
+use crate::time::{Millis, YEAR_S};
 use rand::Rng as _;
 use rand_distr::StandardNormal;
 use serde::Serialize;
@@ -582,8 +582,8 @@ impl Clock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::civil::{DAY, HOUR};
     use crate::rng::{stream, Purpose};
+    use crate::time::{DAY, HOUR};
 
     fn rng() -> Rng {
         stream(1, 0, Purpose::Clock)

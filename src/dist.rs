@@ -1,7 +1,7 @@
 //! Parameter distributions (fixed, normal, lognormal, uniform, exponential, mixture, clipped):
 //! sampling, means, and how they are written back out in resolved scenarios.
 
-use crate::civil::format_duration;
+use crate::time::format_duration;
 use rand_distr::{Exp1, StandardNormal};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
@@ -144,7 +144,7 @@ impl Serialize for Val {
 /// Seconds as a duration string that parses back to the same value.
 pub fn format_seconds(v: f64) -> String {
     let short = format_duration(v);
-    match crate::civil::parse_duration(&short) {
+    match crate::time::parse_duration(&short) {
         Ok(back) if (back - v).abs() < 1e-9 => short,
         _ => format!("{}s", v),
     }

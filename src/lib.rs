@@ -6,7 +6,6 @@
 
 pub mod attack;
 pub mod chart;
-pub mod civil;
 pub mod cli;
 pub mod clock;
 pub mod dist;
@@ -17,6 +16,7 @@ pub mod rng;
 pub mod scenario;
 pub mod sim;
 pub mod sweep;
+pub mod time;
 pub mod token;
 pub mod user;
 pub mod validator;

@@ -1,7 +1,7 @@
 //! Mergeable counters: per population and time bucket, integer counts and log-binned clock-error
 //! histograms. Merging is addition (and max), so any split of the fleet merges to the same bytes.
 
-use crate::civil::{month_floor, next_month, Millis};
+use crate::time::{month_floor, next_month, Millis};
 use serde::Serialize;
 
 /// How the horizon is cut into buckets for series.
@@ -366,7 +366,7 @@ impl Tally {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::civil::{parse_rfc3339, DAY};
+    use crate::time::{parse_rfc3339, DAY};
 
     #[test]
     fn quantiles_within_one_percent() {

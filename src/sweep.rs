@@ -344,7 +344,7 @@ pub fn rows(points: &[Point], scenarios: &[Scenario], results: &[RunResult]) -> 
         let exps: Vec<Exposure> = (0..sc.populations.len())
             .map(|p| exposure(sc, p, &spec))
             .collect();
-        let years = (sc.run.end() - sc.run.start) as f64 / 1000.0 / crate::civil::YEAR_S;
+        let years = (sc.run.end() - sc.run.start) as f64 / 1000.0 / crate::time::YEAR_S;
         let mut push = |name: String, counts: Counts, tokens: u64, e: Exposure| {
             let logins = counts.logins.max(1) as f64;
             let cells = vec![

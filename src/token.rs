@@ -1,8 +1,8 @@
 //! Token kinds, credentials (secret, keyed HMAC, code cache, HOTP counter) and the battery budget.
 
-use crate::civil::{Millis, YEAR};
 use crate::otp::{Algorithm, Keyed};
 use crate::rng::Rng;
+use crate::time::{Millis, YEAR};
 use rand::RngCore;
 use serde::Serialize;
 use std::fmt;
@@ -224,8 +224,8 @@ impl Token {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::civil::DAY;
     use crate::rng::{stream, Purpose};
+    use crate::time::DAY;
 
     fn spec() -> TokenSpec {
         TokenSpec {

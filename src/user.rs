@@ -3,9 +3,9 @@
 //!
 //! The recovery ladder beyond plain retries plugs in after a failed login (see `sim::life`).
 
-use crate::civil::{civil_from_days, Millis, DAY, HOUR};
 use crate::dist::Dist;
 use crate::rng::Rng;
+use crate::time::{civil_from_days, Millis, DAY, HOUR};
 use rand::Rng as _;
 use rand_distr::{Distribution, Poisson};
 use serde::Serialize;
@@ -165,7 +165,7 @@ impl<'a> Schedule<'a> {
 
     fn fill_day(&mut self) {
         let d = self.day;
-        let w = self.spec.weekdays[crate::civil::weekday(d)];
+        let w = self.spec.weekdays[crate::time::weekday(d)];
         if w <= 0.0 || self.spec.is_holiday(d) {
             return;
         }
@@ -230,8 +230,8 @@ pub fn typo(code: u32, digits: u32, rng: &mut Rng) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::civil::{days_from_civil, weekday};
     use crate::rng::{stream, Purpose};
+    use crate::time::{days_from_civil, weekday};
 
     fn spec(rate: f64, kind: ScheduleKind) -> UserSpec {
         UserSpec {

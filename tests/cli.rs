@@ -236,7 +236,7 @@ recovery = { enabled = false }
             died[5..7].parse().unwrap(),
             died[8..10].parse().unwrap(),
         );
-        let day = otpdrift::civil::days_from_civil(y, m, d) as f64 - start;
+        let day = otpdrift::time::days_from_civil(y, m, d) as f64 - start;
         assert!(
             (day - want_days).abs() <= 1.0,
             "died on day {day}, closed form {want_days:.2}"

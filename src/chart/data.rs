@@ -1,8 +1,8 @@
 //! What charts and the report read: a run's results as written (CSV and manifest), loaded back
 //! so that `otpdrift plot` on a results folder draws exactly what the run drew.
 
-use crate::civil::{parse_rfc3339, Millis};
 use crate::scenario::Scenario;
+use crate::time::{parse_rfc3339, Millis};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;

@@ -4,7 +4,7 @@
 //! on the right so the legend never covers data. Populations keep one colour across charts.
 
 use super::{ChartData, WIDTH};
-use crate::civil::{civil_from_days, format_duration, Millis, DAY};
+use crate::time::{civil_from_days, format_duration, Millis, DAY};
 use crate::token::TokenKind;
 use plotters::chart::MeshStyle;
 use plotters::coord::Shift;
@@ -754,14 +754,14 @@ fn time_ticks(d: &ChartData, max: usize) -> Vec<f64> {
         } else {
             3
         };
-        let mut t = crate::civil::month_floor(start);
+        let mut t = crate::time::month_floor(start);
         let mut k = 0;
         while t <= end {
             let (_, m, _) = civil_from_days(t.div_euclid(DAY));
             if t >= start && (m as i64 - 1) % every == 0 {
                 out.push(pos(t));
             }
-            t = crate::civil::next_month(t);
+            t = crate::time::next_month(t);
             k += 1;
             if k > 1000 {
                 break;
@@ -773,7 +773,7 @@ fn time_ticks(d: &ChartData, max: usize) -> Vec<f64> {
         let (y0, ..) = civil_from_days(start.div_euclid(DAY));
         let mut y = y0;
         loop {
-            let t = crate::civil::days_from_civil(y, 1, 1) * DAY;
+            let t = crate::time::days_from_civil(y, 1, 1) * DAY;
             if t > end {
                 break;
             }

@@ -2,8 +2,8 @@
 //! times, empty cells where a figure is undefined (no logins, no clock).
 
 use super::{ExportContext, Exporter};
-use crate::civil::format_rfc3339;
 use crate::metrics::{wilson95, Counts, OffsetHist, PopTally};
+use crate::time::format_rfc3339;
 use std::io;
 
 fn rate(x: Option<f64>) -> String {
@@ -211,7 +211,7 @@ fn token_lives(ctx: &ExportContext) -> Vec<(usize, Option<f64>, Option<f64>)> {
             .filter(|t| ctx.scenario.populations[t.population].battery.is_some())
             .map(|t| {
                 let end = t.died.map_or(ctx.scenario.run.end(), |d| d.0);
-                let life = (end - t.born) as f64 / crate::civil::YEAR as f64;
+                let life = (end - t.born) as f64 / crate::time::YEAR as f64;
                 (life, t.died.is_some_and(|d| d.1.is_death()))
             })
             .collect();

@@ -3,8 +3,8 @@
 //! `otpdrift plot` rewrites it from the CSV alone.
 
 use crate::chart::{thousands, ChartData, Figure};
-use crate::civil::{format_duration, format_rfc3339, YEAR_S};
 use crate::dist::format_seconds;
+use crate::time::{format_duration, format_rfc3339, YEAR_S};
 use crate::validator::{DriftLearning, Replay};
 use std::fmt::Write;
 
@@ -12,7 +12,7 @@ fn pct(x: Option<f64>) -> String {
     x.map_or("–".into(), |v| format!("{:.2}%", v * 100.0))
 }
 
-fn date(t: crate::civil::Millis) -> String {
+fn date(t: crate::time::Millis) -> String {
     format_rfc3339(t)[..10].to_string()
 }
 
@@ -351,7 +351,7 @@ fn outside_by_year(d: &ChartData, pop: usize) -> Option<String> {
     let mut parts = Vec::new();
     let mut worst = 0.0;
     for year in 1.. {
-        let t = crate::civil::add_years(sc.run.start, year) - 1;
+        let t = crate::time::add_years(sc.run.start, year) - 1;
         if t > sc.run.end() {
             break;
         }

@@ -12,9 +12,9 @@ pub use locate::SourceMap;
 pub use overrides::Override;
 pub use resolved::{resolved, validator as resolved_validator};
 
-use crate::civil::Millis;
 use crate::clock::ClockSpec;
 use crate::metrics::Bucket;
+use crate::time::Millis;
 use crate::token::{BatterySpec, TokenSpec};
 use crate::user::{RecoverySpec, UserSpec};
 use crate::validator::ValidatorConfig;
@@ -44,9 +44,9 @@ impl RunSpec {
     pub fn end(&self) -> Millis {
         // A horizon of whole years ends on the same calendar date, so yearly and monthly
         // buckets line up with the calendar instead of ending 6 hours into a new year.
-        let years = self.horizon_s / crate::civil::YEAR_S;
+        let years = self.horizon_s / crate::time::YEAR_S;
         if years >= 1.0 && (years - years.round()).abs() < 1e-9 {
-            return crate::civil::add_years(self.start, years.round() as i64);
+            return crate::time::add_years(self.start, years.round() as i64);
         }
         self.start + (self.horizon_s * 1000.0) as Millis
     }

@@ -2,9 +2,9 @@
 //! `otpdrift check` and the run manifest. Feeding it back in gives the same scenario.
 
 use super::Scenario;
-use crate::civil::format_rfc3339;
 use crate::dist::{format_seconds, Dist};
 use crate::metrics::Bucket;
+use crate::time::format_rfc3339;
 use crate::validator::{DriftLearning, ValidatorConfig};
 use serde_json::{json, Map, Value};
 

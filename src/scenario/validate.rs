@@ -7,7 +7,6 @@
 
 use super::raw::*;
 use super::{DecideMode, Population, RunSpec, Scenario};
-use crate::civil::{parse_duration, parse_rfc3339, DAY, YEAR_S};
 use crate::clock::{
     ClockSpec, EventsSpec, FutureTrip, ManualChange, Reset, SyncSpec, TemperatureSpec,
     TimezoneError,
@@ -15,6 +14,7 @@ use crate::clock::{
 use crate::dist::Dist;
 use crate::metrics::Bucket;
 use crate::otp::Algorithm;
+use crate::time::{parse_duration, parse_rfc3339, DAY, YEAR_S};
 use crate::token::{BatterySpec, TokenKind, TokenSpec};
 use crate::user::{Holiday, RecoverySpec, ScheduleKind, UserSpec};
 use crate::validator::{

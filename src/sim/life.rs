@@ -2,12 +2,12 @@
 //! state), their logins and attempts, and the recovery ladder after a failed login, folded into
 //! the population's counters.
 
-use crate::civil::{Millis, SECOND};
 use crate::clock::Clock;
 use crate::metrics::{Buckets, Counts, PopTally};
 use crate::otp::totp_step;
 use crate::rng::{behaviour_at, stream, stream_gen, Purpose, Rng};
 use crate::scenario::{Population, Scenario};
+use crate::time::{Millis, SECOND};
 use crate::token::{credential_id, DeathCause, Token, TokenKind};
 use crate::user::{typo, Schedule};
 use crate::validator::{

@@ -5,7 +5,7 @@
 //! window is searched in the configured order, so which step a chance collision matches depends
 //! on the order exactly as it does in the systems modelled (DOMAIN.md's table).
 
-use crate::civil::Millis;
+use crate::time::Millis;
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::fmt;
