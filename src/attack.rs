@@ -5,18 +5,10 @@
 //! about s / 10^digits, and the lockout bounds the number of guesses. NIST SP 800-63B limits
 //! a time-based OTP's lifetime to 2 minutes and consecutive failures to 100.
 
+pub use crate::scenario::AttackSpec;
 use crate::scenario::Scenario;
 use crate::validator::{DriftLearning, ValidatorConfig};
 use serde::Serialize;
-
-/// An online guesser per account.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AttackSpec {
-    /// Guesses an attacker would make per account per day if nothing stopped it.
-    pub guesses_per_day: f64,
-    /// Accounts (the first ones of the fleet) that get a simulated attacker; 0 = analytic only.
-    pub simulate_accounts: u64,
-}
 
 /// The analytic side of one validator setting against one population's codes.
 #[derive(Clone, Debug, PartialEq, Serialize)]

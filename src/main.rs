@@ -7,6 +7,6 @@ fn main() {
     let cli = Cli::parse();
     if let Err(e) = main_with(cli) {
         eprintln!("error: {e}");
-        std::process::exit(e.status);
+        std::process::exit(e.status());
     }
 }

@@ -55,106 +55,87 @@ impl Buckets {
     }
 }
 
-/// Everything counted about logins and attempts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
-    pub logins: u64,
-    /// Logins whose first attempt was accepted.
-    pub first_try_ok: u64,
-    /// Logins that ended accepted after retries.
-    pub logins_ok: u64,
-    pub attempts: u64,
-    pub accepted: u64,
-    pub rejected_out_of_window: u64,
-    pub rejected_replay: u64,
-    pub rejected_locked: u64,
-    pub rejected_typo: u64,
-    pub rejected_dead: u64,
-    pub lockouts: u64,
-    /// A mistyped code accepted because it matched another step in the window.
-    pub false_accepts: u64,
-    /// A correct code accepted at a step other than the device's (a chance collision first).
-    pub chance_matches: u64,
-    /// Users who waited for a fresh code near rollover.
-    pub waited_for_fresh_code: u64,
-    /// Drift adopted from out-of-window codes (consistent-skew learning).
-    pub skew_resyncs: u64,
-    pub deaths_battery: u64,
-    pub deaths_expired: u64,
-    /// Attempts answered with a next-code challenge (RSA), and challenges then passed.
-    pub next_code_challenges: u64,
-    pub next_code_succeeded: u64,
-    /// Drift adopted from two consecutive out-of-window codes (automatic resync).
-    pub auto_resyncs: u64,
-    /// Logins that failed every retry and started the recovery ladder.
-    pub incidents: u64,
-    /// Incidents ended by a successful login within the ladder.
-    pub recovered_in_ladder: u64,
-    /// Logins given up (the ladder ran out, or the user waits for the helpdesk).
-    pub logins_abandoned: u64,
-    /// Logins while the user had no working token (dead, shipping, waiting for a credential).
-    pub logins_without_token: u64,
-    pub clock_fixes: u64,
-    pub app_resets: u64,
-    pub resyncs_attempted: u64,
-    pub resyncs_succeeded: u64,
-    pub resync_failed_outside_window: u64,
-    pub resync_failed_not_consecutive: u64,
-    pub resync_failed_replay: u64,
-    pub resync_failed_locked: u64,
-    pub tickets_lockout: u64,
-    pub tickets_reinstall: u64,
-    pub tickets_replace_failing: u64,
-    pub tickets_replace_dead: u64,
-    /// A simulated attacker's guesses, those that got in, and those held back by a lock.
-    pub attack_guesses: u64,
-    pub attack_successes: u64,
-    pub attack_blocked: u64,
+/// Declares a struct of `u64` counters and its merge from one list of fields, so a counter can
+/// not be added without being merged.
+macro_rules! counters {
+    ($(#[$m:meta])* pub struct $name:ident { $($(#[$fm:meta])* $f:ident,)* }) => {
+        $(#[$m])*
+        pub struct $name {
+            $($(#[$fm])* pub $f: u64,)*
+        }
+
+        impl $name {
+            /// The counter names, in declaration order.
+            pub const FIELDS: &'static [&'static str] = &[$(stringify!($f)),*];
+
+            /// Adds every counter of `o`.
+            pub fn add(&mut self, o: &$name) {
+                $(self.$f += o.$f;)*
+            }
+        }
+    };
+}
+
+counters! {
+    /// Everything counted about logins and attempts.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+    pub struct Counts {
+        logins,
+        /// Logins whose first attempt was accepted.
+        first_try_ok,
+        /// Logins that ended accepted after retries.
+        logins_ok,
+        attempts,
+        accepted,
+        rejected_out_of_window,
+        rejected_replay,
+        rejected_locked,
+        rejected_typo,
+        rejected_dead,
+        lockouts,
+        /// A mistyped code accepted because it matched another step in the window.
+        false_accepts,
+        /// A correct code accepted at a step other than the device's (a chance collision first).
+        chance_matches,
+        /// Users who waited for a fresh code near rollover.
+        waited_for_fresh_code,
+        /// Drift adopted from out-of-window codes (consistent-skew learning).
+        skew_resyncs,
+        deaths_battery,
+        deaths_expired,
+        /// Attempts answered with a next-code challenge (RSA), and challenges then passed.
+        next_code_challenges,
+        next_code_succeeded,
+        /// Drift adopted from two consecutive out-of-window codes (automatic resync).
+        auto_resyncs,
+        /// Logins that failed every retry and started the recovery ladder.
+        incidents,
+        /// Incidents ended by a successful login within the ladder.
+        recovered_in_ladder,
+        /// Logins given up (the ladder ran out, or the user waits for the helpdesk).
+        logins_abandoned,
+        /// Logins while the user had no working token (dead, shipping, waiting for a credential).
+        logins_without_token,
+        clock_fixes,
+        app_resets,
+        resyncs_attempted,
+        resyncs_succeeded,
+        resync_failed_outside_window,
+        resync_failed_not_consecutive,
+        resync_failed_replay,
+        resync_failed_locked,
+        tickets_lockout,
+        tickets_reinstall,
+        tickets_replace_failing,
+        tickets_replace_dead,
+        /// A simulated attacker's guesses, those that got in, and those held back by a lock.
+        attack_guesses,
+        attack_successes,
+        attack_blocked,
+    }
 }
 
 impl Counts {
-    pub fn add(&mut self, o: &Counts) {
-        self.logins += o.logins;
-        self.first_try_ok += o.first_try_ok;
-        self.logins_ok += o.logins_ok;
-        self.attempts += o.attempts;
-        self.accepted += o.accepted;
-        self.rejected_out_of_window += o.rejected_out_of_window;
-        self.rejected_replay += o.rejected_replay;
-        self.rejected_locked += o.rejected_locked;
-        self.rejected_typo += o.rejected_typo;
-        self.rejected_dead += o.rejected_dead;
-        self.lockouts += o.lockouts;
-        self.false_accepts += o.false_accepts;
-        self.chance_matches += o.chance_matches;
-        self.waited_for_fresh_code += o.waited_for_fresh_code;
-        self.skew_resyncs += o.skew_resyncs;
-        self.deaths_battery += o.deaths_battery;
-        self.deaths_expired += o.deaths_expired;
-        self.next_code_challenges += o.next_code_challenges;
-        self.next_code_succeeded += o.next_code_succeeded;
-        self.auto_resyncs += o.auto_resyncs;
-        self.incidents += o.incidents;
-        self.recovered_in_ladder += o.recovered_in_ladder;
-        self.logins_abandoned += o.logins_abandoned;
-        self.logins_without_token += o.logins_without_token;
-        self.clock_fixes += o.clock_fixes;
-        self.app_resets += o.app_resets;
-        self.resyncs_attempted += o.resyncs_attempted;
-        self.resyncs_succeeded += o.resyncs_succeeded;
-        self.resync_failed_outside_window += o.resync_failed_outside_window;
-        self.resync_failed_not_consecutive += o.resync_failed_not_consecutive;
-        self.resync_failed_replay += o.resync_failed_replay;
-        self.resync_failed_locked += o.resync_failed_locked;
-        self.tickets_lockout += o.tickets_lockout;
-        self.tickets_reinstall += o.tickets_reinstall;
-        self.tickets_replace_failing += o.tickets_replace_failing;
-        self.tickets_replace_dead += o.tickets_replace_dead;
-        self.attack_guesses += o.attack_guesses;
-        self.attack_successes += o.attack_successes;
-        self.attack_blocked += o.attack_blocked;
-    }
-
     pub fn tickets(&self) -> u64 {
         self.tickets_lockout
             + self.tickets_reinstall
@@ -310,21 +291,33 @@ impl PopTally {
     }
 
     pub fn merge(&mut self, o: &PopTally) {
-        self.tokens += o.tokens;
-        self.total.add(&o.total);
-        for (a, b) in self.buckets.iter_mut().zip(&o.buckets) {
+        // Destructured so that a field added to PopTally fails to compile until it is merged.
+        let PopTally {
+            tokens,
+            total,
+            buckets,
+            offsets,
+            offsets_total,
+            final_offsets,
+            recovery_time,
+            alive_end,
+            without_token_end,
+        } = o;
+        self.tokens += tokens;
+        self.total.add(total);
+        for (a, b) in self.buckets.iter_mut().zip(buckets) {
             a.add(b);
         }
-        for (a, b) in self.offsets.iter_mut().zip(&o.offsets) {
+        for (a, b) in self.offsets.iter_mut().zip(offsets) {
             a.merge(b);
         }
-        self.offsets_total.merge(&o.offsets_total);
-        self.final_offsets.merge(&o.final_offsets);
-        self.recovery_time.merge(&o.recovery_time);
-        for (a, b) in self.alive_end.iter_mut().zip(&o.alive_end) {
+        self.offsets_total.merge(offsets_total);
+        self.final_offsets.merge(final_offsets);
+        self.recovery_time.merge(recovery_time);
+        for (a, b) in self.alive_end.iter_mut().zip(alive_end) {
             *a += b;
         }
-        for (a, b) in self.without_token_end.iter_mut().zip(&o.without_token_end) {
+        for (a, b) in self.without_token_end.iter_mut().zip(without_token_end) {
             *a += b;
         }
     }
@@ -366,6 +359,29 @@ impl Tally {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_counter_is_merged() {
+        // Distinct values in every field, through serde so no field is named by hand here.
+        let a: Counts = serde_json::from_value(serde_json::Value::Object(
+            Counts::FIELDS
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f.to_string(), serde_json::json!(i as u64 + 1)))
+                .collect(),
+        ))
+        .unwrap();
+        let mut b = a;
+        b.add(&a);
+        let (a, b) = (
+            serde_json::to_value(a).unwrap(),
+            serde_json::to_value(b).unwrap(),
+        );
+        assert_eq!(a.as_object().unwrap().len(), Counts::FIELDS.len());
+        for f in Counts::FIELDS {
+            assert_eq!(b[f].as_u64(), a[f].as_u64().map(|x| 2 * x), "{f} is not merged");
+        }
+    }
     use crate::time::{parse_rfc3339, DAY};
 
     #[test]

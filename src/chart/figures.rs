@@ -3,7 +3,9 @@
 //! Layout is shared: a title and a subtitle naming the scenario, the plot, and a legend panel
 //! on the right so the legend never covers data. Populations keep one colour across charts.
 
-use super::{ChartData, WIDTH};
+use super::{RunData, WIDTH};
+use crate::results::cells::{get, Secs};
+use crate::results::{CountCells, OffsetCells};
 use crate::time::{civil_from_days, format_duration, Millis, DAY};
 use crate::token::TokenKind;
 use plotters::chart::MeshStyle;
@@ -125,7 +127,7 @@ pub fn colour_index(i: usize) -> RGBColor {
 }
 
 /// The colour of population `i`; `all` is near-black.
-pub fn colour(d: &ChartData, i: usize) -> RGBColor {
+pub fn colour(d: &RunData, i: usize) -> RGBColor {
     if i == d.populations() {
         return RGBColor(40, 40, 40);
     }
@@ -160,7 +162,7 @@ enum Mark {
 fn frame<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     fig: Figure,
-    d: &ChartData,
+    d: &RunData,
     note: &str,
 ) -> Result<Areas<DB>, String> {
     let run = &d.scenario.run;
@@ -287,17 +289,17 @@ fn date(t: Millis) -> String {
 }
 
 /// Days since the start of the middle of bucket `i`.
-fn mid(d: &ChartData, i: usize) -> f64 {
+fn mid(d: &RunData, i: usize) -> f64 {
     let (s, t) = d.buckets[i];
     ((s + t) / 2 - d.scenario.run.start) as f64 / DAY as f64
 }
 
-fn span_days(d: &ChartData) -> f64 {
+fn span_days(d: &RunData) -> f64 {
     ((d.scenario.run.end() - d.scenario.run.start) as f64 / DAY as f64).max(1.0 / 24.0)
 }
 
 /// A date label for a time axis position, as precise as the horizon needs.
-fn day_label(d: &ChartData, x: f64) -> String {
+fn day_label(d: &RunData, x: f64) -> String {
     let t = d.scenario.run.start + (x * DAY as f64) as Millis;
     let (y, m, dd) = civil_from_days(t.div_euclid(DAY));
     let span = span_days(d);
@@ -367,7 +369,7 @@ fn line<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
     Ok(())
 }
 
-fn who(d: &ChartData) -> Vec<usize> {
+fn who(d: &RunData) -> Vec<usize> {
     let n = d.populations();
     if n > 1 {
         (0..=n).collect()
@@ -376,7 +378,7 @@ fn who(d: &ChartData) -> Vec<usize> {
     }
 }
 
-pub fn draw<DB: DrawingBackend>(fig: Figure, d: &ChartData, root: &DrawingArea<DB, Shift>) -> R {
+pub fn draw<DB: DrawingBackend>(fig: Figure, d: &RunData, root: &DrawingArea<DB, Shift>) -> R {
     match fig {
         Figure::Acceptance => acceptance(d, root),
         Figure::Rejections => rejections(d, root),
@@ -387,7 +389,7 @@ pub fn draw<DB: DrawingBackend>(fig: Figure, d: &ChartData, root: &DrawingArea<D
     }
 }
 
-fn acceptance<DB: DrawingBackend>(d: &ChartData, root: &DrawingArea<DB, Shift>) -> R {
+fn acceptance<DB: DrawingBackend>(d: &RunData, root: &DrawingArea<DB, Shift>) -> R {
     let (plot, leg) = frame(root, Figure::Acceptance, d, "per time bucket")?;
     let xs: Vec<f64> = (0..d.buckets.len()).map(|i| mid(d, i)).collect();
     let pct = |v: Vec<Option<f64>>| {
@@ -400,8 +402,8 @@ fn acceptance<DB: DrawingBackend>(d: &ChartData, root: &DrawingArea<DB, Shift>) 
         .map(|i| {
             (
                 i,
-                pct(d.ts_col(i, "first_try_acceptance_rate")),
-                pct(d.ts_col(i, "login_success_rate")),
+                pct(d.ts_col(i, |r| get(r.counts.first_try_acceptance_rate))),
+                pct(d.ts_col(i, |r| get(r.counts.login_success_rate))),
             )
         })
         .collect();
@@ -442,22 +444,30 @@ fn acceptance<DB: DrawingBackend>(d: &ChartData, root: &DrawingArea<DB, Shift>) 
     legend(&leg, "Population", &entries)
 }
 
-const REASONS: [(&str, &str, (u8, u8, u8)); 5] = [
-    ("rejected_out_of_window", "out of window", (225, 87, 89)),
-    ("rejected_replay", "replay", (242, 142, 43)),
-    ("rejected_locked", "locked", (176, 122, 161)),
-    ("rejected_typo", "typo", (78, 121, 167)),
-    ("rejected_dead", "token dead", (110, 110, 110)),
+/// A count of a timeseries row.
+type CountOf = fn(&CountCells) -> u64;
+
+const REASONS: [(CountOf, &str, (u8, u8, u8)); 5] = [
+    (|c| c.rejected_out_of_window, "out of window", (225, 87, 89)),
+    (|c| c.rejected_replay, "replay", (242, 142, 43)),
+    (|c| c.rejected_locked, "locked", (176, 122, 161)),
+    (|c| c.rejected_typo, "typo", (78, 121, 167)),
+    (|c| c.rejected_dead, "token dead", (110, 110, 110)),
 ];
 
-fn rejections<DB: DrawingBackend>(d: &ChartData, root: &DrawingArea<DB, Shift>) -> R {
+/// A count per bucket of one name, as numbers.
+fn count(d: &RunData, who: usize, f: CountOf) -> Vec<Option<f64>> {
+    d.ts_col(who, |r| Some(f(&r.counts) as f64))
+}
+
+fn rejections<DB: DrawingBackend>(d: &RunData, root: &DrawingArea<DB, Shift>) -> R {
     let all = d.populations();
     let (plot, leg) = frame(root, Figure::Rejections, d, "all populations, stacked")?;
-    let attempts = d.ts_col(all, "attempts");
+    let attempts = count(d, all, |c| c.attempts);
     let layers: Vec<Vec<f64>> = REASONS
         .iter()
         .map(|(col, ..)| {
-            d.ts_col(all, col)
+            count(d, all, *col)
                 .iter()
                 .zip(&attempts)
                 .map(|(r, a)| match (r, a) {
@@ -521,7 +531,7 @@ fn rejections<DB: DrawingBackend>(d: &ChartData, root: &DrawingArea<DB, Shift>) 
             .map_err(e)?;
     }
     for (col, label, (r, g, b)) in REASONS.iter().rev() {
-        let total: f64 = d.ts_col(all, col).iter().flatten().sum();
+        let total: f64 = count(d, all, *col).iter().flatten().sum();
         entries.push((
             format!("{label} ({})", thousands(total)),
             Mark::Block(RGBColor(*r, *g, *b), 0.85),
@@ -531,14 +541,14 @@ fn rejections<DB: DrawingBackend>(d: &ChartData, root: &DrawingArea<DB, Shift>) 
 }
 
 /// TOTP populations: the ones with a clock.
-fn clocked(d: &ChartData) -> Vec<usize> {
+fn clocked(d: &RunData) -> Vec<usize> {
     (0..d.populations())
         .filter(|&i| d.scenario.populations[i].token.kind != TokenKind::Hotp)
         .collect()
 }
 
 /// Window edges in seconds of clock error (before any drift is learned).
-fn edges(d: &ChartData, pop: usize) -> Vec<(f64, String)> {
+fn edges(d: &RunData, pop: usize) -> Vec<(f64, String)> {
     let v = &d.scenario.validator;
     let step = d.scenario.populations[pop].token.step_s as f64;
     let (b, a) = (v.window_back as f64 * step, v.window_ahead as f64 * step);
@@ -563,7 +573,7 @@ fn edges(d: &ChartData, pop: usize) -> Vec<(f64, String)> {
 
 const FLOOR_S: f64 = 0.01;
 
-fn clock_error<DB: DrawingBackend>(d: &ChartData, root: &DrawingArea<DB, Shift>) -> R {
+fn clock_error<DB: DrawingBackend>(d: &RunData, root: &DrawingArea<DB, Shift>) -> R {
     let (plot, leg) = frame(root, Figure::ClockError, d, "absolute error, log scale")?;
     let pops = clocked(d);
     if pops.is_empty() {
@@ -582,19 +592,19 @@ fn clock_error<DB: DrawingBackend>(d: &ChartData, root: &DrawingArea<DB, Shift>)
     let label_size = if rows > 2 { 15 } else { 19 };
     for (k, &p) in pops.iter().enumerate() {
         let area = &panels[k];
-        let get = |c: &str| {
-            d.ts_col(p, c)
+        let col = |f: fn(&OffsetCells) -> Option<Secs>| {
+            d.ts_col(p, |r| get(f(&r.offsets)))
                 .into_iter()
                 .map(|v| v.map(|x| x.max(FLOOR_S)))
                 .collect::<Vec<_>>()
         };
         let (p05, p25, p50, p75, p95, max) = (
-            get("offset_s_p05"),
-            get("offset_s_p25"),
-            get("offset_s_p50"),
-            get("offset_s_p75"),
-            get("offset_s_p95"),
-            get("offset_s_max"),
+            col(|o| o.offset_s_p05),
+            col(|o| o.offset_s_p25),
+            col(|o| o.offset_s_p50),
+            col(|o| o.offset_s_p75),
+            col(|o| o.offset_s_p95),
+            col(|o| o.offset_s_max),
         );
         let top = max
             .iter()
@@ -722,7 +732,7 @@ fn short_seconds(y: f64) -> String {
 }
 
 /// Calendar-aligned ticks (days since the start): hours, days, months or years by horizon.
-fn time_ticks(d: &ChartData, max: usize) -> Vec<f64> {
+fn time_ticks(d: &RunData, max: usize) -> Vec<f64> {
     let start = d.scenario.run.start;
     let end = d.scenario.run.end();
     let span = span_days(d);
@@ -792,7 +802,7 @@ fn time_ticks(d: &ChartData, max: usize) -> Vec<f64> {
 
 /// Stacked bars per bucket from layers of values.
 fn stacked<DB: DrawingBackend>(
-    d: &ChartData,
+    d: &RunData,
     area: &DrawingArea<DB, Shift>,
     caption: &str,
     y_desc: &str,
@@ -855,17 +865,17 @@ fn stacked<DB: DrawingBackend>(
     Ok(())
 }
 
-fn col_sum(d: &ChartData, who: usize, cols: &[&str]) -> Vec<f64> {
+fn col_sum(d: &RunData, who: usize, cols: &[CountOf]) -> Vec<f64> {
     let mut out = vec![0.0; d.buckets.len()];
     for c in cols {
-        for (o, v) in out.iter_mut().zip(d.ts_col(who, c)) {
+        for (o, v) in out.iter_mut().zip(count(d, who, *c)) {
             *o += v.unwrap_or(0.0);
         }
     }
     out
 }
 
-fn resync<DB: DrawingBackend>(d: &ChartData, root: &DrawingArea<DB, Shift>) -> R {
+fn resync<DB: DrawingBackend>(d: &RunData, root: &DrawingArea<DB, Shift>) -> R {
     let all = d.populations();
     let (plot, leg) = frame(root, Figure::Resync, d, "all populations, per time bucket")?;
     let (left, right) = plot.split_horizontally((WIDTH - LEGEND_W) / 2);
@@ -874,7 +884,7 @@ fn resync<DB: DrawingBackend>(d: &ChartData, root: &DrawingArea<DB, Shift>) -> R
         (
             "sync succeeded".to_string(),
             rgb(89, 161, 79),
-            col_sum(d, all, &["resyncs_succeeded"]),
+            col_sum(d, all, &[|c| c.resyncs_succeeded]),
         ),
         (
             "automatic resync".to_string(),
@@ -882,50 +892,54 @@ fn resync<DB: DrawingBackend>(d: &ChartData, root: &DrawingArea<DB, Shift>) -> R
             col_sum(
                 d,
                 all,
-                &["auto_resyncs", "skew_resyncs", "next_code_succeeded"],
+                &[
+                    |c| c.auto_resyncs,
+                    |c| c.skew_resyncs,
+                    |c| c.next_code_succeeded,
+                ],
             ),
         ),
         (
             "failed: outside window".to_string(),
             rgb(225, 87, 89),
-            col_sum(d, all, &["resync_failed_outside_window"]),
+            col_sum(d, all, &[|c| c.resync_failed_outside_window]),
         ),
         (
             "failed: not consecutive".to_string(),
             rgb(255, 157, 167),
-            col_sum(d, all, &["resync_failed_not_consecutive"]),
+            col_sum(d, all, &[|c| c.resync_failed_not_consecutive]),
         ),
         (
             "failed: replay".to_string(),
             rgb(242, 142, 43),
-            col_sum(d, all, &["resync_failed_replay"]),
+            col_sum(d, all, &[|c| c.resync_failed_replay]),
         ),
         (
             "failed: locked".to_string(),
             rgb(176, 122, 161),
-            col_sum(d, all, &["resync_failed_locked"]),
+            col_sum(d, all, &[|c| c.resync_failed_locked]),
         ),
     ];
     let ticket_layers = vec![
         (
             "ticket: lockout".to_string(),
             rgb(156, 117, 95),
-            col_sum(d, all, &["tickets_lockout"]),
+            col_sum(d, all, &[|c| c.tickets_lockout]),
         ),
         (
             "ticket: reinstall".to_string(),
             rgb(78, 121, 167),
-            col_sum(d, all, &["tickets_reinstall"]),
+            col_sum(d, all, &[|c| c.tickets_reinstall]),
         ),
         (
             "ticket: replace failing".to_string(),
             rgb(237, 201, 72),
-            col_sum(d, all, &["tickets_replace_failing"]),
+            col_sum(d, all, &[|c| c.tickets_replace_failing]),
         ),
         (
             "ticket: replace dead".to_string(),
             rgb(110, 110, 110),
-            col_sum(d, all, &["tickets_replace_dead"]),
+            col_sum(d, all, &[|c| c.tickets_replace_dead]),
         ),
     ];
     stacked(
@@ -952,7 +966,7 @@ fn resync<DB: DrawingBackend>(d: &ChartData, root: &DrawingArea<DB, Shift>) -> R
     legend(&leg, "Outcome (total)", &entries)
 }
 
-fn lifetime<DB: DrawingBackend>(d: &ChartData, root: &DrawingArea<DB, Shift>) -> R {
+fn lifetime<DB: DrawingBackend>(d: &RunData, root: &DrawingArea<DB, Shift>) -> R {
     let (plot, leg) = frame(root, Figure::Lifetime, d, "at each bucket's end")?;
     let (left, right) = plot.split_horizontally((WIDTH - LEGEND_W) / 2);
     let xs: Vec<f64> = (0..d.buckets.len())
@@ -968,7 +982,7 @@ fn lifetime<DB: DrawingBackend>(d: &ChartData, root: &DrawingArea<DB, Shift>) ->
             sizes[i]
         } as f64;
         let ys: Vec<Option<f64>> = d
-            .life_col(i, "tokens_alive")
+            .life_col(i, |r| Some(r.tokens_alive as f64))
             .into_iter()
             .map(|v| v.filter(|_| size > 0.0).map(|a| a / size * 100.0))
             .collect();
@@ -1000,9 +1014,9 @@ fn lifetime<DB: DrawingBackend>(d: &ChartData, root: &DrawingArea<DB, Shift>) ->
     let layers: Vec<(String, RGBColor, Vec<f64>)> = (0..d.populations())
         .map(|i| {
             let vals = d
-                .life_col(i, "replacements")
+                .life_col(i, |r| Some(r.replacements as f64))
                 .iter()
-                .zip(d.life_col(i, "reinstalls"))
+                .zip(d.life_col(i, |r| Some(r.reinstalls as f64)))
                 .map(|(a, b)| a.unwrap_or(0.0) + b.unwrap_or(0.0))
                 .collect();
             (d.names[i].clone(), colour(d, i), vals)
@@ -1016,11 +1030,11 @@ fn lifetime<DB: DrawingBackend>(d: &ChartData, root: &DrawingArea<DB, Shift>) ->
         &layers,
     )?;
     let deaths: f64 = d
-        .life_col(d.populations(), "deaths_battery")
+        .life_col(d.populations(), |r| Some(r.deaths_battery as f64))
         .iter()
         .flatten()
         .sum::<f64>()
-        + d.life_col(d.populations(), "deaths_expired")
+        + d.life_col(d.populations(), |r| Some(r.deaths_expired as f64))
             .iter()
             .flatten()
             .sum::<f64>();
@@ -1032,7 +1046,7 @@ fn lifetime<DB: DrawingBackend>(d: &ChartData, root: &DrawingArea<DB, Shift>) ->
     legend(&leg, "Population", &entries)
 }
 
-fn histogram<DB: DrawingBackend>(d: &ChartData, root: &DrawingArea<DB, Shift>) -> R {
+fn histogram<DB: DrawingBackend>(d: &RunData, root: &DrawingArea<DB, Shift>) -> R {
     let (plot, leg) = frame(
         root,
         Figure::ErrorHistogram,

@@ -1,13 +1,13 @@
-//! Report-quality charts (PNG and SVG) drawn with plotters from [`ChartData`] alone, with a
-//! bundled font so nothing depends on the machine's fonts.
+//! Report-quality charts (PNG and SVG) drawn with plotters from loaded results alone
+//! ([`RunData`], [`crate::results::SweepData`]), with a bundled font so nothing depends on the
+//! machine's fonts.
 
-mod data;
 mod figures;
 pub mod sweep;
 
-pub use data::{ChartData, DataError, Series, Table};
 pub use figures::{colour as figures_colour, thousands, Figure};
 
+use crate::results::RunData;
 use plotters::prelude::*;
 use std::sync::Once;
 
@@ -49,10 +49,19 @@ impl Format {
             _ => Err("expected png, svg or both".into()),
         }
     }
+
+    /// The file extensions drawn, in the order they are written.
+    pub fn extensions(self) -> Vec<&'static str> {
+        match self {
+            Format::Png => vec!["png"],
+            Format::Svg => vec!["svg"],
+            Format::Both => vec!["png", "svg"],
+        }
+    }
 }
 
 /// A chart as an SVG document.
-pub fn render_svg(fig: Figure, d: &ChartData) -> Result<String, String> {
+pub fn render_svg(fig: Figure, d: &RunData) -> Result<String, String> {
     register_fonts();
     let mut out = String::new();
     {
@@ -64,7 +73,7 @@ pub fn render_svg(fig: Figure, d: &ChartData) -> Result<String, String> {
 }
 
 /// A chart as PNG bytes.
-pub fn render_png(fig: Figure, d: &ChartData) -> Result<Vec<u8>, String> {
+pub fn render_png(fig: Figure, d: &RunData) -> Result<Vec<u8>, String> {
     register_fonts();
     let mut buf = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
     {
@@ -89,7 +98,7 @@ fn encode_png(buf: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 /// Every chart of a results folder in the requested formats: (file name, bytes).
-pub fn render_all(d: &ChartData, format: Format) -> Result<Vec<(String, Vec<u8>)>, String> {
+pub fn render_all(d: &RunData, format: Format) -> Result<Vec<(String, Vec<u8>)>, String> {
     let mut files = Vec::new();
     for fig in Figure::ALL {
         if format != Format::Svg {

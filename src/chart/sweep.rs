@@ -2,7 +2,9 @@
 //! trade-off with its Pareto front, and a figure against one swept parameter with 95% bands.
 
 use super::figures::{bold, colour_index, e, font, house, thousands, Areas, GREY, R};
-use super::{register_fonts, Table, HEIGHT, WIDTH};
+use super::{register_fonts, HEIGHT, WIDTH};
+use crate::results::cells::get;
+use crate::results::{SweepData, SweepLine};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -10,14 +12,6 @@ use plotters::prelude::*;
 type Band = (f64, f64, f64, f64);
 
 const LEGEND_W: u32 = 420;
-
-/// A sweep's results as written: sweep.csv and the swept parameter names.
-#[derive(Clone, Debug)]
-pub struct SweepData {
-    pub name: String,
-    pub params: Vec<String>,
-    pub table: Table,
-}
 
 /// One point's `all` row.
 #[derive(Clone, Debug)]
@@ -29,23 +23,20 @@ pub struct PointRow {
     pub nist: bool,
 }
 
-impl SweepData {
-    pub fn all_rows(&self) -> Vec<PointRow> {
-        let t = &self.table;
-        t.rows
-            .iter()
-            .filter(|r| t.text(r, "population") == "all")
-            .filter_map(|r| {
-                Some(PointRow {
-                    point: t.num(r, "point")? as usize,
-                    label: t.text(r, "label").to_string(),
-                    rejection: t.num(r, "first_try_rejection_rate")?,
-                    attack_year: t.num(r, "attack_p_success_year")?,
-                    nist: t.text(r, "meets_nist_800_63b") == "true",
-                })
+/// Every point's `all` row with the figures the trade-off needs.
+pub fn all_rows(d: &SweepData) -> Vec<PointRow> {
+    d.table
+        .all_lines()
+        .filter_map(|l| {
+            Some(PointRow {
+                point: l.point,
+                label: l.label.clone(),
+                rejection: get(l.row.first_try_rejection_rate)?,
+                attack_year: l.row.attack_p_success_year?.0,
+                nist: l.row.meets_nist_800_63b,
             })
-            .collect()
-    }
+        })
+        .collect()
 }
 
 /// Points no other point beats on both user failures and attacker success.
@@ -92,10 +83,10 @@ fn sci(x: f64) -> String {
 }
 
 fn tradeoff<DB: DrawingBackend>(d: &SweepData, root: &DrawingArea<DB, Shift>) -> R {
-    let rows = d.all_rows();
+    let rows = all_rows(d);
     let (plot, leg) = head(
         root,
-        &format!("User failures against attacker success — {}", d.name),
+        &format!("User failures against attacker success — {}", d.name()),
         &format!(
             "{} settings on the same fleet · one point per setting · Pareto front joined",
             rows.len()
@@ -224,32 +215,28 @@ fn tradeoff<DB: DrawingBackend>(d: &SweepData, root: &DrawingArea<DB, Shift>) ->
 
 /// The parameter to draw against: the last numeric one of the block with the most points,
 /// with the block's other parameters as separate lines.
-fn x_param(d: &SweepData) -> Option<(String, Vec<String>)> {
-    let t = &d.table;
-    let all: Vec<&Vec<String>> = t
-        .rows
-        .iter()
-        .filter(|r| t.text(r, "population") == "all")
-        .collect();
-    let numeric = |p: &str| {
+fn x_param(d: &SweepData) -> Option<(usize, Vec<usize>)> {
+    let all: Vec<&SweepLine> = d.table.all_lines().collect();
+    let numeric = |p: usize| {
         let vals: Vec<&str> = all
             .iter()
-            .map(|r| t.text(r, p))
+            .map(|l| l.values[p].as_str())
             .filter(|v| !v.is_empty())
             .collect();
         vals.len() >= 2 && vals.iter().all(|v| v.parse::<f64>().is_ok())
     };
-    let x = d.params.iter().rev().find(|p| numeric(p))?.clone();
-    let others = d.params.iter().filter(|p| **p != x).cloned().collect();
+    let n = d.table.params.len();
+    let x = (0..n).rev().find(|p| numeric(*p))?;
+    let others = (0..n).filter(|p| *p != x).collect();
     Some((x, others))
 }
 
 fn versus<DB: DrawingBackend>(d: &SweepData, root: &DrawingArea<DB, Shift>) -> R {
-    let t = &d.table;
+    let params = &d.table.params;
     let Some((x, others)) = x_param(d) else {
         let (plot, _) = head(
             root,
-            &format!("First-try acceptance by setting — {}", d.name),
+            &format!("First-try acceptance by setting — {}", d.name()),
             "no numeric parameter was swept",
         )?;
         let (w, h) = plot.dim_in_pixel();
@@ -261,14 +248,14 @@ fn versus<DB: DrawingBackend>(d: &SweepData, root: &DrawingArea<DB, Shift>) -> R
         .map_err(e)?;
         return Ok(());
     };
-    let rows: Vec<&Vec<String>> = t
-        .rows
-        .iter()
-        .filter(|r| t.text(r, "population") == "all" && !t.text(r, &x).is_empty())
+    let rows: Vec<&SweepLine> = d
+        .table
+        .all_lines()
+        .filter(|l| !l.values[x].is_empty())
         .collect();
     let (plot, leg) = head(
         root,
-        &format!("First-try acceptance against {x} — {}", d.name),
+        &format!("First-try acceptance against {} — {}", params[x], d.name()),
         "all populations · bands: 95% confidence interval (Wilson)",
     )?;
     // Group by the other parameters' values.
@@ -276,8 +263,15 @@ fn versus<DB: DrawingBackend>(d: &SweepData, root: &DrawingArea<DB, Shift>) -> R
     for r in &rows {
         let key: Vec<String> = others
             .iter()
-            .filter(|p| !t.text(r, p).is_empty())
-            .map(|p| format!("{}={}", p.rsplit('.').next().unwrap_or(p), t.text(r, p)))
+            .filter(|p| !r.values[**p].is_empty())
+            .map(|p| {
+                let name = &params[*p];
+                format!(
+                    "{}={}",
+                    name.rsplit('.').next().unwrap_or(name),
+                    r.values[*p]
+                )
+            })
             .collect();
         let key = if key.is_empty() {
             "all".to_string()
@@ -285,10 +279,10 @@ fn versus<DB: DrawingBackend>(d: &SweepData, root: &DrawingArea<DB, Shift>) -> R
             key.join(", ")
         };
         let (Some(xv), Some(y), Some(lo), Some(hi)) = (
-            t.num(r, &x),
-            t.num(r, "first_try_acceptance_rate"),
-            t.num(r, "first_try_acceptance_ci95_low"),
-            t.num(r, "first_try_acceptance_ci95_high"),
+            r.values[x].parse::<f64>().ok(),
+            get(r.row.first_try_acceptance_rate),
+            get(r.row.first_try_acceptance_ci95_low),
+            get(r.row.first_try_acceptance_ci95_high),
         ) else {
             continue;
         };
@@ -339,7 +333,7 @@ fn versus<DB: DrawingBackend>(d: &SweepData, root: &DrawingArea<DB, Shift>) -> R
         )
         .map_err(e)?;
     house(&mut chart.configure_mesh(), 20, 22)
-        .x_desc(x.clone())
+        .x_desc(params[x].clone())
         .x_label_formatter(&|v| {
             if v.fract() == 0.0 {
                 format!("{v:.0}")

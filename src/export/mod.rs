@@ -1,13 +1,15 @@
-//! Writing results: one exporter per file format behind [`Exporter`], and the results folder
-//! written into a temporary sibling and renamed into place, so it is never half-written.
+//! Writing results: every file of a results folder comes from an [`Exporter`] (CSV tables,
+//! manifest, charts, report), is gathered in a [`Folder`] in memory, and the folder is written
+//! into a temporary sibling and renamed into place, so it is never half-written.
 
 mod csv;
-mod manifest;
-pub mod report;
+mod views;
 
 pub use self::csv::{kaplan_meier, LifetimeCsv, SummaryCsv, TimeseriesCsv, TokensCsv};
-pub use manifest::{Manifest, ManifestJson};
+pub use views::{Charts, Report, SweepCharts, SweepCsv, SweepReport};
 
+use crate::error::Result;
+use crate::results::Manifest;
 use crate::scenario::Scenario;
 use crate::sim::RunResult;
 use std::fmt;
@@ -15,28 +17,81 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// What exporters read.
-pub struct ExportContext<'a> {
+/// What a run's exporters read: the simulation's result and the run's facts.
+pub struct RunContext<'a> {
     pub scenario: &'a Scenario,
     pub result: &'a RunResult,
     pub manifest: &'a Manifest,
 }
 
-/// One output file.
-pub trait Exporter {
-    fn file_name(&self) -> &'static str;
-    fn render(&self, ctx: &ExportContext) -> io::Result<Vec<u8>>;
+/// One producer of files in a results folder, reading a context `C` (a run's result, the
+/// loaded results, a sweep's table).
+pub trait Exporter<C: ?Sized> {
+    /// The files it writes, known before rendering so the manifest can list them.
+    fn file_names(&self) -> Vec<String>;
+    fn render(&self, ctx: &C, out: &mut Folder) -> Result<()>;
 }
 
-/// The exporters of a run, in the order their files are written.
-pub fn run_exporters() -> Vec<Box<dyn Exporter>> {
-    vec![
-        Box::new(SummaryCsv),
-        Box::new(TimeseriesCsv),
-        Box::new(LifetimeCsv),
-        Box::new(TokensCsv),
-        Box::new(ManifestJson),
-    ]
+/// Renders every exporter into `out`, in order.
+pub fn render_all<C: ?Sized>(
+    exporters: &[&dyn Exporter<C>],
+    ctx: &C,
+    out: &mut Folder,
+) -> Result<()> {
+    exporters.iter().try_for_each(|e| e.render(ctx, out))
+}
+
+/// The file names of exporters, in order.
+pub fn file_names<C: ?Sized>(exporters: &[&dyn Exporter<C>]) -> Vec<String> {
+    exporters.iter().flat_map(|e| e.file_names()).collect()
+}
+
+/// manifest.json.
+pub struct ManifestJson;
+
+impl Exporter<RunContext<'_>> for ManifestJson {
+    fn file_names(&self) -> Vec<String> {
+        vec!["manifest.json".into()]
+    }
+
+    fn render(&self, ctx: &RunContext, out: &mut Folder) -> Result<()> {
+        out.add("manifest.json", ctx.manifest.to_json());
+        Ok(())
+    }
+}
+
+/// The files of a results folder, built in memory.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Folder {
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+impl Folder {
+    pub fn add(&mut self, name: impl Into<String>, bytes: Vec<u8>) {
+        self.files.push((name.into(), bytes));
+    }
+
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.files
+            .iter()
+            .find(|f| f.0 == name)
+            .map(|f| f.1.as_slice())
+    }
+
+    /// A file's bytes, for loading the folder back before it is written.
+    pub fn read(&self, name: &str) -> std::result::Result<Vec<u8>, String> {
+        self.get(name)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| format!("{name} was not rendered"))
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
 }
 
 #[derive(Debug)]
@@ -62,7 +117,7 @@ impl fmt::Display for OutputError {
 impl std::error::Error for OutputError {}
 
 /// Writes one file through a temporary sibling and a rename, so readers never see half of it.
-pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> std::result::Result<(), OutputError> {
     let name = path
         .file_name()
         .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
@@ -75,7 +130,7 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
 }
 
 /// Fails when `dir` holds anything and replacing it was not asked for.
-pub fn check_writable(dir: &Path, force: bool) -> Result<(), OutputError> {
+pub fn check_writable(dir: &Path, force: bool) -> std::result::Result<(), OutputError> {
     match fs::read_dir(dir) {
         Ok(mut entries) => match entries.next() {
             Some(_) if !force => Err(OutputError::Exists(dir.to_path_buf())),
@@ -89,13 +144,22 @@ pub fn check_writable(dir: &Path, force: bool) -> Result<(), OutputError> {
     }
 }
 
-/// Writes `files` as the folder `dir`: into a hidden temporary sibling first, then renamed into
+/// Replaces some files of an existing folder (`plot`), each atomically.
+pub fn write_into(dir: &Path, folder: &Folder) -> std::result::Result<(), OutputError> {
+    folder
+        .files
+        .iter()
+        .try_for_each(|(name, bytes)| write_file_atomic(&dir.join(name), bytes))
+}
+
+/// Writes `folder` as the folder `dir`: into a hidden temporary sibling first, then renamed into
 /// place (replacing an existing folder only when `force`).
 pub fn write_folder(
     dir: &Path,
     force: bool,
-    files: &[(String, Vec<u8>)],
-) -> Result<(), OutputError> {
+    folder: &Folder,
+) -> std::result::Result<(), OutputError> {
+    let files = &folder.files;
     check_writable(dir, force)?;
     let parent = dir
         .parent()
@@ -150,12 +214,15 @@ mod tests {
         let base = std::env::temp_dir().join(format!("otpdrift-export-{}", std::process::id()));
         let _ = fs::remove_dir_all(&base);
         let dir = base.join("r");
-        write_folder(&dir, false, &[("a.csv".into(), b"1\n".to_vec())]).unwrap();
+        let one = |name: &str, b: &[u8]| Folder {
+            files: vec![(name.into(), b.to_vec())],
+        };
+        write_folder(&dir, false, &one("a.csv", b"1\n")).unwrap();
         assert_eq!(fs::read(dir.join("a.csv")).unwrap(), b"1\n");
-        let e = write_folder(&dir, false, &[("a.csv".into(), b"2\n".to_vec())]).unwrap_err();
+        let e = write_folder(&dir, false, &one("a.csv", b"2\n")).unwrap_err();
         assert!(matches!(e, OutputError::Exists(_)));
         assert_eq!(fs::read(dir.join("a.csv")).unwrap(), b"1\n");
-        write_folder(&dir, true, &[("b.csv".into(), b"3\n".to_vec())]).unwrap();
+        write_folder(&dir, true, &one("b.csv", b"3\n")).unwrap();
         assert!(!dir.join("a.csv").exists());
         assert_eq!(fs::read(dir.join("b.csv")).unwrap(), b"3\n");
         let leftovers: Vec<_> = fs::read_dir(&base)

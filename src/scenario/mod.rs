@@ -6,11 +6,13 @@ mod locate;
 pub mod overrides;
 pub mod raw;
 mod resolved;
+pub mod sweep;
 mod validate;
 
 pub use locate::SourceMap;
 pub use overrides::Override;
 pub use resolved::{resolved, validator as resolved_validator};
+pub use sweep::{Combine, Point, SweepBlock};
 
 use crate::clock::ClockSpec;
 use crate::metrics::Bucket;
@@ -63,15 +65,24 @@ pub struct Population {
     pub recovery: RecoverySpec,
 }
 
+/// An online guesser per account (`[attack]`); the model is `crate::attack`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AttackSpec {
+    /// Guesses an attacker would make per account per day if nothing stopped it.
+    pub guesses_per_day: f64,
+    /// Accounts (the first ones of the fleet) that get a simulated attacker; 0 = analytic only.
+    pub simulate_accounts: u64,
+}
+
 /// A validated scenario with every default filled in.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scenario {
     pub run: RunSpec,
     pub validator: ValidatorConfig,
     pub populations: Vec<Population>,
-    pub attack: Option<crate::attack::AttackSpec>,
+    pub attack: Option<AttackSpec>,
     /// Parameter sweeps (`otpdrift sweep`); a plain run ignores them.
-    pub sweep: Vec<crate::sweep::SweepBlock>,
+    pub sweep: Vec<SweepBlock>,
 }
 
 impl Scenario {

@@ -179,7 +179,7 @@ pub fn resolved(sc: &Scenario) -> Value {
             json!({"guesses_per_day": a.guesses_per_day, "simulate_accounts": a.simulate_accounts});
     }
     if !sc.sweep.is_empty() {
-        out["sweep"] = crate::sweep::blocks_value(&sc.sweep);
+        out["sweep"] = super::sweep::blocks_value(&sc.sweep);
     }
     out
 }

@@ -1,8 +1,10 @@
 //! report.md: what a person reads first. The scenario in one paragraph, key figures, the
-//! warnings worth acting on, and the charts. Built from [`ChartData`], like the charts, so
-//! `otpdrift plot` rewrites it from the CSV alone.
+//! warnings worth acting on, and the charts. Built from the loaded results ([`RunData`],
+//! [`SweepData`]), like the charts, so `otpdrift plot` rewrites it from the CSV alone.
 
-use crate::chart::{thousands, ChartData, Figure};
+use crate::chart::{thousands, Figure};
+use crate::results::cells::get;
+use crate::results::{RunData, SweepData};
 use crate::dist::format_seconds;
 use crate::time::{format_duration, format_rfc3339, YEAR_S};
 use crate::validator::{DriftLearning, Replay};
@@ -16,7 +18,7 @@ fn date(t: crate::time::Millis) -> String {
     format_rfc3339(t)[..10].to_string()
 }
 
-fn validator_sentence(d: &ChartData) -> String {
+fn validator_sentence(d: &RunData) -> String {
     let v = &d.scenario.validator;
     let drift = match v.drift {
         DriftLearning::None => "no drift learning".to_string(),
@@ -57,7 +59,7 @@ fn validator_sentence(d: &ChartData) -> String {
 }
 
 /// The report's Markdown.
-pub fn render(d: &ChartData, png: bool) -> String {
+pub fn render(d: &RunData, png: bool) -> String {
     let sc = &d.scenario;
     let run = &sc.run;
     let sizes = sc.population_sizes();
@@ -100,18 +102,19 @@ pub fn render(d: &ChartData, png: bool) -> String {
         if name == "all" && d.populations() == 1 {
             continue;
         }
-        let g = |c: &str| d.summary_num(name, c);
-        let logins = g("logins").unwrap_or(0.0);
-        let users = g("tokens").unwrap_or(0.0);
-        let per_k = |x: Option<f64>| {
+        let row = d.summary_of(name).cloned().unwrap_or_default();
+        let c = &row.counts;
+        let logins = c.logins as f64;
+        let users = row.tokens as f64;
+        let per_k = |x: u64| {
             if logins > 0.0 {
-                format!("{:.2}", x.unwrap_or(0.0) / logins * 1000.0)
+                format!("{:.2}", x as f64 / logins * 1000.0)
             } else {
                 "–".into()
             }
         };
         let tickets = if users > 0.0 && years > 0.0 {
-            format!("{:.1}", g("tickets").unwrap_or(0.0) / users / years * 100.0)
+            format!("{:.1}", c.tickets as f64 / users / years * 100.0)
         } else {
             "–".into()
         };
@@ -120,12 +123,12 @@ pub fn render(d: &ChartData, png: bool) -> String {
             "| {name} | {} | {} | {} | {} | {} | {tickets} | {} | {} | {} |",
             thousands(users),
             thousands(logins),
-            pct(g("first_try_acceptance_rate")),
-            pct(g("login_success_rate")),
-            per_k(g("incidents")),
-            thousands(g("lockouts").unwrap_or(0.0)),
-            thousands(g("deaths_battery").unwrap_or(0.0) + g("deaths_expired").unwrap_or(0.0)),
-            g("offset_s_p99").map_or("–".into(), format_duration),
+            pct(get(c.first_try_acceptance_rate)),
+            pct(get(c.login_success_rate)),
+            per_k(c.incidents),
+            thousands(c.lockouts as f64),
+            thousands((c.deaths_battery + c.deaths_expired) as f64),
+            get(row.offsets.offset_s_p99).map_or("–".into(), format_duration),
         );
     }
 
@@ -157,19 +160,20 @@ pub fn render(d: &ChartData, png: bool) -> String {
 }
 
 /// The findings a reader should see, most serious first.
-pub fn warnings(d: &ChartData) -> Vec<String> {
+pub fn warnings(d: &RunData) -> Vec<String> {
     let sc = &d.scenario;
     let mut w = Vec::new();
     let years = (sc.run.end() - sc.run.start) as f64 / 1000.0 / YEAR_S;
     for (i, p) in sc.populations.iter().enumerate() {
         let name = &p.name;
-        let g = |c: &str| d.summary_num(name, c);
-        if let Some(r) = g("login_success_rate") {
+        let row = d.summary_of(name).cloned().unwrap_or_default();
+        let c = &row.counts;
+        if let Some(r) = get(c.login_success_rate) {
             if r < 0.99 {
                 w.push(format!("**{name}: {:.1}% of logins failed for good** (after retries and the recovery ladder).", (1.0 - r) * 100.0));
             }
         }
-        let rates = d.ts_col(i, "first_try_acceptance_rate");
+        let rates = d.ts_col(i, |r| get(r.counts.first_try_acceptance_rate));
         let worst = rates
             .iter()
             .enumerate()
@@ -204,21 +208,21 @@ pub fn warnings(d: &ChartData) -> Vec<String> {
             }
         }
         let users = (d.scenario.population_sizes()[i] as f64).max(1.0);
-        let tickets = g("tickets").unwrap_or(0.0);
+        let tickets = c.tickets as f64;
         if tickets / users / years.max(1e-9) > 0.05 {
             w.push(format!(
                 "{name}: {} helpdesk tickets ({} lockout, {} reinstall, {} replacement of failing tokens, {} of dead tokens), {:.1} per 100 users a year.",
                 thousands(tickets),
-                thousands(g("tickets_lockout").unwrap_or(0.0)),
-                thousands(g("tickets_reinstall").unwrap_or(0.0)),
-                thousands(g("tickets_replace_failing").unwrap_or(0.0)),
-                thousands(g("tickets_replace_dead").unwrap_or(0.0)),
+                thousands(c.tickets_lockout as f64),
+                thousands(c.tickets_reinstall as f64),
+                thousands(c.tickets_replace_failing as f64),
+                thousands(c.tickets_replace_dead as f64),
                 tickets / users / years * 100.0
             ));
         }
-        let deaths = g("deaths_battery").unwrap_or(0.0) + g("deaths_expired").unwrap_or(0.0);
+        let deaths = (c.deaths_battery + c.deaths_expired) as f64;
         if deaths > 0.0 {
-            let life = match (g("token_life_years_p10"), g("token_life_years_p50")) {
+            let life = match (get(row.token_life_years_p10), get(row.token_life_years_p50)) {
                 (Some(a), Some(b)) => {
                     format!("; 10% of tokens died within {a:.2} years, half within {b:.2}")
                 }
@@ -226,7 +230,7 @@ pub fn warnings(d: &ChartData) -> Vec<String> {
                 _ => String::new(),
             };
             let waiting = d
-                .life_col(i, "users_without_token")
+                .life_col(i, |r| Some(r.users_without_token as f64))
                 .into_iter()
                 .flatten()
                 .fold(0.0, f64::max);
@@ -234,11 +238,11 @@ pub fn warnings(d: &ChartData) -> Vec<String> {
                 "{name}: {} tokens died{life}; at worst {} users were without a working token at a bucket's end, and {} logins found no token.",
                 thousands(deaths),
                 thousands(waiting),
-                thousands(g("logins_without_token").unwrap_or(0.0))
+                thousands(c.logins_without_token as f64)
             ));
         }
-        let lockouts = g("lockouts").unwrap_or(0.0);
-        let logins = g("logins").unwrap_or(0.0);
+        let lockouts = c.lockouts as f64;
+        let logins = c.logins as f64;
         if logins > 0.0 && lockouts / logins > 0.001 {
             w.push(format!(
                 "{name}: {} lockouts ({:.2} per 1,000 logins).",
@@ -246,14 +250,14 @@ pub fn warnings(d: &ChartData) -> Vec<String> {
                 lockouts / logins * 1000.0
             ));
         }
-        let replays = g("resync_failed_replay").unwrap_or(0.0);
+        let replays = c.resync_failed_replay as f64;
         if replays > 0.0 {
             w.push(format!(
                 "{name}: {} sync attempts were refused as replays — the time-forward trap: codes from a clock that ran ahead moved the validator forward.",
                 thousands(replays)
             ));
         }
-        let fa = g("false_accepts").unwrap_or(0.0);
+        let fa = c.false_accepts as f64;
         if fa > 0.0 {
             w.push(format!("{name}: {} mistyped codes were accepted because they matched another step of the window.", thousands(fa)));
         }
@@ -262,19 +266,11 @@ pub fn warnings(d: &ChartData) -> Vec<String> {
 }
 
 /// report.md of a sweep: every setting's figures, the Pareto front and the recommendation.
-pub fn render_sweep(
-    sc: &crate::scenario::Scenario,
-    d: &crate::chart::sweep::SweepData,
-    verdict_text: &str,
-) -> String {
+pub fn render_sweep(d: &SweepData) -> String {
     let mut out = String::new();
-    let run = &sc.run;
+    let run = &d.scenario.run;
     let t = &d.table;
-    let rows: Vec<&Vec<String>> = t
-        .rows
-        .iter()
-        .filter(|r| t.text(r, "population") == "all")
-        .collect();
+    let lines: Vec<_> = t.all_lines().collect();
     let _ = writeln!(out, "# otpdrift sweep: {}\n", run.name);
     let _ = writeln!(
         out,
@@ -283,42 +279,38 @@ pub fn render_sweep(
         format_duration(run.horizon_s),
         date(run.start),
         date(run.end()),
-        rows.len(),
-        d.params.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "),
+        lines.len(),
+        t.params.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "),
         run.seed
     );
     let _ = writeln!(out, "## Settings (all populations)\n");
     let _ = writeln!(out, "| # | setting | first-try acceptance (95% CI) | login success | incidents per 1,000 logins | tickets per 100 users a year | attacker success per account a year | code lifetime | NIST 800-63B |");
     let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
-    let n = |r: &Vec<String>, c: &str| t.num(r, c);
-    for r in &rows {
+    for l in &lines {
+        let r = &l.row;
         let _ = writeln!(
             out,
             "| {} | {} | {} ({}–{}) | {} | {} | {} | {} | {} | {} |",
-            t.text(r, "point"),
-            t.text(r, "label"),
-            pct(n(r, "first_try_acceptance_rate")),
-            pct(n(r, "first_try_acceptance_ci95_low")),
-            pct(n(r, "first_try_acceptance_ci95_high")),
-            pct(n(r, "login_success_rate")),
-            n(r, "incidents_per_1000_logins").map_or("–".into(), |x| format!("{x:.2}")),
-            n(r, "tickets_per_100_users_year").map_or("–".into(), |x| format!("{x:.1}")),
-            n(r, "attack_p_success_year").map_or("–".into(), |x| format!("{x:.2e}")),
-            n(r, "code_lifetime_s").map_or("–".into(), format_duration),
-            if t.text(r, "meets_nist_800_63b") == "true" {
-                "yes"
-            } else {
-                "no"
-            },
+            l.point,
+            l.label,
+            pct(get(r.first_try_acceptance_rate)),
+            pct(get(r.first_try_acceptance_ci95_low)),
+            pct(get(r.first_try_acceptance_ci95_high)),
+            pct(get(r.login_success_rate)),
+            get(r.incidents_per_1000_logins).map_or("–".into(), |x| format!("{x:.2}")),
+            get(r.tickets_per_100_users_year).map_or("–".into(), |x| format!("{x:.1}")),
+            r.attack_p_success_year.map_or("–".into(), |x| format!("{:.2e}", x.0)),
+            get(r.code_lifetime_s).map_or("–".into(), format_duration),
+            if r.meets_nist_800_63b { "yes" } else { "no" },
         );
     }
-    let front = crate::chart::sweep::pareto(&d.all_rows());
+    let front = crate::chart::sweep::pareto(&crate::chart::sweep::all_rows(d));
     let _ = writeln!(
         out,
         "\n## Pareto front\n\nNo other setting has both fewer first-try rejections and a lower attacker success: {}.\n",
         front.iter().map(|p| format!("#{p}")).collect::<Vec<_>>().join(", ")
     );
-    let _ = writeln!(out, "## Recommendation\n\n{verdict_text}\n");
+    let _ = writeln!(out, "## Recommendation\n\n{}\n", d.recommendation);
     let _ = writeln!(out, "## Charts\n");
     for (stem, title) in crate::chart::sweep::SWEEP_FIGURES {
         let _ = writeln!(out, "### {title}\n\n![{title}]({stem}.png)\n");
@@ -333,21 +325,13 @@ pub fn render_sweep(
 /// "hardware: logins with clocks more than 30s off: 10–25% in year 1, 25–50% in year 2" from
 /// the per-bucket percentiles of clock error at login (the last bucket of each year). None when
 /// no year has more than 5% of logins outside.
-fn outside_by_year(d: &ChartData, pop: usize) -> Option<String> {
+fn outside_by_year(d: &RunData, pop: usize) -> Option<String> {
     let sc = &d.scenario;
     let p = &sc.populations[pop];
     let edge = (sc.validator.window_back.min(sc.validator.window_ahead) as f64
         * p.token.step_s as f64)
         .max(p.token.step_s as f64 / 2.0);
-    let qs = [
-        (0.05, "offset_s_p05"),
-        (0.25, "offset_s_p25"),
-        (0.5, "offset_s_p50"),
-        (0.75, "offset_s_p75"),
-        (0.9, "offset_s_p90"),
-        (0.95, "offset_s_p95"),
-        (0.99, "offset_s_p99"),
-    ];
+    let qs = crate::results::OffsetCells::LEVELS;
     let mut parts = Vec::new();
     let mut worst = 0.0;
     for year in 1.. {
@@ -358,8 +342,7 @@ fn outside_by_year(d: &ChartData, pop: usize) -> Option<String> {
         let Some(b) = d.buckets.iter().position(|(s, e)| *s <= t && t < *e) else {
             break;
         };
-        let row = &d.ts[pop].rows[b];
-        let vals: Vec<Option<f64>> = qs.iter().map(|q| d.timeseries.num(row, q.1)).collect();
+        let vals = d.timeseries[pop][b].offsets.quantiles();
         if vals.iter().all(Option::is_none) {
             continue;
         }
@@ -371,7 +354,7 @@ fn outside_by_year(d: &ChartData, pop: usize) -> Option<String> {
         let (lo, hi) = match first_out {
             None => (0.0, 0.01),
             Some(0) => (0.95, 1.0),
-            Some(k) => (1.0 - qs[k].0, 1.0 - qs[k - 1].0),
+            Some(k) => (1.0 - qs[k], 1.0 - qs[k - 1]),
         };
         worst = f64::max(worst, lo);
         let range = if hi <= 0.01 {

@@ -1,0 +1,128 @@
+//! The commands' pipelines: each module owns one command's whole job, from a checked plan to
+//! the files written and the facts the terminal shows. The CLI turns flags into plans, calls a
+//! pipeline and prints what it returns; nothing here touches the terminal except through
+//! [`Progress`].
+
+pub mod check;
+pub mod code;
+pub mod plot;
+pub mod presets;
+pub mod run;
+pub mod sweep;
+
+use crate::error::{Error, Result};
+use crate::otp::{Algorithm, Keyed};
+use crate::scenario::{Override, Scenario};
+use crate::time::Millis;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// Where a pipeline reports how far it got (the CLI draws a bar; tests ignore it).
+pub trait Progress: Sync {
+    /// Work of `total` tokens begins.
+    fn start(&self, total: u64, what: &str);
+    /// `n` more tokens are done; called from worker threads.
+    fn advance(&self, n: u64);
+    fn finish(&self);
+}
+
+/// Progress that goes nowhere.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn start(&self, _: u64, _: &str) {}
+    fn advance(&self, _: u64) {}
+    fn finish(&self) {}
+}
+
+/// A scenario file as read, and the scenario with its `--set` overrides applied: the input of
+/// run, check and sweep.
+#[derive(Clone, Debug)]
+pub struct ScenarioInput {
+    /// The file's name as the user gave it.
+    pub file: String,
+    /// The file's text as written.
+    pub text: String,
+    pub sets: Vec<Override>,
+    pub scenario: Scenario,
+}
+
+impl ScenarioInput {
+    /// Reads and checks a scenario file.
+    pub fn load(path: &Path, sets: &[Override]) -> Result<ScenarioInput> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::input(format!("cannot read scenario {file}: {e}")))?;
+        ScenarioInput::from_text(&file, text, sets)
+    }
+
+    /// Checks a scenario's text.
+    pub fn from_text(file: &str, text: String, sets: &[Override]) -> Result<ScenarioInput> {
+        let scenario = Scenario::from_toml_with(file, &text, sets)?;
+        Ok(ScenarioInput {
+            file: file.to_string(),
+            text,
+            sets: sets.to_vec(),
+            scenario,
+        })
+    }
+
+    /// The text with the `--set`s written in, from which sweep settings are built.
+    pub fn text_with_sets(&self) -> Result<String> {
+        if self.sets.is_empty() {
+            return Ok(self.text.clone());
+        }
+        crate::scenario::overrides::apply(&self.text, &self.sets).map_err(Error::input)
+    }
+
+    /// SHA-256 of the file as written, in hex.
+    pub fn sha256(&self) -> String {
+        Sha256::digest(self.text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// The worker pool: `threads` or every core.
+pub fn thread_pool(threads: Option<usize>) -> Result<(usize, rayon::ThreadPool)> {
+    let threads =
+        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if threads == 0 {
+        return Err(Error::input("--threads: expected at least 1, found 0"));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::failed(format!("cannot start {threads} threads: {e}")))?;
+    Ok((threads, pool))
+}
+
+/// The wall clock now, in milliseconds since the epoch.
+pub fn now_ms() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}
+
+/// Raw HMAC-SHA1 6-digit codes per second on this thread, over about `secs` seconds.
+pub fn hmac_codes_per_second(secs: f64) -> f64 {
+    let k = Keyed::new(Algorithm::Sha1, b"12345678901234567890");
+    let start = Instant::now();
+    let mut n = 0u64;
+    let mut sink = 0u32;
+    while start.elapsed().as_secs_f64() < secs {
+        for _ in 0..1000 {
+            sink ^= k.hotp(n, 6);
+            n += 1;
+        }
+    }
+    std::hint::black_box(sink);
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// A rate as a percentage with two decimals, or `-`.
+pub fn pct(x: Option<f64>) -> String {
+    x.map_or("-".into(), |v| format!("{:.2}%", v * 100.0))
+}

@@ -1,0 +1,562 @@
+//! `otpdrift sweep`: run every setting of a scenario's `[sweep]` on the same fleet (common random
+//! numbers), tabulate each setting's user-side and attacker-side figures (sweep.csv), draw the
+//! trade-off, and recommend the settings that meet the `--target`s.
+
+use super::{now_ms, pct, thread_pool, Progress, ScenarioInput};
+use crate::attack::{exposure, Exposure};
+use crate::error::{Error, Result};
+use crate::export::{
+    self, Exporter, Folder, ManifestJson, SweepCharts, SweepCsv, SweepReport,
+};
+use crate::metrics::{wilson95, Counts};
+use crate::results::cells::{get, Fixed, Rate, Sci};
+use crate::results::{
+    Facts, Manifest, SweepData, SweepFacts, SweepLine, SweepRow, SweepTable,
+};
+use crate::scenario::sweep::{plain, settings};
+use crate::scenario::{resolved, AttackSpec, Point, Scenario};
+use crate::sim::{self, RunResult};
+use crate::time::{format_duration, format_rfc3339, YEAR_S};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// A checked `sweep`: the base scenario, its settings, the targets, where to write.
+#[derive(Clone, Debug)]
+pub struct SweepPlan {
+    pub input: ScenarioInput,
+    pub points: Vec<Point>,
+    /// The scenario of every point, in order.
+    pub scenarios: Vec<Scenario>,
+    pub targets: Vec<Target>,
+    pub out: PathBuf,
+    pub force: bool,
+    pub threads: Option<usize>,
+}
+
+impl SweepPlan {
+    /// Expands and checks every setting and every target; refuses at once a folder that holds
+    /// results unless `force`.
+    pub fn new(
+        input: ScenarioInput,
+        targets: Vec<Target>,
+        out: Option<PathBuf>,
+        threads: Option<usize>,
+        force: bool,
+    ) -> Result<SweepPlan> {
+        if input.scenario.sweep.is_empty() {
+            return Err(Error::input(format!(
+                "{}: there is no [sweep] part; add one, e.g.\n[sweep]\nvary = {{ \"validator.window.back\" = [1, 2, 3] }}",
+                input.file
+            )));
+        }
+        let columns = SweepRow::figure_columns();
+        for t in &targets {
+            if !columns.contains(&t.column) {
+                return Err(Error::input(format!(
+                    "--target {t}: no column `{}`; expected one of {}",
+                    t.column,
+                    columns.join(", ")
+                )));
+            }
+        }
+        let (points, scenarios) =
+            settings(&input.file, &input.text_with_sets()?, &input.scenario)?;
+        let out = out.unwrap_or_else(|| Path::new("results").join(&input.scenario.run.name));
+        export::check_writable(&out, force)?;
+        Ok(SweepPlan {
+            input,
+            points,
+            scenarios,
+            targets,
+            out,
+            force,
+            threads,
+        })
+    }
+}
+
+/// What a sweep did, for the terminal.
+#[derive(Clone, Debug)]
+pub struct SweepOutcome {
+    pub data: SweepData,
+    pub manifest: Manifest,
+    pub labels: Vec<String>,
+    pub dir: PathBuf,
+}
+
+/// Runs every setting, writes the folder.
+pub fn execute(plan: &SweepPlan, progress: &dyn Progress) -> Result<SweepOutcome> {
+    let base = &plan.input.scenario;
+    let (threads, pool) = thread_pool(plan.threads)?;
+    let same = same_fleet(&plan.scenarios);
+    // Every setting simulates its whole fleet, one after another.
+    let total: u64 = plan.scenarios.iter().map(|s| s.run.tokens).sum();
+    progress.start(
+        total,
+        &format!("{} ({} settings)", base.run.name, plan.points.len()),
+    );
+    let started_at = now_ms();
+    let t0 = Instant::now();
+    let advance = |n| progress.advance(n);
+    let results = pool.install(|| {
+        if same {
+            sim::run_points(&plan.scenarios, &advance)
+        } else {
+            plan.scenarios
+                .iter()
+                .map(|sc| sim::run(sc, 0..sc.run.tokens, &advance))
+                .collect()
+        }
+    });
+    let wall = t0.elapsed().as_secs_f64();
+    progress.finish();
+
+    let table = table(&plan.points, &plan.scenarios, &results);
+    let verdict = choose(&table, &plan.targets);
+    let recommendation = recommendation(&plan.points, &plan.targets, &verdict);
+    let attempts: u64 = results.iter().map(|r| r.total_attempts()).sum();
+    let mut manifest = Manifest {
+        tool: "otpdrift".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        command: "sweep".into(),
+        scenario_path: plan.input.file.clone(),
+        scenario_sha256: plan.input.sha256(),
+        seed: base.run.seed,
+        threads,
+        started_at: format_rfc3339(started_at),
+        finished_at: format_rfc3339(now_ms()),
+        wall_seconds: (wall * 1000.0).round() / 1000.0,
+        attempts,
+        attempts_per_second: (attempts as f64 / wall.max(1e-9)).round(),
+        hmacs: results.iter().map(|r| r.hmacs).sum(),
+        facts: Facts::Sweep(SweepFacts {
+            points: plan
+                .points
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    serde_json::json!({
+                        "point": i + 1,
+                        "label": p.label(),
+                        "settings": p.settings.iter().map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or_default())).collect::<serde_json::Map<_, _>>(),
+                    })
+                })
+                .collect(),
+            same_fleet: same,
+            seconds_per_point: wall / plan.points.len() as f64,
+            targets: plan.targets.iter().map(|t| t.text.clone()).collect(),
+            recommended: match &verdict {
+                Verdict::Met(ps) => ps.clone(),
+                _ => Vec::new(),
+            },
+        }),
+        files: Vec::new(),
+        scenario: resolved(base),
+    };
+    let (folder, data) = render(base, &table, recommendation, &mut manifest)?;
+    export::write_folder(&plan.out, plan.force, &folder)?;
+    Ok(SweepOutcome {
+        data,
+        manifest,
+        labels: plan.points.iter().map(Point::label).collect(),
+        dir: plan.out.clone(),
+    })
+}
+
+/// The files of a sweep's folder: sweep.csv and the manifest, then charts and report from
+/// sweep.csv as written. Fills in the manifest's file list.
+pub fn render(
+    base: &Scenario,
+    table: &SweepTable,
+    recommendation: String,
+    manifest: &mut Manifest,
+) -> Result<(Folder, SweepData)> {
+    let views: [&dyn Exporter<SweepData>; 2] = [&SweepCharts, &SweepReport];
+    manifest.files = SweepCsv.file_names();
+    manifest.files.extend(Exporter::<Manifest>::file_names(&ManifestJson));
+    manifest.files.extend(export::file_names(&views));
+    let mut folder = Folder::default();
+    SweepCsv.render(table, &mut folder)?;
+    Exporter::<Manifest>::render(&ManifestJson, manifest, &mut folder)?;
+    let data = SweepData {
+        scenario: base.clone(),
+        table: SweepTable::from_csv("sweep.csv", &folder.read("sweep.csv").map_err(Error::failed)?)
+            .map_err(|e| Error::failed(format!("reading back the results: {e}")))?,
+        recommendation,
+    };
+    export::render_all(&views, &data, &mut folder)?;
+    Ok((folder, data))
+}
+
+/// Whether the points can share one fleet: same size, populations and shares, so that token i
+/// is the same user at every point.
+pub fn same_fleet(points: &[Scenario]) -> bool {
+    points.windows(2).all(|w| {
+        let (a, b) = (&w[0], &w[1]);
+        a.run.tokens == b.run.tokens
+            && a.run.seed == b.run.seed
+            && a.run.start == b.run.start
+            && a.run.end() == b.run.end()
+            && a.run.bucket == b.run.bucket
+            && a.population_sizes() == b.population_sizes()
+    })
+}
+
+/// sweep.csv's content: per point, each population then `all`, with the analytic attacker.
+pub fn table(points: &[Point], scenarios: &[Scenario], results: &[RunResult]) -> SweepTable {
+    let mut params: Vec<String> = Vec::new();
+    for p in points {
+        for (k, _) in &p.settings {
+            if !params.contains(k) {
+                params.push(k.clone());
+            }
+        }
+    }
+    let mut lines = Vec::new();
+    for (i, ((pt, sc), r)) in points.iter().zip(scenarios).zip(results).enumerate() {
+        let spec = sc.attack.clone().unwrap_or(AttackSpec {
+            guesses_per_day: 100.0,
+            simulate_accounts: 0,
+        });
+        let sizes = sc.population_sizes();
+        let exps: Vec<Exposure> = (0..sc.populations.len())
+            .map(|p| exposure(sc, p, &spec))
+            .collect();
+        let years = (sc.run.end() - sc.run.start) as f64 / 1000.0 / YEAR_S;
+        let values: Vec<String> = params
+            .iter()
+            .map(|p| {
+                pt.settings
+                    .iter()
+                    .find(|s| &s.0 == p)
+                    .map_or(String::new(), |s| plain(&s.1))
+            })
+            .collect();
+        let mut push = |population: String, c: Counts, tokens: u64, e: &Exposure| {
+            lines.push(SweepLine {
+                point: i + 1,
+                label: pt.label(),
+                values: values.clone(),
+                row: row(population, &c, tokens, e, years),
+            });
+        };
+        for (p, pop) in sc.populations.iter().enumerate() {
+            push(
+                pop.name.clone(),
+                r.tally.pops[p].total,
+                r.tally.pops[p].tokens,
+                &exps[p],
+            );
+        }
+        // `all`: exposure weighted by population size (the chance that a random account falls).
+        let n: f64 = sizes.iter().sum::<u64>().max(1) as f64;
+        let w = |f: &dyn Fn(&Exposure) -> f64| {
+            exps.iter()
+                .zip(&sizes)
+                .map(|(e, s)| f(e) * *s as f64)
+                .sum::<f64>()
+                / n
+        };
+        let all = Exposure {
+            accepted_steps: w(&|e| e.accepted_steps),
+            p_guess: w(&|e| e.p_guess),
+            guesses_per_day: w(&|e| e.guesses_per_day),
+            p_success_day: w(&|e| e.p_success_day),
+            p_success_year: w(&|e| e.p_success_year),
+            code_lifetime_s: exps.iter().map(|e| e.code_lifetime_s).fold(0.0, f64::max),
+            code_lifetime_max_s: exps
+                .iter()
+                .map(|e| e.code_lifetime_max_s)
+                .fold(0.0, f64::max),
+            meets_nist: exps.iter().all(|e| e.meets_nist),
+        };
+        let t = r.tally.all();
+        push("all".into(), t.total, t.tokens, &all);
+    }
+    SweepTable { params, lines }
+}
+
+/// One population's figures at one point.
+fn row(population: String, c: &Counts, tokens: u64, e: &Exposure, years: f64) -> SweepRow {
+    let logins = c.logins.max(1) as f64;
+    let ci = wilson95(c.first_try_ok, c.logins);
+    let ok = wilson95(c.logins_ok, c.logins);
+    let sim = wilson95(c.attack_successes, c.attack_guesses);
+    SweepRow {
+        population,
+        tokens,
+        logins: c.logins,
+        attempts: c.attempts,
+        first_try_acceptance_rate: Rate::opt(c.first_try_acceptance_rate()),
+        first_try_acceptance_ci95_low: Rate::opt(ci.map(|x| x.0)),
+        first_try_acceptance_ci95_high: Rate::opt(ci.map(|x| x.1)),
+        first_try_rejection_rate: Rate::opt(c.first_try_acceptance_rate().map(|x| 1.0 - x)),
+        login_success_rate: Rate::opt(c.login_success_rate()),
+        login_success_ci95_low: Rate::opt(ok.map(|x| x.0)),
+        login_success_ci95_high: Rate::opt(ok.map(|x| x.1)),
+        incidents_per_1000_logins: Fixed::of(c.incidents as f64 / logins * 1000.0),
+        lockouts_per_1000_logins: Fixed::of(c.lockouts as f64 / logins * 1000.0),
+        tickets_per_100_users_year: Fixed::of(
+            c.tickets() as f64 / (tokens.max(1) as f64) / years.max(1e-9) * 100.0,
+        ),
+        resyncs_attempted: c.resyncs_attempted,
+        resyncs_succeeded: c.resyncs_succeeded,
+        attack_accepted_steps: Fixed::of(e.accepted_steps),
+        attack_p_guess: Sci::of(e.p_guess),
+        attack_guesses_per_day: Fixed::of(e.guesses_per_day),
+        attack_p_success_day: Sci::of(e.p_success_day),
+        attack_p_success_year: Sci::of(e.p_success_year),
+        attack_simulated_guesses: c.attack_guesses,
+        attack_simulated_successes: c.attack_successes,
+        attack_simulated_p_guess: (c.attack_guesses > 0)
+            .then(|| c.attack_successes as f64 / c.attack_guesses as f64)
+            .and_then(Sci::of),
+        attack_simulated_p_guess_ci95_low: sim.and_then(|x| Sci::of(x.0)),
+        attack_simulated_p_guess_ci95_high: sim.and_then(|x| Sci::of(x.1)),
+        code_lifetime_s: Fixed::of(e.code_lifetime_s),
+        code_lifetime_max_s: Fixed::of(e.code_lifetime_max_s),
+        meets_nist_800_63b: e.meets_nist,
+    }
+}
+
+/// A constraint on a sweep.csv column, such as `first_try_acceptance>=0.995`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Target {
+    pub column: String,
+    pub op: Op,
+    pub value: f64,
+    pub text: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Ge,
+    Le,
+    Gt,
+    Lt,
+    Eq,
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// Short names users will type for the long column names.
+fn alias(c: &str) -> &str {
+    match c {
+        "first_try_acceptance" => "first_try_acceptance_rate",
+        "login_success" => "login_success_rate",
+        "attack_p_year" | "attacker_success_year" => "attack_p_success_year",
+        "attack_p_day" => "attack_p_success_day",
+        "code_lifetime" => "code_lifetime_s",
+        other => other,
+    }
+}
+
+impl Target {
+    pub fn parse(s: &str) -> std::result::Result<Target, String> {
+        for (sym, op) in [
+            (">=", Op::Ge),
+            ("<=", Op::Le),
+            ("==", Op::Eq),
+            (">", Op::Gt),
+            ("<", Op::Lt),
+            ("=", Op::Eq),
+        ] {
+            if let Some((c, v)) = s.split_once(sym) {
+                let value: f64 = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("`{s}`: `{}` is not a number", v.trim()))?;
+                return Ok(Target {
+                    column: alias(c.trim()).to_string(),
+                    op,
+                    value,
+                    text: s.trim().to_string(),
+                });
+            }
+        }
+        Err(format!(
+            "`{s}`: expected COLUMN>=VALUE (or <=, >, <, =), e.g. first_try_acceptance>=0.995"
+        ))
+    }
+
+    pub fn holds(&self, x: f64) -> bool {
+        match self.op {
+            Op::Ge => x >= self.value,
+            Op::Le => x <= self.value,
+            Op::Gt => x > self.value,
+            Op::Lt => x < self.value,
+            Op::Eq => (x - self.value).abs() < 1e-12,
+        }
+    }
+
+    /// Whether a row meets the target (an empty cell does not).
+    pub fn met_by(&self, row: &SweepRow) -> bool {
+        row.get(&self.column).is_some_and(|x| self.holds(x))
+    }
+}
+
+/// The outcome of `--target`: the points meeting every target on their `all` row, best
+/// security first, or why none does.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    /// No target was given.
+    Untargeted,
+    Met(Vec<usize>),
+    NoneMeets {
+        per_target: Vec<(String, usize)>,
+        closest: Option<(usize, Vec<String>)>,
+    },
+}
+
+/// Chooses among the points of a sweep table by their `all` rows.
+pub fn choose(table: &SweepTable, targets: &[Target]) -> Verdict {
+    if targets.is_empty() {
+        return Verdict::Untargeted;
+    }
+    let all: Vec<&SweepLine> = table.all_lines().collect();
+    let meets_all = |l: &SweepLine| targets.iter().all(|t| t.met_by(&l.row));
+    let mut ok: Vec<&SweepLine> = all.iter().copied().filter(|l| meets_all(l)).collect();
+    if !ok.is_empty() {
+        // Best security first: lowest attacker success, then shortest code lifetime, then the
+        // better user experience.
+        let key = |r: &SweepRow| {
+            (
+                r.attack_p_success_year.map_or(f64::INFINITY, |x| x.0),
+                get(r.code_lifetime_s).unwrap_or(f64::INFINITY),
+                -get(r.first_try_acceptance_rate).unwrap_or(0.0),
+            )
+        };
+        ok.sort_by(|a, b| {
+            let (x, y) = (key(&a.row), key(&b.row));
+            x.0.total_cmp(&y.0)
+                .then(x.1.total_cmp(&y.1))
+                .then(x.2.total_cmp(&y.2))
+                .then(a.point.cmp(&b.point))
+        });
+        return Verdict::Met(ok.into_iter().map(|l| l.point).collect());
+    }
+    let per_target = targets
+        .iter()
+        .map(|t| {
+            (
+                t.text.clone(),
+                all.iter().filter(|l| t.met_by(&l.row)).count(),
+            )
+        })
+        .collect();
+    let closest = all
+        .iter()
+        .max_by_key(|l| {
+            (
+                targets.iter().filter(|t| t.met_by(&l.row)).count(),
+                std::cmp::Reverse(l.point),
+            )
+        })
+        .map(|l| {
+            let failed = targets
+                .iter()
+                .filter(|t| !t.met_by(&l.row))
+                .map(|t| {
+                    format!(
+                        "{t} (it has {})",
+                        l.row
+                            .get(&t.column)
+                            .map_or("nothing".into(), |x| format!("{x:.6}"))
+                    )
+                })
+                .collect();
+            (l.point, failed)
+        });
+    Verdict::NoneMeets {
+        per_target,
+        closest,
+    }
+}
+
+/// The recommendation in Markdown.
+pub fn recommendation(points: &[Point], targets: &[Target], verdict: &Verdict) -> String {
+    let label = |p: usize| format!("#{p} ({})", points[p - 1].label());
+    let ts: Vec<String> = targets.iter().map(|t| format!("`{t}`")).collect();
+    match verdict {
+        Verdict::Untargeted => "No `--target` was given: every setting is listed above; the Pareto front is the short list.".to_string(),
+        Verdict::Met(ps) => format!(
+            "Settings meeting {}, best security first (lowest attacker success, then shortest code lifetime):\n\n{}",
+            ts.join(" and "),
+            ps.iter()
+                .enumerate()
+                .map(|(i, p)| format!("{}. {}", i + 1, label(*p)))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+        Verdict::NoneMeets { per_target, closest } => {
+            let mut s = format!("No setting meets {}.\n\n", ts.join(" and "));
+            for (t, n) in per_target {
+                s += &format!("- `{t}` alone: met by {n} of {} settings\n", points.len());
+            }
+            if let Some((p, failed)) = closest {
+                s += &format!("\nClosest: {}, which fails {}.", label(*p), failed.join(" and "));
+            }
+            s
+        }
+    }
+}
+
+impl SweepOutcome {
+    /// The terminal summary: one line per setting, the recommendation, what was written.
+    pub fn summary_text(&self) -> String {
+        use std::fmt::Write;
+        let base = &self.data.scenario;
+        let same = matches!(&self.manifest.facts, Facts::Sweep(s) if s.same_fleet);
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{} — {} settings on {} tokens{}",
+            base.run.name,
+            self.labels.len(),
+            base.run.tokens,
+            if same { " (one fleet)" } else { "" }
+        );
+        let _ = writeln!(
+            out,
+            "{:>4}  {:<44} {:>10} {:>12} {:>9} {:>5}",
+            "#", "setting", "first-try", "attacker/yr", "lifetime", "NIST"
+        );
+        for l in self.data.table.all_lines() {
+            let r = &l.row;
+            let mut label = self.labels[l.point - 1].clone();
+            if label.chars().count() > 44 {
+                label = label.chars().take(43).collect::<String>() + "…";
+            }
+            let _ = writeln!(
+                out,
+                "{:>4}  {:<44} {:>10} {:>12} {:>9} {:>5}",
+                l.point,
+                label,
+                pct(get(r.first_try_acceptance_rate)),
+                r.attack_p_success_year
+                    .map_or("-".into(), |x| format!("{:.2e}", x.0)),
+                get(r.code_lifetime_s).map_or("-".into(), format_duration),
+                if r.meets_nist_800_63b { "yes" } else { "no" }
+            );
+        }
+        let _ = writeln!(out, "\n{}", self.data.recommendation.replace('`', ""));
+        let m = &self.manifest;
+        let _ = write!(
+            out,
+            "\nwrote {} in {:.1} s ({:.2} s a setting): {} attempts, {:.0} attempts/s on {} thread{}",
+            self.dir.display(),
+            m.wall_seconds,
+            m.wall_seconds / self.labels.len().max(1) as f64,
+            m.attempts,
+            m.attempts_per_second,
+            m.threads,
+            if m.threads == 1 { "" } else { "s" }
+        );
+        out
+    }
+}

@@ -1,0 +1,71 @@
+//! manifest.json: what was run (tool version, scenario and its SHA-256, the resolved scenario),
+//! how (seed, shard, threads) and how fast (wall time, attempts per second, HMAC calibration).
+
+use serde::{Deserialize, Serialize};
+
+/// The manifest of a results folder, `run` or `sweep`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub tool: String,
+    pub version: String,
+    /// `run` or `sweep`.
+    pub command: String,
+    pub scenario_path: String,
+    pub scenario_sha256: String,
+    pub seed: u64,
+    pub threads: usize,
+    pub started_at: String,
+    pub finished_at: String,
+    pub wall_seconds: f64,
+    pub attempts: u64,
+    pub attempts_per_second: f64,
+    pub hmacs: u64,
+    #[serde(flatten)]
+    pub facts: Facts,
+    /// Every file of the folder.
+    pub files: Vec<String>,
+    /// The resolved scenario (for a sweep, the base scenario).
+    pub scenario: serde_json::Value,
+}
+
+/// What only one command records.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Facts {
+    Run(RunFacts),
+    Sweep(SweepFacts),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunFacts {
+    pub shard_start: u64,
+    pub shard_end: u64,
+    pub fleet_tokens: u64,
+    pub logins: u64,
+    pub hmacs_per_attempt: f64,
+    /// Raw HMAC-SHA1 6-digit codes per second on one thread, measured in this run.
+    pub hmac_sha1_codes_per_second_one_thread: f64,
+    /// attempts_per_second / threads divided by the raw code rate: how many raw codes one
+    /// simulated attempt costs, measured on the same machine in the same run.
+    pub codes_per_attempt_equivalent: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepFacts {
+    /// Per setting: its number, label and the values of its swept fields.
+    pub points: Vec<serde_json::Value>,
+    /// Whether every setting ran on the same fleet (common random numbers).
+    pub same_fleet: bool,
+    pub seconds_per_point: f64,
+    pub targets: Vec<String>,
+    /// The settings meeting every target, best security first.
+    pub recommended: Vec<usize>,
+}
+
+impl Manifest {
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut out = serde_json::to_vec_pretty(self).expect("the manifest serializes");
+        out.push(b'\n');
+        out
+    }
+}

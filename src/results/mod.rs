@@ -1,0 +1,276 @@
+//! Every file the tool writes and reads, as typed rows: column names are the rows' serde field
+//! names, defined once here and used by the exporters that write them and by `plot`, the
+//! charts, the report and the sweep choice that read them back. Loading a results folder checks
+//! its shape and reports problems at file:line:column.
+
+pub mod cells;
+mod manifest;
+mod run;
+mod sweep;
+mod table;
+
+pub use manifest::{Facts, Manifest, RunFacts, SweepFacts};
+pub use run::{CountCells, LifetimeRow, OffsetCells, SummaryRow, TimeseriesRow, TokenRow};
+pub use sweep::{SweepData, SweepLine, SweepRow, SweepTable};
+pub use table::{columns, read_rows, FileError, Writer};
+
+use crate::metrics::Buckets;
+use crate::scenario::Scenario;
+use crate::time::{format_rfc3339, Millis};
+use std::path::Path;
+
+/// The files of a run's results folder that [`RunData`] reads.
+pub const RUN_INPUTS: [&str; 5] = [
+    "manifest.json",
+    "summary.csv",
+    "timeseries.csv",
+    "lifetime.csv",
+    "tokens.csv",
+];
+
+/// A run's results as written, loaded back and checked: what charts and the report read, so
+/// `otpdrift plot` draws exactly what the run drew.
+#[derive(Clone, Debug)]
+pub struct RunData {
+    pub manifest: Manifest,
+    pub scenario: Scenario,
+    /// Population names in order, then "all".
+    pub names: Vec<String>,
+    /// Bucket (start, end).
+    pub buckets: Vec<(Millis, Millis)>,
+    /// Per name: its summary row.
+    pub summary: Vec<SummaryRow>,
+    /// Per name: its timeseries rows in bucket order.
+    pub timeseries: Vec<Vec<TimeseriesRow>>,
+    /// Per name: its lifetime rows in bucket order.
+    pub lifetime: Vec<Vec<LifetimeRow>>,
+    /// Per population: absolute clock error (s) of TOTP credentials in use at the end.
+    pub final_offsets: Vec<Vec<f64>>,
+}
+
+/// Reads the manifest of a results folder.
+pub fn read_manifest(file: &str, bytes: &[u8]) -> Result<Manifest, FileError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        FileError::new(
+            file,
+            e.line() as u64,
+            e.column(),
+            format!("not a manifest otpdrift wrote: {e}"),
+        )
+    })
+}
+
+impl RunData {
+    /// Loads from the files' contents. `origin` prefixes file names in messages (a folder path
+    /// and a slash, or nothing).
+    pub fn from_files(
+        origin: &str,
+        get: impl Fn(&str) -> Result<Vec<u8>, String>,
+    ) -> Result<RunData, FileError> {
+        let name = |f: &str| format!("{origin}{f}");
+        let read = |f: &str| get(f).map_err(|e| FileError::new(&name(f), 0, 0, e));
+        let manifest = read_manifest(&name("manifest.json"), &read("manifest.json")?)?;
+        if manifest.command != "run" {
+            return Err(FileError::new(
+                &name("manifest.json"),
+                0,
+                0,
+                format!(
+                    "written by `otpdrift {}`, not `otpdrift run`: there are no run results to draw",
+                    manifest.command
+                ),
+            ));
+        }
+        let text = toml::to_string(&manifest.scenario)
+            .map_err(|e| FileError::new(&name("manifest.json"), 0, 0, e.to_string()))?;
+        let scenario = Scenario::from_toml("manifest.json#scenario", &text).map_err(|e| {
+            FileError::new(
+                &name("manifest.json"),
+                0,
+                0,
+                format!("the recorded scenario is not valid: {e}"),
+            )
+        })?;
+        let mut names: Vec<String> = scenario
+            .populations
+            .iter()
+            .map(|p| p.name.clone())
+            .collect();
+        names.push("all".into());
+        let b = Buckets::new(scenario.run.bucket, scenario.run.start, scenario.run.end());
+        let buckets: Vec<(Millis, Millis)> =
+            (0..b.len()).map(|i| (b.starts[i], b.end_of(i))).collect();
+
+        let file = name("summary.csv");
+        let mut summary = Vec::new();
+        read_rows::<SummaryRow>(&file, &read("summary.csv")?, Some(0), |line, _, row| {
+            let want = names.get(summary.len()).ok_or_else(|| {
+                FileError::new(&file, line, 0, "expected the end of the file after `all`")
+            })?;
+            if &row.population != want {
+                return Err(FileError::new(
+                    &file,
+                    line,
+                    1,
+                    format!("expected population `{want}` (the scenario's populations, then `all`), found `{}`", row.population),
+                ));
+            }
+            summary.push(row);
+            Ok(())
+        })?;
+        if summary.len() < names.len() {
+            return Err(FileError::new(
+                &file,
+                0,
+                0,
+                format!(
+                    "expected {} rows (the scenario's populations, then `all`), found {}",
+                    names.len(),
+                    summary.len()
+                ),
+            ));
+        }
+
+        let timeseries = per_bucket::<TimeseriesRow>(
+            &name("timeseries.csv"),
+            &read("timeseries.csv")?,
+            &names,
+            &buckets,
+            |r| (r.bucket_start.0, r.bucket_end.0, &r.population),
+        )?;
+        let lifetime = per_bucket::<LifetimeRow>(
+            &name("lifetime.csv"),
+            &read("lifetime.csv")?,
+            &names,
+            &buckets,
+            |r| (r.bucket_start.0, r.bucket_end.0, &r.population),
+        )?;
+
+        let file = name("tokens.csv");
+        let mut final_offsets = vec![Vec::new(); scenario.populations.len()];
+        read_rows::<TokenRow>(&file, &read("tokens.csv")?, Some(0), |line, _, row| {
+            let p = names[..names.len() - 1]
+                .iter()
+                .position(|n| *n == row.population)
+                .ok_or_else(|| {
+                    FileError::new(
+                        &file,
+                        line,
+                        3,
+                        format!(
+                            "column `population`: expected one of the scenario's populations ({}), found `{}`",
+                            names[..names.len() - 1].join(", "),
+                            row.population
+                        ),
+                    )
+                })?;
+            if let (None, Some(x)) = (row.died, row.final_offset_s) {
+                final_offsets[p].push(x.0.abs());
+            }
+            Ok(())
+        })?;
+        Ok(RunData {
+            manifest,
+            scenario,
+            names,
+            buckets,
+            summary,
+            timeseries,
+            lifetime,
+            final_offsets,
+        })
+    }
+
+    /// Loads a results folder.
+    pub fn load(dir: &Path) -> Result<RunData, FileError> {
+        RunData::from_files(&format!("{}/", dir.display()), |f| {
+            std::fs::read(dir.join(f)).map_err(|e| format!("cannot read it: {e}"))
+        })
+    }
+
+    pub fn populations(&self) -> usize {
+        self.names.len() - 1
+    }
+
+    /// A timeseries figure of one name (index into `names`), per bucket.
+    pub fn ts_col(&self, who: usize, f: impl Fn(&TimeseriesRow) -> Option<f64>) -> Vec<Option<f64>> {
+        self.timeseries[who].iter().map(f).collect()
+    }
+
+    /// A lifetime figure of one name, per bucket.
+    pub fn life_col(&self, who: usize, f: impl Fn(&LifetimeRow) -> Option<f64>) -> Vec<Option<f64>> {
+        self.lifetime[who].iter().map(f).collect()
+    }
+
+    /// The summary row of a name.
+    pub fn summary_of(&self, name: &str) -> Option<&SummaryRow> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| &self.summary[i])
+    }
+}
+
+/// Reads a per-bucket file: one row per bucket and name, bucket-major, names in order.
+fn per_bucket<R>(
+    file: &str,
+    bytes: &[u8],
+    names: &[String],
+    buckets: &[(Millis, Millis)],
+    key: impl Fn(&R) -> (Millis, Millis, &String),
+) -> Result<Vec<Vec<R>>, FileError>
+where
+    R: serde::de::DeserializeOwned + serde::Serialize + Default,
+{
+    let n = names.len();
+    let mut out: Vec<Vec<R>> = (0..n).map(|_| Vec::new()).collect();
+    let mut k = 0;
+    read_rows::<R>(file, bytes, Some(0), |line, _, row| {
+        let (b, who) = (k / n, k % n);
+        let Some(&(start, end)) = buckets.get(b) else {
+            return Err(FileError::new(
+                file,
+                line,
+                0,
+                format!(
+                    "expected the end of the file after {} buckets of {n} rows",
+                    buckets.len()
+                ),
+            ));
+        };
+        let (s, e, pop) = key(&row);
+        let problem = if s != start {
+            Some((1, "bucket_start", format_rfc3339(start), format_rfc3339(s)))
+        } else if e != end {
+            Some((2, "bucket_end", format_rfc3339(end), format_rfc3339(e)))
+        } else if *pop != names[who] {
+            Some((3, "population", names[who].clone(), pop.clone()))
+        } else {
+            None
+        };
+        if let Some((col, what, want, found)) = problem {
+            return Err(FileError::new(
+                file,
+                line,
+                col,
+                format!("column `{what}`: expected `{want}` (one row per bucket and population, populations in scenario order then `all`), found `{found}`"),
+            ));
+        }
+        out[who].push(row);
+        k += 1;
+        Ok(())
+    })?;
+    if k < n * buckets.len() {
+        return Err(FileError::new(
+            file,
+            0,
+            0,
+            format!(
+                "expected {} rows ({} buckets of {n}: the populations, then `all`), found {k}",
+                n * buckets.len(),
+                buckets.len()
+            ),
+        ));
+    }
+    Ok(out)
+}

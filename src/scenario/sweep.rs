@@ -1,0 +1,296 @@
+//! Parameter sweeps as scenario data: `[sweep]` blocks naming scenario fields by path with
+//! lists or ranges of values, combined as a grid or zipped, expanded into settings (points),
+//! each a checked scenario. Running them is `pipeline::sweep`'s job.
+
+use super::validate::{describe, Problem};
+use super::{Override, Scenario, ScenarioError};
+use serde_json::json;
+use toml::Value;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Combine {
+    /// Every combination of the values.
+    Grid,
+    /// The i-th value of every parameter together (equal lengths).
+    Zip,
+}
+
+/// One `[sweep]` table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepBlock {
+    pub combine: Combine,
+    pub params: Vec<(String, Vec<Value>)>,
+}
+
+
+
+fn parse_values(path: &str, v: &Value) -> Result<Vec<Value>, Problem> {
+    match v {
+        Value::Array(a) if !a.is_empty() => Ok(a.clone()),
+        Value::Array(_) => Err(Problem::new(
+            path,
+            "at least one value",
+            "an empty array",
+        )),
+        Value::Table(t) => {
+            for k in t.keys() {
+                if !["from", "to", "step"].contains(&k.as_str()) {
+                    return Err(Problem::new(
+                        format!("{path}.{k}"),
+                        "from, to or step",
+                        format!("unknown key `{k}`"),
+                    ));
+                }
+            }
+            let num = |k: &str| -> Result<Option<(f64, bool)>, Problem> {
+                match t.get(k) {
+                    None => Ok(None),
+                    Some(Value::Integer(i)) => Ok(Some((*i as f64, true))),
+                    Some(Value::Float(f)) => Ok(Some((*f, false))),
+                    Some(o) => Err(Problem::new(format!("{path}.{k}"), "a number", describe(o))),
+                }
+            };
+            let (Some(from), Some(to)) = (num("from")?, num("to")?) else {
+                return Err(Problem::new(
+                    path,
+                    "a range { from = A, to = B, step = S }",
+                    "a table without from and to",
+                ));
+            };
+            let step = num("step")?.unwrap_or((1.0, true));
+            if step.0 <= 0.0 || to.0 < from.0 {
+                return Err(Problem::new(
+                    path,
+                    "from <= to and a step above 0",
+                    format!("from {} to {} step {}", from.0, to.0, step.0),
+                ));
+            }
+            let n = ((to.0 - from.0) / step.0 + 1e-9).floor() as usize + 1;
+            if n > 1000 {
+                return Err(Problem::new(
+                    path,
+                    "at most 1000 values",
+                    format!("{n} values"),
+                ));
+            }
+            let ints = from.1 && to.1 && step.1;
+            Ok((0..n)
+                .map(|i| {
+                    let x = from.0 + i as f64 * step.0;
+                    if ints {
+                        Value::Integer(x.round() as i64)
+                    } else {
+                        Value::Float((x * 1e9).round() / 1e9)
+                    }
+                })
+                .collect())
+        }
+        other => Err(Problem::new(
+            path,
+            "a list of values or a range { from, to, step }",
+            describe(other),
+        )),
+    }
+}
+
+fn parse_block(path: &str, t: &toml::Table) -> Result<SweepBlock, Problem> {
+    for k in t.keys() {
+        if k != "combine" && k != "vary" {
+            return Err(Problem::new(
+                format!("{path}.{k}"),
+                "combine or vary",
+                format!("unknown key `{k}`"),
+            ));
+        }
+    }
+    let combine = match t.get("combine") {
+        None => Combine::Grid,
+        Some(Value::String(s)) if s == "grid" => Combine::Grid,
+        Some(Value::String(s)) if s == "zip" => Combine::Zip,
+        Some(o) => {
+            return Err(Problem::new(
+                format!("{path}.combine"),
+                "\"grid\" or \"zip\"",
+                describe(o),
+            ))
+        }
+    };
+    let Some(Value::Table(vary)) = t.get("vary") else {
+        return Err(Problem::new(format!("{path}.vary"), "a table of field paths and their values, e.g. vary = { \"validator.window.back\" = [1, 2, 3] }", t.get("vary").map_or("nothing".to_string(), describe)));
+    };
+    if vary.is_empty() {
+        return Err(Problem::new(
+            format!("{path}.vary"),
+            "at least one field to vary",
+            "an empty table",
+        ));
+    }
+    let mut params = Vec::new();
+    for (k, v) in vary {
+        params.push((k.clone(), parse_values(&format!("{path}.vary.{k}"), v)?));
+    }
+    if combine == Combine::Zip {
+        let n = params[0].1.len();
+        if let Some((k, v)) = params.iter().find(|p| p.1.len() != n) {
+            return Err(Problem::new(
+                format!("{path}.vary.{k}"),
+                format!(
+                    "{n} values, as many as `{}` (combine = \"zip\")",
+                    params[0].0
+                ),
+                format!("{} values", v.len()),
+            ));
+        }
+    }
+    let points: usize = match combine {
+        Combine::Grid => params.iter().map(|p| p.1.len()).product(),
+        Combine::Zip => params[0].1.len(),
+    };
+    if points > 10_000 {
+        return Err(Problem::new(
+            path,
+            "at most 10000 points",
+            format!("{points} points"),
+        ));
+    }
+    Ok(SweepBlock { combine, params })
+}
+
+/// Parses `[sweep]` (one table) or `[[sweep]]` (several, whose points are concatenated).
+pub fn parse_blocks(v: &Value) -> Result<Vec<SweepBlock>, Problem> {
+    match v {
+        Value::Table(t) => Ok(vec![parse_block("sweep", t)?]),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .map(|(i, b)| match b {
+                Value::Table(t) => parse_block(&format!("sweep[{i}]"), t),
+                o => Err(Problem::new(format!("sweep[{i}]"), "a table", describe(o))),
+            })
+            .collect(),
+        o => Err(Problem::new(
+            "sweep",
+            "a [sweep] table or [[sweep]] tables",
+            describe(o),
+        )),
+    }
+}
+
+/// The blocks written back in scenario syntax.
+pub fn blocks_value(blocks: &[SweepBlock]) -> serde_json::Value {
+    serde_json::Value::Array(
+        blocks
+            .iter()
+            .map(|b| {
+                let vary: serde_json::Map<String, serde_json::Value> = b
+                    .params
+                    .iter()
+                    .map(|(k, vs)| (k.clone(), serde_json::to_value(vs).expect("TOML values serialize")))
+                    .collect();
+                json!({"combine": if b.combine == Combine::Grid { "grid" } else { "zip" }, "vary": vary})
+            })
+            .collect(),
+    )
+}
+
+/// One setting of a sweep: field paths and the values they take.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Point {
+    pub settings: Vec<(String, Value)>,
+}
+
+impl Point {
+    pub fn overrides(&self) -> Vec<Override> {
+        self.settings
+            .iter()
+            .map(|(path, v)| {
+                Override::new(
+                    path,
+                    super::overrides::parse_value(&v.to_string()),
+                )
+            })
+            .collect()
+    }
+
+    /// A short label: `validator.window.back=2, validator.preset=vip`.
+    pub fn label(&self) -> String {
+        self.settings
+            .iter()
+            .map(|(p, v)| format!("{}={}", p.rsplit('.').next().unwrap_or(p), plain(v)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// A value as a CSV cell or label: strings without quotes.
+pub fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Every point of the blocks, in order.
+pub fn points(blocks: &[SweepBlock]) -> Vec<Point> {
+    let mut out = Vec::new();
+    for b in blocks {
+        match b.combine {
+            Combine::Zip => {
+                for i in 0..b.params[0].1.len() {
+                    out.push(Point {
+                        settings: b
+                            .params
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v[i].clone()))
+                            .collect(),
+                    });
+                }
+            }
+            Combine::Grid => {
+                let mut acc: Vec<Vec<(String, Value)>> = vec![Vec::new()];
+                for (k, vs) in &b.params {
+                    acc = acc
+                        .into_iter()
+                        .flat_map(|s| {
+                            vs.iter().map(move |v| {
+                                let mut s2 = s.clone();
+                                s2.push((k.clone(), v.clone()));
+                                s2
+                            })
+                        })
+                        .collect();
+                }
+                out.extend(acc.into_iter().map(|settings| Point { settings }));
+            }
+        }
+    }
+    out
+}
+
+/// The scenario of every point, each checked; problems name the point.
+pub fn settings(
+    file: &str,
+    text: &str,
+    base: &Scenario,
+) -> Result<(Vec<Point>, Vec<Scenario>), ScenarioError> {
+    let pts = points(&base.sweep);
+    let mut out = Vec::with_capacity(pts.len());
+    let mut problems = Vec::new();
+    for (i, p) in pts.iter().enumerate() {
+        match Scenario::from_toml_with(file, text, &p.overrides()) {
+            Ok(sc) => out.push(sc),
+            Err(e) => problems.extend(e.diagnostics.into_iter().map(|mut d| {
+                d.found = format!("{} (sweep point {}: {})", d.found, i + 1, p.label());
+                d
+            })),
+        }
+    }
+    if problems.is_empty() {
+        Ok((pts, out))
+    } else {
+        Err(ScenarioError {
+            diagnostics: problems,
+        })
+    }
+}
+

@@ -1,0 +1,252 @@
+//! Raw scenario -> typed [`Scenario`]: the checker that collects every problem with its field
+//! path, expectation and finding, and the top-level pass. Each section has its own file:
+//! `dist` (distributions), `defaults` (per token kind), `run`, `validator`, `population`,
+//! `clock` and `user`.
+//!
+//! Defaults rest on DOMAIN.md: hardware tokens drift about 2 min/year (≈4 ppm) within a ±20 ppm
+//! crystal tolerance; phones poll network time every 18 h and step only beyond 2 s; PCs without
+//! network time drift about 6 min/year (≈11 ppm); batteries last 5 years or 15,000 codes.
+
+mod clock;
+mod defaults;
+mod dist;
+mod population;
+mod run;
+mod user;
+mod validator;
+
+use super::raw::*;
+use super::{DecideMode, Population, RunSpec, Scenario};
+use crate::clock::{
+    ClockSpec, EventsSpec, FutureTrip, ManualChange, Reset, SyncSpec, TemperatureSpec,
+    TimezoneError,
+};
+use crate::dist::Dist;
+use crate::metrics::Bucket;
+use crate::otp::Algorithm;
+use crate::time::{parse_duration, parse_rfc3339, DAY, YEAR_S};
+use crate::token::{BatterySpec, TokenKind, TokenSpec};
+use crate::user::{Holiday, RecoverySpec, ScheduleKind, UserSpec};
+use crate::validator::{
+    presets, AutoResync, DriftLearning, IdleWidening, Lockout, NextCode, Replay, SearchOrder,
+    SyncProcedure, ValidatorConfig,
+};
+use toml::Value;
+
+pub use dist::Unit;
+use self::clock::clock;
+use self::defaults::{kind_defaults, lognormal};
+use self::population::population;
+use self::run::run_spec;
+use self::user::{recovery, user};
+use self::validator::validator;
+
+/// One problem, before it is given a position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub path: String,
+    pub expected: String,
+    pub found: String,
+}
+
+impl Problem {
+    pub fn new(
+        path: impl Into<String>,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+    ) -> Problem {
+        Problem {
+            path: path.into(),
+            expected: expected.into(),
+            found: found.into(),
+        }
+    }
+}
+
+pub(super) fn describe(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("string \"{s}\""),
+        Value::Integer(i) => format!("integer {i}"),
+        Value::Float(f) => format!("number {f}"),
+        Value::Boolean(b) => format!("boolean {b}"),
+        Value::Datetime(d) => format!("datetime {d}"),
+        Value::Array(_) => "an array".into(),
+        Value::Table(_) => "a table".into(),
+    }
+}
+
+/// Collects problems while each section is checked, so one pass reports them all.
+pub(super) struct Checker {
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    pub(super) fn err(&mut self, path: &str, expected: impl Into<String>, found: impl Into<String>) {
+        self.problems.push(Problem {
+            path: path.to_string(),
+            expected: expected.into(),
+            found: found.into(),
+        });
+    }
+
+    pub(super) fn duration(
+        &mut self,
+        path: &str,
+        v: Option<&String>,
+        default: f64,
+        min: f64,
+        max: f64,
+    ) -> f64 {
+        let Some(s) = v else { return default };
+        match parse_duration(s) {
+            Ok(x) if x >= min && x <= max => x,
+            Ok(_) => {
+                self.err(
+                    path,
+                    format!("a duration from {} to {}", fmt_s(min), fmt_s(max)),
+                    format!("\"{s}\""),
+                );
+                default
+            }
+            Err(e) => {
+                self.err(
+                    path,
+                    "a duration such as \"30s\", \"5m\", \"18h\", \"2d\" or \"5y\"",
+                    e,
+                );
+                default
+            }
+        }
+    }
+
+    pub(super) fn number(&mut self, path: &str, v: Option<f64>, default: f64, min: f64, max: f64) -> f64 {
+        let Some(x) = v else { return default };
+        if !x.is_finite() || x < min || x > max {
+            self.err(
+                path,
+                format!("a number from {} to {}", fmt_n(min), fmt_n(max)),
+                fmt_n(x),
+            );
+            return default;
+        }
+        x
+    }
+
+    pub(super) fn probability(&mut self, path: &str, v: Option<f64>, default: f64) -> f64 {
+        let Some(x) = v else { return default };
+        if !(0.0..=1.0).contains(&x) {
+            self.err(path, "a probability from 0 to 1", fmt_n(x));
+            return default;
+        }
+        x
+    }
+
+    pub(super) fn choice<T>(
+        &mut self,
+        path: &str,
+        v: Option<&String>,
+        default: T,
+        parse: impl Fn(&str) -> Option<T>,
+        names: &str,
+    ) -> T {
+        let Some(s) = v else { return default };
+        match parse(s) {
+            Some(t) => t,
+            None => {
+                self.err(path, format!("one of {names}"), format!("\"{s}\""));
+                default
+            }
+        }
+    }
+
+}
+
+pub(super) fn fmt_n(x: f64) -> String {
+    if x.is_infinite() {
+        return if x > 0.0 {
+            "infinity".into()
+        } else {
+            "-infinity".into()
+        };
+    }
+    format!("{x}")
+}
+
+pub(super) fn fmt_s(x: f64) -> String {
+    if x.is_infinite() {
+        return fmt_n(x);
+    }
+    crate::dist::format_seconds(x)
+}
+
+pub fn validate(raw: RawScenario, default_name: &str) -> Result<Scenario, Vec<Problem>> {
+    let mut c = Checker {
+        problems: Vec::new(),
+    };
+    let run = run_spec(&mut c, raw.run.unwrap_or_default(), default_name);
+    let validator = validator(&mut c, raw.validator.unwrap_or_default());
+    let raws = raw.population.unwrap_or_default();
+    if raws.is_empty() {
+        c.err("population", "at least one [[population]] table", "none");
+    }
+    let single = raws.len() == 1;
+    let mut populations = Vec::new();
+    for (i, rp) in raws.into_iter().enumerate() {
+        populations.push(population(&mut c, rp, &format!("population[{i}]"), single));
+    }
+    let mut names = std::collections::HashSet::new();
+    for (i, p) in populations.iter().enumerate() {
+        if p.name == "all" || !names.insert(p.name.clone()) {
+            c.err(
+                &format!("population[{i}].name"),
+                "a unique population name other than `all`",
+                format!("\"{}\"", p.name),
+            );
+        }
+    }
+    if !populations.is_empty() {
+        let total: f64 = populations.iter().map(|p| p.share).sum();
+        if (total - 1.0).abs() > 1e-6 {
+            let shares: Vec<String> = populations.iter().map(|p| fmt_n(p.share)).collect();
+            c.err(
+                "population",
+                "shares that add up to 1",
+                format!("{} = {}", shares.join(" + "), fmt_n(total)),
+            );
+        }
+    }
+    let attack = raw.attack.map(|a| {
+        let guesses_per_day =
+            c.number("attack.guesses_per_day", a.guesses_per_day, 100.0, 0.0, 1e9);
+        let simulate_accounts = a.simulate_accounts.unwrap_or(0);
+        if simulate_accounts > run.tokens {
+            c.err(
+                "attack.simulate_accounts",
+                format!("at most the fleet size ({})", run.tokens),
+                simulate_accounts.to_string(),
+            );
+        }
+        super::AttackSpec {
+            guesses_per_day,
+            simulate_accounts,
+        }
+    });
+    let sweep = match &raw.sweep {
+        None => Vec::new(),
+        Some(v) => super::sweep::parse_blocks(v).unwrap_or_else(|p| {
+            c.problems.push(p);
+            Vec::new()
+        }),
+    };
+    if c.problems.is_empty() {
+        Ok(Scenario {
+            run,
+            validator,
+            populations,
+            attack,
+            sweep,
+        })
+    } else {
+        Err(c.problems)
+    }
+}

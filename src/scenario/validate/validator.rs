@@ -1,0 +1,323 @@
+//! `[validator]`: a preset and the fields that override it.
+
+use super::*;
+
+
+/// A `"none"` or a table with only `keys`, each an integer in its range: the table's values.
+pub(super) fn params(
+    c: &mut Checker,
+    path: &str,
+    v: &Value,
+    keys: &[(&str, f64, f64)],
+    what: &str,
+) -> Option<Option<Vec<Option<f64>>>> {
+    match v {
+        Value::String(s) if s == "none" => Some(None),
+        Value::Table(t) => {
+            let mut ok = true;
+            for k in t.keys() {
+                if !keys.iter().any(|(name, ..)| name == k) {
+                    let names: Vec<&str> = keys.iter().map(|k| k.0).collect();
+                    c.err(
+                        &format!("{path}.{k}"),
+                        format!("a key of {what} ({})", names.join(", ")),
+                        format!("unknown key `{k}`"),
+                    );
+                    ok = false;
+                }
+            }
+            let vals = keys
+                .iter()
+                .map(|(k, lo, hi)| match t.get(*k) {
+                    None => None,
+                    Some(Value::Integer(i)) if (*i as f64) >= *lo && (*i as f64) <= *hi => {
+                        Some(*i as f64)
+                    }
+                    Some(Value::Float(f)) if *f >= *lo && *f <= *hi => Some(*f),
+                    Some(other) => {
+                        c.err(
+                            &format!("{path}.{k}"),
+                            format!("a number from {} to {}", fmt_n(*lo), fmt_n(*hi)),
+                            describe(other),
+                        );
+                        ok = false;
+                        None
+                    }
+                })
+                .collect();
+            ok.then_some(Some(vals))
+        }
+        other => {
+            c.err(
+                path,
+                format!("\"none\" or a table for {what}"),
+                describe(other),
+            );
+            None
+        }
+    }
+}
+
+pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
+    let base = match r.preset.as_deref() {
+        None => presets::find("rfc6238").expect("built in").config,
+        Some(name) => match presets::find(name) {
+            Some(p) => p.config,
+            None => {
+                c.err(
+                    "validator.preset",
+                    format!("one of {}", presets::names()),
+                    format!("\"{name}\""),
+                );
+                presets::find("rfc6238").expect("built in").config
+            }
+        },
+    };
+    let w = r.window.unwrap_or_default();
+    let back = w.back.unwrap_or(base.window_back);
+    let ahead = w.ahead.unwrap_or(base.window_ahead);
+    for (p, v) in [
+        ("validator.window.back", back),
+        ("validator.window.ahead", ahead),
+    ] {
+        if v > 10_000 {
+            c.err(p, "at most 10000 steps", v.to_string());
+        }
+    }
+    let window = back.max(ahead);
+    let search = c.choice(
+        "validator.search",
+        r.search.as_ref(),
+        base.search,
+        SearchOrder::parse,
+        SearchOrder::NAMES,
+    );
+    let drift = match &r.drift {
+        None => base.drift,
+        Some(Value::String(s)) => match s.as_str() {
+            "none" => DriftLearning::None,
+            "steps" => DriftLearning::Steps,
+            "seconds" => DriftLearning::Seconds,
+            "explicit" => DriftLearning::Explicit,
+            "consistent" => DriftLearning::Consistent { k: 3, search: 1500 },
+            _ => {
+                c.err(
+                    "validator.drift",
+                    format!("one of {}", DriftLearning::NAMES),
+                    format!("\"{s}\""),
+                );
+                base.drift
+            }
+        },
+        Some(Value::Table(t)) if t.get("mode") == Some(&Value::String("consistent".into())) => {
+            let mut t = t.clone();
+            t.remove("mode");
+            match params(
+                c,
+                "validator.drift",
+                &Value::Table(t),
+                &[("k", 1.0, 10.0), ("search", 1.0, 100_000.0)],
+                "consistent drift learning",
+            ) {
+                Some(Some(v)) => DriftLearning::Consistent {
+                    k: v[0].unwrap_or(3.0) as u32,
+                    search: v[1].unwrap_or(1500.0) as u32,
+                },
+                _ => base.drift,
+            }
+        }
+        Some(other) => {
+            c.err(
+                "validator.drift",
+                format!(
+                    "one of {} or a table {{ mode = \"consistent\", k = 3, search = 1500 }}",
+                    DriftLearning::NAMES
+                ),
+                describe(other),
+            );
+            base.drift
+        }
+    };
+    let replay = c.choice(
+        "validator.replay",
+        r.replay.as_ref(),
+        base.replay,
+        Replay::parse,
+        Replay::NAMES,
+    );
+    let lockout = match r.lockout {
+        None => base.lockout,
+        Some(l) => {
+            let max_failures = l
+                .max_failures
+                .unwrap_or(base.lockout.map_or(10, |b| b.max_failures));
+            let unlock = match l.unlock_after.as_deref() {
+                None => base.lockout.map_or(Some(3600.0), |b| b.unlock_after_s),
+                Some("never") => None,
+                Some(_) => Some(c.duration(
+                    "validator.lockout.unlock_after",
+                    l.unlock_after.as_ref(),
+                    3600.0,
+                    1.0,
+                    100.0 * YEAR_S,
+                )),
+            };
+            (max_failures > 0).then_some(Lockout {
+                max_failures,
+                unlock_after_s: unlock,
+            })
+        }
+    };
+    let sync = match &r.sync {
+        None => base.sync,
+        Some(v) => match params(
+            c,
+            "validator.sync",
+            v,
+            &[("codes", 1.0, 10.0), ("window", 0.0, 1e6)],
+            "an explicit sync procedure",
+        ) {
+            Some(Some(p)) => Some(SyncProcedure {
+                codes: p[0].unwrap_or(2.0) as u32,
+                window: p[1].map_or(base.sync.map_or(window.max(20), |s| s.window), |w| w as u32),
+            }),
+            Some(None) => None,
+            None => base.sync,
+        },
+    };
+    let auto_resync = match &r.auto_resync {
+        None => base.auto_resync,
+        Some(v) => {
+            let keys = [("window", 0.0, 1e6), ("max_gap", 1.0, 1000.0)];
+            let mut v = v.clone();
+            let timeout = match &mut v {
+                Value::Table(t) => t.remove("timeout"),
+                _ => None,
+            };
+            let timeout_s = match timeout {
+                None => 300.0,
+                Some(Value::String(s)) => c.duration(
+                    "validator.auto_resync.timeout",
+                    Some(&s),
+                    300.0,
+                    1.0,
+                    100.0 * YEAR_S,
+                ),
+                Some(other) => {
+                    c.err(
+                        "validator.auto_resync.timeout",
+                        "a duration such as \"5m\"",
+                        describe(&other),
+                    );
+                    300.0
+                }
+            };
+            match params(
+                c,
+                "validator.auto_resync",
+                &v,
+                &keys,
+                "automatic resync (window, max_gap, timeout)",
+            ) {
+                Some(Some(p)) => Some(AutoResync {
+                    window: p[0].map_or(base.auto_resync.map_or(1000, |a| a.window), |w| w as u32),
+                    max_gap: p[1].unwrap_or(3.0) as u32,
+                    timeout_s,
+                }),
+                Some(None) => None,
+                None => base.auto_resync,
+            }
+        }
+    };
+    let next_code = match &r.next_code {
+        None => base.next_code,
+        Some(v) => match params(
+            c,
+            "validator.next_code",
+            v,
+            &[("window", 0.0, 1e6)],
+            "next-code mode",
+        ) {
+            Some(Some(p)) => Some(NextCode {
+                window: p[0].unwrap_or(10.0) as u32,
+            }),
+            Some(None) => None,
+            None => base.next_code,
+        },
+    };
+    let idle_widening = match &r.idle_widening {
+        None => base.idle_widening,
+        Some(v) => match params(
+            c,
+            "validator.idle_widening",
+            v,
+            &[("steps_per_day", 0.0, 1e6), ("max_extra", 0.0, 1e6)],
+            "idle widening",
+        ) {
+            Some(Some(p)) => Some(IdleWidening {
+                steps_per_day: p[0].unwrap_or(2.0 / 30.0),
+                max_extra: p[1].unwrap_or(20.0) as u32,
+            }),
+            Some(None) => None,
+            None => base.idle_widening,
+        },
+    };
+    if let Some(s) = sync {
+        if s.window < window {
+            c.err(
+                "validator.sync.window",
+                format!("a sync window of at least the validation window ({window} steps)"),
+                format!("{} steps", s.window),
+            );
+        }
+    }
+    if let Some(a) = auto_resync {
+        if a.window < window {
+            c.err(
+                "validator.auto_resync.window",
+                format!("a resync window of at least the validation window ({window} steps)"),
+                format!("{} steps", a.window),
+            );
+        }
+    }
+    if let Some(n) = next_code {
+        if n.window <= window {
+            c.err(
+                "validator.next_code.window",
+                format!("a next-code window wider than the validation window ({window} steps)"),
+                format!("{} steps", n.window),
+            );
+        }
+    }
+    let hotp_look_ahead = r.hotp_look_ahead.unwrap_or(base.hotp_look_ahead);
+    if hotp_look_ahead > 100_000 {
+        c.err(
+            "validator.hotp_look_ahead",
+            "at most 100000 counters",
+            hotp_look_ahead.to_string(),
+        );
+    }
+    let server_offset_s = c.duration(
+        "validator.server_offset",
+        r.server_offset.as_ref(),
+        base.server_offset_s,
+        -100.0 * YEAR_S,
+        100.0 * YEAR_S,
+    );
+    ValidatorConfig {
+        preset: base.preset,
+        window_back: back,
+        window_ahead: ahead,
+        search,
+        drift,
+        replay,
+        skip_refused: r.skip_refused.unwrap_or(base.skip_refused),
+        lockout,
+        sync,
+        auto_resync,
+        next_code,
+        idle_widening,
+        hotp_look_ahead,
+        server_offset_s,
+    }
+}
