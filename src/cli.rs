@@ -138,7 +138,10 @@ pub fn main_with(cli: Cli) -> Result<()> {
             println!("{}", outcome.summary_text());
         }
         Command::Check { scenario, sets } => {
-            print!("{}", check::execute(&ScenarioInput::load(&scenario, &sets)?)?);
+            print!(
+                "{}",
+                check::execute(&ScenarioInput::load(&scenario, &sets)?)?
+            );
         }
         Command::Presets => print!("{}", pipeline::presets::text()),
         Command::Sweep {
@@ -221,4 +224,3 @@ impl Progress for Bar {
         self.0.finish_and_clear();
     }
 }
-

@@ -379,7 +379,11 @@ mod tests {
         );
         assert_eq!(a.as_object().unwrap().len(), Counts::FIELDS.len());
         for f in Counts::FIELDS {
-            assert_eq!(b[f].as_u64(), a[f].as_u64().map(|x| 2 * x), "{f} is not merged");
+            assert_eq!(
+                b[f].as_u64(),
+                a[f].as_u64().map(|x| 2 * x),
+                "{f} is not merged"
+            );
         }
     }
     use crate::time::{parse_rfc3339, DAY};

@@ -3,9 +3,9 @@
 //! [`SweepData`]), like the charts, so `otpdrift plot` rewrites it from the CSV alone.
 
 use crate::chart::{thousands, Figure};
+use crate::dist::format_seconds;
 use crate::results::cells::get;
 use crate::results::{RunData, SweepData};
-use crate::dist::format_seconds;
 use crate::time::{format_duration, format_rfc3339, YEAR_S};
 use crate::validator::{DriftLearning, Replay};
 use std::fmt::Write;
@@ -299,7 +299,8 @@ pub fn render_sweep(d: &SweepData) -> String {
             pct(get(r.login_success_rate)),
             get(r.incidents_per_1000_logins).map_or("–".into(), |x| format!("{x:.2}")),
             get(r.tickets_per_100_users_year).map_or("–".into(), |x| format!("{x:.1}")),
-            r.attack_p_success_year.map_or("–".into(), |x| format!("{:.2e}", x.0)),
+            r.attack_p_success_year
+                .map_or("–".into(), |x| format!("{:.2e}", x.0)),
             get(r.code_lifetime_s).map_or("–".into(), format_duration),
             if r.meets_nist_800_63b { "yes" } else { "no" },
         );

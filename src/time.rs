@@ -104,8 +104,19 @@ pub fn parse_rfc3339(s: &str) -> Result<Millis, String> {
     let s = s.trim();
     let bad =
         || format!("`{s}` is not a date (YYYY-MM-DD) or an RFC 3339 time (YYYY-MM-DDTHH:MM:SSZ)");
+    let shaped_like_a_date = s.len() >= 10
+        && s.bytes().take(10).enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
     let t = if s.len() == 10 {
-        let d: Date = s.parse().map_err(|_| bad())?;
+        let d: Date = s.parse().map_err(|_| {
+            if shaped_like_a_date {
+                format!("`{s}` is not a valid calendar date")
+            } else {
+                bad()
+            }
+        })?;
         instant(d.to_datetime(Time::midnight())).ok_or_else(bad)?
     } else {
         match s.parse::<Timestamp>() {
@@ -113,6 +124,9 @@ pub fn parse_rfc3339(s: &str) -> Result<Millis, String> {
             // A civil date-time without an offset is ambiguous: say what is missing.
             Err(_) if s.parse::<DateTime>().is_ok() => {
                 return Err(format!("`{s}` needs a time zone: `Z` or `+HH:MM`"))
+            }
+            Err(_) if shaped_like_a_date && s[..10].parse::<Date>().is_err() => {
+                return Err(format!("`{}` is not a valid calendar date", &s[..10]))
             }
             Err(_) => return Err(bad()),
         }

@@ -981,7 +981,20 @@ fn sweep_writes_every_setting_and_recommends_by_target() {
         .filter(|r| num(r, "first_try_acceptance_rate") >= 0.9 && num(r, "code_lifetime_s") <= 90.0)
         .count();
     assert_eq!(rec.len(), meeting);
-    assert!(m["point_cost_ratio_per_attempt"].as_f64().unwrap() > 0.0);
+    assert!(m["seconds_per_point"].as_f64().unwrap() > 0.0);
+    let mut listed: Vec<String> = m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_string())
+        .collect();
+    listed.sort();
+    let mut written: Vec<String> = fs::read_dir(dir.0.join("sw"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(listed, written, "the manifest lists every file written");
     for f in [
         "tradeoff.png",
         "tradeoff.svg",

@@ -2,64 +2,24 @@
 //! population, no NaN coordinates, and no failure on odd shapes of data.
 
 use super::*;
-use crate::export::{run_exporters, ExportContext, Manifest};
+use crate::results::RunData;
 use crate::scenario::Scenario;
 
-fn manifest() -> Manifest {
-    Manifest {
-        tool: "otpdrift",
-        version: "test",
-        command: "run".into(),
-        scenario_path: "t.toml".into(),
-        scenario_sha256: String::new(),
-        seed: 1,
-        threads: 1,
-        shard_start: 0,
-        shard_end: 0,
-        fleet_tokens: 0,
-        started_at: String::new(),
-        finished_at: String::new(),
-        wall_seconds: 0.0,
-        logins: 0,
-        attempts: 0,
-        attempts_per_second: 0.0,
-        hmacs: 0,
-        hmacs_per_attempt: 0.0,
-        hmac_sha1_codes_per_second_one_thread: 0.0,
-        codes_per_attempt_equivalent: 0.0,
-        files: Vec::new(),
-    }
-}
-
 /// Runs a scenario and loads its results back as a results folder would be.
-pub(crate) fn data_for(toml: &str) -> ChartData {
+pub(crate) fn data_for(toml: &str) -> RunData {
     let sc = Scenario::from_toml("t.toml", toml).unwrap();
     let r = crate::sim::run(&sc, 0..sc.run.tokens, &|_| {});
-    let m = manifest();
-    let ctx = ExportContext {
-        scenario: &sc,
-        result: &r,
-        manifest: &m,
-    };
-    let files: Vec<(String, Vec<u8>)> = run_exporters()
-        .iter()
-        .map(|e| (e.file_name().to_string(), e.render(&ctx).unwrap()))
-        .collect();
-    ChartData::from_files(|n| {
-        files
-            .iter()
-            .find(|f| f.0 == n)
-            .map(|f| f.1.clone())
-            .ok_or_else(|| n.to_string())
-    })
-    .unwrap()
+    let (folder, _) =
+        crate::pipeline::run::render(&sc, &r, crate::results::test_manifest(&sc), Format::Svg)
+            .unwrap();
+    RunData::from_files("", |f| folder.read(f)).unwrap()
 }
 
 fn population(name: &str, kind: &str, share: f64) -> String {
     format!("[[population]]\nname = \"{name}\"\nshare = {share}\ntoken = {{ kind = \"{kind}\" }}\n")
 }
 
-fn check_all(d: &ChartData, expect_names: &[&str]) -> Vec<String> {
+fn check_all(d: &RunData, expect_names: &[&str]) -> Vec<String> {
     let mut svgs = Vec::new();
     for fig in Figure::ALL {
         let svg = render_svg(fig, d).unwrap_or_else(|e| panic!("{fig:?}: {e}"));

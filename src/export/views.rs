@@ -13,13 +13,18 @@ impl Exporter<RunData> for Charts {
     fn file_names(&self) -> Vec<String> {
         Figure::ALL
             .iter()
-            .flat_map(|f| self.0.extensions().into_iter().map(move |x| format!("{}.{x}", f.stem())))
+            .flat_map(|f| {
+                self.0
+                    .extensions()
+                    .into_iter()
+                    .map(move |x| format!("{}.{x}", f.stem()))
+            })
             .collect()
     }
 
     fn render(&self, d: &RunData, out: &mut Folder) -> Result<()> {
-        for (name, bytes) in
-            chart::render_all(d, self.0).map_err(|e| Error::failed(format!("drawing charts: {e}")))?
+        for (name, bytes) in chart::render_all(d, self.0)
+            .map_err(|e| Error::failed(format!("drawing charts: {e}")))?
         {
             out.add(name, bytes);
         }

@@ -30,7 +30,9 @@ impl CodePlan {
             Some(c) => c,
             None => {
                 let t = match time {
-                    Some(s) => parse_time_arg(s).map_err(|e| Error::input(format!("--time: {e}")))?,
+                    Some(s) => {
+                        parse_time_arg(s).map_err(|e| Error::input(format!("--time: {e}")))?
+                    }
                     None => now,
                 };
                 let s = totp_step(t.div_euclid(1000), t0, step);

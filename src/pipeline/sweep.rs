@@ -5,14 +5,10 @@
 use super::{now_ms, pct, thread_pool, Progress, ScenarioInput};
 use crate::attack::{exposure, Exposure};
 use crate::error::{Error, Result};
-use crate::export::{
-    self, Exporter, Folder, ManifestJson, SweepCharts, SweepCsv, SweepReport,
-};
+use crate::export::{self, Exporter, Folder, ManifestJson, SweepCharts, SweepCsv, SweepReport};
 use crate::metrics::{wilson95, Counts};
 use crate::results::cells::{get, Fixed, Rate, Sci};
-use crate::results::{
-    Facts, Manifest, SweepData, SweepFacts, SweepLine, SweepRow, SweepTable,
-};
+use crate::results::{Facts, Manifest, SweepData, SweepFacts, SweepLine, SweepRow, SweepTable};
 use crate::scenario::sweep::{plain, settings};
 use crate::scenario::{resolved, AttackSpec, Point, Scenario};
 use crate::sim::{self, RunResult};
@@ -60,8 +56,7 @@ impl SweepPlan {
                 )));
             }
         }
-        let (points, scenarios) =
-            settings(&input.file, &input.text_with_sets()?, &input.scenario)?;
+        let (points, scenarios) = settings(&input.file, &input.text_with_sets()?, &input.scenario)?;
         let out = out.unwrap_or_else(|| Path::new("results").join(&input.scenario.run.name));
         export::check_writable(&out, force)?;
         Ok(SweepPlan {
@@ -174,15 +169,20 @@ pub fn render(
 ) -> Result<(Folder, SweepData)> {
     let views: [&dyn Exporter<SweepData>; 2] = [&SweepCharts, &SweepReport];
     manifest.files = SweepCsv.file_names();
-    manifest.files.extend(Exporter::<Manifest>::file_names(&ManifestJson));
+    manifest
+        .files
+        .extend(Exporter::<Manifest>::file_names(&ManifestJson));
     manifest.files.extend(export::file_names(&views));
     let mut folder = Folder::default();
     SweepCsv.render(table, &mut folder)?;
     Exporter::<Manifest>::render(&ManifestJson, manifest, &mut folder)?;
     let data = SweepData {
         scenario: base.clone(),
-        table: SweepTable::from_csv("sweep.csv", &folder.read("sweep.csv").map_err(Error::failed)?)
-            .map_err(|e| Error::failed(format!("reading back the results: {e}")))?,
+        table: SweepTable::from_csv(
+            "sweep.csv",
+            &folder.read("sweep.csv").map_err(Error::failed)?,
+        )
+        .map_err(|e| Error::failed(format!("reading back the results: {e}")))?,
         recommendation,
     };
     export::render_all(&views, &data, &mut folder)?;
@@ -558,5 +558,166 @@ impl SweepOutcome {
             if m.threads == 1 { "" } else { "s" }
         );
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::Silent;
+
+    fn line(point: usize, acc: f64, att: f64, life: f64) -> SweepLine {
+        SweepLine {
+            point,
+            label: format!("p{point}"),
+            values: Vec::new(),
+            row: SweepRow {
+                population: "all".into(),
+                first_try_acceptance_rate: Rate::of(acc),
+                attack_p_success_year: Sci::of(att),
+                code_lifetime_s: Fixed::of(life),
+                ..SweepRow::default()
+            },
+        }
+    }
+
+    #[test]
+    fn targets_select_the_right_points_on_a_hand_made_table() {
+        let table = SweepTable {
+            params: Vec::new(),
+            lines: vec![
+                line(1, 0.990, 1e-4, 90.0),
+                line(2, 0.996, 5e-4, 150.0),
+                line(3, 0.998, 9e-4, 210.0),
+                line(4, 0.997, 5e-4, 90.0),
+                line(5, 0.999, 2e-3, 330.0),
+            ],
+        };
+        let t = |s: &str| Target::parse(s).unwrap();
+        assert_eq!(choose(&table, &[]), Verdict::Untargeted);
+        // Acceptance at least 99.5%: points 2, 3, 4, 5; best security first (4 and 2 tie on the
+        // attacker, 4 has the shorter lifetime).
+        assert_eq!(
+            choose(&table, &[t("first_try_acceptance>=0.995")]),
+            Verdict::Met(vec![4, 2, 3, 5])
+        );
+        assert_eq!(
+            choose(
+                &table,
+                &[
+                    t("first_try_acceptance>=0.995"),
+                    t("attack_p_year<=0.001"),
+                    t("code_lifetime<120")
+                ]
+            ),
+            Verdict::Met(vec![4])
+        );
+        match choose(
+            &table,
+            &[t("first_try_acceptance>=0.999"), t("attack_p_year<0.001")],
+        ) {
+            Verdict::NoneMeets {
+                per_target,
+                closest,
+            } => {
+                assert_eq!(
+                    per_target,
+                    vec![
+                        ("first_try_acceptance>=0.999".into(), 1),
+                        ("attack_p_year<0.001".into(), 4)
+                    ]
+                );
+                let (p, failed) = closest.unwrap();
+                assert_eq!(p, 1, "the first of the points meeting one target");
+                assert_eq!(failed, ["first_try_acceptance>=0.999 (it has 0.990000)"]);
+            }
+            v => panic!("{v:?}"),
+        }
+        assert!(Target::parse("first_try_acceptance~1").is_err());
+    }
+
+    const FLEET: &str = "[run]\nname = \"sw\"\nhorizon = \"60d\"\ntokens = 40\nseed = 5\n\
+        [[population]]\nname = \"hard\"\nshare = 0.5\ntoken = { kind = \"hardware\" }\nclock = { drift_ppm = 40 }\n\
+        [[population]]\nname = \"desk\"\nshare = 0.5\ntoken = { kind = \"desktop\" }\n\
+        [sweep]\nvary = { \"validator.window.back\" = [0, 2], \"validator.preset\" = [\"rfc6238\", \"keycloak\"] }\n";
+
+    fn plan(dir: &Path, targets: &[&str]) -> Result<SweepPlan> {
+        let input = ScenarioInput::from_text("sw.toml", FLEET.to_string(), &[])?;
+        SweepPlan::new(
+            input,
+            targets.iter().map(|t| Target::parse(t).unwrap()).collect(),
+            Some(dir.to_path_buf()),
+            Some(1),
+            false,
+        )
+    }
+
+    #[test]
+    fn the_sweep_pipeline_runs_each_setting_on_one_fleet_and_writes_what_it_lists() {
+        let dir = std::env::temp_dir().join(format!("otpdrift-sweep-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let plan = plan(&dir, &["first_try_acceptance>=0.5", "code_lifetime<=90"]).unwrap();
+        assert_eq!(plan.points.len(), 4);
+        let out = execute(&plan, &Silent).unwrap();
+        // Every point's figures are those of a plain run of its scenario.
+        for (i, sc) in plan.scenarios.iter().enumerate() {
+            let alone = sim::run(sc, 0..sc.run.tokens, &|_| {});
+            let l = out.data.table.all_lines().nth(i).unwrap();
+            assert_eq!(l.point, i + 1);
+            assert_eq!(l.row.logins, alone.tally.all().total.logins);
+            assert_eq!(l.row.attempts, alone.total_attempts());
+        }
+        // sweep.csv as written reads back to the table the charts and report used.
+        let bytes = std::fs::read(dir.join("sweep.csv")).unwrap();
+        assert_eq!(
+            SweepTable::from_csv("sweep.csv", &bytes).unwrap(),
+            out.data.table
+        );
+        assert_eq!(
+            out.data.table.params,
+            ["validator.window.back", "validator.preset"]
+        );
+        // The recommendation keeps exactly the points meeting both targets.
+        let Facts::Sweep(f) = &out.manifest.facts else {
+            panic!("a sweep manifest")
+        };
+        let meets: Vec<usize> = out
+            .data
+            .table
+            .all_lines()
+            .filter(|l| {
+                get(l.row.first_try_acceptance_rate).unwrap() >= 0.5
+                    && get(l.row.code_lifetime_s).unwrap() <= 90.0
+            })
+            .map(|l| l.point)
+            .collect();
+        let mut rec = f.recommended.clone();
+        rec.sort();
+        assert_eq!(rec, meets);
+        assert!(!meets.is_empty() && meets.len() < 4, "{meets:?}");
+        // The manifest lists exactly the files written.
+        let mut written: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        written.sort();
+        let mut listed = out.manifest.files.clone();
+        listed.sort();
+        assert_eq!(written, listed);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_target_on_an_unknown_column_is_refused_before_anything_runs() {
+        let dir = std::env::temp_dir().join("otpdrift-never-written");
+        let e = plan(&dir, &["nonsense>1"]).unwrap_err();
+        assert_eq!(e.status(), 2);
+        assert!(
+            e.to_string().starts_with(
+                "--target nonsense>1: no column `nonsense`; expected one of tokens, logins"
+            ),
+            "{e}"
+        );
+        assert!(!dir.exists());
     }
 }

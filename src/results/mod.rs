@@ -193,12 +193,20 @@ impl RunData {
     }
 
     /// A timeseries figure of one name (index into `names`), per bucket.
-    pub fn ts_col(&self, who: usize, f: impl Fn(&TimeseriesRow) -> Option<f64>) -> Vec<Option<f64>> {
+    pub fn ts_col(
+        &self,
+        who: usize,
+        f: impl Fn(&TimeseriesRow) -> Option<f64>,
+    ) -> Vec<Option<f64>> {
         self.timeseries[who].iter().map(f).collect()
     }
 
     /// A lifetime figure of one name, per bucket.
-    pub fn life_col(&self, who: usize, f: impl Fn(&LifetimeRow) -> Option<f64>) -> Vec<Option<f64>> {
+    pub fn life_col(
+        &self,
+        who: usize,
+        f: impl Fn(&LifetimeRow) -> Option<f64>,
+    ) -> Vec<Option<f64>> {
         self.lifetime[who].iter().map(f).collect()
     }
 
@@ -273,4 +281,35 @@ where
         ));
     }
     Ok(out)
+}
+
+/// A run manifest with no timings, for tests that render results without running the binary.
+#[cfg(test)]
+pub fn test_manifest(sc: &Scenario) -> Manifest {
+    Manifest {
+        tool: "otpdrift".into(),
+        version: "test".into(),
+        command: "run".into(),
+        scenario_path: "t.toml".into(),
+        scenario_sha256: String::new(),
+        seed: sc.run.seed,
+        threads: 1,
+        started_at: String::new(),
+        finished_at: String::new(),
+        wall_seconds: 0.0,
+        attempts: 0,
+        attempts_per_second: 0.0,
+        hmacs: 0,
+        facts: Facts::Run(RunFacts {
+            shard_start: 0,
+            shard_end: sc.run.tokens,
+            fleet_tokens: sc.run.tokens,
+            logins: 0,
+            hmacs_per_attempt: 0.0,
+            hmac_sha1_codes_per_second_one_thread: 0.0,
+            codes_per_attempt_equivalent: 0.0,
+        }),
+        files: Vec::new(),
+        scenario: crate::scenario::resolved(sc),
+    }
 }

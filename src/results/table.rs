@@ -169,7 +169,10 @@ pub fn read_rows<R: DeserializeOwned + Serialize + Default>(
         let rest: csv::StringRecord = rec.iter().skip(prefix).collect();
         let row: R = rest.deserialize(None).map_err(|e| {
             let col = match e.kind() {
-                csv::ErrorKind::Deserialize { err, .. } => err.field().map(|f| f as usize),
+                csv::ErrorKind::Deserialize { err, .. } => err
+                    .field()
+                    .map(|f| f as usize)
+                    .or_else(|| failing_cell::<R>(&rest)),
                 _ => None,
             };
             let msg = match e.kind() {
@@ -191,6 +194,39 @@ pub fn read_rows<R: DeserializeOwned + Serialize + Default>(
         each(line, &cells, row)?;
     }
     Ok(lead)
+}
+
+/// The cell a custom error (from a cell type of [`super::cells`]) came from, which csv does not
+/// record: the shortest prefix of the record that fails other than by ending early ends with it.
+fn failing_cell<R: DeserializeOwned>(rec: &csv::StringRecord) -> Option<usize> {
+    let fails_within = |k: usize| {
+        let prefix: csv::StringRecord = rec.iter().take(k).collect();
+        match prefix.deserialize::<R>(None) {
+            // Running out of cells shows as a missing field or as serde's "invalid length".
+            Err(e) => match e.kind() {
+                csv::ErrorKind::Deserialize { err, .. } => match err.kind() {
+                    csv::DeserializeErrorKind::UnexpectedEndOfRow => false,
+                    csv::DeserializeErrorKind::Message(m) => !m.starts_with("invalid length"),
+                    _ => true,
+                },
+                _ => true,
+            },
+            Ok(_) => false,
+        }
+    };
+    let (mut lo, mut hi) = (1, rec.len());
+    if hi == 0 || !fails_within(hi) {
+        return None;
+    }
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if fails_within(mid) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Some(lo - 1)
 }
 
 /// What a cell should have held, in words.
@@ -307,7 +343,9 @@ mod tests {
             "t.csv:2:4: column `n`: expected a whole number, found `abc`"
         );
         assert_eq!(
-            e(&format!("{h}1970-01-01T00:00:00Z,x,0.5,1,true\n1970-01-01,x,zz,1,true\n")),
+            e(&format!(
+                "{h}1970-01-01T00:00:00Z,x,0.5,1,true\n1970-01-01,x,zz,1,true\n"
+            )),
             "t.csv:3:3: column `rate`: expected a number, found `zz`"
         );
         assert_eq!(

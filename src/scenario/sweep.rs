@@ -22,16 +22,10 @@ pub struct SweepBlock {
     pub params: Vec<(String, Vec<Value>)>,
 }
 
-
-
 fn parse_values(path: &str, v: &Value) -> Result<Vec<Value>, Problem> {
     match v {
         Value::Array(a) if !a.is_empty() => Ok(a.clone()),
-        Value::Array(_) => Err(Problem::new(
-            path,
-            "at least one value",
-            "an empty array",
-        )),
+        Value::Array(_) => Err(Problem::new(path, "at least one value", "an empty array")),
         Value::Table(t) => {
             for k in t.keys() {
                 if !["from", "to", "step"].contains(&k.as_str()) {
@@ -203,12 +197,7 @@ impl Point {
     pub fn overrides(&self) -> Vec<Override> {
         self.settings
             .iter()
-            .map(|(path, v)| {
-                Override::new(
-                    path,
-                    super::overrides::parse_value(&v.to_string()),
-                )
-            })
+            .map(|(path, v)| Override::new(path, super::overrides::parse_value(&v.to_string())))
             .collect()
     }
 
@@ -294,3 +283,47 @@ pub fn settings(
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(text: &str) -> Vec<SweepBlock> {
+        let t: toml::Table = text.parse().unwrap();
+        parse_blocks(t.get("sweep").unwrap()).unwrap()
+    }
+
+    #[test]
+    fn grid_zip_ranges_and_concatenation() {
+        let b = block("[[sweep]]\nvary = { \"validator.window.back\" = [0, 1], \"validator.window.ahead\" = { from = 1, to = 3 } }\n[[sweep]]\ncombine = \"zip\"\nvary = { \"validator.preset\" = [\"vip\", \"freeipa\"], \"run.seed\" = [1, 2] }\n");
+        let p = points(&b);
+        assert_eq!(p.len(), 2 * 3 + 2);
+        assert_eq!(p[0].label(), "back=0, ahead=1");
+        assert_eq!(p[5].label(), "back=1, ahead=3");
+        assert_eq!(p[7].label(), "preset=freeipa, seed=2");
+        let f = block("[sweep]\nvary = { \"population.hardware.clock.drift_ppm\" = { from = 0.5, to = 1.5, step = 0.5 } }\n");
+        assert_eq!(
+            points(&f)
+                .iter()
+                .map(|p| plain(&p.settings[0].1))
+                .collect::<Vec<_>>(),
+            ["0.5", "1.0", "1.5"]
+        );
+    }
+
+    #[test]
+    fn bad_blocks_are_explained() {
+        let t: toml::Table = "[sweep]\ncombine = \"zip\"\nvary = { a = [1, 2], b = [1] }\n"
+            .parse()
+            .unwrap();
+        let e = parse_blocks(t.get("sweep").unwrap()).unwrap_err();
+        assert_eq!(e.path, "sweep.vary.b");
+        assert!(e.expected.contains("2 values"));
+        let t: toml::Table = "[sweep]\nvary = { a = { from = 3, to = 1 } }\n"
+            .parse()
+            .unwrap();
+        assert!(parse_blocks(t.get("sweep").unwrap())
+            .unwrap_err()
+            .expected
+            .contains("from <= to"));
+    }
+}

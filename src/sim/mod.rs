@@ -176,7 +176,9 @@ token = { kind = "hotp" }
 
     fn points(text: &str) -> Vec<Scenario> {
         let base = Scenario::from_toml("s.toml", text).unwrap();
-        crate::sweep::scenarios("s.toml", text, &base).unwrap().1
+        crate::scenario::sweep::settings("s.toml", text, &base)
+            .unwrap()
+            .1
     }
 
     #[test]

@@ -196,7 +196,12 @@ pub(super) fn rate(c: &mut Checker, path: &str, v: Option<&Value>, default: Dist
     c.dist(path, v, default, RATE, 0.0, f64::INFINITY)
 }
 
-pub(super) fn events(c: &mut Checker, r: Option<RawEvents>, path: &str, base: EventsSpec) -> EventsSpec {
+pub(super) fn events(
+    c: &mut Checker,
+    r: Option<RawEvents>,
+    path: &str,
+    base: EventsSpec,
+) -> EventsSpec {
     let Some(r) = r else { return base };
     const BIG: f64 = f64::INFINITY;
     let ep = |e: &str, f: &str| format!("{path}.events.{e}.{f}");

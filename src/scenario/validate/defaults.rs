@@ -19,7 +19,9 @@ pub(super) const OFFICE_HOURS: [f64; 24] = [
 pub(super) const WORK_WEEK: [f64; 7] = [1.0, 1.0, 1.0, 1.0, 1.0, 0.15, 0.1];
 
 /// A population's defaults for its token kind.
-pub(super) fn kind_defaults(kind: TokenKind) -> (ClockSpec, Option<BatterySpec>, UserSpec, f64, RecoverySpec) {
+pub(super) fn kind_defaults(
+    kind: TokenKind,
+) -> (ClockSpec, Option<BatterySpec>, UserSpec, f64, RecoverySpec) {
     let mut clock = ClockSpec::ideal();
     let battery = BatterySpec {
         life_years: 5.0,

@@ -33,13 +33,13 @@ use crate::validator::{
 };
 use toml::Value;
 
-pub use dist::Unit;
 use self::clock::clock;
 use self::defaults::{kind_defaults, lognormal};
 use self::population::population;
 use self::run::run_spec;
 use self::user::{recovery, user};
 use self::validator::validator;
+pub use dist::Unit;
 
 /// One problem, before it is given a position.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,7 +81,12 @@ pub(super) struct Checker {
 }
 
 impl Checker {
-    pub(super) fn err(&mut self, path: &str, expected: impl Into<String>, found: impl Into<String>) {
+    pub(super) fn err(
+        &mut self,
+        path: &str,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+    ) {
         self.problems.push(Problem {
             path: path.to_string(),
             expected: expected.into(),
@@ -119,7 +124,14 @@ impl Checker {
         }
     }
 
-    pub(super) fn number(&mut self, path: &str, v: Option<f64>, default: f64, min: f64, max: f64) -> f64 {
+    pub(super) fn number(
+        &mut self,
+        path: &str,
+        v: Option<f64>,
+        default: f64,
+        min: f64,
+        max: f64,
+    ) -> f64 {
         let Some(x) = v else { return default };
         if !x.is_finite() || x < min || x > max {
             self.err(
@@ -158,7 +170,6 @@ impl Checker {
             }
         }
     }
-
 }
 
 pub(super) fn fmt_n(x: f64) -> String {

@@ -3,7 +3,12 @@
 
 use super::*;
 
-pub(super) fn population(c: &mut Checker, r: RawPopulation, path: &str, single: bool) -> Population {
+pub(super) fn population(
+    c: &mut Checker,
+    r: RawPopulation,
+    path: &str,
+    single: bool,
+) -> Population {
     let rt = r.token.unwrap_or_default();
     let tp = format!("{path}.token");
     let kind = match rt.kind.as_ref() {

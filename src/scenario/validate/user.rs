@@ -2,7 +2,12 @@
 
 use super::*;
 
-pub(super) fn recovery(c: &mut Checker, r: RawRecovery, path: &str, d: RecoverySpec) -> RecoverySpec {
+pub(super) fn recovery(
+    c: &mut Checker,
+    r: RawRecovery,
+    path: &str,
+    d: RecoverySpec,
+) -> RecoverySpec {
     let p = |f: &str| format!("{path}.{f}");
     let d = if r.enabled == Some(false) {
         d.disabled()

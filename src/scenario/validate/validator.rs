@@ -2,7 +2,6 @@
 
 use super::*;
 
-
 /// A `"none"` or a table with only `keys`, each an integer in its range: the table's values.
 pub(super) fn params(
     c: &mut Checker,
