@@ -97,8 +97,8 @@ pub enum Command {
         /// HOTP counter instead of a time.
         #[arg(long)]
         counter: Option<u64>,
-        /// Digits of the code, 6 to 8.
-        #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(6..=8))]
+        /// Digits of the code, 1 to 9 (RFC 4226 asks for 6 to 8), as in a scenario's token.
+        #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=9))]
         digits: u32,
         /// TOTP time step in seconds.
         #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]

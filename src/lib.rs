@@ -27,3 +27,6 @@ pub mod time;
 pub mod token;
 pub mod user;
 pub mod validator;
+
+#[cfg(test)]
+mod tidy;

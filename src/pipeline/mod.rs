@@ -99,6 +99,57 @@ pub fn thread_pool(threads: Option<usize>) -> Result<(usize, rayon::ThreadPool)>
     Ok((threads, pool))
 }
 
+/// When a command's work started: the wall-clock instant for the manifest and a monotonic
+/// clock for its duration.
+pub struct Stopwatch {
+    started_at: Millis,
+    t0: Instant,
+}
+
+impl Stopwatch {
+    pub fn start() -> Stopwatch {
+        Stopwatch {
+            started_at: now_ms(),
+            t0: Instant::now(),
+        }
+    }
+
+    /// Seconds since the start.
+    pub fn seconds(&self) -> f64 {
+        self.t0.elapsed().as_secs_f64()
+    }
+}
+
+/// The manifest of a command that simulated `attempts` attempts over `wall` seconds
+/// (measured by `watch` up to the end of the simulation), with its own `facts`.
+fn manifest(
+    command: &str,
+    input: &ScenarioInput,
+    threads: usize,
+    (watch, wall): (&Stopwatch, f64),
+    (attempts, hmacs): (u64, u64),
+    facts: crate::results::Facts,
+) -> crate::results::Manifest {
+    crate::results::Manifest {
+        tool: "otpdrift".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        command: command.into(),
+        scenario_path: input.file.clone(),
+        scenario_sha256: input.sha256(),
+        seed: input.scenario.run.seed,
+        threads,
+        started_at: crate::time::format_rfc3339(watch.started_at),
+        finished_at: crate::time::format_rfc3339(now_ms()),
+        wall_seconds: (wall * 1000.0).round() / 1000.0,
+        attempts,
+        attempts_per_second: (attempts as f64 / wall.max(1e-9)).round(),
+        hmacs,
+        facts,
+        files: Vec::new(),
+        scenario: crate::scenario::resolved(&input.scenario),
+    }
+}
+
 /// The wall clock now, in milliseconds since the epoch.
 pub fn now_ms() -> Millis {
     SystemTime::now()

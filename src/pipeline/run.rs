@@ -1,7 +1,9 @@
 //! `otpdrift run`: simulate a scenario's fleet and write its results folder (CSV, manifest,
 //! then charts and report drawn from the CSV as written).
 
-use super::{hmac_codes_per_second, now_ms, pct, thread_pool, Progress, ScenarioInput};
+use super::{
+    hmac_codes_per_second, manifest, pct, thread_pool, Progress, ScenarioInput, Stopwatch,
+};
 use crate::chart::Format;
 use crate::error::Result;
 use crate::export::{
@@ -10,11 +12,10 @@ use crate::export::{
 };
 use crate::metrics::PopTally;
 use crate::results::{Facts, Manifest, RunData, RunFacts};
-use crate::scenario::{resolved, Scenario};
+use crate::scenario::Scenario;
 use crate::sim::{self, RunResult};
 use crate::time::{format_duration, format_rfc3339};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 /// A checked `run`: the scenario (seed applied), where to write, and how.
 #[derive(Clone, Debug)]
@@ -64,44 +65,34 @@ pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
     let sc = &plan.input.scenario;
     let (threads, pool) = thread_pool(plan.threads)?;
     progress.start(sc.run.tokens, &sc.run.name);
-    let started_at = now_ms();
-    let t0 = Instant::now();
+    let watch = Stopwatch::start();
     let result = pool.install(|| sim::run(sc, 0..sc.run.tokens, &|n| progress.advance(n)));
-    let wall = t0.elapsed().as_secs_f64();
+    let wall = watch.seconds();
     progress.finish();
     let codes_per_s = hmac_codes_per_second(0.2);
     let attempts = result.total_attempts();
     let aps = attempts as f64 / wall.max(1e-9);
-    let manifest = Manifest {
-        tool: "otpdrift".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        command: "run".into(),
-        scenario_path: plan.input.file.clone(),
-        scenario_sha256: plan.input.sha256(),
-        seed: sc.run.seed,
+    let facts = Facts::Run(RunFacts {
+        shard_start: result.shard.start,
+        shard_end: result.shard.end,
+        fleet_tokens: sc.run.tokens,
+        logins: result.total_logins(),
+        hmacs_per_attempt: if attempts > 0 {
+            result.hmacs as f64 / attempts as f64
+        } else {
+            0.0
+        },
+        hmac_sha1_codes_per_second_one_thread: codes_per_s.round(),
+        codes_per_attempt_equivalent: codes_per_s / (aps / threads as f64).max(1e-9),
+    });
+    let manifest = manifest(
+        "run",
+        &plan.input,
         threads,
-        started_at: format_rfc3339(started_at),
-        finished_at: format_rfc3339(now_ms()),
-        wall_seconds: (wall * 1000.0).round() / 1000.0,
-        attempts,
-        attempts_per_second: aps.round(),
-        hmacs: result.hmacs,
-        facts: Facts::Run(RunFacts {
-            shard_start: result.shard.start,
-            shard_end: result.shard.end,
-            fleet_tokens: sc.run.tokens,
-            logins: result.total_logins(),
-            hmacs_per_attempt: if attempts > 0 {
-                result.hmacs as f64 / attempts as f64
-            } else {
-                0.0
-            },
-            hmac_sha1_codes_per_second_one_thread: codes_per_s.round(),
-            codes_per_attempt_equivalent: codes_per_s / (aps / threads as f64).max(1e-9),
-        }),
-        files: Vec::new(),
-        scenario: resolved(sc),
-    };
+        (&watch, wall),
+        (attempts, result.hmacs),
+        facts,
+    );
     let (folder, manifest) = render(sc, &result, manifest, Format::Both)?;
     export::write_folder(&plan.out, plan.force, &folder)?;
     Ok(RunOutcome {

@@ -2,7 +2,7 @@
 //! numbers), tabulate each setting's user-side and attacker-side figures (sweep.csv), draw the
 //! trade-off, and recommend the settings that meet the `--target`s.
 
-use super::{now_ms, pct, thread_pool, Progress, ScenarioInput};
+use super::{manifest, pct, thread_pool, Progress, ScenarioInput, Stopwatch};
 use crate::attack::{exposure, Exposure};
 use crate::error::{Error, Result};
 use crate::export::{self, Exporter, Folder, ManifestJson, SweepCharts, SweepCsv, SweepReport};
@@ -10,12 +10,11 @@ use crate::metrics::{wilson95, Counts};
 use crate::results::cells::{get, Fixed, Rate, Sci};
 use crate::results::{Facts, Manifest, SweepData, SweepFacts, SweepLine, SweepRow, SweepTable};
 use crate::scenario::sweep::{plain, settings};
-use crate::scenario::{resolved, AttackSpec, Point, Scenario};
+use crate::scenario::{AttackSpec, Point, Scenario};
 use crate::sim::{self, RunResult};
-use crate::time::{format_duration, format_rfc3339, YEAR_S};
+use crate::time::{format_duration, YEAR_S};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 /// A checked `sweep`: the base scenario, its settings, the targets, where to write.
 #[derive(Clone, Debug)]
@@ -91,8 +90,7 @@ pub fn execute(plan: &SweepPlan, progress: &dyn Progress) -> Result<SweepOutcome
         total,
         &format!("{} ({} settings)", base.run.name, plan.points.len()),
     );
-    let started_at = now_ms();
-    let t0 = Instant::now();
+    let watch = Stopwatch::start();
     let advance = |n| progress.advance(n);
     let results = pool.install(|| {
         if same {
@@ -104,28 +102,14 @@ pub fn execute(plan: &SweepPlan, progress: &dyn Progress) -> Result<SweepOutcome
                 .collect()
         }
     });
-    let wall = t0.elapsed().as_secs_f64();
+    let wall = watch.seconds();
     progress.finish();
 
     let table = table(&plan.points, &plan.scenarios, &results);
     let verdict = choose(&table, &plan.targets);
     let recommendation = recommendation(&plan.points, &plan.targets, &verdict);
     let attempts: u64 = results.iter().map(|r| r.total_attempts()).sum();
-    let mut manifest = Manifest {
-        tool: "otpdrift".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        command: "sweep".into(),
-        scenario_path: plan.input.file.clone(),
-        scenario_sha256: plan.input.sha256(),
-        seed: base.run.seed,
-        threads,
-        started_at: format_rfc3339(started_at),
-        finished_at: format_rfc3339(now_ms()),
-        wall_seconds: (wall * 1000.0).round() / 1000.0,
-        attempts,
-        attempts_per_second: (attempts as f64 / wall.max(1e-9)).round(),
-        hmacs: results.iter().map(|r| r.hmacs).sum(),
-        facts: Facts::Sweep(SweepFacts {
+    let facts = Facts::Sweep(SweepFacts {
             points: plan
                 .points
                 .iter()
@@ -145,10 +129,15 @@ pub fn execute(plan: &SweepPlan, progress: &dyn Progress) -> Result<SweepOutcome
                 Verdict::Met(ps) => ps.clone(),
                 _ => Vec::new(),
             },
-        }),
-        files: Vec::new(),
-        scenario: resolved(base),
-    };
+    });
+    let mut manifest = manifest(
+        "sweep",
+        &plan.input,
+        threads,
+        (&watch, wall),
+        (attempts, results.iter().map(|r| r.hmacs).sum()),
+        facts,
+    );
     let (folder, data) = render(base, &table, recommendation, &mut manifest)?;
     export::write_folder(&plan.out, plan.force, &folder)?;
     Ok(SweepOutcome {

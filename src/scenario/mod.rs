@@ -65,7 +65,7 @@ pub struct Population {
     pub recovery: RecoverySpec,
 }
 
-/// An online guesser per account (`[attack]`); the model is `crate::attack`.
+/// An online guesser per account (`[attack]`); the attacker model reads it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AttackSpec {
     /// Guesses an attacker would make per account per day if nothing stopped it.
@@ -159,19 +159,6 @@ impl Scenario {
                 })
                 .collect(),
         })
-    }
-
-    pub fn load(path: &Path) -> Result<Scenario, LoadError> {
-        Scenario::load_with(path, &[])
-    }
-
-    /// Loads a scenario file and applies `--set` overrides. The file is checked as written
-    /// first (positions refer to it); problems the overrides bring are reported against them.
-    pub fn load_with(path: &Path, sets: &[Override]) -> Result<Scenario, LoadError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| LoadError::Io(path.display().to_string(), e))?;
-        Scenario::from_toml_with(&path.display().to_string(), &text, sets)
-            .map_err(LoadError::Invalid)
     }
 
     /// [`Scenario::from_toml`] with overrides applied after the text itself validated.
@@ -318,23 +305,6 @@ impl fmt::Display for ScenarioError {
 }
 
 impl std::error::Error for ScenarioError {}
-
-#[derive(Debug)]
-pub enum LoadError {
-    Io(String, std::io::Error),
-    Invalid(ScenarioError),
-}
-
-impl fmt::Display for LoadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LoadError::Io(p, e) => write!(f, "cannot read scenario {p}: {e}"),
-            LoadError::Invalid(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for LoadError {}
 
 #[cfg(test)]
 mod tests;
