@@ -4,9 +4,10 @@
 use crate::chart::Format;
 use crate::error::Result;
 use crate::otp::Algorithm;
+use crate::pipeline::run::TraceSelect;
 use crate::pipeline::{
-    self, check, code::CodePlan, plot::PlotPlan, run::RunPlan, sweep::SweepPlan, sweep::Target,
-    Progress, ScenarioInput,
+    self, check, code::CodePlan, plot::PlotPlan, replay, run::RunPlan, sweep::SweepPlan,
+    sweep::Target, Progress, ScenarioInput,
 };
 use crate::scenario::Override;
 use clap::{Parser, Subcommand};
@@ -46,6 +47,33 @@ pub enum Command {
         /// Override a scenario field, e.g. --set validator.preset=freeipa (repeatable).
         #[arg(long = "set", value_name = "PATH=VALUE", value_parser = Override::parse)]
         sets: Vec<Override>,
+        /// Write the requests of about N users spread over the fleet (or `all`) to trace.csv,
+        /// in the replay format.
+        #[arg(long, value_name = "N|all", value_parser = parse_trace)]
+        trace: Option<TraceSelect>,
+    },
+    /// Decide a log of attempts with a validator configuration and compare with `expected`.
+    Replay {
+        /// The attempt log (CSV; see docs/replay.md).
+        attempts: PathBuf,
+        /// The credentials' secrets (CSV).
+        #[arg(long)]
+        secrets: PathBuf,
+        /// A validator preset (default rfc6238).
+        #[arg(long)]
+        preset: Option<String>,
+        /// A TOML file with a [validator] table (e.g. trace-validator.toml).
+        #[arg(long)]
+        validator: Option<PathBuf>,
+        /// Override a validator field, e.g. --set validator.window.back=2 (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = Override::parse)]
+        sets: Vec<Override>,
+        /// Write the decisions here (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Replace an existing --out file.
+        #[arg(long)]
+        force: bool,
     },
     /// Validate a scenario, print it with every default filled in and estimate the work.
     Check {
@@ -112,6 +140,18 @@ pub enum Command {
     },
 }
 
+fn parse_trace(s: &str) -> std::result::Result<TraceSelect, String> {
+    match s {
+        "all" => Ok(TraceSelect::All),
+        n => n
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(TraceSelect::Sample)
+            .ok_or_else(|| format!("expected a number of users from 1, or `all`, found `{n}`")),
+    }
+}
+
 fn parse_algorithm(s: &str) -> std::result::Result<Algorithm, String> {
     Algorithm::parse(s).ok_or_else(|| format!("expected one of {}", Algorithm::NAMES))
 }
@@ -126,16 +166,49 @@ pub fn main_with(cli: Cli) -> Result<()> {
             threads,
             force,
             sets,
+            trace,
         } => {
-            let plan = RunPlan::new(
+            let mut plan = RunPlan::new(
                 ScenarioInput::load(&scenario, &sets)?,
                 out,
                 seed,
                 threads,
                 force,
             )?;
+            plan.trace = trace.unwrap_or_default();
             let outcome = pipeline::run::execute(&plan, &Bar::new())?;
             println!("{}", outcome.summary_text());
+        }
+        Command::Replay {
+            attempts,
+            secrets,
+            preset,
+            validator,
+            sets,
+            out,
+            force,
+        } => {
+            let file = match &validator {
+                Some(p) => Some((
+                    p.display().to_string(),
+                    std::fs::read_to_string(p).map_err(|e| {
+                        crate::error::Error::input(format!("cannot read {}: {e}", p.display()))
+                    })?,
+                )),
+                None => None,
+            };
+            let v = replay::validator(
+                file.as_ref().map(|(n, t)| (n.as_str(), t.clone())),
+                preset.as_deref(),
+                &sets,
+            )?;
+            let plan = replay::plan(&attempts, &secrets, v, out, force)?;
+            let outcome = replay::execute(&plan)?;
+            if plan.out.is_none() {
+                std::io::Write::write_all(&mut std::io::stdout(), &outcome.csv)
+                    .map_err(|e| crate::error::Error::failed(e.to_string()))?;
+            }
+            eprint!("{}", outcome.summary_text(&plan.attempts_file));
         }
         Command::Check { scenario, sets } => {
             print!(

@@ -133,6 +133,7 @@ pub struct Token {
     pub kind: TokenKind,
     pub credential: String,
     keyed: Keyed,
+    secret: Box<[u8]>,
     digits: u32,
     /// Recently computed (step, code) pairs: the token and the validator often need the same step.
     cache: [(i64, u32); CACHE],
@@ -160,6 +161,7 @@ impl Token {
             kind: spec.kind,
             credential,
             keyed: Keyed::new(spec.algorithm, &secret),
+            secret: secret.into_boxed_slice(),
             digits: spec.digits,
             cache: [(i64::MIN, 0); CACHE],
             hmacs: 0,
@@ -183,6 +185,11 @@ impl Token {
         let c = self.keyed.hotp(step as u64, self.digits);
         self.cache[slot] = (step, c);
         c
+    }
+
+    /// The shared secret, for writing a trace's secrets file.
+    pub fn secret(&self) -> &[u8] {
+        &self.secret
     }
 
     pub fn digits(&self) -> u32 {

@@ -3,12 +3,16 @@
 //! where a figure is undefined (no logins, no clock).
 
 use super::{Exporter, Folder, RunContext};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::metrics::{wilson95, PopTally};
+use crate::otp::encode_base32;
 use crate::results::cells::{Rate, Secs, Time};
+use crate::results::replay::{AttemptRow, SecretRow};
 use crate::results::{
     CountCells, LifetimeRow, OffsetCells, SummaryRow, TimeseriesRow, TokenRow, Writer,
 };
+use crate::sim::{TraceAction, TraceOutcome};
+use crate::validator::Verdict;
 
 /// Population rows then `all`, with their names.
 fn named(ctx: &RunContext) -> Vec<(String, PopTally)> {
@@ -200,6 +204,89 @@ impl Exporter<RunContext<'_>> for TokensCsv {
             });
         }
         out.add("tokens.csv", w.finish());
+        Ok(())
+    }
+}
+
+/// trace.csv, trace-secrets.csv and trace-validator.toml: the traced users' requests in the
+/// replay format, their secrets, and the validator that decided them (`run --trace`).
+pub struct Trace(pub bool);
+
+impl Exporter<RunContext<'_>> for Trace {
+    fn file_names(&self) -> Vec<String> {
+        if !self.0 {
+            return Vec::new();
+        }
+        ["trace.csv", "trace-secrets.csv", "trace-validator.toml"]
+            .map(String::from)
+            .to_vec()
+    }
+
+    fn render(&self, ctx: &RunContext, out: &mut Folder) -> Result<()> {
+        if !self.0 {
+            return Ok(());
+        }
+        let pad = |c: u32, digits: u32| format!("{c:0width$}", width = digits as usize);
+        let mut w = Writer::of::<AttemptRow>();
+        for e in &ctx.result.trace {
+            let (action, code, code2) = match &e.action {
+                TraceAction::Enrol => ("enrol", None, None),
+                TraceAction::Unlock => ("unlock", None, None),
+                TraceAction::Verify(c) => ("verify", Some(pad(*c, e.digits)), None),
+                TraceAction::Sync(cs) => (
+                    "sync",
+                    cs.first().map(|c| pad(*c, e.digits)),
+                    Some(
+                        cs.iter()
+                            .skip(1)
+                            .map(|c| pad(*c, e.digits))
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    ),
+                ),
+            };
+            let accepted = match e.outcome {
+                TraceOutcome::Verified(d) => d.verdict == Verdict::Accepted,
+                TraceOutcome::Synced(r) => r.is_ok(),
+                TraceOutcome::Done => true,
+            };
+            w.row(&AttemptRow {
+                credential: e.credential.clone(),
+                time: Time(e.time),
+                action: action.to_string(),
+                code,
+                code2,
+                expected: Some(if accepted { "accept" } else { "reject" }.to_string()),
+                true_offset_s: Secs::opt(e.true_offset_s),
+                note: None,
+            });
+        }
+        out.add("trace.csv", w.finish());
+        let mut w = Writer::of::<SecretRow>();
+        for s in &ctx.result.trace_secrets {
+            w.row(&SecretRow {
+                credential: s.credential.clone(),
+                secret: encode_base32(&s.key),
+                algorithm: s.algorithm.to_string(),
+                digits: s.digits,
+                step: s.totp.map(|t| t.0),
+                t0: s.totp.map(|t| t.1),
+                kind: if s.totp.is_some() { "totp" } else { "hotp" }.to_string(),
+            });
+        }
+        out.add("trace-secrets.csv", w.finish());
+        let mut table = toml::Table::new();
+        table.insert(
+            "validator".into(),
+            toml::Value::try_from(crate::scenario::resolved_validator(&ctx.scenario.validator))
+                .map_err(|e| Error::failed(e.to_string()))?,
+        );
+        out.add(
+            "trace-validator.toml",
+            toml::to_string(&table)
+                .map_err(|e| Error::failed(e.to_string()))?
+                .into_bytes(),
+        );
         Ok(())
     }
 }

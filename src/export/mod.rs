@@ -5,7 +5,7 @@
 mod csv;
 mod views;
 
-pub use self::csv::{kaplan_meier, LifetimeCsv, SummaryCsv, TimeseriesCsv, TokensCsv};
+pub use self::csv::{kaplan_meier, LifetimeCsv, SummaryCsv, TimeseriesCsv, TokensCsv, Trace};
 pub use views::{Charts, Report, SweepCharts, SweepCsv, SweepReport};
 
 use crate::error::Result;

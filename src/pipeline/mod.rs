@@ -7,6 +7,7 @@ pub mod check;
 pub mod code;
 pub mod plot;
 pub mod presets;
+pub mod replay;
 pub mod run;
 pub mod sweep;
 

@@ -8,11 +8,12 @@ use crate::chart::Format;
 use crate::error::Result;
 use crate::export::{
     self, Charts, Exporter, Folder, LifetimeCsv, ManifestJson, Report, RunContext, SummaryCsv,
-    TimeseriesCsv, TokensCsv,
+    TimeseriesCsv, TokensCsv, Trace,
 };
 use crate::metrics::PopTally;
 use crate::results::{Facts, Manifest, RunData, RunFacts};
 use crate::scenario::Scenario;
+pub use crate::sim::TraceSelect;
 use crate::sim::{self, RunResult};
 use crate::time::{format_duration, format_rfc3339};
 use std::path::{Path, PathBuf};
@@ -24,6 +25,8 @@ pub struct RunPlan {
     pub out: PathBuf,
     pub force: bool,
     pub threads: Option<usize>,
+    /// Users whose requests go to trace.csv.
+    pub trace: TraceSelect,
 }
 
 impl RunPlan {
@@ -46,6 +49,7 @@ impl RunPlan {
             out,
             force,
             threads,
+            trace: TraceSelect::None,
         })
     }
 }
@@ -66,7 +70,8 @@ pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
     let (threads, pool) = thread_pool(plan.threads)?;
     progress.start(sc.run.tokens, &sc.run.name);
     let watch = Stopwatch::start();
-    let result = pool.install(|| sim::run(sc, 0..sc.run.tokens, &|n| progress.advance(n)));
+    let result = pool
+        .install(|| sim::run_traced(sc, 0..sc.run.tokens, plan.trace, &|n| progress.advance(n)));
     let wall = watch.seconds();
     progress.finish();
     let codes_per_s = hmac_codes_per_second(0.2);
@@ -113,11 +118,13 @@ pub fn render(
     mut manifest: Manifest,
     format: Format,
 ) -> Result<(Folder, Manifest)> {
-    let tables: [&dyn Exporter<RunContext>; 5] = [
+    let trace = Trace(!result.trace.is_empty());
+    let tables: [&dyn Exporter<RunContext>; 6] = [
         &SummaryCsv,
         &TimeseriesCsv,
         &LifetimeCsv,
         &TokensCsv,
+        &trace,
         &ManifestJson,
     ];
     let views: [&dyn Exporter<RunData>; 2] = [&Charts(format), &Report(format)];

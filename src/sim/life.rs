@@ -2,6 +2,7 @@
 //! state), their logins and attempts, and the recovery ladder after a failed login, folded into
 //! the population's counters.
 
+use super::trace::{TraceAction, TraceEvent, TraceOutcome, TraceSecret};
 use crate::clock::Clock;
 use crate::metrics::{Buckets, Counts, PopTally};
 use crate::otp::totp_step;
@@ -123,6 +124,15 @@ struct Life<'a> {
     /// Failed incidents in a row (reset by a successful login).
     failed_incidents: u32,
     token_rng: Rng,
+    /// The requests of a traced user.
+    trace: Option<UserTrace>,
+}
+
+/// One traced user's requests and credentials.
+pub struct UserTrace {
+    pub token: u64,
+    pub events: Vec<TraceEvent>,
+    pub secrets: Vec<TraceSecret>,
 }
 
 impl<'a> Life<'a> {
@@ -198,6 +208,51 @@ impl<'a> Life<'a> {
         self.records.push(c.rec.clone());
     }
 
+    /// Records a request for the current credential, if this user is traced. `at` is true time.
+    fn record(
+        &mut self,
+        at: Millis,
+        action: TraceAction,
+        true_offset_s: Option<f64>,
+        outcome: TraceOutcome,
+    ) {
+        let Some(t) = self.trace.as_mut() else { return };
+        t.events.push(TraceEvent {
+            token: self.index,
+            credential: self.cred.rec.credential.clone(),
+            time: at + (self.sc.validator.server_offset_s * 1000.0).round() as Millis,
+            action,
+            digits: self.cred.token.digits(),
+            true_offset_s,
+            outcome,
+        });
+    }
+
+    /// Traces the enrolment of the current credential.
+    fn record_enrolment(&mut self) {
+        if self.trace.is_none() {
+            return;
+        }
+        let cr = &self.cred;
+        let secret = TraceSecret {
+            credential: cr.rec.credential.clone(),
+            key: cr.token.secret().to_vec(),
+            algorithm: self.p.token.algorithm,
+            digits: cr.token.digits(),
+            totp: self.totp.then_some((self.p.token.step_s, self.p.token.t0)),
+        };
+        let at = cr.vstate.last_success;
+        if let Some(t) = self.trace.as_mut() {
+            t.secrets.push(secret);
+        }
+        self.record(at, TraceAction::Enrol, None, TraceOutcome::Done);
+    }
+
+    /// The device clock's offset when a code is read (TOTP), for a traced user.
+    fn traced_offset(&self, read: Millis) -> Option<f64> {
+        (self.trace.is_some() && self.totp).then(|| round3(self.cred.clock.peek(read)))
+    }
+
     /// Retires the credential at `at` and gives the user a new one that works from `ready`.
     fn replace(&mut self, at: Millis, cause: DeathCause, ready: Millis) {
         self.close(at, Some(cause));
@@ -210,6 +265,7 @@ impl<'a> Life<'a> {
             self.generation,
             ready,
         );
+        self.record_enrolment();
         if ready > at {
             self.no_token.push((at, ready));
             self.waiting_until = Some(ready);
@@ -279,6 +335,7 @@ impl Life<'_> {
                 code
             };
             let submit = read + ms(u.delay_s.sample(rng));
+            let offset = self.traced_offset(read);
             let cr = &mut self.cred;
             let d = decide(
                 &self.sc.validator,
@@ -288,7 +345,14 @@ impl Life<'_> {
                 submitted,
                 &mut cr.token,
             );
+            self.record(
+                submit,
+                TraceAction::Verify(submitted),
+                offset,
+                TraceOutcome::Verified(d),
+            );
             read = submit;
+            let cr = &mut self.cred;
             if d.locked_now {
                 c.lockouts += 1;
             }
@@ -358,12 +422,21 @@ impl Life<'_> {
         }
         let submit = read + ms(self.p.user.delay_s.sample(rng));
         *now = submit;
+        let offset = self.traced_offset(read);
         let cr = &mut self.cred;
-        self.sc
+        let r = self
+            .sc
             .validator
             .sync(&mut cr.vstate, self.scheme, submit, &codes, |s| {
                 cr.token.code(s)
-            })
+            });
+        self.record(
+            submit,
+            TraceAction::Sync(codes),
+            offset,
+            TraceOutcome::Synced(r),
+        );
+        r
     }
 
     /// After a step of the ladder: one more login try. True if it got the user in.
@@ -408,6 +481,7 @@ impl Life<'_> {
                 tally.buckets[b].tickets_lockout += 1;
                 now += ms(r.helpdesk_delay_s.sample(rng));
                 self.cred.vstate.unlock();
+                self.record(now, TraceAction::Unlock, None, TraceOutcome::Done);
                 if self.retry_after_step(&mut now, rng, tally, b) {
                     return now;
                 }
@@ -559,6 +633,12 @@ impl Life<'_> {
             let guess = a.rng.random_range(0..modulus);
             let cr = &mut self.cred;
             let d = decide(v, &mut cr.vstate, self.scheme, g, guess, &mut cr.token);
+            self.record(
+                g,
+                TraceAction::Verify(guess),
+                None,
+                TraceOutcome::Verified(d),
+            );
             c.attack_guesses += 1;
             if d.verdict == Verdict::Accepted {
                 c.attack_successes += 1;
@@ -578,7 +658,8 @@ pub fn simulate_token(
     pop: usize,
     index: u64,
     tally: &mut PopTally,
-) -> Vec<TokenRecord> {
+    traced: bool,
+) -> (Vec<TokenRecord>, Option<UserTrace>) {
     let p: &Population = &sc.populations[pop];
     let start = sc.run.start;
     let end = sc.run.end();
@@ -609,7 +690,13 @@ pub fn simulate_token(
         incident_start: None,
         failed_incidents: 0,
         token_rng: stream(sc.run.seed, index, Purpose::Token),
+        trace: traced.then(|| UserTrace {
+            token: index,
+            events: Vec::new(),
+            secrets: Vec::new(),
+        }),
     };
+    life.record_enrolment();
     let mut attacker = sc
         .attack
         .as_ref()
@@ -727,5 +814,5 @@ pub fn simulate_token(
         tally.without_token_end[i] += !alive as u64;
     }
     tally.tokens += 1;
-    life.records
+    (life.records, life.trace)
 }

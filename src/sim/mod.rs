@@ -2,8 +2,10 @@
 //! into mergeable counters. Does no IO; progress goes out through a callback.
 
 mod life;
+mod trace;
 
-pub use life::{simulate_token, Rejection, TokenRecord};
+pub use life::{simulate_token, Rejection, TokenRecord, UserTrace};
+pub use trace::{TraceAction, TraceEvent, TraceOutcome, TraceSecret, TraceSelect};
 
 use crate::metrics::{Buckets, Counts, Tally};
 use crate::scenario::Scenario;
@@ -22,6 +24,9 @@ pub struct RunResult {
     pub shard: Range<u64>,
     /// HMAC computations actually done (after the per-token code cache).
     pub hmacs: u64,
+    /// The traced users' requests, in (user, order seen) order, and their credentials.
+    pub trace: Vec<TraceEvent>,
+    pub trace_secrets: Vec<TraceSecret>,
 }
 
 impl RunResult {
@@ -40,6 +45,16 @@ const CHUNK: u64 = 16;
 /// Simulates the tokens in `shard` (all tokens: `0..sc.run.tokens`). `progress` is called with
 /// the number of tokens finished, from worker threads.
 pub fn run(sc: &Scenario, shard: Range<u64>, progress: &(dyn Fn(u64) + Sync)) -> RunResult {
+    run_traced(sc, shard, TraceSelect::None, progress)
+}
+
+/// [`run`], also recording the requests of the users `trace` selects.
+pub fn run_traced(
+    sc: &Scenario,
+    shard: Range<u64>,
+    trace: TraceSelect,
+    progress: &(dyn Fn(u64) + Sync),
+) -> RunResult {
     let buckets = Buckets::new(sc.run.bucket, sc.run.start, sc.run.end());
     let npop = sc.populations.len();
     let bounds = sc.population_ranges();
@@ -54,28 +69,36 @@ pub fn run(sc: &Scenario, shard: Range<u64>, progress: &(dyn Fn(u64) + Sync)) ->
         .map(|s| s..(s + CHUNK).min(shard.end))
         .collect();
     let nb = buckets.len();
-    let (tally, mut tokens) = chunks
+    let (tally, mut tokens, mut traces) = chunks
         .into_par_iter()
         .fold(
-            || (Tally::new(npop, nb), Vec::new()),
-            |(mut tally, mut recs), chunk| {
+            || (Tally::new(npop, nb), Vec::new(), Vec::new()),
+            |(mut tally, mut recs, mut traces), chunk| {
                 let n = chunk.end - chunk.start;
                 for i in chunk {
                     let pop = pop_of(i);
-                    recs.extend(simulate_token(sc, &buckets, pop, i, &mut tally.pops[pop]));
+                    let traced = trace.includes(i, sc.run.tokens);
+                    let (r, t) = simulate_token(sc, &buckets, pop, i, &mut tally.pops[pop], traced);
+                    recs.extend(r);
+                    traces.extend(t);
                 }
                 progress(n);
-                (tally, recs)
+                (tally, recs, traces)
             },
         )
         .reduce(
-            || (Tally::new(npop, nb), Vec::new()),
-            |(a, mut ra), (b, rb)| {
+            || (Tally::new(npop, nb), Vec::new(), Vec::new()),
+            |(a, mut ra, mut ta), (b, rb, tb)| {
                 ra.extend(rb);
-                (a.merge(b), ra)
+                ta.extend(tb);
+                (a.merge(b), ra, ta)
             },
         );
     tokens.sort_by_key(|r| (r.token, r.generation));
+    // One user's trace is one piece, in the order it happened: sort users, keep their order.
+    traces.sort_by_key(|t: &UserTrace| t.token);
+    let trace_secrets = traces.iter().flat_map(|t| t.secrets.clone()).collect();
+    let trace = traces.into_iter().flat_map(|t| t.events).collect();
     let mut tally = tally;
     for p in &mut tally.pops {
         let mut total = Counts::default();
@@ -90,6 +113,8 @@ pub fn run(sc: &Scenario, shard: Range<u64>, progress: &(dyn Fn(u64) + Sync)) ->
         tokens,
         shard,
         hmacs,
+        trace,
+        trace_secrets,
     }
 }
 

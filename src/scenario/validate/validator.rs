@@ -2,16 +2,24 @@
 
 use super::*;
 
-/// A `"none"` or a table with only `keys`, each an integer in its range: the table's values.
+/// A procedure written as `"none"` (switched off) or as a table of numeric settings.
+pub(super) enum Section {
+    Off,
+    /// The table's values in the order of the keys asked for; None where a key is absent.
+    On(Vec<Option<f64>>),
+}
+
+/// A `"none"` or a table with only `keys`, each a number in its range. None when it is
+/// neither (the problem is recorded).
 pub(super) fn params(
     c: &mut Checker,
     path: &str,
     v: &Value,
     keys: &[(&str, f64, f64)],
     what: &str,
-) -> Option<Option<Vec<Option<f64>>>> {
+) -> Option<Section> {
     match v {
-        Value::String(s) if s == "none" => Some(None),
+        Value::String(s) if s == "none" => Some(Section::Off),
         Value::Table(t) => {
             let mut ok = true;
             for k in t.keys() {
@@ -44,7 +52,7 @@ pub(super) fn params(
                     }
                 })
                 .collect();
-            ok.then_some(Some(vals))
+            ok.then_some(Section::On(vals))
         }
         other => {
             c.err(
@@ -118,7 +126,7 @@ pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
                 &[("k", 1.0, 10.0), ("search", 1.0, 100_000.0)],
                 "consistent drift learning",
             ) {
-                Some(Some(v)) => DriftLearning::Consistent {
+                Some(Section::On(v)) => DriftLearning::Consistent {
                     k: v[0].unwrap_or(3.0) as u32,
                     search: v[1].unwrap_or(1500.0) as u32,
                 },
@@ -176,11 +184,11 @@ pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
             &[("codes", 1.0, 10.0), ("window", 0.0, 1e6)],
             "an explicit sync procedure",
         ) {
-            Some(Some(p)) => Some(SyncProcedure {
+            Some(Section::On(p)) => Some(SyncProcedure {
                 codes: p[0].unwrap_or(2.0) as u32,
                 window: p[1].map_or(base.sync.map_or(window.max(20), |s| s.window), |w| w as u32),
             }),
-            Some(None) => None,
+            Some(Section::Off) => None,
             None => base.sync,
         },
     };
@@ -218,12 +226,12 @@ pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
                 &keys,
                 "automatic resync (window, max_gap, timeout)",
             ) {
-                Some(Some(p)) => Some(AutoResync {
+                Some(Section::On(p)) => Some(AutoResync {
                     window: p[0].map_or(base.auto_resync.map_or(1000, |a| a.window), |w| w as u32),
                     max_gap: p[1].unwrap_or(3.0) as u32,
                     timeout_s,
                 }),
-                Some(None) => None,
+                Some(Section::Off) => None,
                 None => base.auto_resync,
             }
         }
@@ -237,10 +245,10 @@ pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
             &[("window", 0.0, 1e6)],
             "next-code mode",
         ) {
-            Some(Some(p)) => Some(NextCode {
+            Some(Section::On(p)) => Some(NextCode {
                 window: p[0].unwrap_or(10.0) as u32,
             }),
-            Some(None) => None,
+            Some(Section::Off) => None,
             None => base.next_code,
         },
     };
@@ -253,11 +261,11 @@ pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
             &[("steps_per_day", 0.0, 1e6), ("max_extra", 0.0, 1e6)],
             "idle widening",
         ) {
-            Some(Some(p)) => Some(IdleWidening {
+            Some(Section::On(p)) => Some(IdleWidening {
                 steps_per_day: p[0].unwrap_or(2.0 / 30.0),
                 max_extra: p[1].unwrap_or(20.0) as u32,
             }),
-            Some(None) => None,
+            Some(Section::Off) => None,
             None => base.idle_widening,
         },
     };

@@ -1,0 +1,390 @@
+//! `otpdrift replay`: decide a log of attempts (docs/replay.md) with any validator
+//! configuration, through the validator code the simulator uses, and compare with the
+//! decisions a real validator recorded.
+
+use crate::error::{Error, Result};
+use crate::export;
+use crate::otp::{decode_base32, Algorithm, Keyed};
+use crate::results::cells::{Fixed, Secs, Time};
+use crate::results::replay::{read_named, AttemptIn, AttemptRow, DecisionRow, SecretIn};
+use crate::results::{FileError, Writer};
+use crate::scenario::{Override, Scenario};
+use crate::time::Millis;
+use crate::validator::{CredentialState, DriftLearning, Resync, Scheme, ValidatorConfig, Verdict};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// One credential's code parameters.
+#[derive(Clone)]
+pub struct Secret {
+    pub keyed: Keyed,
+    pub digits: u32,
+    pub scheme: Scheme,
+}
+
+/// A checked `replay`: the log, the secrets, the validator, where the decisions go.
+pub struct ReplayPlan {
+    pub attempts_file: String,
+    pub attempts: Vec<(u64, AttemptIn)>,
+    pub secrets: HashMap<String, Secret>,
+    pub validator: ValidatorConfig,
+    /// None: standard output.
+    pub out: Option<PathBuf>,
+    pub force: bool,
+}
+
+/// The validator a replay uses: a `[validator]` table from a file or a preset, with `--set`s.
+/// Times in a log are the server's, so the server clock's error is zero.
+pub fn validator(
+    file: Option<(&str, String)>,
+    preset: Option<&str>,
+    sets: &[Override],
+) -> Result<ValidatorConfig> {
+    for s in sets {
+        if !s.path.starts_with("validator.") {
+            return Err(Error::input(format!(
+                "--set {}: replay takes only validator fields (validator.PATH=VALUE)",
+                s.path
+            )));
+        }
+    }
+    let (name, mut text) = match (file, preset) {
+        (Some(_), Some(_)) => {
+            return Err(Error::input(
+                "--validator and --preset: give one (a preset can be named inside the file)",
+            ))
+        }
+        (Some((name, text)), None) => (name.to_string(), text),
+        (None, Some(p)) => (
+            "--preset".to_string(),
+            format!("[validator]\npreset = {}\n", toml::Value::String(p.into())),
+        ),
+        (None, None) => ("--preset".to_string(), "[validator]\n".to_string()),
+    };
+    // A validator alone is not a scenario: lend it a population to be checked as one.
+    text.push_str("\n[[population]]\ntoken = { kind = \"hardware\" }\n");
+    let sc = Scenario::from_toml_with(&name, &text, sets)?;
+    Ok(ValidatorConfig {
+        server_offset_s: 0.0,
+        ..sc.validator
+    })
+}
+
+/// Reads a secrets CSV.
+pub fn read_secrets(file: &str, bytes: &[u8]) -> Result<HashMap<String, Secret>> {
+    let mut out = HashMap::new();
+    read_named::<SecretIn>(file, bytes, &["credential", "secret"], |line, s| {
+        let bad = |col: &str, msg: String| {
+            FileError::new(file, line, 0, format!("column `{col}`: {msg}"))
+        };
+        let key = decode_base32(&s.secret).map_err(|e| bad("secret", e))?;
+        let algorithm = match s.algorithm.as_deref().map(str::trim) {
+            None | Some("") => Algorithm::Sha1,
+            Some(a) => Algorithm::parse(&a.to_ascii_lowercase()).ok_or_else(|| {
+                bad(
+                    "algorithm",
+                    format!("expected one of {}, found `{a}`", Algorithm::NAMES),
+                )
+            })?,
+        };
+        let digits = s.digits.unwrap_or(6);
+        if !(1..=9).contains(&digits) {
+            return Err(bad("digits", format!("expected 1 to 9, found {digits}")));
+        }
+        let step = s.step.unwrap_or(30);
+        if step == 0 {
+            return Err(bad(
+                "step",
+                "expected a step of at least 1 second, found 0".into(),
+            ));
+        }
+        let scheme = match s.kind.as_deref().map(str::trim) {
+            None | Some("") | Some("totp") => Scheme::Totp {
+                step_s: step,
+                t0: s.t0.unwrap_or(0),
+            },
+            Some("hotp") => Scheme::Hotp,
+            Some(k) => return Err(bad("kind", format!("expected totp or hotp, found `{k}`"))),
+        };
+        if out
+            .insert(
+                s.credential.clone(),
+                Secret {
+                    keyed: Keyed::new(algorithm, &key),
+                    digits,
+                    scheme,
+                },
+            )
+            .is_some()
+        {
+            return Err(FileError::new(
+                file,
+                line,
+                1,
+                format!("credential `{}` appears twice", s.credential),
+            ));
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Reads an attempt log; every row's credential must have a secret.
+pub fn read_attempts(
+    file: &str,
+    bytes: &[u8],
+    secrets: &HashMap<String, Secret>,
+) -> Result<Vec<(u64, AttemptIn)>> {
+    let mut out = Vec::new();
+    read_named::<AttemptIn>(file, bytes, &["credential", "time", "action"], |line, a| {
+        let bad = |msg: String| FileError::new(file, line, 0, msg);
+        if !secrets.contains_key(&a.credential) {
+            return Err(bad(format!(
+                "credential `{}` has no secret in the secrets file",
+                a.credential
+            )));
+        }
+        match a.action.trim() {
+            "verify" if a.code.as_deref().is_none_or(|c| c.trim().is_empty()) => {
+                return Err(bad("a verify row needs a `code`".into()))
+            }
+            "sync"
+                if a.code.as_deref().is_none_or(|c| c.trim().is_empty())
+                    || a.code2.as_deref().is_none_or(|c| c.trim().is_empty()) =>
+            {
+                return Err(bad("a sync row needs `code` and `code2`".into()))
+            }
+            "verify" | "sync" | "unlock" | "enrol" => {}
+            other => {
+                return Err(bad(format!(
+                    "column `action`: expected verify, sync, unlock or enrol, found `{other}`"
+                )))
+            }
+        }
+        if let Some(e) = a.expected.as_deref().map(str::trim) {
+            if !["", "accept", "reject"].contains(&e) {
+                return Err(bad(format!(
+                    "column `expected`: expected accept or reject, found `{e}`"
+                )));
+            }
+        }
+        out.push((line, a));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// A typed code as a number: digits only and exactly the credential's length, else a value
+/// no step's code can equal (a malformed code is a failed attempt).
+fn typed(code: &str, digits: u32) -> u32 {
+    let c = code.trim();
+    if c.len() == digits as usize && c.bytes().all(|b| b.is_ascii_digit()) {
+        c.parse().unwrap_or(u32::MAX)
+    } else {
+        u32::MAX
+    }
+}
+
+/// Decides every attempt in order.
+pub fn decide(plan: &ReplayPlan) -> Vec<DecisionRow> {
+    let v = &plan.validator;
+    let mut states: HashMap<&str, CredentialState> = HashMap::new();
+    let mut out = Vec::with_capacity(plan.attempts.len());
+    for (_, a) in &plan.attempts {
+        let sec = &plan.secrets[&a.credential];
+        let now: Millis = a.time.0;
+        let st = states
+            .entry(a.credential.as_str())
+            .or_insert_with(|| CredentialState::enrolled(now));
+        let code_of = |s: i64| sec.keyed.hotp(s as u64, sec.digits);
+        let (accepted, reason, offset) = match a.action.trim() {
+            "enrol" => {
+                *st = CredentialState::enrolled(now);
+                (true, "enrolled".to_string(), None)
+            }
+            "unlock" => {
+                st.unlock();
+                (true, "unlocked".to_string(), None)
+            }
+            "sync" => {
+                let mut codes = vec![typed(a.code.as_deref().unwrap_or(""), sec.digits)];
+                codes.extend(
+                    a.code2
+                        .as_deref()
+                        .unwrap_or("")
+                        .split_whitespace()
+                        .map(|c| typed(c, sec.digits)),
+                );
+                match v.sync(st, sec.scheme, now, &codes, code_of) {
+                    Ok(o) => (true, "sync_ok".to_string(), Some(o)),
+                    Err(f) => (false, format!("sync_{}", f.as_str()), None),
+                }
+            }
+            _ => {
+                let code = typed(a.code.as_deref().unwrap_or(""), sec.digits);
+                let d = v.verify(st, sec.scheme, now, code, code_of);
+                let reason = match (d.verdict, d.resynced) {
+                    (Verdict::Accepted, Some(Resync::NextCode)) => "next_code_ok".to_string(),
+                    (Verdict::Accepted, Some(_)) => "resynced".to_string(),
+                    (Verdict::Accepted, None) => "ok".to_string(),
+                    (other, _) => other.to_string(),
+                };
+                (d.verdict == Verdict::Accepted, reason, d.offset)
+            }
+        };
+        let drift = match (sec.scheme, v.drift) {
+            (Scheme::Totp { step_s, .. }, DriftLearning::Seconds) => {
+                Fixed::of(st.shift_ms as f64 / (step_s as f64 * 1000.0))
+            }
+            (Scheme::Totp { .. }, _) => Fixed::of(st.drift_steps as f64),
+            (Scheme::Hotp, _) => None,
+        };
+        let expected = a
+            .expected
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty());
+        out.push(DecisionRow {
+            attempt: AttemptRow {
+                credential: a.credential.clone(),
+                time: Time(now),
+                action: a.action.trim().to_string(),
+                code: a.code.clone(),
+                code2: a.code2.clone(),
+                expected: expected.map(String::from),
+                true_offset_s: a
+                    .true_offset_s
+                    .as_deref()
+                    .and_then(|x| x.trim().parse::<f64>().ok())
+                    .and_then(Secs::of),
+                note: a.note.clone(),
+            },
+            verdict: if accepted { "accept" } else { "reject" }.to_string(),
+            reason,
+            matched_offset_steps: offset,
+            drift_steps: drift,
+            failures: st.failures,
+            locked: st.is_locked(now),
+            matches_expected: expected.map(|e| (e == "accept") == accepted),
+        });
+    }
+    out
+}
+
+/// What a replay found, for the terminal.
+pub struct ReplayOutcome {
+    pub csv: Vec<u8>,
+    pub rows: Vec<DecisionRow>,
+    /// (line in the log, decision) of every attempt that differs from `expected`.
+    pub mismatches: Vec<(u64, DecisionRow)>,
+}
+
+/// Decides the log and writes the decisions (to `out`, atomically, or returns them for
+/// standard output).
+pub fn execute(plan: &ReplayPlan) -> Result<ReplayOutcome> {
+    let rows = decide(plan);
+    let mut w = Writer::of::<DecisionRow>();
+    rows.iter().for_each(|r| w.row(r));
+    let csv = w.finish();
+    if let Some(out) = &plan.out {
+        if out.is_dir() {
+            return Err(Error::input(format!(
+                "--out {}: is a folder; give a file name for the decisions",
+                out.display()
+            )));
+        }
+        if out.exists() && !plan.force {
+            return Err(Error::input(format!(
+                "--out {}: the file exists; pass --force to replace it",
+                out.display()
+            )));
+        }
+        export::write_file_atomic(out, &csv)?;
+    }
+    let mismatches = plan
+        .attempts
+        .iter()
+        .zip(&rows)
+        .filter(|(_, r)| r.matches_expected == Some(false))
+        .map(|((line, _), r)| (*line, r.clone()))
+        .collect();
+    Ok(ReplayOutcome {
+        csv,
+        rows,
+        mismatches,
+    })
+}
+
+impl ReplayOutcome {
+    /// Counts per verdict and reason, and the differences from `expected`.
+    pub fn summary_text(&self, file: &str) -> String {
+        let mut counts: Vec<(String, u64)> = Vec::new();
+        for r in &self.rows {
+            let k = format!("{} {}", r.verdict, r.reason);
+            match counts.iter_mut().find(|c| c.0 == k) {
+                Some(c) => c.1 += 1,
+                None => counts.push((k, 1)),
+            }
+        }
+        counts.sort();
+        let mut out = format!("{file}: {} attempts\n", self.rows.len());
+        for (k, n) in &counts {
+            let _ = writeln!(out, "  {k:<40} {n:>8}");
+        }
+        let compared = self
+            .rows
+            .iter()
+            .filter(|r| r.matches_expected.is_some())
+            .count();
+        if compared > 0 {
+            let _ = writeln!(
+                out,
+                "{} of {compared} decisions match `expected`",
+                compared - self.mismatches.len()
+            );
+            for (line, r) in self.mismatches.iter().take(10) {
+                let _ = writeln!(
+                    out,
+                    "  {file}:{line}: {} {} at {}: expected {}, decided {} ({})",
+                    r.attempt.credential,
+                    r.attempt.action,
+                    crate::time::format_rfc3339(r.attempt.time.0),
+                    r.attempt.expected.as_deref().unwrap_or(""),
+                    r.verdict,
+                    r.reason
+                );
+            }
+            if self.mismatches.len() > 10 {
+                let _ = writeln!(out, "  … and {} more", self.mismatches.len() - 10);
+            }
+        }
+        out
+    }
+}
+
+/// Reads the inputs of a replay.
+pub fn plan(
+    attempts: &Path,
+    secrets: &Path,
+    validator: ValidatorConfig,
+    out: Option<PathBuf>,
+    force: bool,
+) -> Result<ReplayPlan> {
+    let read = |p: &Path, what: &str| {
+        std::fs::read(p)
+            .map_err(|e| Error::input(format!("cannot read {what} {}: {e}", p.display())))
+    };
+    let sfile = secrets.display().to_string();
+    let secrets = read_secrets(&sfile, &read(secrets, "secrets")?)?;
+    let afile = attempts.display().to_string();
+    let attempts = read_attempts(&afile, &read(attempts, "attempts")?, &secrets)?;
+    Ok(ReplayPlan {
+        attempts_file: afile,
+        attempts,
+        secrets,
+        validator,
+        out,
+        force,
+    })
+}
