@@ -1082,3 +1082,166 @@ fn check_lists_and_validates_sweep_settings() {
         "nothing is printed for an invalid sweep"
     );
 }
+
+#[test]
+fn a_trace_replays_to_the_runs_decisions_under_every_preset() {
+    let dir = Dir::new("trace");
+    let path = dir.write("mixed.toml", SMALL_MIXED);
+    for preset in [
+        "rfc6238",
+        "privacyidea",
+        "google-authenticator",
+        "rsa",
+        "linotp",
+    ] {
+        let set = format!("validator.preset={preset}");
+        ok(&otpdrift(
+            &[
+                "run",
+                path.to_str().unwrap(),
+                "--out",
+                "t",
+                "--force",
+                "--trace",
+                "all",
+                "--set",
+                &set,
+            ],
+            &dir.0,
+        ));
+        let out = otpdrift(
+            &[
+                "replay",
+                "t/trace.csv",
+                "--secrets",
+                "t/trace-secrets.csv",
+                "--validator",
+                "t/trace-validator.toml",
+                "--out",
+                "d.csv",
+                "--force",
+            ],
+            &dir.0,
+        );
+        ok(&out);
+        let decisions = read_csv(&dir.0.join("d.csv"));
+        let trace = read_csv(&dir.0.join("t/trace.csv"));
+        assert_eq!(decisions.len(), trace.len());
+        assert!(decisions.len() > 1000, "{preset}: {}", decisions.len());
+        for (d, t) in decisions.iter().zip(&trace) {
+            assert_eq!(d["verdict"], t["expected"], "{preset}: {d:?}");
+        }
+        let rejected = decisions
+            .iter()
+            .filter(|d| d["verdict"] == "reject")
+            .count();
+        assert!(
+            rejected > 10,
+            "{preset}: a trace with rejections ({rejected})"
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!(
+                "{0} of {0} decisions match `expected`",
+                trace.len()
+            )),
+            "{preset}: {err}"
+        );
+    }
+}
+
+#[test]
+fn replay_decides_a_hand_written_log() {
+    // RFC 6238's SHA-1 secret; its codes at Unix time 59 and 1111111109 (Appendix B, 6 digits).
+    let dir = Dir::new("replay");
+    dir.write(
+        "secrets.csv",
+        "credential,secret\nrfc,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n",
+    );
+    dir.write(
+        "log.csv",
+        "credential,time,action,code,code2,expected,note\n\
+         rfc,59,verify,287082,,accept,RFC 6238 vector at T=59\n\
+         rfc,60,verify,287082,,reject,time-forward: the same step again\n\
+         rfc,1970-01-01T00:01:30Z,verify,000000,,reject,a wrong code\n\
+         rfc,1111111109,verify,081804,,accept,RFC 6238 vector at T=1111111109\n\
+         rfc,1111111109,enrol,,,accept,\n\
+         rfc,1111111110,verify,081804,,accept,a new enrolment forgets the last step\n",
+    );
+    let out = otpdrift(
+        &[
+            "replay",
+            "log.csv",
+            "--secrets",
+            "secrets.csv",
+            "--preset",
+            "rfc6238",
+        ],
+        &dir.0,
+    );
+    let csv = ok(&out);
+    let mut r = csv::Reader::from_reader(csv.as_bytes());
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let h = r.headers().unwrap().clone();
+    let col = |name: &str| h.iter().position(|c| c == name).unwrap();
+    let got: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (&r[col("verdict")], &r[col("reason")]))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("accept", "ok"),
+            ("reject", "replay"),
+            ("reject", "no_match"),
+            ("accept", "ok"),
+            ("accept", "enrolled"),
+            ("accept", "ok"),
+        ]
+    );
+    // The replay and the wrong code both count as failures.
+    assert_eq!(&rows[2][col("failures")], "2");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("6 of 6 decisions match `expected`"));
+
+    // Bad input: exit 2, file:line and the column.
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "credential,time,action,code\nrfc,yesterday,verify,123456\n",
+            "secrets.csv",
+            "log.csv:2:2: column `time`: expected an RFC 3339 time or Unix seconds, found `yesterday`",
+        ),
+        (
+            "credential,when,action,code\n",
+            "secrets.csv",
+            "log.csv:1: expected a column `time`, found the columns credential, when, action, code",
+        ),
+        (
+            "credential,time,action,code\nnobody,1,verify,123456\n",
+            "secrets.csv",
+            "log.csv:2: credential `nobody` has no secret in the secrets file",
+        ),
+        (
+            "credential,time,action,code\nrfc,1,login,123456\n",
+            "secrets.csv",
+            "log.csv:2: column `action`: expected verify, sync, unlock or enrol, found `login`",
+        ),
+        (
+            "credential,time,action,code\nrfc,1,sync,123456\n",
+            "secrets.csv",
+            "log.csv:2: a sync row needs `code` and `code2`",
+        ),
+        (
+            "credential,time,action,code\n",
+            "bad-secrets.csv",
+            "bad-secrets.csv:2: column `secret`: character `1` at position 1 is not base32 (A-Z, 2-7)",
+        ),
+    ];
+    dir.write("bad-secrets.csv", "credential,secret\nrfc,1234\n");
+    for (log, secrets, want) in cases {
+        dir.write("log.csv", log);
+        let out = otpdrift(&["replay", "log.csv", "--secrets", secrets], &dir.0);
+        assert_eq!(out.status.code(), Some(2), "{log}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "want {want:?} in {err}");
+    }
+}
