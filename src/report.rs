@@ -33,6 +33,7 @@ fn validator_sentence(d: &RunData) -> String {
         Replay::None => "no replay rule",
         Replay::ExactSteps => "used steps refused",
         Replay::TimeForward => "time-forward replay rule",
+        Replay::LastCode => "the last code and earlier steps refused",
     };
     let lockout = match v.lockout {
         None => "no lockout".to_string(),

@@ -60,6 +60,7 @@ pub struct RawValidator {
     pub replay: Option<String>,
     pub skip_refused: Option<bool>,
     pub lockout: Option<RawLockout>,
+    pub throttle: Option<Value>,
     pub sync: Option<Value>,
     pub auto_resync: Option<Value>,
     pub next_code: Option<Value>,

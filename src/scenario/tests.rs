@@ -139,7 +139,7 @@ user = { delay = { dist = "normal", mean = "5s", sd = "3s" }, typo_probability =
     let e = errors(text);
     let want = [
         "s.toml:2:11: run.horizon: expected a duration",
-        "s.toml:6:10: validator.replay: expected one of none, exact_steps, time_forward, found \"sometimes\"",
+        "s.toml:6:10: validator.replay: expected one of none, exact_steps, time_forward, last_code, found \"sometimes\"",
         "s.toml:10:39: population[0].token.digits: expected 1 to 9 digits (RFC 4226 asks for 6 to 8; fewer only to study guessing), found 10",
         "s.toml:11:32: population[0].clock.drift_ppm.dist: expected one of fixed, normal",
         "s.toml:16:18: population[1].user.delay: expected values from 0s to infinity (add `clip = [low, high]`",

@@ -102,19 +102,43 @@ pub enum Replay {
     ExactSteps,
     /// A step at or before the last accepted one is refused (a watermark).
     TimeForward,
+    /// Only the last accepted code is remembered (pam_oath): the same code is refused, and so
+    /// is any code at or before the step where the last code is found again in the window.
+    LastCode,
 }
 
 impl Replay {
-    pub const NAMES: &'static str = "none, exact_steps, time_forward";
+    pub const NAMES: &'static str = "none, exact_steps, time_forward, last_code";
 
     pub fn parse(s: &str) -> Option<Replay> {
         match s {
             "none" => Some(Replay::None),
             "exact_steps" => Some(Replay::ExactSteps),
             "time_forward" => Some(Replay::TimeForward),
+            "last_code" => Some(Replay::LastCode),
             _ => None,
         }
     }
+}
+
+/// django-otp's throttling: after the n-th failure in a row, attempts within
+/// `factor_s`·2^(n-1) seconds of it are refused without being compared or counted.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Throttle {
+    pub factor_s: f64,
+}
+
+/// How an explicit sync finds its codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncSearch {
+    /// The run of consecutive steps nearest the server step, centre-out.
+    Nearest,
+    /// privacyIDEA and LinOTP: each code is searched on its own, oldest first, over the sync
+    /// window around the current centre (the first code one step earlier), and the two
+    /// matches must be consecutive. The sync neither needs nor clears the failure count, and
+    /// the replay guard admits the last used step as the first code.
+    Separate,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -130,6 +154,9 @@ pub struct Lockout {
 pub struct SyncProcedure {
     pub codes: u32,
     pub window: u32,
+    pub search: SyncSearch,
+    /// privacyIDEA stores the step after the last code as used, so that step is refused too.
+    pub refuse_next: bool,
 }
 
 /// Automatic resync from two out-of-window codes (privacyIDEA autoresync, LinOTP): the second
@@ -171,6 +198,7 @@ pub struct ValidatorConfig {
     /// instead of ending the search as a replay.
     pub skip_refused: bool,
     pub lockout: Option<Lockout>,
+    pub throttle: Option<Throttle>,
     pub sync: Option<SyncProcedure>,
     pub auto_resync: Option<AutoResync>,
     pub next_code: Option<NextCode>,
@@ -292,7 +320,11 @@ pub struct CredentialState {
     pub shift_ms: i64,
     pub last_step: Option<i64>,
     used: VecDeque<i64>,
+    /// The last accepted code (for the last-code replay rule).
+    last_code: Option<u32>,
     pub failures: u32,
+    /// When the last counted failure happened (for throttling).
+    last_failure: Millis,
     pub locked_until: Option<Millis>,
     /// Out-of-window sightings (server step, skew) for consistent-skew learning.
     sightings: Vec<(i64, i64)>,
@@ -336,12 +368,34 @@ impl ValidatorConfig {
         (self.window_back + self.window_ahead + 1) as f64 * step_s as f64
     }
 
+    /// Whether the replay rule refuses `step` (the last-code rule is decided in the search).
     fn refused(&self, st: &CredentialState, step: i64) -> bool {
         match self.replay {
-            Replay::None => false,
+            Replay::None | Replay::LastCode => false,
             Replay::ExactSteps => st.used.contains(&step),
             Replay::TimeForward => st.last_step.is_some_and(|l| step <= l),
         }
+    }
+
+    /// pam_oath's rule: the last accepted code again, or a step at or before where the last
+    /// code is found in the current window (searched in the window's order).
+    fn refused_as_last_code(
+        &self,
+        st: &CredentialState,
+        (center, back, ahead): (i64, u32, u32),
+        step: i64,
+        code: u32,
+        code_of: &mut impl FnMut(i64) -> u32,
+    ) -> bool {
+        let Some(last) = st.last_code else {
+            return false;
+        };
+        if last == code {
+            return true;
+        }
+        self.search
+            .visit(back, ahead, |o| code_of(center + o) == last)
+            .is_some_and(|o| center + o >= step)
     }
 
     /// Decides one submitted code at true time `now`. `code_of` gives the credential's code for
@@ -356,6 +410,12 @@ impl ValidatorConfig {
     ) -> Decision {
         if st.is_locked(now) {
             return Decision::new(Verdict::Locked);
+        }
+        if let Some(t) = self.throttle {
+            let wait = t.factor_s * 2f64.powi(st.failures as i32 - 1) * 1000.0;
+            if st.failures > 0 && ((now - st.last_failure) as f64) < wait {
+                return Decision::new(Verdict::Locked);
+            }
         }
         let mut d = match scheme {
             Scheme::Hotp => self.verify_hotp(st, code, &mut code_of),
@@ -372,6 +432,7 @@ impl ValidatorConfig {
             Verdict::NextCodeRequired => {}
             _ => {
                 st.failures += 1;
+                st.last_failure = now;
                 if let Some(l) = self.lockout {
                     if st.failures >= l.max_failures {
                         d.locked_now = true;
@@ -457,10 +518,19 @@ impl ValidatorConfig {
             );
         };
         let step = center + o;
-        if self.refused(st, step) {
+        let last_code = self.replay == Replay::LastCode
+            && self.refused_as_last_code(
+                st,
+                (center, self.window_back + extra, self.window_ahead + extra),
+                step,
+                code,
+                code_of,
+            );
+        if last_code || self.refused(st, step) {
             return Decision::at(Verdict::Replay, step, step - server_step);
         }
         self.accept(st, step, server_step, server_ms, step_ms, t0);
+        st.last_code = Some(code);
         Decision::at(Verdict::Accepted, step, step - server_step)
     }
 
@@ -474,6 +544,10 @@ impl ValidatorConfig {
         t0: i64,
     ) {
         st.last_step = Some(st.last_step.map_or(step, |l| l.max(step)));
+        // Used steps far from this one can no longer be in a window with it (libpam prunes
+        // its DISALLOW_REUSE list the same way).
+        let span = (self.window_back + self.window_ahead + 1) as i64;
+        st.used.retain(|b| (b - step).abs() < span);
         if st.used.len() == USED_KEPT {
             st.used.pop_front();
         }
@@ -481,7 +555,10 @@ impl ValidatorConfig {
         st.pending_auto = None;
         match self.drift {
             DriftLearning::Steps => st.drift_steps = step - server_step,
-            DriftLearning::Seconds => st.shift_ms = step * step_ms + t0 * 1000 - server_ms,
+            // privacyIDEA: matched step's start minus the whole seconds of now.
+            DriftLearning::Seconds => {
+                st.shift_ms = step * step_ms + t0 * 1000 - server_ms.div_euclid(1000) * 1000
+            }
             DriftLearning::None | DriftLearning::Consistent { .. } | DriftLearning::Explicit => {}
         }
     }
@@ -602,6 +679,9 @@ impl ValidatorConfig {
         let Some(p) = self.sync else {
             return Err(SyncFailure::Unsupported);
         };
+        if let (SyncSearch::Separate, Scheme::Totp { step_s, t0 }) = (p.search, scheme) {
+            return self.sync_separately(st, p, (step_s, t0), now, codes, &mut code_of);
+        }
         if st.is_locked(now) {
             return Err(SyncFailure::Locked);
         }
@@ -673,6 +753,56 @@ impl ValidatorConfig {
         st.pending_auto = None;
         st.sightings.clear();
         st.last_success = now;
+        Ok(last - server_step)
+    }
+
+    /// privacyIDEA's and LinOTP's resync (`SyncSearch::Separate`).
+    fn sync_separately(
+        &self,
+        st: &mut CredentialState,
+        p: SyncProcedure,
+        (step_s, t0): (u32, i64),
+        now: Millis,
+        codes: &[u32],
+        code_of: &mut impl FnMut(i64) -> u32,
+    ) -> Result<i64, SyncFailure> {
+        let step_ms = step_s as i64 * 1000;
+        let server_ms = self.server_ms(now);
+        let server_step = (server_ms - t0 * 1000).div_euclid(step_ms);
+        let centre = match self.drift {
+            DriftLearning::Seconds => (server_ms + st.shift_ms - t0 * 1000).div_euclid(step_ms),
+            _ => server_step + st.drift_steps,
+        };
+        let (n, w) = (codes.len() as i64, p.window as i64);
+        // Code i is searched oldest first in the window around the centre, shifted back by the
+        // number of codes after it.
+        let mut found = Vec::with_capacity(codes.len());
+        for (i, c) in codes.iter().enumerate() {
+            let back = n - 1 - i as i64;
+            let lo = centre - back - w;
+            match (lo..lo + 2 * w).find(|s| code_of(*s) == *c) {
+                Some(s) => found.push(s),
+                None => return Err(SyncFailure::OutsideWindow),
+            }
+        }
+        if st.last_step.is_some_and(|l| found[0] < l) {
+            return Err(SyncFailure::Replay);
+        }
+        if found.windows(2).any(|f| f[1] != f[0] + 1) {
+            return Err(SyncFailure::NotConsecutive);
+        }
+        let last = *found.last().expect("at least one code");
+        match self.drift {
+            // The middle of the last code's step.
+            DriftLearning::Seconds => {
+                st.shift_ms = last * step_ms + step_ms / 2 + t0 * 1000 - server_ms
+            }
+            DriftLearning::None => {}
+            _ => st.drift_steps = last - server_step,
+        }
+        st.last_step = Some(last + p.refuse_next as i64);
+        st.pending_auto = None;
+        st.sightings.clear();
         Ok(last - server_step)
     }
 }

@@ -23,6 +23,7 @@ fn base(name: &str) -> ValidatorConfig {
         replay: Replay::TimeForward,
         skip_refused: false,
         lockout: None,
+        throttle: None,
         sync: None,
         auto_resync: None,
         next_code: None,
@@ -41,7 +42,7 @@ pub fn all() -> Vec<Preset> {
             source: "RFC 6238 s5.2 (one step back for delay, no OTP accepted twice) and s6 (record drift on success, resync after long idle); lockout per NIST SP 800-63B (at most 100 failures)",
             config: ValidatorConfig {
                 lockout: Some(Lockout { max_failures: 10, unlock_after_s: Some(3600.0) }),
-                sync: Some(SyncProcedure { codes: 2, window: 20 }),
+                sync: Some(SyncProcedure { codes: 2, window: 20, search: SyncSearch::Nearest, refuse_next: false }),
                 ..base("rfc6238")
             },
         },
@@ -53,7 +54,7 @@ pub fn all() -> Vec<Preset> {
                 window_back: 10,
                 window_ahead: 10,
                 lockout: Some(Lockout { max_failures: 10, unlock_after_s: None }),
-                sync: Some(SyncProcedure { codes: 2, window: 64 }),
+                sync: Some(SyncProcedure { codes: 2, window: 64, search: SyncSearch::Nearest, refuse_next: false }),
                 ..base("vip")
             },
         },
@@ -67,7 +68,7 @@ pub fn all() -> Vec<Preset> {
                 search: SearchOrder::OldestFirst,
                 drift: DriftLearning::Seconds,
                 lockout: Some(Lockout { max_failures: 10, unlock_after_s: None }),
-                sync: Some(SyncProcedure { codes: 2, window: 1000 }),
+                sync: Some(SyncProcedure { codes: 2, window: 1000, search: SyncSearch::Nearest, refuse_next: false }),
                 ..base("privacyidea")
             },
         },
@@ -80,7 +81,7 @@ pub fn all() -> Vec<Preset> {
                 window_ahead: 9,
                 search: SearchOrder::OldestFirst,
                 lockout: Some(Lockout { max_failures: 10, unlock_after_s: None }),
-                sync: Some(SyncProcedure { codes: 2, window: 1000 }),
+                sync: Some(SyncProcedure { codes: 2, window: 1000, search: SyncSearch::Nearest, refuse_next: false }),
                 auto_resync: Some(AutoResync { window: 1000, max_gap: 3, timeout_s: 300.0 }),
                 ..base("linotp")
             },
@@ -93,7 +94,7 @@ pub fn all() -> Vec<Preset> {
                 window_back: 9,
                 window_ahead: 9,
                 drift: DriftLearning::Explicit,
-                sync: Some(SyncProcedure { codes: 2, window: 2880 }),
+                sync: Some(SyncProcedure { codes: 2, window: 2880, search: SyncSearch::Nearest, refuse_next: false }),
                 ..base("freeipa")
             },
         },
@@ -159,7 +160,7 @@ pub fn all() -> Vec<Preset> {
                 window_ahead: 5,
                 idle_widening: Some(IdleWidening { steps_per_day: 2.0 / 30.0, max_extra: 20 }),
                 lockout: Some(Lockout { max_failures: 5, unlock_after_s: None }),
-                sync: Some(SyncProcedure { codes: 2, window: 40 }),
+                sync: Some(SyncProcedure { codes: 2, window: 40, search: SyncSearch::Nearest, refuse_next: false }),
                 ..base("onespan")
             },
         },

@@ -21,6 +21,7 @@ fn cfg(back: u32, ahead: u32) -> ValidatorConfig {
         replay: Replay::None,
         skip_refused: false,
         lockout: None,
+        throttle: None,
         sync: None,
         auto_resync: None,
         next_code: None,
@@ -280,6 +281,8 @@ fn two_code_sync_needs_consecutive_codes_inside_the_sync_window() {
         sync: Some(SyncProcedure {
             codes: 2,
             window: 20,
+            search: SyncSearch::Nearest,
+            refuse_next: false,
         }),
         drift: DriftLearning::Explicit,
         replay: Replay::TimeForward,
@@ -561,4 +564,120 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn django_otp_throttle_refuses_uncounted_until_the_doubling_wait_has_passed() {
+    // factor 1 s: after the n-th failure in a row, wait 2^(n-1) s (django-otp ThrottlingMixin).
+    let v = ValidatorConfig {
+        throttle: Some(Throttle { factor_s: 1.0 }),
+        ..cfg(1, 1)
+    };
+    let mut st = CredentialState::enrolled(0);
+    let t = 1000 * S;
+    let wrong = |v: &ValidatorConfig, st: &mut CredentialState, at: Millis| {
+        v.verify(st, TOTP, at, 999_999_999, code).verdict
+    };
+    assert_eq!(wrong(&v, &mut st, t), Verdict::NoMatch);
+    assert_eq!(st.failures, 1);
+    // Within 1 s: refused without comparing or counting, even a correct code.
+    assert_eq!(submit(&v, &mut st, t + 999, 1000).verdict, Verdict::Locked);
+    assert_eq!(st.failures, 1);
+    // At exactly 1 s the wait is over.
+    assert_eq!(wrong(&v, &mut st, t + 1000), Verdict::NoMatch);
+    assert_eq!(st.failures, 2);
+    assert_eq!(submit(&v, &mut st, t + 2999, 1000).verdict, Verdict::Locked);
+    assert_eq!(
+        submit(&v, &mut st, t + 3000, 1000).verdict,
+        Verdict::Accepted
+    );
+    assert_eq!(st.failures, 0);
+}
+
+#[test]
+fn pam_oath_last_code_rule_refuses_the_same_code_and_steps_up_to_where_it_is_found() {
+    let v = ValidatorConfig {
+        replay: Replay::LastCode,
+        ..cfg(5, 5)
+    };
+    let mut st = CredentialState::enrolled(0);
+    let t = 1000 * S;
+    assert_eq!(submit(&v, &mut st, t, 1002).verdict, Verdict::Accepted);
+    // The same code, and any step up to the last code's step, are refused.
+    assert_eq!(submit(&v, &mut st, t + 1, 1002).verdict, Verdict::Replay);
+    assert_eq!(submit(&v, &mut st, t + 1, 1001).verdict, Verdict::Replay);
+    assert_eq!(submit(&v, &mut st, t + 1, 1003).verdict, Verdict::Accepted);
+    // Once the last code's step has left the window, an earlier step is accepted again
+    // (a watermark would refuse it).
+    assert_eq!(
+        submit(&v, &mut st, t - 20 * S, 1000 - 20).verdict,
+        Verdict::Accepted
+    );
+}
+
+#[test]
+fn exact_step_reuse_forgets_steps_that_cannot_share_a_window_with_the_new_one() {
+    // libpam DISALLOW_REUSE: entries W or more steps from the matched step are pruned.
+    let v = ValidatorConfig {
+        replay: Replay::ExactSteps,
+        ..cfg(1, 1)
+    };
+    let mut st = CredentialState::enrolled(0);
+    assert_eq!(
+        submit(&v, &mut st, 1000 * S, 1000).verdict,
+        Verdict::Accepted
+    );
+    assert_eq!(submit(&v, &mut st, 1000 * S, 1000).verdict, Verdict::Replay);
+    assert_eq!(
+        submit(&v, &mut st, 1003 * S, 1003).verdict,
+        Verdict::Accepted
+    );
+    // A clock set back three steps: step 1000 was pruned when 1003 was accepted.
+    assert_eq!(
+        submit(&v, &mut st, 1000 * S, 1000).verdict,
+        Verdict::Accepted
+    );
+}
+
+#[test]
+fn privacyidea_resync_searches_each_code_and_refuses_the_next_step() {
+    // privacyIDEA totptoken.resync: shift to the middle of the second code's step, count =
+    // second + 1, so the step right after is refused too.
+    let v = ValidatorConfig {
+        drift: DriftLearning::Seconds,
+        replay: Replay::TimeForward,
+        sync: Some(SyncProcedure {
+            codes: 2,
+            window: 1000,
+            search: SyncSearch::Separate,
+            refuse_next: true,
+        }),
+        lockout: Some(Lockout {
+            max_failures: 1,
+            unlock_after_s: None,
+        }),
+        ..cfg(6, 5)
+    };
+    let mut st = CredentialState::enrolled(0);
+    let now = 1000 * S + 5_000;
+    // Locked by one failure: privacyIDEA's resync works on a locked token all the same.
+    v.verify(&mut st, TOTP, now, 999_999_999, code);
+    assert!(st.is_locked(now));
+    assert_eq!(
+        v.sync(&mut st, TOTP, now, &[code(1040), code(1041)], code),
+        Ok(41)
+    );
+    assert_eq!(st.shift_ms, 1041 * S + S / 2 - now);
+    st.unlock();
+    assert_eq!(submit(&v, &mut st, now + S, 1042).verdict, Verdict::Replay);
+    st.unlock();
+    assert_eq!(
+        submit(&v, &mut st, now + S, 1043).verdict,
+        Verdict::Accepted
+    );
+    // Codes that are each in the window but not consecutive.
+    assert_eq!(
+        v.sync(&mut st, TOTP, now + 2 * S, &[code(1500), code(1502)], code),
+        Err(SyncFailure::NotConsecutive)
+    );
 }

@@ -29,7 +29,7 @@ use crate::token::{BatterySpec, TokenKind, TokenSpec};
 use crate::user::{Holiday, RecoverySpec, ScheduleKind, UserSpec};
 use crate::validator::{
     presets, AutoResync, DriftLearning, IdleWidening, Lockout, NextCode, Replay, SearchOrder,
-    SyncProcedure, ValidatorConfig,
+    SyncProcedure, SyncSearch, Throttle, ValidatorConfig,
 };
 use toml::Value;
 

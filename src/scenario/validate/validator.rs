@@ -177,20 +177,93 @@ pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
     };
     let sync = match &r.sync {
         None => base.sync,
-        Some(v) => match params(
-            c,
-            "validator.sync",
-            v,
-            &[("codes", 1.0, 10.0), ("window", 0.0, 1e6)],
-            "an explicit sync procedure",
-        ) {
-            Some(Section::On(p)) => Some(SyncProcedure {
-                codes: p[0].unwrap_or(2.0) as u32,
-                window: p[1].map_or(base.sync.map_or(window.max(20), |s| s.window), |w| w as u32),
-            }),
-            Some(Section::Off) => None,
-            None => base.sync,
-        },
+        Some(v) => {
+            let mut v = v.clone();
+            let (search, refuse_next) = match &mut v {
+                Value::Table(t) => (t.remove("search"), t.remove("refuse_next")),
+                _ => (None, None),
+            };
+            let search = match search {
+                None => base.sync.map_or(SyncSearch::Nearest, |s| s.search),
+                Some(Value::String(s)) if s == "nearest" => SyncSearch::Nearest,
+                Some(Value::String(s)) if s == "separate" => SyncSearch::Separate,
+                Some(other) => {
+                    c.err(
+                        "validator.sync.search",
+                        "\"nearest\" or \"separate\"",
+                        describe(&other),
+                    );
+                    SyncSearch::Nearest
+                }
+            };
+            let refuse_next = match refuse_next {
+                None => base.sync.is_some_and(|s| s.refuse_next),
+                Some(Value::Boolean(b)) => b,
+                Some(other) => {
+                    c.err(
+                        "validator.sync.refuse_next",
+                        "true or false",
+                        describe(&other),
+                    );
+                    false
+                }
+            };
+            match params(
+                c,
+                "validator.sync",
+                &v,
+                &[("codes", 1.0, 10.0), ("window", 0.0, 1e6)],
+                "an explicit sync procedure (codes, window, search, refuse_next)",
+            ) {
+                Some(Section::On(p)) => Some(SyncProcedure {
+                    codes: p[0].unwrap_or(2.0) as u32,
+                    window: p[1]
+                        .map_or(base.sync.map_or(window.max(20), |s| s.window), |w| w as u32),
+                    search,
+                    refuse_next,
+                }),
+                Some(Section::Off) => None,
+                None => base.sync,
+            }
+        }
+    };
+    let throttle = match &r.throttle {
+        None => base.throttle,
+        Some(Value::String(s)) if s == "none" => None,
+        Some(Value::Table(t)) => {
+            let mut ok = true;
+            for k in t.keys().filter(|k| *k != "factor") {
+                c.err(
+                    &format!("validator.throttle.{k}"),
+                    "a key of throttling (factor)",
+                    format!("unknown key `{k}`"),
+                );
+                ok = false;
+            }
+            let factor_s = match t.get("factor") {
+                Some(Value::String(f)) => {
+                    c.duration("validator.throttle.factor", Some(f), 1.0, 0.001, 86_400.0)
+                }
+                other => {
+                    c.err(
+                        "validator.throttle.factor",
+                        "a duration such as \"1s\"",
+                        other.map_or("nothing".into(), describe),
+                    );
+                    ok = false;
+                    1.0
+                }
+            };
+            ok.then_some(Throttle { factor_s })
+        }
+        Some(other) => {
+            c.err(
+                "validator.throttle",
+                "\"none\" or a table { factor = \"1s\" }",
+                describe(other),
+            );
+            base.throttle
+        }
     };
     let auto_resync = match &r.auto_resync {
         None => base.auto_resync,
@@ -320,6 +393,7 @@ pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
         replay,
         skip_refused: r.skip_refused.unwrap_or(base.skip_refused),
         lockout,
+        throttle,
         sync,
         auto_resync,
         next_code,
