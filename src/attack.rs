@@ -16,7 +16,7 @@ pub struct Exposure {
     /// Steps whose code a guess can hit.
     pub accepted_steps: f64,
     pub p_guess: f64,
-    /// Guesses per day that the lockout lets through.
+    /// Guesses per day that the lockout (or throttling) lets through.
     pub guesses_per_day: f64,
     pub p_success_day: f64,
     pub p_success_year: f64,
@@ -33,6 +33,14 @@ pub struct Exposure {
 /// lockout only the helpdesk clears, a careful attacker stops one short of it and waits for the
 /// user's next successful login to reset the count.
 pub fn guess_cap(v: &ValidatorConfig, wanted: f64, user_logins_per_day: f64) -> f64 {
+    if let Some(t) = v.throttle {
+        // django-otp: the n-th failure in a row costs a wait of factor·2^(n-1) s, so a burst
+        // of n guesses takes about factor·2^n s; the user's successful logins reset it.
+        let resets = user_logins_per_day.max(1.0);
+        let gap_s = 86_400.0 / resets;
+        let burst = 1.0 + (gap_s / t.factor_s).max(1.0).log2();
+        return wanted.min(resets * burst);
+    }
     match v.lockout {
         None => wanted,
         Some(l) => {
@@ -50,8 +58,10 @@ pub fn exposure(sc: &Scenario, pop: usize, spec: &AttackSpec) -> Exposure {
     let v = &sc.validator;
     let p = &sc.populations[pop];
     let step = p.token.step_s as f64;
+    // VIP's auto-sync band accepts a code outright, so a guess hits any step of it.
+    let auto = v.auto_sync.map_or(0, |a| 2 * a + 1);
     let steps = if p.token.kind.is_totp() {
-        (v.window_back + v.window_ahead + 1) as f64
+        ((v.window_back + v.window_ahead + 1).max(auto)) as f64
     } else {
         (v.hotp_look_ahead + 1) as f64
     };
@@ -65,10 +75,19 @@ pub fn exposure(sc: &Scenario, pop: usize, spec: &AttackSpec) -> Exposure {
     } else {
         0.0
     };
-    let lifetime = v.acceptance_lifetime_s(p.token.step_s) + extra;
+    let lifetime = v
+        .acceptance_lifetime_s(p.token.step_s)
+        .max(auto as f64 * step)
+        + extra;
+    // The widest window a code can meet: idle widening at its widest, or an initial window
+    // (OneSpan) on a credential not used since enrolment.
     let widest = v
         .idle_widening
-        .map_or(0.0, |w| 2.0 * w.max_extra as f64 * step);
+        .map_or(0.0, |w| 2.0 * w.max_extra as f64 * step)
+        .max(
+            v.initial_window
+                .map_or(0.0, |w| (2 * w + 1) as f64 * step - lifetime),
+        );
     Exposure {
         accepted_steps: steps,
         p_guess,
@@ -143,7 +162,17 @@ mod tests {
         let e = exposure(&scenario("preset = \"privacyidea\""), 0, &SPEC);
         assert_eq!(e.code_lifetime_s, 12.0 * 30.0 + 30.0);
         assert!(!e.meets_nist);
+        // OneSpan: ±10 steps, ±360 steps (3 h) until a credential's first success.
         let e = exposure(&scenario("preset = \"onespan\""), 0, &SPEC);
-        assert_eq!(e.code_lifetime_max_s, 11.0 * 30.0 + 40.0 * 30.0);
+        assert_eq!(e.code_lifetime_s, 21.0 * 30.0);
+        assert_eq!(e.code_lifetime_max_s, 721.0 * 30.0);
+        // VIP accepts the whole auto-sync band (±20 steps) outright.
+        let e = exposure(&scenario("preset = \"vip\""), 0, &SPEC);
+        assert_eq!(e.accepted_steps, 41.0);
+        assert_eq!(e.code_lifetime_s, 41.0 * 30.0);
+        // django-otp throttling: two user logins a day reset it; each half day allows
+        // 1 + log2(43200) guesses.
+        let e = exposure(&scenario("preset = \"django-otp\""), 0, &SPEC);
+        assert!((e.guesses_per_day - 2.0 * (1.0 + 43_200f64.log2())).abs() < 1e-9);
     }
 }

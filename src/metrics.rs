@@ -103,6 +103,10 @@ counters! {
         skew_resyncs,
         deaths_battery,
         deaths_expired,
+        /// Codes answered with a request for the sync procedure (VIP error 4923).
+        sync_prompts,
+        /// Logins approved by push, with no code (they do not depend on the clock).
+        push_logins,
         /// Attempts answered with a next-code challenge (RSA), and challenges then passed.
         next_code_challenges,
         next_code_succeeded,

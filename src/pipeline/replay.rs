@@ -388,3 +388,106 @@ pub fn plan(
         force,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! The conformance suite: every golden directory under tests/golden holds decisions
+    //! recorded from a real validator (conformance/ regenerates them); the model must make the
+    //! identical decision on every attempt.
+
+    use super::*;
+
+    const GOLDEN: &[&str] = &[
+        "google-authenticator-libpam",
+        "google-authenticator-libpam-reuse",
+        "pam-oath",
+    ];
+
+    fn golden_dir(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(name)
+    }
+
+    /// Replays one golden directory; returns (attempts, mismatches as text).
+    fn replay_golden(name: &str) -> (usize, Vec<String>) {
+        let dir = golden_dir(name);
+        let text = std::fs::read_to_string(dir.join("validator.toml")).unwrap();
+        let v = validator(Some((&format!("{name}/validator.toml"), text)), None, &[]).unwrap();
+        let plan = plan(
+            &dir.join("attempts.csv"),
+            &dir.join("secrets.csv"),
+            v,
+            None,
+            false,
+        )
+        .unwrap();
+        let out = execute(&plan).unwrap();
+        assert!(out.rows.iter().all(|r| r.matches_expected.is_some()));
+        let diffs = out
+            .mismatches
+            .iter()
+            .map(|(line, r)| {
+                format!(
+                    "{name}/attempts.csv:{line}: {} {} {} expected {}, decided {} ({})",
+                    r.attempt.credential,
+                    r.attempt.action,
+                    r.attempt.code.as_deref().unwrap_or(""),
+                    r.attempt.expected.as_deref().unwrap_or(""),
+                    r.verdict,
+                    r.reason
+                )
+            })
+            .collect();
+        (out.rows.len(), diffs)
+    }
+
+    fn conforms(name: &str) {
+        let (n, diffs) = replay_golden(name);
+        assert!(n >= 10_000, "{name}: only {n} attempts");
+        assert!(
+            diffs.is_empty(),
+            "{name}: {} of {n} decisions differ from the real code:\n{}",
+            diffs.len(),
+            diffs
+                .iter()
+                .take(20)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+
+    #[test]
+    fn google_authenticator_libpam_decides_as_the_real_module() {
+        conforms("google-authenticator-libpam");
+    }
+
+    #[test]
+    fn google_authenticator_libpam_with_disallow_reuse_decides_as_the_real_module() {
+        conforms("google-authenticator-libpam-reuse");
+    }
+
+    #[test]
+    fn pam_oath_decides_as_the_real_module() {
+        conforms("pam-oath");
+    }
+
+    #[test]
+    fn every_golden_directory_is_replayed() {
+        let mut found: Vec<String> =
+            std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+        found.sort();
+        let mut known: Vec<String> = GOLDEN.iter().map(|s| s.to_string()).collect();
+        known.sort();
+        assert_eq!(found, known);
+        for name in GOLDEN {
+            for f in ["attempts.csv", "secrets.csv", "system.md", "validator.toml"] {
+                assert!(golden_dir(name).join(f).exists(), "{name}/{f}");
+            }
+        }
+    }
+}

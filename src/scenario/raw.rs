@@ -48,6 +48,7 @@ pub struct RawWindow {
 pub struct RawLockout {
     pub max_failures: Option<u32>,
     pub unlock_after: Option<String>,
+    pub failure_interval: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -65,6 +66,9 @@ pub struct RawValidator {
     pub auto_resync: Option<Value>,
     pub next_code: Option<Value>,
     pub idle_widening: Option<Value>,
+    pub auto_sync: Option<Value>,
+    pub sync_band: Option<Value>,
+    pub initial_window: Option<Value>,
     pub hotp_look_ahead: Option<u32>,
     pub server_offset: Option<String>,
 }

@@ -36,6 +36,7 @@ pub fn validator(v: &ValidatorConfig) -> Value {
         Some(l) => json!({
             "max_failures": l.max_failures,
             "unlock_after": l.unlock_after_s.map_or("never".to_string(), format_seconds),
+            "failure_interval": l.failure_interval_s.map_or("none".to_string(), format_seconds),
         }),
     };
     json!({
@@ -44,9 +45,22 @@ pub fn validator(v: &ValidatorConfig) -> Value {
         "search": v.search, "drift": drift, "replay": v.replay, "skip_refused": v.skip_refused,
         "lockout": lockout,
         "throttle": v.throttle.map_or(json!("none"), |t| json!({"factor": format_seconds(t.factor_s)})),
-        "sync": v.sync.map_or(json!("none"), |p| json!({"codes": p.codes, "window": p.window, "search": p.search, "refuse_next": p.refuse_next})),
+        "sync": v.sync.map_or(json!("none"), |p| json!({"codes": p.codes, "window": p.window, "search": p.search, "refuse_next": p.refuse_next, "centre_beyond": p.centre_beyond})),
         "auto_resync": v.auto_resync.map_or(json!("none"), |a| json!({"window": a.window, "max_gap": a.max_gap, "timeout": format_seconds(a.timeout_s)})),
-        "next_code": v.next_code.map_or(json!("none"), |n| json!({"window": n.window})),
+        "next_code": v.next_code.map_or(json!("none"), |n| {
+            let mut m = json!({"window": n.window});
+            if n.wide_after != u32::MAX {
+                m["wide_after"] = json!(n.wide_after);
+                m["wide_window"] = json!(n.wide_window);
+            }
+            if let Some(r) = n.require_after {
+                m["require_after"] = json!(r);
+            }
+            m
+        }),
+        "auto_sync": v.auto_sync.map_or(json!("none"), |w| json!(w)),
+        "sync_band": v.sync_band.map_or(json!("none"), |w| json!(w)),
+        "initial_window": v.initial_window.map_or(json!("none"), |w| json!(w)),
         "idle_widening": v.idle_widening.map_or(json!("none"), |w| json!({"steps_per_day": w.steps_per_day, "max_extra": w.max_extra})),
         "hotp_look_ahead": v.hotp_look_ahead, "server_offset": s(v.server_offset_s),
     })

@@ -383,6 +383,18 @@ impl Life<'_> {
                     challenged = true;
                     continue;
                 }
+                Verdict::SyncRequired => {
+                    // VIP error 4923: the user is asked for two consecutive codes at once.
+                    c.sync_prompts += 1;
+                    c.resyncs_attempted += 1;
+                    let mut at = submit;
+                    match self.resync(&mut at, rng) {
+                        Ok(_) => c.resyncs_succeeded += 1,
+                        Err(f) => count_sync_failure(c, f),
+                    }
+                    read = at;
+                    Rejection::OutOfWindow
+                }
                 Verdict::NoMatch if typed => Rejection::Typo,
                 Verdict::NoMatch => Rejection::OutOfWindow,
                 Verdict::Replay => Rejection::Replay,
@@ -396,10 +408,13 @@ impl Life<'_> {
                 Rejection::Typo => c.rejected_typo += 1,
                 Rejection::Dead => c.rejected_dead += 1,
             }
-            cr.rec.first_rejection.get_or_insert((submit, rejection));
+            self.cred
+                .rec
+                .first_rejection
+                .get_or_insert((submit, rejection));
             // Retrying a locked account only feeds the lock.
             if rejection == Rejection::Locked || attempt == u.retries {
-                return (Try::Rejected(rejection), submit);
+                return (Try::Rejected(rejection), read);
             }
             attempt += 1;
             read += ms(u.retry_delay_s.sample(rng));
@@ -520,17 +535,9 @@ impl Life<'_> {
                         break;
                     }
                     Err(f) => {
-                        let c = &mut tally.buckets[b];
-                        match f {
-                            SyncFailure::OutsideWindow | SyncFailure::Unsupported => {
-                                c.resync_failed_outside_window += 1
-                            }
-                            SyncFailure::NotConsecutive => c.resync_failed_not_consecutive += 1,
-                            SyncFailure::Replay => c.resync_failed_replay += 1,
-                            SyncFailure::Locked => {
-                                c.resync_failed_locked += 1;
-                                break;
-                            }
+                        count_sync_failure(&mut tally.buckets[b], f);
+                        if f == SyncFailure::Locked {
+                            break;
                         }
                     }
                 }
@@ -595,6 +602,18 @@ impl Life<'_> {
                 self.close(end, None);
             }
         }
+    }
+}
+
+/// Counts a failed sync by its cause.
+fn count_sync_failure(c: &mut Counts, f: SyncFailure) {
+    match f {
+        SyncFailure::OutsideWindow | SyncFailure::Unsupported => {
+            c.resync_failed_outside_window += 1
+        }
+        SyncFailure::NotConsecutive => c.resync_failed_not_consecutive += 1,
+        SyncFailure::Replay => c.resync_failed_replay += 1,
+        SyncFailure::Locked => c.resync_failed_locked += 1,
     }
 }
 

@@ -146,6 +146,9 @@ pub struct Lockout {
     pub max_failures: u32,
     /// None: locked until an administrator unlocks.
     pub unlock_after_s: Option<f64>,
+    /// Failures count towards the lock only while each follows the previous one within this
+    /// interval (FreeIPA's password policy: 60 s); None: they count until a success.
+    pub failure_interval_s: Option<f64>,
 }
 
 /// An explicit sync procedure: `codes` consecutive codes found within ±`window` steps of the
@@ -157,6 +160,8 @@ pub struct SyncProcedure {
     pub search: SyncSearch,
     /// privacyIDEA stores the step after the last code as used, so that step is refused too.
     pub refuse_next: bool,
+    /// FreeIPA centres the window one step beyond the last code (otp_token.c).
+    pub centre_beyond: bool,
 }
 
 /// Automatic resync from two out-of-window codes (privacyIDEA autoresync, LinOTP): the second
@@ -175,6 +180,13 @@ pub struct AutoResync {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct NextCode {
     pub window: u32,
+    /// After this many failures in a row the next-code band widens to `wide_window` (RSA:
+    /// ±3 intervals, ±10 after 3 failures).
+    pub wide_after: u32,
+    pub wide_window: u32,
+    /// RSA's optional policy: after this many incorrect passcodes in a row even a correct code
+    /// is answered with a next-tokencode challenge.
+    pub require_after: Option<u32>,
 }
 
 /// OneSpan-style widening: the window grows by `steps_per_day` for each day since the last
@@ -203,6 +215,14 @@ pub struct ValidatorConfig {
     pub auto_resync: Option<AutoResync>,
     pub next_code: Option<NextCode>,
     pub idle_widening: Option<IdleWidening>,
+    /// VIP's auto-sync band: a code within ±this many steps (beyond the validation window) is
+    /// accepted and the validator re-synced to it.
+    pub auto_sync: Option<u32>,
+    /// VIP's manual-sync band: a code within ±this many steps (beyond the auto-sync band) is
+    /// refused with a request for the sync procedure (error 4923).
+    pub sync_band: Option<u32>,
+    /// OneSpan's initial window: ±this many steps until the credential's first success.
+    pub initial_window: Option<u32>,
     /// Counter look-ahead for HOTP credentials (RFC 4226 s7.4).
     pub hotp_look_ahead: u32,
     /// The server clock's error: server time minus true time, seconds.
@@ -227,6 +247,9 @@ pub enum Verdict {
     Locked,
     /// A near miss: the validator asks for the next code (RSA next-tokencode).
     NextCodeRequired,
+    /// Far off but within the manual-sync band: the user must run the sync procedure (VIP
+    /// error 4923).
+    SyncRequired,
 }
 
 impl fmt::Display for Verdict {
@@ -237,6 +260,7 @@ impl fmt::Display for Verdict {
             Verdict::Replay => "replay",
             Verdict::Locked => "locked",
             Verdict::NextCodeRequired => "next_code_required",
+            Verdict::SyncRequired => "sync_required",
         })
     }
 }
@@ -431,6 +455,15 @@ impl ValidatorConfig {
             // A next-code challenge is not a failure yet.
             Verdict::NextCodeRequired => {}
             _ => {
+                let stale = self
+                    .lockout
+                    .and_then(|l| l.failure_interval_s)
+                    .is_some_and(|i| {
+                        st.failures > 0 && (now - st.last_failure) as f64 >= i * 1000.0
+                    });
+                if stale {
+                    st.failures = 0;
+                }
                 st.failures += 1;
                 st.last_failure = now;
                 if let Some(l) = self.lockout {
@@ -502,12 +535,14 @@ impl ValidatorConfig {
             let days = (now - st.last_success).max(0) as f64 / 86_400_000.0;
             ((days * w.steps_per_day).floor() as u32).min(w.max_extra)
         });
+        let (mut back, mut ahead) = (self.window_back + extra, self.window_ahead + extra);
+        if let (Some(iw), None) = (self.initial_window, st.last_step) {
+            (back, ahead) = (back.max(iw), ahead.max(iw));
+        }
         let skip = self.skip_refused;
-        let found = self
-            .search
-            .visit(self.window_back + extra, self.window_ahead + extra, |o| {
-                !(skip && self.refused(st, center + o)) && code_of(center + o) == code
-            });
+        let found = self.search.visit(back, ahead, |o| {
+            !(skip && self.refused(st, center + o)) && code_of(center + o) == code
+        });
         let Some(o) = found else {
             return self.learn_from_miss(
                 st,
@@ -519,15 +554,15 @@ impl ValidatorConfig {
         };
         let step = center + o;
         let last_code = self.replay == Replay::LastCode
-            && self.refused_as_last_code(
-                st,
-                (center, self.window_back + extra, self.window_ahead + extra),
-                step,
-                code,
-                code_of,
-            );
+            && self.refused_as_last_code(st, (center, back, ahead), step, code, code_of);
         if last_code || self.refused(st, step) {
             return Decision::at(Verdict::Replay, step, step - server_step);
+        }
+        if let Some(n) = self.next_code.and_then(|n| n.require_after) {
+            if st.failures >= n {
+                st.next_code_after = Some(step);
+                return Decision::at(Verdict::NextCodeRequired, step, step - server_step);
+            }
         }
         self.accept(st, step, server_step, server_ms, step_ms, t0);
         st.last_code = Some(code);
@@ -609,8 +644,32 @@ impl ValidatorConfig {
                 st.pending_auto = Some((s, now));
             }
         }
+        if let Some(w) = self.auto_sync {
+            if let Some(s) = Self::nearest(w, server_step + st.drift_steps, code, code_of) {
+                if !self.refused(st, s) {
+                    self.accept(st, s, server_step, server_ms, step_ms, t0);
+                    if self.drift != DriftLearning::Seconds {
+                        st.drift_steps = s - server_step;
+                    }
+                    return Decision {
+                        resynced: Some(Resync::Auto),
+                        ..Decision::at(Verdict::Accepted, s, s - server_step)
+                    };
+                }
+            }
+        }
+        if let Some(w) = self.sync_band {
+            if let Some(s) = Self::nearest(w, server_step + st.drift_steps, code, code_of) {
+                return Decision::at(Verdict::SyncRequired, s, s - server_step);
+            }
+        }
         if let Some(n) = self.next_code {
-            if let Some(s) = Self::nearest(n.window, server_step + st.drift_steps, code, code_of) {
+            let window = if st.failures >= n.wide_after {
+                n.wide_window
+            } else {
+                n.window
+            };
+            if let Some(s) = Self::nearest(window, server_step + st.drift_steps, code, code_of) {
                 if !self.refused(st, s) {
                     st.next_code_after = Some(s);
                     return Decision::at(Verdict::NextCodeRequired, s, s - server_step);
@@ -739,7 +798,7 @@ impl ValidatorConfig {
                 DriftLearning::Seconds => st.shift_ms = last * step_ms + t0 * 1000 - server_ms,
                 // A validator that stores no drift only moves its watermark.
                 DriftLearning::None => {}
-                _ => st.drift_steps = last - server_step,
+                _ => st.drift_steps = last + p.centre_beyond as i64 - server_step,
             },
         }
         st.last_step = Some(st.last_step.map_or(last, |l| l.max(last)));

@@ -26,6 +26,9 @@ fn cfg(back: u32, ahead: u32) -> ValidatorConfig {
         auto_resync: None,
         next_code: None,
         idle_widening: None,
+        auto_sync: None,
+        sync_band: None,
+        initial_window: None,
         hotp_look_ahead: 10,
         server_offset_s: 0.0,
     }
@@ -194,6 +197,7 @@ fn lockout_after_max_failures_then_unlock() {
         lockout: Some(Lockout {
             max_failures: 3,
             unlock_after_s: Some(60.0),
+            failure_interval_s: None,
         }),
         ..cfg(1, 1)
     };
@@ -222,6 +226,7 @@ fn success_resets_the_failure_count() {
         lockout: Some(Lockout {
             max_failures: 2,
             unlock_after_s: None,
+            failure_interval_s: None,
         }),
         ..cfg(1, 1)
     };
@@ -283,6 +288,7 @@ fn two_code_sync_needs_consecutive_codes_inside_the_sync_window() {
             window: 20,
             search: SyncSearch::Nearest,
             refuse_next: false,
+            centre_beyond: false,
         }),
         drift: DriftLearning::Explicit,
         replay: Replay::TimeForward,
@@ -371,8 +377,17 @@ fn the_time_forward_trap_lasts_until_real_time_passes_the_used_step() {
 }
 
 #[test]
-fn linotp_auto_resync_takes_a_second_code_one_to_three_steps_later() {
-    let v = preset("linotp");
+fn linotp_auto_resync_when_switched_on_takes_a_second_code_one_to_three_steps_later() {
+    // AutoResync is off by default (totptoken.py reads it with default false).
+    assert_eq!(preset("linotp").auto_resync, None);
+    let v = ValidatorConfig {
+        auto_resync: Some(AutoResync {
+            window: 1000,
+            max_gap: 3,
+            timeout_s: f64::INFINITY,
+        }),
+        ..preset("linotp")
+    };
     let mut st = CredentialState::enrolled(0);
     let now = 5000 * S;
     // 100 steps ahead: outside the window (10 back, 9 ahead).
@@ -395,34 +410,119 @@ fn linotp_auto_resync_takes_a_second_code_one_to_three_steps_later() {
 }
 
 #[test]
-fn rsa_next_tokencode_after_a_near_miss() {
+fn rsa_next_tokencode_within_3_intervals_widening_to_10_after_3_failures() {
+    // RSA article a19272: ±1 interval accepted; ±3 with the next tokencode; ±10 only after 3
+    // failures (and the next tokencode).
     let v = preset("rsa");
     let mut st = CredentialState::enrolled(0);
     let now = 700 * S;
-    let d = submit(&v, &mut st, now, 706);
+    let d = submit(&v, &mut st, now, 703);
     assert_eq!(d.verdict, Verdict::NextCodeRequired);
     assert_eq!(st.failures, 0);
-    let d = submit(&v, &mut st, now + S, 707);
+    let d = submit(&v, &mut st, now + S, 704);
     assert_eq!(
         (d.verdict, d.resynced),
         (Verdict::Accepted, Some(Resync::NextCode))
     );
-    assert_eq!(st.drift_steps, 6);
+    assert_eq!(st.drift_steps, 704 - 701);
     // A wrong next code ends the challenge as a failure.
     let mut st = CredentialState::enrolled(0);
     assert_eq!(
-        submit(&v, &mut st, now, 706).verdict,
+        submit(&v, &mut st, now, 703).verdict,
         Verdict::NextCodeRequired
     );
     assert_eq!(submit(&v, &mut st, now + S, 720).verdict, Verdict::NoMatch);
     assert_eq!(st.failures, 1);
-    // Beyond the next-code window a miss is a plain miss.
-    assert_eq!(submit(&v, &mut st, now, 712).verdict, Verdict::NoMatch);
+    // Beyond ±3 a miss is a plain miss, until three failures in a row widen the band to ±10.
+    assert_eq!(submit(&v, &mut st, now, 706).verdict, Verdict::NoMatch);
+    assert_eq!(st.failures, 2);
+    assert_eq!(submit(&v, &mut st, now, 706).verdict, Verdict::NoMatch);
+    assert_eq!(st.failures, 3);
+    assert_eq!(
+        submit(&v, &mut st, now, 706).verdict,
+        Verdict::NextCodeRequired
+    );
+    assert_eq!(submit(&v, &mut st, now, 711).verdict, Verdict::NoMatch);
 }
 
 #[test]
-fn onespan_window_widens_with_idle_days() {
+fn rsa_policy_demands_the_next_tokencode_after_n_incorrect_passcodes() {
+    let v = ValidatorConfig {
+        next_code: Some(NextCode {
+            window: 3,
+            wide_after: 3,
+            wide_window: 10,
+            require_after: Some(2),
+        }),
+        ..preset("rsa")
+    };
+    let mut st = CredentialState::enrolled(0);
+    let now = 700 * S;
+    submit(&v, &mut st, now, 750);
+    submit(&v, &mut st, now, 750);
+    // Even the correct code now gets a challenge; the next code gets the user in.
+    assert_eq!(
+        submit(&v, &mut st, now, 700).verdict,
+        Verdict::NextCodeRequired
+    );
+    assert_eq!(submit(&v, &mut st, now + S, 701).verdict, Verdict::Accepted);
+}
+
+#[test]
+fn vip_bands_accept_and_resync_or_ask_for_the_sync_procedure() {
+    // Broadcom KB 222352: validation window, auto-sync window (accepted, re-synced),
+    // manual-sync window (error 4923), beyond: replace.
+    let v = ValidatorConfig {
+        auto_sync: Some(20),
+        sync_band: Some(64),
+        ..cfg(10, 10)
+    };
+    let now = 1000 * S;
+    let mut st = CredentialState::enrolled(0);
+    assert_eq!(submit(&v, &mut st, now, 1010).verdict, Verdict::Accepted);
+    let d = submit(&v, &mut st, now, 1018);
+    assert_eq!(
+        (d.verdict, d.resynced),
+        (Verdict::Accepted, Some(Resync::Auto))
+    );
+    assert_eq!(st.drift_steps, 18);
+    let mut st = CredentialState::enrolled(0);
+    assert_eq!(
+        submit(&v, &mut st, now, 1050).verdict,
+        Verdict::SyncRequired
+    );
+    assert_eq!(submit(&v, &mut st, now, 1065).verdict, Verdict::NoMatch);
+}
+
+#[test]
+fn onespan_initial_window_holds_until_the_first_success() {
+    // OneSpan SyncWindow: ±3 h after import or reset, then the identification window.
     let v = preset("onespan");
+    let now = 10_000 * S;
+    let mut st = CredentialState::enrolled(now);
+    assert_eq!(
+        submit(&v, &mut st, now, 10_000 + 350).verdict,
+        Verdict::Accepted
+    );
+    assert_eq!(
+        submit(&v, &mut st, now + 60 * S, 10_060 + 350 + 12).verdict,
+        Verdict::NoMatch
+    );
+}
+
+#[test]
+fn onespan_dynamic_window_widens_with_idle_days_when_its_flag_is_set() {
+    assert_eq!(preset("onespan").idle_widening, None);
+    let v = ValidatorConfig {
+        window_back: 5,
+        window_ahead: 5,
+        initial_window: None,
+        idle_widening: Some(IdleWidening {
+            steps_per_day: 2.0 / 30.0,
+            max_extra: 20,
+        }),
+        ..preset("onespan")
+    };
     // Enrolled at 0; 150 days later the window is 5 + 10 steps each side.
     let now = 150 * 86_400_000 + 7 * S;
     let server = now.div_euclid(S);
@@ -532,7 +632,7 @@ fn rfc6238_and_google_authenticator_presets() {
 #[test]
 fn every_preset_is_self_consistent() {
     let names: Vec<&str> = presets::all().iter().map(|p| p.name).collect();
-    assert_eq!(names.len(), 11);
+    assert_eq!(names.len(), 13);
     for p in presets::all() {
         let c = &p.config;
         assert_eq!(c.preset.as_deref(), Some(p.name));
@@ -651,10 +751,12 @@ fn privacyidea_resync_searches_each_code_and_refuses_the_next_step() {
             window: 1000,
             search: SyncSearch::Separate,
             refuse_next: true,
+            centre_beyond: false,
         }),
         lockout: Some(Lockout {
             max_failures: 1,
             unlock_after_s: None,
+            failure_interval_s: None,
         }),
         ..cfg(6, 5)
     };

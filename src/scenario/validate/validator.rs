@@ -169,9 +169,21 @@ pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
                     100.0 * YEAR_S,
                 )),
             };
+            let failure_interval_s = match l.failure_interval.as_deref() {
+                None => base.lockout.and_then(|b| b.failure_interval_s),
+                Some("none") => None,
+                Some(_) => Some(c.duration(
+                    "validator.lockout.failure_interval",
+                    l.failure_interval.as_ref(),
+                    60.0,
+                    1.0,
+                    100.0 * YEAR_S,
+                )),
+            };
             (max_failures > 0).then_some(Lockout {
                 max_failures,
                 unlock_after_s: unlock,
+                failure_interval_s,
             })
         }
     };
@@ -179,9 +191,25 @@ pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
         None => base.sync,
         Some(v) => {
             let mut v = v.clone();
-            let (search, refuse_next) = match &mut v {
-                Value::Table(t) => (t.remove("search"), t.remove("refuse_next")),
-                _ => (None, None),
+            let (search, refuse_next, centre_beyond) = match &mut v {
+                Value::Table(t) => (
+                    t.remove("search"),
+                    t.remove("refuse_next"),
+                    t.remove("centre_beyond"),
+                ),
+                _ => (None, None, None),
+            };
+            let centre_beyond = match centre_beyond {
+                None => base.sync.is_some_and(|s| s.centre_beyond),
+                Some(Value::Boolean(b)) => b,
+                Some(other) => {
+                    c.err(
+                        "validator.sync.centre_beyond",
+                        "true or false",
+                        describe(&other),
+                    );
+                    false
+                }
             };
             let search = match search {
                 None => base.sync.map_or(SyncSearch::Nearest, |s| s.search),
@@ -213,7 +241,7 @@ pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
                 "validator.sync",
                 &v,
                 &[("codes", 1.0, 10.0), ("window", 0.0, 1e6)],
-                "an explicit sync procedure (codes, window, search, refuse_next)",
+                "an explicit sync procedure (codes, window, search, refuse_next, centre_beyond)",
             ) {
                 Some(Section::On(p)) => Some(SyncProcedure {
                     codes: p[0].unwrap_or(2.0) as u32,
@@ -221,6 +249,7 @@ pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
                         .map_or(base.sync.map_or(window.max(20), |s| s.window), |w| w as u32),
                     search,
                     refuse_next,
+                    centre_beyond,
                 }),
                 Some(Section::Off) => None,
                 None => base.sync,
@@ -315,16 +344,48 @@ pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
             c,
             "validator.next_code",
             v,
-            &[("window", 0.0, 1e6)],
-            "next-code mode",
+            &[
+                ("window", 0.0, 1e6),
+                ("wide_after", 0.0, 1000.0),
+                ("wide_window", 0.0, 1e6),
+                ("require_after", 1.0, 1000.0),
+            ],
+            "next-code mode (window, wide_after, wide_window, require_after)",
         ) {
-            Some(Section::On(p)) => Some(NextCode {
-                window: p[0].unwrap_or(10.0) as u32,
-            }),
+            Some(Section::On(p)) => {
+                let b = base.next_code;
+                let window = p[0].map_or(b.map_or(3, |n| n.window), |x| x as u32);
+                Some(NextCode {
+                    window,
+                    wide_after: p[1].map_or(b.map_or(u32::MAX, |n| n.wide_after), |x| x as u32),
+                    wide_window: p[2].map_or(b.map_or(window, |n| n.wide_window), |x| x as u32),
+                    require_after: p[3].map(|x| x as u32).or(b.and_then(|n| n.require_after)),
+                })
+            }
             Some(Section::Off) => None,
             None => base.next_code,
         },
     };
+    let mut band = |path: &str, v: &Option<Value>, base: Option<u32>| match v {
+        None => base,
+        Some(Value::String(s)) if s == "none" => None,
+        Some(Value::Integer(i)) if (0..=1_000_000).contains(i) => Some(*i as u32),
+        Some(other) => {
+            c.err(
+                path,
+                "\"none\" or a number of steps from 0 to 1000000",
+                describe(other),
+            );
+            base
+        }
+    };
+    let auto_sync = band("validator.auto_sync", &r.auto_sync, base.auto_sync);
+    let sync_band = band("validator.sync_band", &r.sync_band, base.sync_band);
+    let initial_window = band(
+        "validator.initial_window",
+        &r.initial_window,
+        base.initial_window,
+    );
     let idle_widening = match &r.idle_widening {
         None => base.idle_widening,
         Some(v) => match params(
@@ -398,6 +459,9 @@ pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
         auto_resync,
         next_code,
         idle_widening,
+        auto_sync,
+        sync_band,
+        initial_window,
         hotp_look_ahead,
         server_offset_s,
     }
