@@ -50,6 +50,8 @@ pub struct UserSpec {
     /// ... waited out with this probability.
     pub wait_probability: f64,
     pub typo_probability: f64,
+    /// Share of logins approved by push instead of a code (no clock involved).
+    pub push_share: f64,
     /// Retries with a fresh code after a rejection.
     pub retries: u32,
     pub retry_delay_s: Dist,
@@ -254,6 +256,7 @@ mod tests {
             fresh_code_below_s: 0.0,
             wait_probability: 0.0,
             typo_probability: 0.0,
+            push_share: 0.0,
             retries: 0,
             retry_delay_s: Dist::Fixed(0.0),
         }

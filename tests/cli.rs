@@ -783,7 +783,7 @@ fn set_overrides_are_checked_and_reported_against_the_flag() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("--set validator.preset: expected one of rfc6238, vip, privacyidea"),
+        err.contains("--set validator.preset: expected one of rfc6238, vip, vip-low, privacyidea"),
         "{err}"
     );
     let out = otpdrift(&["check", p, "--set", "population[7].share=1"], &dir.0);
@@ -825,7 +825,11 @@ fn presets_command_lists_every_preset_with_its_source() {
     ] {
         assert!(out.lines().any(|l| l == name), "{name} missing");
     }
-    assert_eq!(out.matches("  source: ").count(), 11);
+    assert_eq!(out.matches("  source: ").count(), 13);
+    assert!(
+        out.contains("docs/validators.md#vip"),
+        "sources point into the repository"
+    );
     assert!(
         out.contains("back = 6"),
         "privacyIDEA's lopsided window is shown"

@@ -175,14 +175,22 @@ pub fn read_attempts(
     Ok(out)
 }
 
-/// A typed code as a number: digits only and exactly the credential's length, else a value
-/// no step's code can equal (a malformed code is a failed attempt).
-fn typed(code: &str, digits: u32) -> u32 {
+/// A typed code as a number: digits only and exactly the credential's length (or, for a
+/// validator that compares numbers, any integer below 10^digits), else a value no step's code
+/// can equal (a malformed code is a failed attempt).
+fn typed(code: &str, digits: u32, numeric: bool) -> u32 {
     let c = code.trim();
-    if c.len() == digits as usize && c.bytes().all(|b| b.is_ascii_digit()) {
-        c.parse().unwrap_or(u32::MAX)
+    let c = if numeric {
+        c.strip_prefix('+').unwrap_or(c)
     } else {
-        u32::MAX
+        c
+    };
+    let well_formed = !c.is_empty()
+        && c.bytes().all(|b| b.is_ascii_digit())
+        && (numeric || c.len() == digits as usize);
+    match c.parse::<u64>() {
+        Ok(x) if well_formed && x < 10u64.pow(digits) => x as u32,
+        _ => u32::MAX,
     }
 }
 
@@ -208,13 +216,17 @@ pub fn decide(plan: &ReplayPlan) -> Vec<DecisionRow> {
                 (true, "unlocked".to_string(), None)
             }
             "sync" => {
-                let mut codes = vec![typed(a.code.as_deref().unwrap_or(""), sec.digits)];
+                let mut codes = vec![typed(
+                    a.code.as_deref().unwrap_or(""),
+                    sec.digits,
+                    v.numeric_codes,
+                )];
                 codes.extend(
                     a.code2
                         .as_deref()
                         .unwrap_or("")
                         .split_whitespace()
-                        .map(|c| typed(c, sec.digits)),
+                        .map(|c| typed(c, sec.digits, v.numeric_codes)),
                 );
                 match v.sync(st, sec.scheme, now, &codes, code_of) {
                     Ok(o) => (true, "sync_ok".to_string(), Some(o)),
@@ -222,7 +234,7 @@ pub fn decide(plan: &ReplayPlan) -> Vec<DecisionRow> {
                 }
             }
             _ => {
-                let code = typed(a.code.as_deref().unwrap_or(""), sec.digits);
+                let code = typed(a.code.as_deref().unwrap_or(""), sec.digits, v.numeric_codes);
                 let d = v.verify(st, sec.scheme, now, code, code_of);
                 let reason = match (d.verdict, d.resynced) {
                     (Verdict::Accepted, Some(Resync::NextCode)) => "next_code_ok".to_string(),
@@ -398,9 +410,13 @@ mod tests {
     use super::*;
 
     const GOLDEN: &[&str] = &[
+        "django-otp",
         "google-authenticator-libpam",
         "google-authenticator-libpam-reuse",
         "pam-oath",
+        "privacyidea",
+        "privacyidea-autoresync",
+        "pyotp",
     ];
 
     fn golden_dir(name: &str) -> PathBuf {
@@ -471,6 +487,26 @@ mod tests {
     #[test]
     fn pam_oath_decides_as_the_real_module() {
         conforms("pam-oath");
+    }
+
+    #[test]
+    fn privacyidea_decides_as_the_real_code() {
+        conforms("privacyidea");
+    }
+
+    #[test]
+    fn privacyidea_with_autoresync_decides_as_the_real_code() {
+        conforms("privacyidea-autoresync");
+    }
+
+    #[test]
+    fn pyotp_decides_as_the_real_library() {
+        conforms("pyotp");
+    }
+
+    #[test]
+    fn django_otp_decides_as_the_real_code() {
+        conforms("django-otp");
     }
 
     #[test]

@@ -69,6 +69,7 @@ pub struct RawValidator {
     pub auto_sync: Option<Value>,
     pub sync_band: Option<Value>,
     pub initial_window: Option<Value>,
+    pub numeric_codes: Option<bool>,
     pub hotp_look_ahead: Option<u32>,
     pub server_offset: Option<String>,
 }
@@ -218,6 +219,7 @@ pub struct RawUser {
     pub fresh_code_below: Option<String>,
     pub wait_probability: Option<f64>,
     pub typo_probability: Option<f64>,
+    pub push_share: Option<f64>,
     pub retries: Option<u32>,
     pub retry_delay: Option<Value>,
 }

@@ -46,7 +46,7 @@ pub fn validator(v: &ValidatorConfig) -> Value {
         "lockout": lockout,
         "throttle": v.throttle.map_or(json!("none"), |t| json!({"factor": format_seconds(t.factor_s)})),
         "sync": v.sync.map_or(json!("none"), |p| json!({"codes": p.codes, "window": p.window, "search": p.search, "refuse_next": p.refuse_next, "centre_beyond": p.centre_beyond})),
-        "auto_resync": v.auto_resync.map_or(json!("none"), |a| json!({"window": a.window, "max_gap": a.max_gap, "timeout": format_seconds(a.timeout_s)})),
+        "auto_resync": v.auto_resync.map_or(json!("none"), |a| json!({"window": a.window, "max_gap": a.max_gap, "timeout": format_seconds(a.timeout_s), "style": a.style})),
         "next_code": v.next_code.map_or(json!("none"), |n| {
             let mut m = json!({"window": n.window});
             if n.wide_after != u32::MAX {
@@ -61,6 +61,7 @@ pub fn validator(v: &ValidatorConfig) -> Value {
         "auto_sync": v.auto_sync.map_or(json!("none"), |w| json!(w)),
         "sync_band": v.sync_band.map_or(json!("none"), |w| json!(w)),
         "initial_window": v.initial_window.map_or(json!("none"), |w| json!(w)),
+        "numeric_codes": v.numeric_codes,
         "idle_widening": v.idle_widening.map_or(json!("none"), |w| json!({"steps_per_day": w.steps_per_day, "max_extra": w.max_extra})),
         "hotp_look_ahead": v.hotp_look_ahead, "server_offset": s(v.server_offset_s),
     })
@@ -175,7 +176,7 @@ pub fn resolved(sc: &Scenario) -> Value {
                     "logins_per_day": d(&u.logins_per_day), "schedule": u.schedule,
                     "weekdays": u.weekdays, "hours": u.hours.to_vec(), "utc_offset": s(u.utc_offset_s),
                     "holidays": holidays, "delay": ds(&u.delay_s), "fresh_code_below": s(u.fresh_code_below_s),
-                    "wait_probability": u.wait_probability, "typo_probability": u.typo_probability,
+                    "wait_probability": u.wait_probability, "typo_probability": u.typo_probability, "push_share": u.push_share,
                     "retries": u.retries, "retry_delay": ds(&u.retry_delay_s),
                 },
             })

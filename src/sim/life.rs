@@ -778,6 +778,19 @@ pub fn simulate_token(
         }
         last_login = t;
         let mut rng: Rng = behaviour_at(&behaviour, n as u64);
+        // A push approval needs no code and no clock (drawn only when pushes exist, so
+        // code-only fleets keep their streams).
+        if p.user.push_share > 0.0 && rng.random::<f64>() < p.user.push_share {
+            let c = &mut tally.buckets[b];
+            c.push_logins += 1;
+            c.first_try_ok += 1;
+            c.logins_ok += 1;
+            life.failed_incidents = 0;
+            if let Some(s) = life.incident_start.take() {
+                tally.recovery_time.record_s((t - s) as f64 / 1000.0);
+            }
+            continue;
+        }
         let (outcome, at) = life.try_login(t, &mut rng, &mut tally.buckets[b]);
         match outcome {
             Try::Accepted { first } => {

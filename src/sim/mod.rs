@@ -419,4 +419,27 @@ simulate_accounts = 20
         );
         assert!(c.attack_blocked > c.attack_guesses * 10);
     }
+
+    #[test]
+    fn push_logins_need_no_code_and_no_clock() {
+        let text = |share: f64| {
+            format!(
+                "[run]\nhorizon = \"60d\"\ntokens = 50\nseed = 8\n[[population]]\ntoken = {{ kind = \"desktop\" }}\nuser = {{ push_share = {share} }}\n"
+            )
+        };
+        let all = |share: f64| {
+            let sc = Scenario::from_toml("p.toml", &text(share)).unwrap();
+            run(&sc, 0..50, &|_| {}).tally.all().total
+        };
+        let (none, half, every) = (all(0.0), all(0.5), all(1.0));
+        assert_eq!(none.push_logins, 0);
+        // Every login by push: no attempt, every login succeeds at once.
+        assert_eq!(every.attempts, 0);
+        assert_eq!(every.push_logins, every.logins);
+        assert_eq!(every.first_try_ok, every.logins);
+        // Half by push: about half the logins, and fewer attempts than code-only.
+        let share = half.push_logins as f64 / half.logins as f64;
+        assert!((share - 0.5).abs() < 0.03, "{share}");
+        assert!(half.attempts < none.attempts);
+    }
 }

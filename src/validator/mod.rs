@@ -172,6 +172,22 @@ pub struct AutoResync {
     pub window: u32,
     pub max_gap: u32,
     pub timeout_s: f64,
+    pub style: AutoStyle,
+}
+
+/// How the automatic resync searches and remembers its first code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoStyle {
+    /// The nearest match around the server step; a later code 1..=`max_gap` steps after the
+    /// remembered one, within the timeout, resyncs.
+    Nearest,
+    /// privacyIDEA `_autosync`: oldest first over the sync window around the centre plus the
+    /// window's back steps (HmacOtp leaves its counter there after the failed search); the
+    /// first code is remembered with no replay check; a second found code succeeds only at
+    /// exactly the next step and after the last used one, and clears the memory either way; no
+    /// time limit; a normal success does not clear it.
+    Privacyidea,
 }
 
 /// RSA's next-tokencode mode: a code within ±`window` steps but outside the normal window is
@@ -223,6 +239,9 @@ pub struct ValidatorConfig {
     pub sync_band: Option<u32>,
     /// OneSpan's initial window: ±this many steps until the credential's first success.
     pub initial_window: Option<u32>,
+    /// Typed codes are compared as numbers, not as strings of the code's length: django-otp
+    /// reads `int(token)`, so "04134" matches 004134. Only replayed logs carry such codes.
+    pub numeric_codes: bool,
     /// Counter look-ahead for HOTP credentials (RFC 4226 s7.4).
     pub hotp_look_ahead: u32,
     /// The server clock's error: server time minus true time, seconds.
@@ -546,7 +565,7 @@ impl ValidatorConfig {
         let Some(o) = found else {
             return self.learn_from_miss(
                 st,
-                (server_step, server_ms, step_ms, t0),
+                (center, server_step, server_ms, step_ms, t0),
                 now,
                 code,
                 code_of,
@@ -587,7 +606,12 @@ impl ValidatorConfig {
             st.used.pop_front();
         }
         st.used.push_back(step);
-        st.pending_auto = None;
+        if self
+            .auto_resync
+            .is_none_or(|a| a.style != AutoStyle::Privacyidea)
+        {
+            st.pending_auto = None;
+        }
         match self.drift {
             DriftLearning::Steps => st.drift_steps = step - server_step,
             // privacyIDEA: matched step's start minus the whole seconds of now.
@@ -621,12 +645,30 @@ impl ValidatorConfig {
     fn learn_from_miss(
         &self,
         st: &mut CredentialState,
-        (server_step, server_ms, step_ms, t0): (i64, Millis, i64, i64),
+        (center, server_step, server_ms, step_ms, t0): (i64, i64, Millis, i64, i64),
         now: Millis,
         code: u32,
         code_of: &mut impl FnMut(i64) -> u32,
     ) -> Decision {
-        if let Some(a) = self.auto_resync {
+        if let Some(a) = self
+            .auto_resync
+            .filter(|a| a.style == AutoStyle::Privacyidea)
+        {
+            let lo = center + self.window_back as i64 - a.window as i64;
+            if let Some(s) = (lo..lo + 2 * a.window as i64).find(|s| code_of(*s) == code) {
+                match st.pending_auto.take() {
+                    None => st.pending_auto = Some((s, now)),
+                    Some((p, _)) if p + 1 == s && st.last_step.is_none_or(|l| s > l) => {
+                        self.accept(st, s, server_step, server_ms, step_ms, t0);
+                        return Decision {
+                            resynced: Some(Resync::Auto),
+                            ..Decision::at(Verdict::Accepted, s, s - server_step)
+                        };
+                    }
+                    Some(_) => {}
+                }
+            }
+        } else if let Some(a) = self.auto_resync {
             if let Some(s) = Self::nearest(a.window, server_step, code, code_of) {
                 let follows = st.pending_auto.is_some_and(|(p, t)| {
                     s > p && s <= p + a.max_gap as i64 && (now - t) as f64 <= a.timeout_s * 1000.0
@@ -860,7 +902,13 @@ impl ValidatorConfig {
             _ => st.drift_steps = last - server_step,
         }
         st.last_step = Some(last + p.refuse_next as i64);
-        st.pending_auto = None;
+        // privacyIDEA's resync leaves a remembered autosync code in place.
+        if self
+            .auto_resync
+            .is_none_or(|a| a.style != AutoStyle::Privacyidea)
+        {
+            st.pending_auto = None;
+        }
         st.sightings.clear();
         Ok(last - server_step)
     }

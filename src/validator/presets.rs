@@ -32,6 +32,7 @@ fn base(name: &str) -> ValidatorConfig {
         auto_sync: None,
         sync_band: None,
         initial_window: None,
+        numeric_codes: false,
         hotp_look_ahead: 10,
         server_offset_s: 0.0,
     }
@@ -181,6 +182,7 @@ pub fn all() -> Vec<Preset> {
                 search: SearchOrder::OldestFirst,
                 skip_refused: true,
                 throttle: Some(Throttle { factor_s: 1.0 }),
+                numeric_codes: true,
                 ..base("django-otp")
             },
         },

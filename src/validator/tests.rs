@@ -29,6 +29,7 @@ fn cfg(back: u32, ahead: u32) -> ValidatorConfig {
         auto_sync: None,
         sync_band: None,
         initial_window: None,
+        numeric_codes: false,
         hotp_look_ahead: 10,
         server_offset_s: 0.0,
     }
@@ -385,6 +386,7 @@ fn linotp_auto_resync_when_switched_on_takes_a_second_code_one_to_three_steps_la
             window: 1000,
             max_gap: 3,
             timeout_s: f64::INFINITY,
+            style: AutoStyle::Nearest,
         }),
         ..preset("linotp")
     };
@@ -782,4 +784,80 @@ fn privacyidea_resync_searches_each_code_and_refuses_the_next_step() {
         v.sync(&mut st, TOTP, now + 2 * S, &[code(1500), code(1502)], code),
         Err(SyncFailure::NotConsecutive)
     );
+}
+
+#[test]
+fn freeipa_lockout_counts_failures_within_60_s_and_locks_for_600_s() {
+    // FreeIPA password policy (kerberos.ldif: krbPwdMaxFailure 6, krbPwdFailureCountInterval
+    // 60, krbPwdLockoutDuration 600): a failure 60 s after the previous one starts a new count.
+    let v = preset("freeipa");
+    let mut st = CredentialState::enrolled(0);
+    let t = 1000 * S;
+    let wrong = |st: &mut CredentialState, at: Millis| v.verify(st, TOTP, at, 999_999_999, code);
+    for i in 0..5 {
+        wrong(&mut st, t + i * 10_000);
+    }
+    assert_eq!(st.failures, 5);
+    wrong(&mut st, t + 40_000 + 60_000);
+    assert_eq!(st.failures, 1, "the sixth came 60 s after the fifth");
+    for i in 1..6 {
+        wrong(&mut st, t + 100_000 + i * 1_000);
+    }
+    assert!(st.is_locked(t + 105_000));
+    let unlocked = t + 105_000 + 600_000;
+    assert_eq!(
+        submit(&v, &mut st, unlocked - 1, 3_501).verdict,
+        Verdict::Locked
+    );
+    assert_eq!(
+        submit(&v, &mut st, unlocked, unlocked.div_euclid(S)).verdict,
+        Verdict::Accepted
+    );
+}
+
+#[test]
+fn freeipa_sync_centres_the_window_one_step_beyond_the_second_code() {
+    // otp_token.c: watermark = s + 2, clockOffset = (s + 2 - now/step) * step.
+    let v = preset("freeipa");
+    let mut st = CredentialState::enrolled(0);
+    let now = 1000 * S;
+    assert_eq!(
+        v.sync(&mut st, TOTP, now, &[code(1500), code(1501)], code),
+        Ok(501)
+    );
+    assert_eq!(st.drift_steps, 502);
+    // The window is ±9 around step 1502: 1511 is in, 1501 (used) is skipped.
+    assert_eq!(submit(&v, &mut st, now, 1511).verdict, Verdict::Accepted);
+    assert_eq!(submit(&v, &mut st, now, 1501).verdict, Verdict::NoMatch);
+}
+
+#[test]
+fn linotp_resync_accepts_the_very_next_step() {
+    // LinOTP sets count = second code + 1 as the next expected counter, unlike privacyIDEA.
+    let v = preset("linotp");
+    let mut st = CredentialState::enrolled(0);
+    let now = 1000 * S;
+    assert_eq!(
+        v.sync(&mut st, TOTP, now, &[code(1040), code(1041)], code),
+        Ok(41)
+    );
+    assert_eq!(
+        submit(&v, &mut st, now + S, 1042).verdict,
+        Verdict::Accepted
+    );
+}
+
+#[test]
+fn privacyidea_replay_rejects_the_whole_attempt() {
+    // totptoken.py: if the first match is at or before the last used step, the attempt fails
+    // without searching further.
+    let v = preset("privacyidea");
+    let mut st = CredentialState::enrolled(0);
+    let now = 1000 * S;
+    assert_eq!(submit(&v, &mut st, now, 1000).verdict, Verdict::Accepted);
+    assert_eq!(
+        submit(&v, &mut st, now + 1000, 999).verdict,
+        Verdict::Replay
+    );
+    assert_eq!(st.failures, 1, "a replay counts as a failure");
 }

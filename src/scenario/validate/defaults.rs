@@ -65,6 +65,7 @@ pub(super) fn kind_defaults(
         fresh_code_below_s: 5.0,
         wait_probability: 0.6,
         typo_probability: 0.02,
+        push_share: 0.0,
         retries: 2,
         retry_delay_s: lognormal(20.0, 0.5).clipped(3.0, 300.0),
     };

@@ -213,6 +213,7 @@ pub(super) fn user(c: &mut Checker, r: RawUser, path: &str, d: UserSpec) -> User
             r.wait_probability,
             d.wait_probability,
         ),
+        push_share: c.probability(&p("push_share"), r.push_share, d.push_share),
         typo_probability: c.probability(
             &p("typo_probability"),
             r.typo_probability,

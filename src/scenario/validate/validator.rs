@@ -299,9 +299,22 @@ pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
         Some(v) => {
             let keys = [("window", 0.0, 1e6), ("max_gap", 1.0, 1000.0)];
             let mut v = v.clone();
-            let timeout = match &mut v {
-                Value::Table(t) => t.remove("timeout"),
-                _ => None,
+            let (timeout, style) = match &mut v {
+                Value::Table(t) => (t.remove("timeout"), t.remove("style")),
+                _ => (None, None),
+            };
+            let style = match style {
+                None => base.auto_resync.map_or(AutoStyle::Nearest, |a| a.style),
+                Some(Value::String(s)) if s == "nearest" => AutoStyle::Nearest,
+                Some(Value::String(s)) if s == "privacyidea" => AutoStyle::Privacyidea,
+                Some(other) => {
+                    c.err(
+                        "validator.auto_resync.style",
+                        "\"nearest\" or \"privacyidea\"",
+                        describe(&other),
+                    );
+                    AutoStyle::Nearest
+                }
             };
             let timeout_s = match timeout {
                 None => 300.0,
@@ -326,12 +339,13 @@ pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
                 "validator.auto_resync",
                 &v,
                 &keys,
-                "automatic resync (window, max_gap, timeout)",
+                "automatic resync (window, max_gap, timeout, style)",
             ) {
                 Some(Section::On(p)) => Some(AutoResync {
                     window: p[0].map_or(base.auto_resync.map_or(1000, |a| a.window), |w| w as u32),
                     max_gap: p[1].unwrap_or(3.0) as u32,
                     timeout_s,
+                    style,
                 }),
                 Some(Section::Off) => None,
                 None => base.auto_resync,
@@ -462,6 +476,7 @@ pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
         auto_sync,
         sync_band,
         initial_window,
+        numeric_codes: r.numeric_codes.unwrap_or(base.numeric_codes),
         hotp_look_ahead,
         server_offset_s,
     }
