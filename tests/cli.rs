@@ -1249,3 +1249,38 @@ fn replay_decides_a_hand_written_log() {
         assert!(err.contains(want), "want {want:?} in {err}");
     }
 }
+
+#[test]
+fn a_pskc_key_container_from_rfc_6030_supplies_the_secrets() {
+    // RFC 6030 Figure 2: HOTP key 12345678 with the RFC 4226 secret, 8 digits, counter 0.
+    // Its codes are RFC 4226 Appendix D's truncated values mod 10^8.
+    let dir = Dir::new("pskc");
+    let pskc = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rfc6030-figure2.pskcxml");
+    dir.write(
+        "log.csv",
+        "credential,time,action,code,expected\n\
+         12345678,1,verify,84755224,accept\n\
+         12345678,2,verify,84755224,reject\n\
+         12345678,3,verify,94287082,accept\n\
+         12345678,4,verify,37359152,accept\n",
+    );
+    let out = otpdrift(
+        &["replay", "log.csv", "--secrets", pskc.to_str().unwrap()],
+        &dir.0,
+    );
+    ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("4 of 4 decisions match `expected`"), "{err}");
+    // An encrypted container is refused with its position.
+    dir.write(
+        "enc.xml",
+        "<KeyContainer Version=\"1.0\" xmlns=\"urn:ietf:params:xml:ns:keyprov:pskc\">\n<KeyPackage>\n<Key Id=\"k1\" Algorithm=\"urn:ietf:params:xml:ns:keyprov:pskc:totp\">\n<Data><Secret><EncryptedValue/></Secret></Data>\n</Key>\n</KeyPackage>\n</KeyContainer>\n",
+    );
+    let out = otpdrift(&["replay", "log.csv", "--secrets", "enc.xml"], &dir.0);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("enc.xml:3: key `k1`: the secret is encrypted"),
+        "{err}"
+    );
+}

@@ -21,6 +21,8 @@ pub struct Secret {
     pub keyed: Keyed,
     pub digits: u32,
     pub scheme: Scheme,
+    /// HOTP: the counter expected at enrolment.
+    pub counter: u64,
 }
 
 /// A checked `replay`: the log, the secrets, the validator, where the decisions go.
@@ -71,10 +73,34 @@ pub fn validator(
     })
 }
 
-/// Reads a secrets CSV.
+/// Reads a secrets CSV, or a PSKC (RFC 6030) key container.
 pub fn read_secrets(file: &str, bytes: &[u8]) -> Result<HashMap<String, Secret>> {
     let mut out = HashMap::new();
+    let text = String::from_utf8_lossy(bytes);
+    if text
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .starts_with('<')
+    {
+        for (line, s) in crate::results::pskc::read(file, &text)? {
+            add_secret(file, &mut out, line, s)?;
+        }
+        return Ok(out);
+    }
     read_named::<SecretIn>(file, bytes, &["credential", "secret"], |line, s| {
+        add_secret(file, &mut out, line, s)
+    })?;
+    Ok(out)
+}
+
+/// Checks one secrets row and adds it.
+fn add_secret(
+    file: &str,
+    out: &mut HashMap<String, Secret>,
+    line: u64,
+    s: SecretIn,
+) -> std::result::Result<(), FileError> {
+    {
         let bad = |col: &str, msg: String| {
             FileError::new(file, line, 0, format!("column `{col}`: {msg}"))
         };
@@ -114,6 +140,7 @@ pub fn read_secrets(file: &str, bytes: &[u8]) -> Result<HashMap<String, Secret>>
                     keyed: Keyed::new(algorithm, &key),
                     digits,
                     scheme,
+                    counter: s.counter.unwrap_or(0),
                 },
             )
             .is_some()
@@ -126,8 +153,7 @@ pub fn read_secrets(file: &str, bytes: &[u8]) -> Result<HashMap<String, Secret>>
             ));
         }
         Ok(())
-    })?;
-    Ok(out)
+    }
 }
 
 /// Reads an attempt log; every row's credential must have a secret.
@@ -202,13 +228,18 @@ pub fn decide(plan: &ReplayPlan) -> Vec<DecisionRow> {
     for (_, a) in &plan.attempts {
         let sec = &plan.secrets[&a.credential];
         let now: Millis = a.time.0;
+        let enrolled = |now| {
+            let mut st = CredentialState::enrolled(now);
+            st.hotp_next = sec.counter as i64;
+            st
+        };
         let st = states
             .entry(a.credential.as_str())
-            .or_insert_with(|| CredentialState::enrolled(now));
+            .or_insert_with(|| enrolled(now));
         let code_of = |s: i64| sec.keyed.hotp(s as u64, sec.digits);
         let (accepted, reason, offset) = match a.action.trim() {
             "enrol" => {
-                *st = CredentialState::enrolled(now);
+                *st = enrolled(now);
                 (true, "enrolled".to_string(), None)
             }
             "unlock" => {
@@ -427,7 +458,11 @@ mod tests {
 
     /// Replays one golden directory; returns (attempts, mismatches as text).
     fn replay_golden(name: &str) -> (usize, Vec<String>) {
-        let dir = golden_dir(name);
+        replay_dir(&golden_dir(name), name)
+    }
+
+    /// Replays a directory of attempts, secrets and validator.
+    fn replay_dir(dir: &Path, name: &str) -> (usize, Vec<String>) {
         let text = std::fs::read_to_string(dir.join("validator.toml")).unwrap();
         let v = validator(Some((&format!("{name}/validator.toml"), text)), None, &[]).unwrap();
         let plan = plan(
@@ -507,6 +542,41 @@ mod tests {
     #[test]
     fn django_otp_decides_as_the_real_code() {
         conforms("django-otp");
+    }
+
+    /// Systems that cannot run here: one hand-written trace per documented rule, each row's
+    /// note citing its source (tests/rules/).
+    const RULES: &[&str] = &["freeipa", "keycloak", "linotp", "onespan", "rsa", "vip"];
+
+    #[test]
+    fn hand_written_rule_traces_of_systems_that_cannot_run_here_hold() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rules");
+        let mut found: Vec<String> = std::fs::read_dir(&root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        found.sort();
+        assert_eq!(found, RULES);
+        for name in RULES {
+            let dir = root.join(name);
+            let (n, diffs) = replay_dir(&dir, name);
+            assert!(n >= 9, "{name}: {n} rows");
+            assert!(diffs.is_empty(), "{name}:\n{}", diffs.join("\n"));
+            let log = std::fs::read_to_string(dir.join("attempts.csv")).unwrap();
+            let mut r = csv::Reader::from_reader(log.as_bytes());
+            let note = r
+                .headers()
+                .unwrap()
+                .iter()
+                .position(|h| h == "note")
+                .unwrap();
+            for rec in r.records() {
+                assert!(
+                    !rec.unwrap()[note].is_empty(),
+                    "{name}: a row without a note"
+                );
+            }
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod cells;
 mod manifest;
+pub mod pskc;
 pub mod replay;
 mod run;
 mod sweep;

@@ -77,6 +77,9 @@ pub struct SecretIn {
     /// `totp` (default) or `hotp`.
     #[serde(default)]
     pub kind: Option<String>,
+    /// HOTP: the counter the validator expects next.
+    #[serde(default)]
+    pub counter: Option<u64>,
 }
 
 /// One credential's secret as written (a trace's secrets file).

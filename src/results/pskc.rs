@@ -1,0 +1,148 @@
+//! PSKC (RFC 6030) key containers, the format token vendors deliver seeds in: each key's id,
+//! secret, algorithm (HOTP or TOTP), digits, counter, time step and epoch.
+
+use super::replay::SecretIn;
+use super::table::FileError;
+use crate::otp::encode_base32;
+
+/// Standard Base64 (RFC 4648 s4), whitespace ignored.
+fn base64(text: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut buf, mut bits) = (0u32, 0u32);
+    for c in text.bytes().filter(|c| !c.is_ascii_whitespace()) {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => break,
+            _ => return Err(format!("`{}` is not Base64", c as char)),
+        };
+        buf = (buf << 6) | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buf >> bits) as u8);
+            buf &= (1 << bits) - 1;
+        }
+    }
+    Ok(out)
+}
+
+type Node<'a, 'i> = roxmltree::Node<'a, 'i>;
+
+/// The first child element of `n` named `name`.
+fn child<'a, 'i>(n: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
+    n.children()
+        .find(|c| c.is_element() && c.tag_name().name() == name)
+}
+
+/// The keys of a PSKC document, as secrets rows (with the line of each `Key` element).
+pub fn read(file: &str, text: &str) -> Result<Vec<(u64, SecretIn)>, FileError> {
+    let doc = roxmltree::Document::parse(text).map_err(|e| {
+        let p = e.pos();
+        FileError::new(file, p.row as u64, p.col as usize, format!("not XML: {e}"))
+    })?;
+    let root = doc.root_element();
+    if root.tag_name().name() != "KeyContainer" {
+        return Err(FileError::new(
+            file,
+            1,
+            0,
+            format!(
+                "expected a PSKC KeyContainer (RFC 6030), found <{}>",
+                root.tag_name().name()
+            ),
+        ));
+    }
+    let plain = |n: Option<Node>| {
+        n.and_then(|n| child(n, "PlainValue"))
+            .and_then(|v| v.text())
+            .map(|t| t.trim().to_string())
+    };
+    let mut out = Vec::new();
+    for key in root
+        .descendants()
+        .filter(|n| n.is_element() && n.tag_name().name() == "Key")
+    {
+        let line = doc.text_pos_at(key.range().start).row as u64;
+        let bad = |msg: String| FileError::new(file, line, 0, msg);
+        let id = key
+            .attribute("Id")
+            .or_else(|| key.attribute("KeyId"))
+            .ok_or_else(|| bad("a Key without an Id".into()))?;
+        let algorithm = key.attribute("Algorithm").unwrap_or("");
+        let kind = if algorithm.ends_with("hotp") {
+            "hotp"
+        } else if algorithm.ends_with("totp") {
+            "totp"
+        } else {
+            return Err(bad(format!(
+                "key `{id}`: expected a HOTP or TOTP algorithm (…:pskc:hotp, …:pskc:totp), found `{algorithm}`"
+            )));
+        };
+        let params = child(key, "AlgorithmParameters");
+        let digits = params
+            .and_then(|p| child(p, "ResponseFormat"))
+            .and_then(|r| r.attribute("Length"))
+            .map(|l| {
+                l.parse::<u32>().map_err(|_| {
+                    bad(format!(
+                        "key `{id}`: ResponseFormat Length `{l}` is not a number"
+                    ))
+                })
+            })
+            .transpose()?;
+        let hash = params
+            .and_then(|p| child(p, "Suite"))
+            .and_then(|s| s.text())
+            .map(|s| s.trim().to_ascii_lowercase().replace("hmac-", ""));
+        let data = child(key, "Data").ok_or_else(|| bad(format!("key `{id}` has no Data")))?;
+        let secret =
+            child(data, "Secret").ok_or_else(|| bad(format!("key `{id}` has no Secret")))?;
+        if child(secret, "EncryptedValue").is_some() {
+            return Err(bad(format!(
+                "key `{id}`: the secret is encrypted; decrypt the container with the vendor's transport key first"
+            )));
+        }
+        let bytes = plain(Some(secret))
+            .ok_or_else(|| bad(format!("key `{id}`: expected a Secret PlainValue")))
+            .and_then(|t| base64(&t).map_err(|e| bad(format!("key `{id}`: Secret: {e}"))))?;
+        let number = |name: &str| -> Result<Option<i64>, FileError> {
+            plain(child(data, name))
+                .map(|t| {
+                    t.parse::<i64>()
+                        .map_err(|_| bad(format!("key `{id}`: {name} `{t}` is not a whole number")))
+                })
+                .transpose()
+        };
+        out.push((
+            line,
+            SecretIn {
+                credential: id.to_string(),
+                secret: encode_base32(&bytes),
+                algorithm: hash,
+                digits,
+                step: number("TimeInterval")?.map(|s| s as u32),
+                t0: number("Time")?,
+                kind: Some(kind.to_string()),
+                counter: number("Counter")?.map(|c| c as u64),
+            },
+        ));
+    }
+    if out.is_empty() {
+        return Err(FileError::new(file, 0, 0, "the container holds no Key"));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_of_rfc_4648_vectors() {
+        assert_eq!(super::base64("Zm9vYmFy").unwrap(), b"foobar");
+        assert_eq!(super::base64("Zm9vYg==").unwrap(), b"foob");
+        assert!(super::base64("Zm9v*").is_err());
+    }
+}
