@@ -829,7 +829,8 @@ fn stacked<DB: DrawingBackend>(
         .x_label_formatter(&|x| day_label(d, *x))
         .y_label_formatter(&|y| format!("{y:.0}"))
         .x_labels(6)
-        .y_labels(8)
+        // Counts are whole: no more labels than whole numbers in range, or they repeat.
+        .y_labels(((ymax * 1.12).ceil() as usize + 1).clamp(2, 8))
         .draw()
         .map_err(e)?;
     if ymax <= 0.0 {
