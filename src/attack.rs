@@ -41,6 +41,14 @@ pub fn guess_cap(v: &ValidatorConfig, wanted: f64, user_logins_per_day: f64) -> 
         let burst = 1.0 + (gap_s / t.factor_s).max(1.0).log2();
         return wanted.min(resets * burst);
     }
+    // libpam's rate limit counts every attempt; Keycloak's brute-force waits settle at the
+    // longest wait per guess.
+    let wanted = v.rate_limit.map_or(wanted, |r| {
+        wanted.min(r.attempts as f64 * 86_400.0 / r.per_s.max(1.0))
+    });
+    let wanted = v
+        .brute_force
+        .map_or(wanted, |b| wanted.min(86_400.0 / b.max_wait_s.max(1.0)));
     match v.lockout {
         None => wanted,
         Some(l) => {
@@ -174,5 +182,20 @@ mod tests {
         // 1 + log2(43200) guesses.
         let e = exposure(&scenario("preset = \"django-otp\""), 0, &SPEC);
         assert!((e.guesses_per_day - 2.0 * (1.0 + 43_200f64.log2())).abs() < 1e-9);
+        // RATE_LIMIT 1 per 30 minutes: 48 guesses a day; Keycloak's brute force: one per 15 min.
+        let e = exposure(
+            &scenario(
+                "rate_limit = { attempts = 1, per = \"30m\" }\nlockout = { max_failures = 0 }",
+            ),
+            0,
+            &SPEC,
+        );
+        assert_eq!(e.guesses_per_day, 48.0);
+        let e = exposure(
+            &scenario("preset = \"keycloak\"\nbrute_force = { failures = 30 }"),
+            0,
+            &SPEC,
+        );
+        assert_eq!(e.guesses_per_day, 96.0);
     }
 }

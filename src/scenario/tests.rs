@@ -197,3 +197,21 @@ user = { delay = { dist = "lognormal", median = "8s", sigma = 0.4, clip = ["1s",
     );
     assert_eq!(p.user.holidays.len(), 2);
 }
+
+#[test]
+fn vip_security_levels_set_the_validation_window() {
+    let sc = |extra: &str| {
+        parse(&format!(
+            "[validator]\npreset = \"vip\"\n{extra}\n[[population]]\ntoken = {{ kind = \"hardware\" }}\n"
+        ))
+    };
+    let low = sc("security_level = \"low\"").unwrap().validator;
+    assert_eq!(
+        (low.window_back, low.window_ahead, low.auto_sync),
+        (64, 64, Some(80))
+    );
+    let medium = sc("security_level = \"medium\"").unwrap().validator;
+    assert_eq!((medium.window_back, medium.auto_sync), (10, Some(20)));
+    let e = sc("security_level = \"high\"").unwrap_err().to_string();
+    assert!(e.contains("validator.security_level: expected \"low\" or \"medium\" (VIP's High window is not published"), "{e}");
+}

@@ -128,6 +128,30 @@ pub struct Throttle {
     pub factor_s: f64,
 }
 
+/// google-authenticator-libpam's `RATE_LIMIT n m`: every attempt is recorded before the code
+/// is read; with more than `attempts` of them in the last `per_s` seconds the attempt is refused
+/// without checking the code. The newest `attempts` are kept, refused ones included.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct RateLimit {
+    pub attempts: u32,
+    pub per_s: f64,
+}
+
+/// Keycloak's brute-force detection (off by default): after `failures` failures the user waits
+/// `wait_increment_s` for each `failures` of them, at most `max_wait_s`; a failure within
+/// `quick_login_s` of the previous one (below `failures`) waits `min_quick_wait_s`; the count
+/// is forgotten after `reset_after_s` without failures, and on success. Waiting attempts are
+/// refused without being compared or counted.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct BruteForce {
+    pub failures: u32,
+    pub wait_increment_s: f64,
+    pub max_wait_s: f64,
+    pub quick_login_s: f64,
+    pub min_quick_wait_s: f64,
+    pub reset_after_s: f64,
+}
+
 /// How an explicit sync finds its codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -227,6 +251,8 @@ pub struct ValidatorConfig {
     pub skip_refused: bool,
     pub lockout: Option<Lockout>,
     pub throttle: Option<Throttle>,
+    pub rate_limit: Option<RateLimit>,
+    pub brute_force: Option<BruteForce>,
     pub sync: Option<SyncProcedure>,
     pub auto_resync: Option<AutoResync>,
     pub next_code: Option<NextCode>,
@@ -368,6 +394,10 @@ pub struct CredentialState {
     pub failures: u32,
     /// When the last counted failure happened (for throttling).
     last_failure: Millis,
+    /// Recent attempt times (rate limit).
+    recent: VecDeque<Millis>,
+    /// Refused without comparing until then (brute-force detection).
+    blocked_until: Millis,
     pub locked_until: Option<Millis>,
     /// Out-of-window sightings (server step, skew) for consistent-skew learning.
     sightings: Vec<(i64, i64)>,
@@ -454,11 +484,25 @@ impl ValidatorConfig {
         if st.is_locked(now) {
             return Decision::new(Verdict::Locked);
         }
+        if let Some(r) = self.rate_limit {
+            st.recent.push_back(now);
+            let per = (r.per_s * 1000.0) as Millis;
+            let within = st.recent.iter().filter(|t| now - **t <= per).count();
+            while st.recent.len() > r.attempts as usize {
+                st.recent.pop_front();
+            }
+            if within > r.attempts as usize {
+                return Decision::new(Verdict::Locked);
+            }
+        }
         if let Some(t) = self.throttle {
             let wait = t.factor_s * 2f64.powi(st.failures as i32 - 1) * 1000.0;
             if st.failures > 0 && ((now - st.last_failure) as f64) < wait {
                 return Decision::new(Verdict::Locked);
             }
+        }
+        if self.brute_force.is_some() && now < st.blocked_until {
+            return Decision::new(Verdict::Locked);
         }
         let mut d = match scheme {
             Scheme::Hotp => self.verify_hotp(st, code, &mut code_of),
@@ -480,11 +524,26 @@ impl ValidatorConfig {
                     .is_some_and(|i| {
                         st.failures > 0 && (now - st.last_failure) as f64 >= i * 1000.0
                     });
-                if stale {
+                let forgotten = self.brute_force.is_some_and(|b| {
+                    st.failures > 0 && (now - st.last_failure) as f64 > b.reset_after_s * 1000.0
+                });
+                if stale || forgotten {
                     st.failures = 0;
                 }
+                let previous = st.last_failure;
                 st.failures += 1;
                 st.last_failure = now;
+                if let Some(b) = self.brute_force {
+                    let n = st.failures;
+                    let wait = if n >= b.failures {
+                        (b.wait_increment_s * (n / b.failures) as f64).min(b.max_wait_s)
+                    } else if n > 1 && ((now - previous) as f64) < b.quick_login_s * 1000.0 {
+                        b.min_quick_wait_s
+                    } else {
+                        0.0
+                    };
+                    st.blocked_until = now + (wait * 1000.0) as Millis;
+                }
                 if let Some(l) = self.lockout {
                     if st.failures >= l.max_failures {
                         d.locked_now = true;

@@ -25,6 +25,8 @@ fn base(name: &str) -> ValidatorConfig {
         skip_refused: false,
         lockout: None,
         throttle: None,
+        rate_limit: None,
+        brute_force: None,
         sync: None,
         auto_resync: None,
         next_code: None,

@@ -22,6 +22,8 @@ fn cfg(back: u32, ahead: u32) -> ValidatorConfig {
         skip_refused: false,
         lockout: None,
         throttle: None,
+        rate_limit: None,
+        brute_force: None,
         sync: None,
         auto_resync: None,
         next_code: None,
@@ -860,4 +862,78 @@ fn privacyidea_replay_rejects_the_whole_attempt() {
         Verdict::Replay
     );
     assert_eq!(st.failures, 1, "a replay counts as a failure");
+}
+
+#[test]
+fn libpam_rate_limit_refuses_unchecked_beyond_n_attempts_in_m_seconds() {
+    // pam_google_authenticator.c rate_limit (l.1002-1125): RATE_LIMIT 3 30.
+    let v = ValidatorConfig {
+        rate_limit: Some(RateLimit {
+            attempts: 3,
+            per_s: 30.0,
+        }),
+        ..cfg(1, 1)
+    };
+    let mut st = CredentialState::enrolled(0);
+    let t = 1000 * S;
+    for i in 0..3 {
+        assert_ne!(
+            submit(&v, &mut st, t + i * 1000, 1000).verdict,
+            Verdict::Locked
+        );
+    }
+    // The fourth within 30 s is refused without checking, even with a correct code.
+    assert_eq!(submit(&v, &mut st, t + 3000, 1000).verdict, Verdict::Locked);
+    // Refused attempts are kept: 30 s after the first, three newer ones still fill the limit.
+    assert_eq!(
+        submit(&v, &mut st, t + 31_000, 1001).verdict,
+        Verdict::Locked
+    );
+    assert_eq!(
+        submit(&v, &mut st, t + 70_000, 1002).verdict,
+        Verdict::Accepted
+    );
+}
+
+#[test]
+fn keycloak_brute_force_waits_grow_with_every_thirty_failures_when_switched_on() {
+    // DefaultBruteForceProtector (l.118-162): failureFactor 30, waitIncrement 60 s.
+    let v = ValidatorConfig {
+        brute_force: Some(BruteForce {
+            failures: 30,
+            wait_increment_s: 60.0,
+            max_wait_s: 900.0,
+            quick_login_s: 1.0,
+            min_quick_wait_s: 60.0,
+            reset_after_s: 12.0 * 3600.0,
+        }),
+        ..preset("keycloak")
+    };
+    let mut st = CredentialState::enrolled(0);
+    let t = 1000 * S;
+    let wrong = |st: &mut CredentialState, at: Millis| v.verify(st, TOTP, at, 999_999_999, code);
+    for i in 0..29 {
+        assert_eq!(wrong(&mut st, t + i * 2000).verdict, Verdict::NoMatch);
+    }
+    assert_eq!(wrong(&mut st, t + 29 * 2000).verdict, Verdict::NoMatch);
+    // The 30th failure: a 60 s wait, during which even the right code is not compared.
+    let at = t + 29 * 2000 + 59_000;
+    assert_eq!(
+        submit(&v, &mut st, at, at.div_euclid(S)).verdict,
+        Verdict::Locked
+    );
+    assert_eq!(st.failures, 30);
+    let at = t + 29 * 2000 + 60_000;
+    assert_eq!(
+        submit(&v, &mut st, at, at.div_euclid(S)).verdict,
+        Verdict::Accepted
+    );
+    // A quick second failure (under 1 s) waits 60 s.
+    let mut st = CredentialState::enrolled(0);
+    wrong(&mut st, t);
+    wrong(&mut st, t + 500);
+    assert_eq!(
+        submit(&v, &mut st, t + 59_000, 1000).verdict,
+        Verdict::Locked
+    );
 }

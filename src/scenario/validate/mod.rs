@@ -28,8 +28,8 @@ use crate::time::{parse_duration, parse_rfc3339, DAY, YEAR_S};
 use crate::token::{BatterySpec, TokenKind, TokenSpec};
 use crate::user::{Holiday, RecoverySpec, ScheduleKind, UserSpec};
 use crate::validator::{
-    presets, AutoResync, AutoStyle, DriftLearning, IdleWidening, Lockout, NextCode, Replay,
-    SearchOrder, SyncProcedure, SyncSearch, Throttle, ValidatorConfig,
+    presets, AutoResync, AutoStyle, BruteForce, DriftLearning, IdleWidening, Lockout, NextCode,
+    RateLimit, Replay, SearchOrder, SyncProcedure, SyncSearch, Throttle, ValidatorConfig,
 };
 use toml::Value;
 

@@ -80,9 +80,24 @@ pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
             }
         },
     };
+    // VIP's security levels set the validation window (Broadcom KB 175691): Medium ±5 min,
+    // Low ±32 min; High's window is not published.
+    let level = match r.security_level.as_deref() {
+        None => None,
+        Some("medium") => Some((10, 20)),
+        Some("low") => Some((64, 80)),
+        Some(other) => {
+            c.err(
+                "validator.security_level",
+                "\"low\" or \"medium\" (VIP's High window is not published: set validator.window)",
+                format!("\"{other}\""),
+            );
+            None
+        }
+    };
     let w = r.window.unwrap_or_default();
-    let back = w.back.unwrap_or(base.window_back);
-    let ahead = w.ahead.unwrap_or(base.window_ahead);
+    let back = w.back.unwrap_or(level.map_or(base.window_back, |l| l.0));
+    let ahead = w.ahead.unwrap_or(level.map_or(base.window_ahead, |l| l.0));
     for (p, v) in [
         ("validator.window.back", back),
         ("validator.window.ahead", ahead),
@@ -256,6 +271,111 @@ pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
             }
         }
     };
+    let rate_limit = match &r.rate_limit {
+        None => base.rate_limit,
+        Some(v) => {
+            let mut v = v.clone();
+            let per = match &mut v {
+                Value::Table(t) => t.remove("per"),
+                _ => None,
+            };
+            let per_s = match per {
+                Some(Value::String(p)) => {
+                    c.duration("validator.rate_limit.per", Some(&p), 30.0, 1.0, 86_400.0)
+                }
+                None => 30.0,
+                Some(other) => {
+                    c.err(
+                        "validator.rate_limit.per",
+                        "a duration such as \"30s\"",
+                        describe(&other),
+                    );
+                    30.0
+                }
+            };
+            match params(
+                c,
+                "validator.rate_limit",
+                &v,
+                &[("attempts", 1.0, 10_000.0)],
+                "a rate limit (attempts, per)",
+            ) {
+                Some(Section::On(p)) => Some(RateLimit {
+                    attempts: p[0].unwrap_or(3.0) as u32,
+                    per_s,
+                }),
+                Some(Section::Off) => None,
+                None => base.rate_limit,
+            }
+        }
+    };
+    let brute_force = match &r.brute_force {
+        None => base.brute_force,
+        Some(Value::String(s)) if s == "none" => None,
+        Some(Value::Table(t)) => {
+            let dur = |c: &mut Checker, k: &str, d: f64| match t.get(k) {
+                None => d,
+                Some(Value::String(s)) => c.duration(
+                    &format!("validator.brute_force.{k}"),
+                    Some(s),
+                    d,
+                    0.0,
+                    100.0 * YEAR_S,
+                ),
+                Some(other) => {
+                    c.err(
+                        &format!("validator.brute_force.{k}"),
+                        "a duration such as \"60s\"",
+                        describe(other),
+                    );
+                    d
+                }
+            };
+            let known = [
+                "failures",
+                "wait_increment",
+                "max_wait",
+                "quick_login",
+                "min_quick_wait",
+                "reset_after",
+            ];
+            for k in t.keys().filter(|k| !known.contains(&k.as_str())) {
+                c.err(
+                    &format!("validator.brute_force.{k}"),
+                    format!("a key of brute-force detection ({})", known.join(", ")),
+                    format!("unknown key `{k}`"),
+                );
+            }
+            let failures = match t.get("failures") {
+                None => 30,
+                Some(Value::Integer(i)) if (1..=100_000).contains(i) => *i as u32,
+                Some(other) => {
+                    c.err(
+                        "validator.brute_force.failures",
+                        "a number of failures from 1 to 100000",
+                        describe(other),
+                    );
+                    30
+                }
+            };
+            Some(BruteForce {
+                failures,
+                wait_increment_s: dur(c, "wait_increment", 60.0),
+                max_wait_s: dur(c, "max_wait", 900.0),
+                quick_login_s: dur(c, "quick_login", 1.0),
+                min_quick_wait_s: dur(c, "min_quick_wait", 60.0),
+                reset_after_s: dur(c, "reset_after", 12.0 * 3600.0),
+            })
+        }
+        Some(other) => {
+            c.err(
+                "validator.brute_force",
+                "\"none\" or a table { failures = 30, wait_increment = \"60s\", max_wait = \"15m\", ... }",
+                describe(other),
+            );
+            base.brute_force
+        }
+    };
     let throttle = match &r.throttle {
         None => base.throttle,
         Some(Value::String(s)) if s == "none" => None,
@@ -393,7 +513,11 @@ pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
             base
         }
     };
-    let auto_sync = band("validator.auto_sync", &r.auto_sync, base.auto_sync);
+    let auto_sync = band(
+        "validator.auto_sync",
+        &r.auto_sync,
+        level.map_or(base.auto_sync, |l| Some(l.1)),
+    );
     let sync_band = band("validator.sync_band", &r.sync_band, base.sync_band);
     let initial_window = band(
         "validator.initial_window",
@@ -469,6 +593,8 @@ pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
         skip_refused: r.skip_refused.unwrap_or(base.skip_refused),
         lockout,
         throttle,
+        rate_limit,
+        brute_force,
         sync,
         auto_resync,
         next_code,
