@@ -77,19 +77,75 @@ impl Dist {
         }
     }
 
-    /// The mean (for work estimates; clipping is applied to the inner mean, an approximation).
+    /// The mean, exact also for clipped laws (a clip moves the tails' mass to the bounds).
     pub fn mean(&self) -> f64 {
+        self.clamped_mean(f64::NEG_INFINITY, f64::INFINITY)
+    }
+
+    /// E[clamp(X, lo, hi)] in closed form.
+    fn clamped_mean(&self, lo: f64, hi: f64) -> f64 {
+        // Standard normal density and distribution function.
+        let pdf = |z: f64| (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt();
+        let cdf = |z: f64| 0.5 * libm::erfc(-z / std::f64::consts::SQRT_2);
         match self {
-            Dist::Fixed(v) => *v,
-            Dist::Normal { mean, .. } => *mean,
-            Dist::LogNormal { median, sigma } => median * (sigma * sigma / 2.0).exp(),
-            Dist::Uniform { min, max } => (min + max) / 2.0,
-            Dist::Exponential { mean } => *mean,
+            Dist::Fixed(v) => v.clamp(lo, hi),
+            Dist::Normal { mean, sd } if *sd == 0.0 => mean.clamp(lo, hi),
+            Dist::Normal { mean, sd } => {
+                let (a, b) = ((lo - mean) / sd, (hi - mean) / sd);
+                let (pa, pb) = (cdf(a), cdf(b));
+                let tails = |x: f64, p: f64| if p > 0.0 { x * p } else { 0.0 };
+                tails(lo, pa)
+                    + tails(hi, 1.0 - pb)
+                    + mean * (pb - pa)
+                    + sd * (pdf(a.max(-40.0)) - pdf(b.min(40.0)))
+            }
+            Dist::LogNormal { median, sigma } if *sigma == 0.0 => median.clamp(lo, hi),
+            Dist::LogNormal { median, sigma } => {
+                let z = |x: f64| {
+                    if x <= 0.0 {
+                        f64::NEG_INFINITY
+                    } else {
+                        (x / median).ln() / sigma
+                    }
+                };
+                let (a, b) = (z(lo), z(hi));
+                let (pa, pb) = (cdf(a), cdf(b));
+                let tails = |x: f64, p: f64| if p > 0.0 { x * p } else { 0.0 };
+                tails(lo, pa)
+                    + tails(hi, 1.0 - pb)
+                    + median * (sigma * sigma / 2.0).exp() * (cdf(b - sigma) - cdf(a - sigma))
+            }
+            Dist::Uniform { min, max } if max <= min => min.clamp(lo, hi),
+            Dist::Uniform { min, max } => {
+                let (a, b) = (lo.clamp(*min, *max), hi.clamp(*min, *max));
+                let w = max - min;
+                // Mass below lo sits at lo, above hi at hi, the rest spread uniformly.
+                lo.max(*min) * (a - min) / w
+                    + (a + b) / 2.0 * (b - a) / w
+                    + hi.min(*max) * (max - b) / w
+            }
+            Dist::Exponential { mean } => {
+                let l = 1.0 / mean;
+                let (a, b) = (lo.max(0.0), hi.max(0.0));
+                let surv = |x: f64| (-l * x).exp();
+                let part = |x: f64| (x + mean) * surv(x);
+                // E[X; a <= X <= b] = part(a) - part(b); the tails sit at the bounds.
+                let below = if lo > 0.0 { lo * (1.0 - surv(lo)) } else { 0.0 };
+                let above = if hi.is_finite() { hi * surv(b) } else { 0.0 };
+                below + (part(a) - if hi.is_finite() { part(b) } else { 0.0 }) + above
+            }
             Dist::Mixture(parts) => {
                 let total: f64 = parts.iter().map(|p| p.0).sum();
-                parts.iter().map(|(w, d)| w * d.mean()).sum::<f64>() / total
+                parts
+                    .iter()
+                    .map(|(w, d)| w * d.clamped_mean(lo, hi))
+                    .sum::<f64>()
+                    / total
             }
-            Dist::Clipped { inner, min, max } => inner.mean().clamp(*min, *max),
+            // clamp(clamp(x, a, b), lo, hi) = clamp(x, clamp(a, lo, hi), clamp(b, lo, hi)).
+            Dist::Clipped { inner, min, max } => {
+                inner.clamped_mean(min.clamp(lo, hi), max.clamp(lo, hi))
+            }
         }
     }
 
@@ -236,6 +292,59 @@ impl Serialize for Weighted<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clipped_means_are_exact() {
+        // normal(1, 2) clipped to [0, 20]: E = P(X<0)*0 + E[X; 0<=X<=20] + 20*P(X>20).
+        let d = Dist::Normal { mean: 1.0, sd: 2.0 }.clipped(0.0, 20.0);
+        assert!((d.mean() - 1.395_592).abs() < 1e-5, "{}", d.mean());
+        // Monte Carlo agrees for every law.
+        let laws = [
+            d.clone(),
+            Dist::LogNormal {
+                median: 7.0,
+                sigma: 0.5,
+            }
+            .clipped(1.0, 9.0),
+            Dist::Uniform {
+                min: -2.0,
+                max: 6.0,
+            }
+            .clipped(0.0, 3.0),
+            Dist::Exponential { mean: 4.0 }.clipped(1.0, 5.0),
+            Dist::Mixture(vec![
+                (1.0, Dist::Fixed(-1.0)),
+                (3.0, Dist::Normal { mean: 2.0, sd: 1.0 }),
+            ])
+            .clipped(0.0, 2.5),
+            Dist::Normal { mean: 0.0, sd: 3.0 }
+                .clipped(-1.0, 1.0)
+                .clipped(0.0, 5.0),
+        ];
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(7);
+        for d in laws {
+            let n = 400_000;
+            let mc: f64 = (0..n).map(|_| d.sample(&mut rng)).sum::<f64>() / n as f64;
+            assert!(
+                (mc - d.mean()).abs() < 0.01,
+                "{d:?}: exact {} vs sampled {mc}",
+                d.mean()
+            );
+        }
+        // Unclipped means are unchanged.
+        assert_eq!(Dist::Normal { mean: 3.0, sd: 2.0 }.mean(), 3.0);
+        assert!(
+            (Dist::LogNormal {
+                median: 2.0,
+                sigma: 0.5
+            }
+            .mean()
+                - 2.0 * 0.125f64.exp())
+            .abs()
+                < 1e-12
+        );
+        assert!((Dist::Exponential { mean: 4.0 }.mean() - 4.0).abs() < 1e-12);
+    }
     use crate::rng::{stream, Purpose};
 
     fn sample_mean(d: &Dist, n: usize) -> f64 {

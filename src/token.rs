@@ -177,6 +177,9 @@ impl Token {
 
     /// The code for step (TOTP) or counter (HOTP) `step`.
     pub fn code(&mut self, step: i64) -> u32 {
+        if step < 0 {
+            return crate::validator::NO_CODE; // before T0 there is no code
+        }
         let slot = (step as usize) % CACHE;
         if self.cache[slot].0 == step {
             return self.cache[slot].1;

@@ -12,7 +12,7 @@ use crate::time::{Millis, SECOND};
 use crate::token::{credential_id, DeathCause, Token, TokenKind};
 use crate::user::{typo, Schedule};
 use crate::validator::{
-    CredentialState, Decision, Resync, Scheme, SyncFailure, ValidatorConfig, Verdict,
+    CredentialState, Decision, Resync, Scheme, SyncFailure, ValidatorConfig, Verdict, NO_CODE,
 };
 use rand::Rng as _;
 use rand_distr::{Distribution, Poisson};
@@ -126,6 +126,12 @@ struct Life<'a> {
     token_rng: Rng,
     /// The requests of a traced user.
     trace: Option<UserTrace>,
+    /// A simulated guesser on this account, and what its guesses did, per bucket.
+    attacker: Option<Attacker>,
+    attack_counts: Vec<Counts>,
+    /// The latest time the validator has seen a request for this user: every request is
+    /// decided in time order, so nothing the user or the attacker does may come before it.
+    last_seen: Millis,
 }
 
 /// One traced user's requests and credentials.
@@ -328,7 +334,7 @@ impl Life<'_> {
                 }
             }
             let (step, code) = self.show_code(read);
-            let typed = rng.random::<f64>() < u.typo_probability;
+            let typed = rng.random::<f64>() < u.typo_probability && code != NO_CODE;
             let submitted = if typed {
                 typo(code, self.cred.token.digits(), rng)
             } else {
@@ -336,6 +342,7 @@ impl Life<'_> {
             };
             let submit = read + ms(u.delay_s.sample(rng));
             let offset = self.traced_offset(read);
+            self.before_request(submit);
             let cr = &mut self.cred;
             let d = decide(
                 &self.sc.validator,
@@ -438,6 +445,7 @@ impl Life<'_> {
         let submit = read + ms(self.p.user.delay_s.sample(rng));
         *now = submit;
         let offset = self.traced_offset(read);
+        self.before_request(submit);
         let cr = &mut self.cred;
         let r = self
             .sc
@@ -495,6 +503,7 @@ impl Life<'_> {
             if rng.random::<f64>() < r.helpdesk_unlock_probability {
                 tally.buckets[b].tickets_lockout += 1;
                 now += ms(r.helpdesk_delay_s.sample(rng));
+                self.before_request(now);
                 self.cred.vstate.unlock();
                 self.record(now, TraceAction::Unlock, None, TraceOutcome::Done);
                 if self.retry_after_step(&mut now, rng, tally, b) {
@@ -620,27 +629,35 @@ fn count_sync_failure(c: &mut Counts, f: SyncFailure) {
 /// An online guesser on one account (`[attack] simulate_accounts`).
 struct Attacker {
     rng: Rng,
-    next: Millis,
+    /// The next guess, in (fractional) milliseconds: rounding each gap would bias the rate.
+    next: f64,
     rate_per_ms: f64,
 }
 
 impl Attacker {
     fn advance(&mut self) {
         let u: f64 = self.rng.random::<f64>();
-        self.next += (-(1.0 - u).ln() / self.rate_per_ms).ceil() as Millis;
+        self.next += -(1.0 - u).ln() / self.rate_per_ms;
+    }
+
+    fn next_ms(&self) -> Millis {
+        self.next.round() as Millis
     }
 }
 
 impl Life<'_> {
     /// The attacker's guesses before `until`: random codes, held back while the account is
     /// locked, and one short of a lockout that only the helpdesk clears.
-    fn attack_until(&mut self, a: &mut Attacker, until: Millis, tally: &mut PopTally) {
+    fn attack_until(&mut self, until: Millis) {
+        let Some(mut a) = self.attacker.take() else {
+            return;
+        };
         let v = &self.sc.validator;
         let modulus = 10u32.pow(self.p.token.digits);
-        while a.next < until {
-            let g = a.next;
+        while a.next_ms() < until {
+            let g = a.next_ms();
             a.advance();
-            let c = &mut tally.buckets[self.buckets.index(g)];
+            let c = &mut self.attack_counts[self.buckets.index(g)];
             let waiting = self.waiting_until.is_some_and(|w| g < w);
             let stealthy_stop = v.lockout.is_some_and(|l| {
                 l.unlock_after_s.is_none() && self.cred.vstate.failures + 1 >= l.max_failures
@@ -652,12 +669,14 @@ impl Life<'_> {
             let guess = a.rng.random_range(0..modulus);
             let cr = &mut self.cred;
             let d = decide(v, &mut cr.vstate, self.scheme, g, guess, &mut cr.token);
+            self.last_seen = self.last_seen.max(g);
             self.record(
                 g,
                 TraceAction::Verify(guess),
                 None,
                 TraceOutcome::Verified(d),
             );
+            let c = &mut self.attack_counts[self.buckets.index(g)];
             c.attack_guesses += 1;
             if d.verdict == Verdict::Accepted {
                 c.attack_successes += 1;
@@ -666,6 +685,14 @@ impl Life<'_> {
                 c.lockouts += 1;
             }
         }
+        self.attacker = Some(a);
+    }
+
+    /// Before the user's request at `at`: the attacker's earlier guesses reach the validator
+    /// first, and the request becomes the latest one seen.
+    fn before_request(&mut self, at: Millis) {
+        self.attack_until(at);
+        self.last_seen = self.last_seen.max(at);
     }
 }
 
@@ -714,21 +741,26 @@ pub fn simulate_token(
             events: Vec::new(),
             secrets: Vec::new(),
         }),
+        attacker: sc
+            .attack
+            .as_ref()
+            .filter(|a| index < a.simulate_accounts && a.guesses_per_day > 0.0)
+            .map(|a| {
+                let mut at = Attacker {
+                    rng: stream(sc.run.seed, index, Purpose::Attack),
+                    next: start as f64,
+                    rate_per_ms: a.guesses_per_day / 86_400_000.0,
+                };
+                at.advance();
+                at
+            }),
+        attack_counts: Vec::new(),
+        last_seen: start,
     };
+    if life.attacker.is_some() {
+        life.attack_counts = vec![Counts::default(); buckets.len()];
+    }
     life.record_enrolment();
-    let mut attacker = sc
-        .attack
-        .as_ref()
-        .filter(|a| index < a.simulate_accounts && a.guesses_per_day > 0.0)
-        .map(|a| {
-            let mut at = Attacker {
-                rng: stream(sc.run.seed, index, Purpose::Attack),
-                next: start,
-                rate_per_ms: a.guesses_per_day / 86_400_000.0,
-            };
-            at.advance();
-            at
-        });
     let behaviour = stream(sc.run.seed, index, Purpose::Behaviour);
     let schedule = Schedule::new(
         &p.user,
@@ -740,9 +772,13 @@ pub fn simulate_token(
     let mut last_login = start;
 
     for (n, t) in schedule.enumerate() {
-        if let Some(a) = attacker.as_mut() {
-            life.attack_until(a, t, tally);
+        // A login cannot start before the user's last request (a retry of the previous login
+        // can run past this one's scheduled time): it starts right after.
+        let t = t.max(life.last_seen);
+        if t >= end {
+            break;
         }
+        life.attack_until(t);
         if t < busy_until {
             continue; // still busy with the last failure's recovery
         }
@@ -831,8 +867,9 @@ pub fn simulate_token(
             }
         }
     }
-    if let Some(a) = attacker.as_mut() {
-        life.attack_until(a, end, tally);
+    life.attack_until(end);
+    for (b, c) in tally.buckets.iter_mut().zip(&life.attack_counts) {
+        b.add(c);
     }
     life.finish(tally);
     // Lifetime gauges at each bucket's end: a user has at most one live credential.

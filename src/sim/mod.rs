@@ -442,4 +442,59 @@ simulate_accounts = 20
         assert!((share - 0.5).abs() < 0.03, "{share}");
         assert!(half.attempts < none.attempts);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+        /// Over random fleets, validators, users and attackers: every credential's requests
+        /// reach the validator in non-decreasing time, no step is accepted twice under a
+        /// time-forward rule, and every attempt has exactly one outcome.
+        #[test]
+        fn requests_are_decided_in_time_order_and_the_counters_balance(
+            seed in 0u64..1000,
+            preset in proptest::sample::select(vec!["rfc6238", "vip", "privacyidea", "linotp", "freeipa", "rsa", "onespan", "django-otp"]),
+            kind in proptest::sample::select(vec!["hardware", "phone", "desktop"]),
+            logins in 1.0f64..60.0,
+            retries in 0u32..4,
+            typo in 0.0f64..0.3,
+            guesses in 0.0f64..400.0,
+        ) {
+            let text = format!(
+                "[run]\nhorizon = \"30d\"\ntokens = 8\nseed = {seed}\n\
+                 [validator]\npreset = \"{preset}\"\n\
+                 [[population]]\ntoken = {{ kind = \"{kind}\" }}\n\
+                 user = {{ logins_per_day = {logins}, retries = {retries}, typo_probability = {typo} }}\n\
+                 [attack]\nguesses_per_day = {guesses}\nsimulate_accounts = 4\n"
+            );
+            let sc = Scenario::from_toml("p.toml", &text).unwrap();
+            let r = run_traced(&sc, 0..8, TraceSelect::All, &|_| {});
+            let forward = sc.validator.replay == crate::validator::Replay::TimeForward;
+            let step_ms = sc.populations[0].token.step_s as i64 * 1000;
+            let mut last: std::collections::HashMap<&str, (i64, Option<i64>)> = Default::default();
+            for e in &r.trace {
+                let seen = last.entry(e.credential.as_str()).or_insert((i64::MIN, None));
+                proptest::prop_assert!(e.time >= seen.0, "{} went back in time: {} after {}", e.credential, e.time, seen.0);
+                seen.0 = e.time;
+                let accepted = match e.outcome {
+                    TraceOutcome::Verified(d) if d.verdict == crate::validator::Verdict::Accepted => d.matched,
+                    TraceOutcome::Synced(Ok(off)) => Some(off + e.time.div_euclid(step_ms)),
+                    _ => None,
+                };
+                if let (true, Some(step)) = (forward, accepted) {
+                    if let Some(prev) = seen.1 {
+                        proptest::prop_assert!(step > prev || matches!(e.outcome, TraceOutcome::Synced(_)),
+                            "{}: step {step} accepted after {prev}", e.credential);
+                    }
+                    seen.1 = Some(seen.1.map_or(step, |p| p.max(step)));
+                }
+            }
+            let c = r.tally.all().total;
+            proptest::prop_assert_eq!(
+                c.attempts,
+                c.accepted + c.next_code_challenges + c.rejected_out_of_window + c.rejected_replay
+                    + c.rejected_locked + c.rejected_typo + c.rejected_dead
+            );
+            proptest::prop_assert!(c.first_try_ok <= c.logins_ok && c.logins_ok <= c.logins);
+        }
+    }
 }

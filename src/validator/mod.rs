@@ -10,6 +10,11 @@ use serde::Serialize;
 use std::collections::VecDeque;
 use std::fmt;
 
+/// What a token shows for a step before T0, and what a malformed typed code becomes: no step
+/// has this code (codes are below 10^digits), so it never matches. One rule everywhere: a
+/// step before T0 has no code (`otpdrift code` refuses it too).
+pub const NO_CODE: u32 = u32::MAX;
+
 /// The order in which window offsets are tried; the first matching step wins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -484,6 +489,7 @@ impl ValidatorConfig {
         if st.is_locked(now) {
             return Decision::new(Verdict::Locked);
         }
+        let mut code_of = |s: i64| if s < 0 { NO_CODE } else { code_of(s) };
         if let Some(r) = self.rate_limit {
             st.recent.push_back(now);
             let per = (r.per_s * 1000.0) as Millis;
@@ -505,6 +511,7 @@ impl ValidatorConfig {
             return Decision::new(Verdict::Locked);
         }
         let mut d = match scheme {
+            _ if code == NO_CODE => Decision::new(Verdict::NoMatch),
             Scheme::Hotp => self.verify_hotp(st, code, &mut code_of),
             Scheme::Totp { step_s, t0 } => {
                 self.verify_totp(st, step_s, t0, now, code, &mut code_of)
@@ -839,6 +846,10 @@ impl ValidatorConfig {
         let Some(p) = self.sync else {
             return Err(SyncFailure::Unsupported);
         };
+        let mut code_of = |s: i64| if s < 0 { NO_CODE } else { code_of(s) };
+        if codes.contains(&NO_CODE) {
+            return Err(SyncFailure::OutsideWindow);
+        }
         if let (SyncSearch::Separate, Scheme::Totp { step_s, t0 }) = (p.search, scheme) {
             return self.sync_separately(st, p, (step_s, t0), now, codes, &mut code_of);
         }
