@@ -177,7 +177,7 @@ pub fn main_with(cli: Cli) -> Result<()> {
             )?;
             plan.trace = trace.unwrap_or_default();
             let outcome = pipeline::run::execute(&plan, &Bar::new())?;
-            println!("{}", outcome.summary_text());
+            emit(&format!("{}\n", outcome.summary_text()))?;
         }
         Command::Replay {
             attempts,
@@ -188,35 +188,18 @@ pub fn main_with(cli: Cli) -> Result<()> {
             out,
             force,
         } => {
-            let file = match &validator {
-                Some(p) => Some((
-                    p.display().to_string(),
-                    std::fs::read_to_string(p).map_err(|e| {
-                        crate::error::Error::input(format!("cannot read {}: {e}", p.display()))
-                    })?,
-                )),
-                None => None,
-            };
-            let v = replay::validator(
-                file.as_ref().map(|(n, t)| (n.as_str(), t.clone())),
-                preset.as_deref(),
-                &sets,
-            )?;
+            let v = replay::validator_from(validator.as_deref(), preset.as_deref(), &sets)?;
             let plan = replay::plan(&attempts, &secrets, v, out, force)?;
             let outcome = replay::execute(&plan)?;
             if plan.out.is_none() {
-                std::io::Write::write_all(&mut std::io::stdout(), &outcome.csv)
-                    .map_err(|e| crate::error::Error::failed(e.to_string()))?;
+                emit(&String::from_utf8_lossy(&outcome.csv))?;
             }
             eprint!("{}", outcome.summary_text(&plan.attempts_file));
         }
         Command::Check { scenario, sets } => {
-            print!(
-                "{}",
-                check::execute(&ScenarioInput::load(&scenario, &sets)?)?
-            );
+            emit(&check::execute(&ScenarioInput::load(&scenario, &sets)?)?)?;
         }
-        Command::Presets => print!("{}", pipeline::presets::text()),
+        Command::Presets => emit(&pipeline::presets::text())?,
         Command::Sweep {
             scenario,
             out,
@@ -233,14 +216,14 @@ pub fn main_with(cli: Cli) -> Result<()> {
                 force,
             )?;
             let outcome = pipeline::sweep::execute(&plan, &Bar::new())?;
-            println!("{}", outcome.summary_text());
+            emit(&format!("{}\n", outcome.summary_text()))?;
         }
         Command::Plot { results, format } => {
             let n = pipeline::plot::execute(&PlotPlan {
                 dir: results.clone(),
                 format,
             })?;
-            println!("redrew {n} files in {}", results.display());
+            emit(&format!("redrew {n} files in {}\n", results.display()))?;
         }
         Command::Code {
             secret,
@@ -259,10 +242,23 @@ pub fn main_with(cli: Cli) -> Result<()> {
                 (digits, step, t0),
                 algorithm,
             )?;
-            println!("{}", plan.code());
+            emit(&format!("{}\n", plan.code()))?;
         }
     }
     Ok(())
+}
+
+/// Writes to standard output. A reader that closed the pipe early (`| head`) is not an
+/// error: the work is done, the rest of the text is simply not wanted.
+fn emit(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(crate::error::Error::failed(
+            format!("cannot write to standard output: {e}"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// A progress bar with an ETA on stderr, drawn only when stderr is a terminal.

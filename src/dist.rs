@@ -149,6 +149,28 @@ impl Dist {
         }
     }
 
+    /// The largest absolute value among the law's parameters (for refusing magnitudes with no
+    /// physical meaning).
+    pub fn magnitude(&self) -> f64 {
+        match self {
+            Dist::Fixed(v) => v.abs(),
+            Dist::Normal { mean, sd } => mean.abs().max(sd.abs()),
+            Dist::LogNormal { median, sigma } => median.abs().max(*sigma),
+            Dist::Uniform { min, max } => min.abs().max(max.abs()),
+            Dist::Exponential { mean } => mean.abs(),
+            Dist::Mixture(parts) => parts.iter().map(|p| p.1.magnitude()).fold(0.0, f64::max),
+            Dist::Clipped { inner, min, max } => {
+                let m = inner.magnitude();
+                let (a, b) = (min.abs(), max.abs());
+                // A clip bound at infinity is no claim about magnitude.
+                [m, a, b]
+                    .into_iter()
+                    .filter(|x| x.is_finite())
+                    .fold(0.0, f64::max)
+            }
+        }
+    }
+
     /// Smallest and largest value a draw can take (infinite when unbounded).
     pub fn support(&self) -> (f64, f64) {
         match self {

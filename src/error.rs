@@ -54,7 +54,9 @@ impl From<crate::results::FileError> for Error {
 impl From<crate::export::OutputError> for Error {
     fn from(e: crate::export::OutputError) -> Error {
         match e {
-            crate::export::OutputError::Exists(_) => Error::Input(e.to_string()),
+            crate::export::OutputError::Exists(_) | crate::export::OutputError::Unusable(..) => {
+                Error::Input(e.to_string())
+            }
             crate::export::OutputError::Io(..) => Error::Failed(e.to_string()),
         }
     }

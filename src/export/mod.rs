@@ -98,6 +98,8 @@ impl Folder {
 pub enum OutputError {
     /// The folder exists, is not empty, and `--force` was not given.
     Exists(PathBuf),
+    /// The path cannot be a results folder (the current folder, a file).
+    Unusable(PathBuf, &'static str),
     Io(PathBuf, io::Error),
 }
 
@@ -110,6 +112,11 @@ impl fmt::Display for OutputError {
                 p.display()
             ),
             OutputError::Io(p, e) => write!(f, "cannot write {}: {e}", p.display()),
+            OutputError::Unusable(p, why) => write!(
+                f,
+                "{}: {why}; give a new folder name, e.g. --out results/run1",
+                p.display()
+            ),
         }
     }
 }
@@ -131,16 +138,52 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> std::result::Result<(), O
 
 /// Fails when `dir` holds anything and replacing it was not asked for.
 pub fn check_writable(dir: &Path, force: bool) -> std::result::Result<(), OutputError> {
+    if dir.file_name().is_none() {
+        return Err(OutputError::Unusable(
+            dir.to_path_buf(),
+            "a results folder is replaced whole, and this one cannot be",
+        ));
+    }
+    if dir.is_file() {
+        return Err(OutputError::Unusable(
+            dir.to_path_buf(),
+            "is a file, not a results folder",
+        ));
+    }
     match fs::read_dir(dir) {
         Ok(mut entries) => match entries.next() {
             Some(_) if !force => Err(OutputError::Exists(dir.to_path_buf())),
             _ => Ok(()),
         },
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::NotADirectory => {
-            Err(OutputError::Exists(dir.to_path_buf()))
-        }
+        Err(e) if e.kind() == io::ErrorKind::NotADirectory => Err(OutputError::Unusable(
+            dir.to_path_buf(),
+            "is a file, not a results folder",
+        )),
         Err(e) => Err(OutputError::Io(dir.to_path_buf(), e)),
+    }
+}
+
+/// Removes the temporary folders of earlier writes of `name` whose process is gone (killed
+/// between creating and renaming them). Only where /proc tells which processes live.
+fn remove_stale(parent: &Path, name: &str) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let pid = [".tmp-", ".old-"].iter().find_map(|tag| {
+            file.strip_prefix(&format!(".{name}{tag}"))
+                .and_then(|p| p.parse::<u32>().ok())
+        });
+        if let Some(pid) = pid {
+            if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
+                let _ = fs::remove_dir_all(e.path());
+            }
+        }
     }
 }
 
@@ -173,6 +216,7 @@ pub fn write_folder(
         move |e| OutputError::Io(p, e)
     };
     fs::create_dir_all(parent).map_err(io_err(parent))?;
+    remove_stale(parent, &name);
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     let _ = fs::remove_dir_all(&tmp);
     fs::create_dir(&tmp).map_err(io_err(&tmp))?;

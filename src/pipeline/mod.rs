@@ -90,8 +90,12 @@ impl ScenarioInput {
 pub fn thread_pool(threads: Option<usize>) -> Result<(usize, rayon::ThreadPool)> {
     let threads =
         threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if threads == 0 {
-        return Err(Error::input("--threads: expected at least 1, found 0"));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let most = (cores * 4).max(64);
+    if threads == 0 || threads > most {
+        return Err(Error::input(format!(
+            "--threads: expected 1 to {most} (this machine has {cores} cores), found {threads}"
+        )));
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)

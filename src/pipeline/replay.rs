@@ -73,6 +73,27 @@ pub fn validator(
     })
 }
 
+/// The validator of `--validator FILE` (a `[validator]` table) or `--preset NAME`, with `--set`s.
+pub fn validator_from(
+    file: Option<&Path>,
+    preset: Option<&str>,
+    sets: &[Override],
+) -> Result<ValidatorConfig> {
+    let file = match file {
+        Some(p) => Some((
+            p.display().to_string(),
+            std::fs::read_to_string(p)
+                .map_err(|e| Error::input(format!("cannot read {}: {e}", p.display())))?,
+        )),
+        None => None,
+    };
+    validator(
+        file.as_ref().map(|(n, t)| (n.as_str(), t.clone())),
+        preset,
+        sets,
+    )
+}
+
 /// Reads a secrets CSV, or a PSKC (RFC 6030) key container.
 pub fn read_secrets(file: &str, bytes: &[u8]) -> Result<HashMap<String, Secret>> {
     let mut out = HashMap::new();

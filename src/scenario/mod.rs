@@ -131,9 +131,47 @@ impl Scenario {
             .unwrap_or(self.populations.len() - 1)
     }
 
+    /// A top-level part written as the wrong kind of table (`[[run]]`, `[population]`), which
+    /// serde would report in its own terms.
+    fn shape_problem(file: &str, map: &SourceMap, text: &str) -> Option<Diagnostic> {
+        let doc: toml::Table = text.parse().ok()?;
+        let (path, expected, found) = ["run", "validator", "attack"]
+            .into_iter()
+            .find_map(|k| match doc.get(k) {
+                Some(toml::Value::Array(_)) => Some((
+                    k,
+                    format!("one [{k}] table"),
+                    format!("[[{k}]] tables (an array)"),
+                )),
+                _ => None,
+            })
+            .or_else(|| match doc.get("population") {
+                Some(toml::Value::Table(_)) => Some((
+                    "population",
+                    "[[population]] tables, one per population".to_string(),
+                    "a single [population] table".to_string(),
+                )),
+                _ => None,
+            })?;
+        let (line, col) = map.span_of(path).map_or((1, 1), |s| map.line_col(s.start));
+        Some(Diagnostic {
+            file: file.to_string(),
+            line,
+            col,
+            path: path.to_string(),
+            expected,
+            found,
+        })
+    }
+
     /// Parses and validates a scenario file's text.
     pub fn from_toml(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
         let map = SourceMap::new(text);
+        if let Some(d) = Self::shape_problem(file, &map, text) {
+            return Err(ScenarioError {
+                diagnostics: vec![d],
+            });
+        }
         let raw: raw::RawScenario = toml::from_str(text).map_err(|e| ScenarioError {
             diagnostics: vec![Diagnostic::from_toml(file, &map, &e)],
         })?;
@@ -238,8 +276,24 @@ impl Diagnostic {
     }
 }
 
-/// Splits serde's messages into what was expected and what was found.
+/// Splits serde's messages into what was expected and what was found, in the scenario's
+/// words (no internal type names).
 fn explain_serde(msg: &str) -> (String, String) {
+    let (e, f) = explain_serde_raw(msg);
+    let plain = |s: String| {
+        let mut out = s.replace("map", "a table").replace("sequence", "an array");
+        while let Some(i) = out.find("struct Raw") {
+            let end = out[i + 10..]
+                .find(|c: char| !c.is_alphanumeric())
+                .map_or(out.len(), |j| i + 10 + j);
+            out.replace_range(i..end, "a table");
+        }
+        out
+    };
+    (plain(e), plain(f))
+}
+
+fn explain_serde_raw(msg: &str) -> (String, String) {
     if let Some(rest) = msg.strip_prefix("invalid type: ") {
         if let Some((found, exp)) = rest.split_once(", expected ") {
             return (exp.to_string(), found.to_string());

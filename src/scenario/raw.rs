@@ -28,7 +28,8 @@ pub struct RawAttack {
 #[serde(deny_unknown_fields)]
 pub struct RawRun {
     pub name: Option<String>,
-    pub start: Option<String>,
+    /// A string, or a TOML date or date-time literal.
+    pub start: Option<Value>,
     pub horizon: Option<String>,
     pub tokens: Option<u64>,
     pub seed: Option<u64>,

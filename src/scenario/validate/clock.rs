@@ -18,6 +18,8 @@ pub(super) fn clock(c: &mut Checker, r: RawClock, path: &str, kind_clock: ClockS
         }
     };
     const BIG: f64 = f64::INFINITY;
+    // Magnitudes with a physical meaning: an offset within a century, a frequency error
+    // within ±1,000,000 ppm (a clock running at twice or no speed), wander within 10,000 ppm.
     let initial_offset_s = c.dist(
         &p("initial_offset"),
         r.initial_offset.as_ref(),
@@ -26,6 +28,7 @@ pub(super) fn clock(c: &mut Checker, r: RawClock, path: &str, kind_clock: ClockS
         -BIG,
         BIG,
     );
+    let initial_offset_s = c.bounded(&p("initial_offset"), initial_offset_s, 100.0 * YEAR_S, "s");
     let drift_ppm = c.dist(
         &p("drift_ppm"),
         r.drift_ppm.as_ref(),
@@ -34,6 +37,7 @@ pub(super) fn clock(c: &mut Checker, r: RawClock, path: &str, kind_clock: ClockS
         -BIG,
         BIG,
     );
+    let drift_ppm = c.bounded(&p("drift_ppm"), drift_ppm, 1e6, "ppm");
     let aging = c.dist(
         &p("aging_ppm_first_year"),
         r.aging_ppm_first_year.as_ref(),
@@ -42,6 +46,7 @@ pub(super) fn clock(c: &mut Checker, r: RawClock, path: &str, kind_clock: ClockS
         -BIG,
         BIG,
     );
+    let aging = c.bounded(&p("aging_ppm_first_year"), aging, 1e6, "ppm");
     let wander = c.dist(
         &p("wander_ppm_per_sqrt_day"),
         r.wander_ppm_per_sqrt_day.as_ref(),
@@ -49,6 +54,12 @@ pub(super) fn clock(c: &mut Checker, r: RawClock, path: &str, kind_clock: ClockS
         Unit::Number("ppm per sqrt(day)"),
         0.0,
         BIG,
+    );
+    let wander = c.bounded(
+        &p("wander_ppm_per_sqrt_day"),
+        wander,
+        1e4,
+        "ppm per sqrt(day)",
     );
     let temperature = match r.temperature {
         None => base.temperature,
@@ -192,8 +203,11 @@ pub(super) fn clock(c: &mut Checker, r: RawClock, path: &str, kind_clock: ClockS
     }
 }
 
+/// An event rate: at most 10,000 a year (more than one an hour), beyond which events would
+/// dominate the run's work without describing a real device.
 pub(super) fn rate(c: &mut Checker, path: &str, v: Option<&Value>, default: Dist) -> Dist {
-    c.dist(path, v, default, RATE, 0.0, f64::INFINITY)
+    let d = c.dist(path, v, default, RATE, 0.0, f64::INFINITY);
+    c.bounded(path, d, 10_000.0, "events per year")
 }
 
 pub(super) fn events(

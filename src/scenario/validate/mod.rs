@@ -81,6 +81,19 @@ pub(super) struct Checker {
 }
 
 impl Checker {
+    /// Refuses a law whose parameters exceed `limit` in magnitude; returns it otherwise.
+    pub(super) fn bounded(&mut self, path: &str, d: Dist, limit: f64, unit: &str) -> Dist {
+        let m = d.magnitude();
+        if m > limit {
+            self.err(
+                path,
+                format!("parameters of magnitude at most {} {unit}", fmt_n(limit)),
+                fmt_n(m),
+            );
+        }
+        d
+    }
+
     pub(super) fn err(
         &mut self,
         path: &str,
@@ -179,6 +192,9 @@ pub(super) fn fmt_n(x: f64) -> String {
         } else {
             "-infinity".into()
         };
+    }
+    if x != 0.0 && !(1e-6..1e15).contains(&x.abs()) {
+        return format!("{x:e}");
     }
     format!("{x}")
 }

@@ -30,6 +30,19 @@ pub(super) fn population(
     };
     let (kclock, kbattery, kuser, unsent, krecovery) = kind_defaults(kind);
     let name = r.name.unwrap_or_else(|| kind.to_string());
+    // Names label CSV rows, chart legends and report tables: keep them plain.
+    if name.is_empty()
+        || name.chars().count() > 40
+        || !name
+            .chars()
+            .all(|ch| ch.is_alphanumeric() || " -_.+()".contains(ch))
+    {
+        c.err(
+            &format!("{path}.name"),
+            "a name of up to 40 letters, digits, spaces and - _ . + ( )",
+            format!("{name:?}"),
+        );
+    }
     let share = match r.share {
         None if single => 1.0,
         None => {

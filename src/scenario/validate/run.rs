@@ -16,7 +16,21 @@ pub(super) fn run_spec(c: &mut Checker, r: RawRun, default_name: &str) -> RunSpe
             format!("\"{name}\""),
         );
     }
-    let start = match r.start.as_deref().map(parse_rfc3339) {
+    // A TOML date literal (`start = 2026-01-01`) reads like the string form.
+    let start_text = match &r.start {
+        None => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Datetime(d)) => Some(d.to_string()),
+        Some(other) => {
+            c.err(
+                "run.start",
+                "a date (YYYY-MM-DD) or RFC 3339 time",
+                describe(other),
+            );
+            None
+        }
+    };
+    let start = match start_text.as_deref().map(parse_rfc3339) {
         None => parse_rfc3339("2026-01-01").expect("valid"),
         Some(Ok(t)) => t,
         Some(Err(e)) => {
@@ -31,6 +45,17 @@ pub(super) fn run_spec(c: &mut Checker, r: RawRun, default_name: &str) -> RunSpe
         60.0,
         100.0 * YEAR_S,
     );
+    if start as f64 + horizon_s * 1000.0 > crate::time::MAX_INSTANT as f64 {
+        c.err(
+            "run.horizon",
+            "a run that ends by 9999-01-01 (dates beyond cannot be written)",
+            format!(
+                "{} from {}",
+                crate::time::format_duration(horizon_s),
+                crate::time::format_rfc3339(start)
+            ),
+        );
+    }
     let tokens = r.tokens.unwrap_or(1000);
     if tokens == 0 || tokens > 1_000_000_000 {
         c.err(
