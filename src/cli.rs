@@ -176,6 +176,9 @@ pub fn main_with(cli: Cli) -> Result<()> {
                 force,
             )?;
             plan.trace = trace.unwrap_or_default();
+            if !plan.input.scenario.sweep.is_empty() {
+                eprintln!("note: `run` simulates the scenario as written; its [sweep] part is run by `otpdrift sweep`");
+            }
             let outcome = pipeline::run::execute(&plan, &Bar::new())?;
             emit(&format!("{}\n", outcome.summary_text()))?;
         }

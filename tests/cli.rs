@@ -418,7 +418,16 @@ fn existing_results_are_kept_without_force() {
     let summary = dir.0.join("results/mixed/summary.csv");
     let before = fs::read(&summary).unwrap();
     fs::write(dir.0.join("results/mixed/note.txt"), "mine").unwrap();
-    let out = otpdrift(&["run", p, "--seed", "77"], &dir.0);
+    // Without --out a rerun goes to the next free folder, results/mixed-2.
+    let out = ok(&otpdrift(&["run", p, "--seed", "77"], &dir.0));
+    assert!(out.contains("wrote results/mixed-2 "), "{out}");
+    assert_eq!(fs::read(&summary).unwrap(), before);
+    fs::remove_dir_all(dir.0.join("results/mixed-2")).unwrap();
+    // An explicit --out that holds results is refused without --force.
+    let out = otpdrift(
+        &["run", p, "--seed", "77", "--out", "results/mixed"],
+        &dir.0,
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("pass --force"),

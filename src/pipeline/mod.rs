@@ -86,6 +86,22 @@ impl ScenarioInput {
     }
 }
 
+/// Where a command writes without `--out`: `results/<name>`, or, when that already holds
+/// results, the first free `results/<name>-2`, `-3`, ... so that rerunning a command never
+/// fails and never overwrites (an explicit `--out` is refused instead). With `--force` it is
+/// `results/<name>`, replaced.
+pub fn default_out(name: &str, force: bool) -> std::path::PathBuf {
+    let base = Path::new("results").join(name);
+    let free = |p: &Path| crate::export::check_writable(p, false).is_ok();
+    if force || free(&base) {
+        return base;
+    }
+    (2..)
+        .map(|n| Path::new("results").join(format!("{name}-{n}")))
+        .find(|p| free(p))
+        .expect("a free name")
+}
+
 /// The worker pool: `threads` or every core.
 pub fn thread_pool(threads: Option<usize>) -> Result<(usize, rayon::ThreadPool)> {
     let threads =

@@ -16,7 +16,7 @@ use crate::scenario::Scenario;
 pub use crate::sim::TraceSelect;
 use crate::sim::{self, RunResult};
 use crate::time::{format_duration, format_rfc3339};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// A checked `run`: the scenario (seed applied), where to write, and how.
 #[derive(Clone, Debug)]
@@ -42,7 +42,7 @@ impl RunPlan {
         if let Some(s) = seed {
             input.scenario.run.seed = s;
         }
-        let out = out.unwrap_or_else(|| Path::new("results").join(&input.scenario.run.name));
+        let out = out.unwrap_or_else(|| super::default_out(&input.scenario.run.name, force));
         export::check_writable(&out, force)?;
         Ok(RunPlan {
             input,

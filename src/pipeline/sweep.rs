@@ -14,7 +14,7 @@ use crate::scenario::{AttackSpec, Point, Scenario};
 use crate::sim::{self, RunResult};
 use crate::time::{format_duration, YEAR_S};
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// A checked `sweep`: the base scenario, its settings, the targets, where to write.
 #[derive(Clone, Debug)]
@@ -56,7 +56,7 @@ impl SweepPlan {
             }
         }
         let (points, scenarios) = settings(&input.file, &input.text_with_sets()?, &input.scenario)?;
-        let out = out.unwrap_or_else(|| Path::new("results").join(&input.scenario.run.name));
+        let out = out.unwrap_or_else(|| super::default_out(&input.scenario.run.name, force));
         export::check_writable(&out, force)?;
         Ok(SweepPlan {
             input,
@@ -554,6 +554,7 @@ impl SweepOutcome {
 mod tests {
     use super::*;
     use crate::pipeline::Silent;
+    use std::path::Path;
 
     fn line(point: usize, acc: f64, att: f64, life: f64) -> SweepLine {
         SweepLine {
