@@ -4,9 +4,30 @@ use clap::Parser;
 use otpdrift::cli::{main_with, Cli};
 
 fn main() {
+    stop_cleanly_on_signals();
     let cli = Cli::parse();
     if let Err(e) = main_with(cli) {
         eprintln!("error: {e}");
         std::process::exit(e.status());
     }
 }
+
+/// SIGINT and SIGTERM undo any results folder being written (nothing half-written, an
+/// earlier folder put back) and exit with 128 + the signal (130, 143).
+#[cfg(unix)]
+fn stop_cleanly_on_signals() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            otpdrift::export::abandon_in_flight();
+            eprintln!("interrupted: no results were written");
+            std::process::exit(128 + sig);
+        }
+    });
+}
+
+#[cfg(not(unix))]
+fn stop_cleanly_on_signals() {}

@@ -1293,3 +1293,48 @@ fn a_pskc_key_container_from_rfc_6030_supplies_the_secrets() {
         "{err}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn sigint_and_sigterm_leave_no_temporary_folder_and_keep_earlier_results() {
+    let dir = Dir::new("signals");
+    let long = SMALL_MIXED
+        .replace("tokens = 240", "tokens = 20000")
+        .replace("horizon = \"120d\"", "horizon = \"5y\"");
+    let path = dir.write("long.toml", &long);
+    let p = path.to_str().unwrap();
+    // An earlier result in the folder the interrupted runs were asked to replace.
+    fs::create_dir_all(dir.0.join("r")).unwrap();
+    fs::write(dir.0.join("r/summary.csv"), "earlier").unwrap();
+    for (signal, status) in [("-INT", 130), ("-TERM", 143)] {
+        let child = Command::new(env!("CARGO_BIN_EXE_otpdrift"))
+            .args(["run", p, "--out", "r", "--force"])
+            .current_dir(&dir.0)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(status), "{signal}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+        assert_eq!(
+            fs::read_to_string(dir.0.join("r/summary.csv")).unwrap(),
+            "earlier"
+        );
+        let mut names: Vec<String> = fs::read_dir(&dir.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["long.toml", "r"],
+            "{signal}: no temporary folder is left"
+        );
+    }
+}

@@ -164,6 +164,32 @@ pub fn check_writable(dir: &Path, force: bool) -> std::result::Result<(), Output
     }
 }
 
+/// Folders being written now: (temporary folder, and once the old folder is moved aside,
+/// (old, target)), so an interrupted process can put things back (`abandon_in_flight`).
+type InFlight = (PathBuf, Option<(PathBuf, PathBuf)>);
+static IN_FLIGHT: std::sync::Mutex<Vec<InFlight>> = std::sync::Mutex::new(Vec::new());
+
+fn in_flight(f: impl FnOnce(&mut Vec<InFlight>)) {
+    if let Ok(mut v) = IN_FLIGHT.lock() {
+        f(&mut v);
+    }
+}
+
+/// Undoes every folder write under way: removes its temporary folder and, if the old folder
+/// was already moved aside, moves it back. For a process stopped by a signal.
+pub fn abandon_in_flight() {
+    in_flight(|v| {
+        for (tmp, old) in v.drain(..) {
+            let _ = fs::remove_dir_all(&tmp);
+            if let Some((old, dir)) = old {
+                if !dir.exists() {
+                    let _ = fs::rename(&old, &dir);
+                }
+            }
+        }
+    });
+}
+
 /// Removes the temporary folders of earlier writes of `name` whose process is gone (killed
 /// between creating and renaming them). Only where /proc tells which processes live.
 fn remove_stale(parent: &Path, name: &str) {
@@ -219,7 +245,25 @@ pub fn write_folder(
     remove_stale(parent, &name);
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     let _ = fs::remove_dir_all(&tmp);
-    fs::create_dir(&tmp).map_err(io_err(&tmp))?;
+    in_flight(|v| v.push((tmp.clone(), None)));
+    let result = write_through(dir, &tmp, parent, &name, files);
+    in_flight(|v| v.retain(|f| f.0 != tmp));
+    result
+}
+
+/// The steps of [`write_folder`] once the temporary folder is registered.
+fn write_through(
+    dir: &Path,
+    tmp: &Path,
+    parent: &Path,
+    name: &str,
+    files: &[(String, Vec<u8>)],
+) -> std::result::Result<(), OutputError> {
+    let io_err = |p: &Path| {
+        let p = p.to_path_buf();
+        move |e| OutputError::Io(p, e)
+    };
+    fs::create_dir(tmp).map_err(io_err(tmp))?;
     let written = (|| {
         for (file, bytes) in files {
             let p = tmp.join(file);
@@ -228,19 +272,27 @@ pub fn write_folder(
         Ok(())
     })();
     if let Err(e) = written {
-        let _ = fs::remove_dir_all(&tmp);
+        let _ = fs::remove_dir_all(tmp);
         return Err(e);
     }
     let old = parent.join(format!(".{name}.old-{}", std::process::id()));
     let had_old = dir.exists();
     if had_old {
-        fs::rename(dir, &old).map_err(io_err(dir))?;
+        fs::rename(dir, &old).map_err(|e| {
+            let _ = fs::remove_dir_all(tmp);
+            OutputError::Io(dir.to_path_buf(), e)
+        })?;
+        in_flight(|v| {
+            for f in v.iter_mut().filter(|f| f.0 == tmp) {
+                f.1 = Some((old.clone(), dir.to_path_buf()));
+            }
+        });
     }
-    if let Err(e) = fs::rename(&tmp, dir) {
+    if let Err(e) = fs::rename(tmp, dir) {
         if had_old {
             let _ = fs::rename(&old, dir);
         }
-        let _ = fs::remove_dir_all(&tmp);
+        let _ = fs::remove_dir_all(tmp);
         return Err(OutputError::Io(dir.to_path_buf(), e));
     }
     if had_old {
@@ -274,6 +326,31 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(leftovers, vec![std::ffi::OsString::from("r")]);
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn an_interrupted_write_is_undone() {
+        let base = std::env::temp_dir().join(format!("otpdrift-abandon-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        let (dir, tmp, old) = (base.join("r"), base.join(".r.tmp-1"), base.join(".r.old-1"));
+        // Stopped between moving the old folder aside and renaming the new one into place.
+        fs::create_dir_all(&tmp).unwrap();
+        fs::write(tmp.join("half.csv"), "half").unwrap();
+        fs::create_dir_all(&old).unwrap();
+        fs::write(old.join("summary.csv"), "earlier").unwrap();
+        in_flight(|v| v.push((tmp.clone(), Some((old.clone(), dir.clone())))));
+        abandon_in_flight();
+        assert!(!tmp.exists());
+        assert_eq!(
+            fs::read_to_string(dir.join("summary.csv")).unwrap(),
+            "earlier"
+        );
+        let names: Vec<_> = fs::read_dir(&base)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("r")]);
         fs::remove_dir_all(&base).unwrap();
     }
 }
