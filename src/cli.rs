@@ -31,7 +31,14 @@ pub enum Command {
     /// Simulate a scenario and write results/<name>/ (CSV, charts, report.md, manifest).
     Run {
         /// The scenario file (TOML).
-        scenario: PathBuf,
+        #[arg(
+            required_unless_present = "from_manifest",
+            conflicts_with = "from_manifest"
+        )]
+        scenario: Option<PathBuf>,
+        /// Rerun the scenario and seed recorded in a results folder's manifest.json.
+        #[arg(long, value_name = "MANIFEST")]
+        from_manifest: Option<PathBuf>,
         /// Results folder (default: results/<run.name>).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -49,7 +56,7 @@ pub enum Command {
         sets: Vec<Override>,
         /// Write the requests of about N users spread over the fleet (or `all`) to trace.csv,
         /// in the replay format.
-        #[arg(long, value_name = "N|all", value_parser = parse_trace)]
+        #[arg(long, value_name = "N|all", value_parser = TraceSelect::parse)]
         trace: Option<TraceSelect>,
     },
     /// Decide a log of attempts with a validator configuration and compare with `expected`.
@@ -140,18 +147,6 @@ pub enum Command {
     },
 }
 
-fn parse_trace(s: &str) -> std::result::Result<TraceSelect, String> {
-    match s {
-        "all" => Ok(TraceSelect::All),
-        n => n
-            .parse::<u64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .map(TraceSelect::Sample)
-            .ok_or_else(|| format!("expected a number of users from 1, or `all`, found `{n}`")),
-    }
-}
-
 fn parse_algorithm(s: &str) -> std::result::Result<Algorithm, String> {
     Algorithm::parse(s).ok_or_else(|| format!("expected one of {}", Algorithm::NAMES))
 }
@@ -161,6 +156,7 @@ pub fn main_with(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run {
             scenario,
+            from_manifest,
             out,
             seed,
             threads,
@@ -168,13 +164,12 @@ pub fn main_with(cli: Cli) -> Result<()> {
             sets,
             trace,
         } => {
-            let mut plan = RunPlan::new(
-                ScenarioInput::load(&scenario, &sets)?,
-                out,
-                seed,
-                threads,
-                force,
-            )?;
+            let input = match (scenario, from_manifest) {
+                (Some(s), _) => ScenarioInput::load(&s, &sets)?,
+                (None, Some(m)) => ScenarioInput::from_manifest(&m, &sets)?,
+                (None, None) => unreachable!("clap requires one"),
+            };
+            let mut plan = RunPlan::new(input, out, seed, threads, force)?;
             plan.trace = trace.unwrap_or_default();
             if !plan.input.scenario.sweep.is_empty() {
                 eprintln!("note: `run` simulates the scenario as written; its [sweep] part is run by `otpdrift sweep`");

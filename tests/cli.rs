@@ -1338,3 +1338,33 @@ fn sigint_and_sigterm_leave_no_temporary_folder_and_keep_earlier_results() {
         );
     }
 }
+
+#[test]
+fn a_run_from_its_manifest_reproduces_the_csv_byte_for_byte() {
+    let dir = Dir::new("from-manifest");
+    let path = dir.write("mixed.toml", SMALL_MIXED);
+    ok(&otpdrift(
+        &["run", path.to_str().unwrap(), "--out", "a", "--seed", "11"],
+        &dir.0,
+    ));
+    ok(&otpdrift(
+        &["run", "--from-manifest", "a/manifest.json", "--out", "b"],
+        &dir.0,
+    ));
+    for f in [
+        "summary.csv",
+        "timeseries.csv",
+        "lifetime.csv",
+        "tokens.csv",
+        "acceptance.png",
+        "report.md",
+    ] {
+        assert_eq!(
+            fs::read(dir.0.join("a").join(f)).unwrap(),
+            fs::read(dir.0.join("b").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let out = otpdrift(&["run", "--from-manifest", "missing.json"], &dir.0);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -58,6 +58,17 @@ impl ScenarioInput {
         ScenarioInput::from_text(&file, text, sets)
     }
 
+    /// The scenario recorded in a results folder's manifest.json (resolved, seed included).
+    pub fn from_manifest(path: &Path, sets: &[Override]) -> Result<ScenarioInput> {
+        let file = path.display().to_string();
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::input(format!("cannot read manifest {file}: {e}")))?;
+        let m = crate::results::read_manifest(&file, &bytes)?;
+        let text = toml::to_string(&m.scenario)
+            .map_err(|e| Error::input(format!("{file}: the recorded scenario: {e}")))?;
+        ScenarioInput::from_text(&format!("{file}#scenario"), text, sets)
+    }
+
     /// Checks a scenario's text.
     pub fn from_text(file: &str, text: String, sets: &[Override]) -> Result<ScenarioInput> {
         let scenario = Scenario::from_toml_with(file, &text, sets)?;

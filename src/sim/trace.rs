@@ -16,6 +16,19 @@ pub enum TraceSelect {
 }
 
 impl TraceSelect {
+    /// `N` (users, from 1) or `all`, as `--trace` takes it.
+    pub fn parse(s: &str) -> Result<TraceSelect, String> {
+        match s {
+            "all" => Ok(TraceSelect::All),
+            n => n
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(TraceSelect::Sample)
+                .ok_or_else(|| format!("expected a number of users from 1, or `all`, found `{n}`")),
+        }
+    }
+
     /// Whether user `index` of a fleet of `tokens` is traced.
     pub fn includes(self, index: u64, tokens: u64) -> bool {
         match self {
