@@ -180,9 +180,14 @@ pub fn wilson95(k: u64, n: u64) -> Option<(f64, f64)> {
 const GROWTH: f64 = 1.02;
 const BINS: usize = 1600;
 
-/// Histogram of absolute clock errors in milliseconds on log bins.
+/// Histogram of absolute clock errors in milliseconds on log bins. Only the span of bins
+/// between the lowest and highest one used is stored (canonical for any order of recording
+/// or merging), so memory follows the spread of the data, not buckets times all bins.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OffsetHist {
+    /// The first stored bin.
+    lo: usize,
+    /// Counts of bins lo, lo + 1, ...
     bins: Vec<u64>,
     pub count: u64,
     pub max_ms: u64,
@@ -197,12 +202,30 @@ impl OffsetHist {
         }
     }
 
+    /// Makes bins `from..=to` addressable, keeping the stored span minimal.
+    fn cover(&mut self, from: usize, to: usize) {
+        if self.bins.is_empty() {
+            self.lo = from;
+            self.bins = vec![0; to - from + 1];
+            return;
+        }
+        if from < self.lo {
+            let mut v = vec![0; self.lo - from];
+            v.extend_from_slice(&self.bins);
+            self.bins = v;
+            self.lo = from;
+        }
+        let hi = self.lo + self.bins.len() - 1;
+        if to > hi {
+            self.bins.resize(to - self.lo + 1, 0);
+        }
+    }
+
     pub fn record_s(&mut self, abs_offset_s: f64) {
         let ms = (abs_offset_s.abs() * 1000.0).round() as u64;
-        if self.bins.is_empty() {
-            self.bins = vec![0; BINS];
-        }
-        self.bins[Self::bin(ms)] += 1;
+        let b = Self::bin(ms);
+        self.cover(b, b);
+        self.bins[b - self.lo] += 1;
         self.count += 1;
         self.max_ms = self.max_ms.max(ms);
     }
@@ -211,11 +234,9 @@ impl OffsetHist {
         if o.bins.is_empty() {
             return;
         }
-        if self.bins.is_empty() {
-            self.bins = vec![0; BINS];
-        }
-        for (a, b) in self.bins.iter_mut().zip(&o.bins) {
-            *a += b;
+        self.cover(o.lo, o.lo + o.bins.len() - 1);
+        for (i, c) in o.bins.iter().enumerate() {
+            self.bins[o.lo + i - self.lo] += c;
         }
         self.count += o.count;
         self.max_ms = self.max_ms.max(o.max_ms);
@@ -228,9 +249,10 @@ impl OffsetHist {
         }
         let target = ((q * self.count as f64).ceil() as u64).max(1);
         let mut seen = 0;
-        for (i, c) in self.bins.iter().enumerate() {
+        for (k, c) in self.bins.iter().enumerate() {
             seen += c;
             if seen >= target {
+                let i = self.lo + k;
                 let ms = if i == 0 {
                     0.0
                 } else {
@@ -252,7 +274,8 @@ impl OffsetHist {
             .iter()
             .enumerate()
             .filter(|(_, c)| **c > 0)
-            .map(|(i, c)| {
+            .map(|(k, c)| {
+                let i = self.lo + k;
                 let lo = if i == 0 {
                     0.0
                 } else {
@@ -261,6 +284,11 @@ impl OffsetHist {
                 (lo, GROWTH.powf(i as f64) / 1000.0, *c)
             })
             .collect()
+    }
+
+    /// Bins stored (for memory tests).
+    pub fn stored_bins(&self) -> usize {
+        self.bins.len()
     }
 }
 
@@ -363,6 +391,23 @@ impl Tally {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn histograms_store_only_the_span_used_whatever_the_order() {
+        let values = [0.5, 0.51, 3.0, 0.2, 1.0];
+        let mut one = OffsetHist::default();
+        values.iter().for_each(|v| one.record_s(*v));
+        // Recorded in two parts, merged the other way round: the same histogram.
+        let (mut a, mut b) = (OffsetHist::default(), OffsetHist::default());
+        values[..2].iter().for_each(|v| a.record_s(*v));
+        values[2..].iter().for_each(|v| b.record_s(*v));
+        b.merge(&a);
+        assert_eq!(b, one);
+        // 0.2 s to 3 s is about 137 bins of 2%, not 1,600.
+        assert!(one.stored_bins() < 140, "{}", one.stored_bins());
+        // The median, 0.51 s, to within the bins' 1%.
+        assert!((one.quantile_s(0.5).unwrap() / 0.51 - 1.0).abs() < 0.01);
+    }
 
     #[test]
     fn every_counter_is_merged() {
