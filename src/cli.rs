@@ -51,6 +51,9 @@ pub enum Command {
         /// Replace an existing results folder.
         #[arg(long)]
         force: bool,
+        /// Run even when the estimated memory exceeds what the machine has available.
+        #[arg(long)]
+        yes: bool,
         /// Override a scenario field, e.g. --set validator.preset=freeipa (repeatable).
         #[arg(long = "set", value_name = "PATH=VALUE", value_parser = Override::parse)]
         sets: Vec<Override>,
@@ -161,6 +164,7 @@ pub fn main_with(cli: Cli) -> Result<()> {
             seed,
             threads,
             force,
+            yes,
             sets,
             trace,
         } => {
@@ -169,7 +173,7 @@ pub fn main_with(cli: Cli) -> Result<()> {
                 (None, Some(m)) => ScenarioInput::from_manifest(&m, &sets)?,
                 (None, None) => unreachable!("clap requires one"),
             };
-            let mut plan = RunPlan::new(input, out, seed, threads, force)?;
+            let mut plan = RunPlan::new(input, out, seed, threads, force, yes)?;
             plan.trace = trace.unwrap_or_default();
             if !plan.input.scenario.sweep.is_empty() {
                 eprintln!("note: `run` simulates the scenario as written; its [sweep] part is run by `otpdrift sweep`");

@@ -1368,3 +1368,22 @@ fn a_run_from_its_manifest_reproduces_the_csv_byte_for_byte() {
     let out = otpdrift(&["run", "--from-manifest", "missing.json"], &dir.0);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn check_estimates_output_and_memory_and_run_refuses_what_would_not_fit() {
+    let dir = Dir::new("footprint");
+    let path = dir.write(
+        "huge.toml",
+        "[run]\nname = \"huge\"\nhorizon = \"11y\"\ntokens = 200000000\nbucket = \"1h\"\n[[population]]\ntoken = { kind = \"phone\" }\n",
+    );
+    let p = path.to_str().unwrap();
+    let out = ok(&otpdrift(&["check", p], &dir.0));
+    assert!(out.contains("# about 40.4 GB of results and "), "{out}");
+    if !Path::new("/proc/meminfo").exists() {
+        return; // this machine does not say how much memory it has: run would try
+    }
+    let out = otpdrift(&["run", p], &dir.0);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pass --yes to run it anyway"));
+    assert!(!dir.0.join("results").exists(), "nothing was written");
+}

@@ -48,6 +48,46 @@ pub fn estimate(sc: &crate::scenario::Scenario) -> Vec<Estimate> {
     out
 }
 
+/// What a run will write and hold in memory, estimated from per-row sizes measured on this
+/// code's outputs (timeseries ~170 B and lifetime ~60 B per bucket and population, tokens.csv
+/// ~130 B per credential, SVG charts ~300 B per bucket, PNGs ~3 MB); memory is about five
+/// times the output (the folder is built, read back and drawn in memory) plus the counters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Footprint {
+    pub output_bytes: f64,
+    pub memory_bytes: f64,
+}
+
+pub fn footprint(sc: &crate::scenario::Scenario) -> Footprint {
+    let buckets = Buckets::new(sc.run.bucket, sc.run.start, sc.run.end()).len() as f64;
+    let names = sc.populations.len() as f64 + 1.0;
+    // Replacements and reinstalls add credentials; a few percent a year is typical.
+    let credentials = sc.run.tokens as f64 * (1.0 + 0.05 * sc.run.horizon_s / crate::time::YEAR_S);
+    let output = buckets * names * (170.0 + 60.0) + buckets * 300.0 + credentials * 130.0 + 3e6;
+    let counters = buckets * names * (344.0 + 8.0 * 16.0) * 2.0 + credentials * 250.0;
+    Footprint {
+        output_bytes: output,
+        memory_bytes: 5.0 * output + counters,
+    }
+}
+
+/// Memory this machine has available now (Linux `MemAvailable`), if it can tell.
+pub fn available_memory() -> Option<f64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024.0)
+}
+
+/// Bytes in words: `76 MB`, `1.9 GB`.
+pub fn bytes(x: f64) -> String {
+    if x >= 1e9 {
+        format!("{:.1} GB", x / 1e9)
+    } else {
+        format!("{:.0} MB", (x / 1e6).max(1.0))
+    }
+}
+
 /// The text `check` prints: the resolved scenario (itself a valid scenario) and the estimate.
 pub fn execute(input: &ScenarioInput) -> Result<String> {
     let sc = &input.scenario;
@@ -80,6 +120,14 @@ pub fn execute(input: &ScenarioInput) -> Result<String> {
             e.name, e.tokens, e.logins, e.attempts_low, e.attempts_high
         );
     }
+    let f = footprint(sc);
+    let _ = writeln!(
+        out,
+        "# about {} of results and {} of memory{}",
+        bytes(f.output_bytes),
+        bytes(f.memory_bytes),
+        available_memory().map_or(String::new(), |m| format!(" ({} available)", bytes(m)))
+    );
     let _ = writeln!(
         out,
         "# {} buckets of {}; results go to results/{}/",

@@ -30,6 +30,20 @@ pub struct RunPlan {
 }
 
 impl RunPlan {
+    /// Refuses a run whose estimated memory exceeds what the machine has available.
+    pub fn fits(sc: &Scenario) -> Result<()> {
+        let f = super::check::footprint(sc);
+        match super::check::available_memory() {
+            Some(m) if f.memory_bytes > 0.8 * m => Err(crate::error::Error::input(format!(
+                "this run would need about {} of memory ({} available) and write about {}; use a coarser run.bucket or fewer run.tokens, or pass --yes to run it anyway",
+                super::check::bytes(f.memory_bytes),
+                super::check::bytes(m),
+                super::check::bytes(f.output_bytes)
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// Applies `--seed`, picks the default folder `results/<run.name>`, and refuses at once a
     /// folder that holds results unless `force`.
     pub fn new(
@@ -38,9 +52,13 @@ impl RunPlan {
         seed: Option<u64>,
         threads: Option<usize>,
         force: bool,
+        yes: bool,
     ) -> Result<RunPlan> {
         if let Some(s) = seed {
             input.scenario.run.seed = s;
+        }
+        if !yes {
+            Self::fits(&input.scenario)?;
         }
         let out = out.unwrap_or_else(|| super::default_out(&input.scenario.run.name, force));
         export::check_writable(&out, force)?;
