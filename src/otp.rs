@@ -131,7 +131,11 @@ pub fn decode_base32(s: &str) -> Result<Vec<u8>, String> {
         }
     }
     if out.is_empty() {
-        return Err("the secret is empty".into());
+        return Err(if s.trim().is_empty() {
+            "the secret is empty".into()
+        } else {
+            format!("`{s}` is shorter than one byte (8 Base32 characters make 5 bytes)")
+        });
     }
     Ok(out)
 }

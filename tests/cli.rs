@@ -1387,3 +1387,46 @@ fn check_estimates_output_and_memory_and_run_refuses_what_would_not_fit() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("pass --yes to run it anyway"));
     assert!(!dir.0.join("results").exists(), "nothing was written");
 }
+
+#[test]
+fn messages_say_what_is_wrong_and_where() {
+    let dir = Dir::new("messages");
+    let cases: &[(&[u8], &str)] = &[
+        (
+            b"[run]\nname = \"caf\xe9\"\n",
+            "bad.toml:2:12: expected UTF-8 text, found the byte 0xe9",
+        ),
+        (
+            b"[[run]]\nname = \"x\"\n[[population]]\ntoken = { kind = \"phone\" }\n",
+            "bad.toml:1:3: run: expected one [run] table, found [[run]] tables (an array)",
+        ),
+        (
+            b"[run]\nstart = 2026-03-01\nhorizon = \"1y\"\n[[population]]\ntoken = { kind = \"phone\" }\nuser = { weekdays = [0, 0, 0, 0, 0, 0, 0] }\n",
+            "population[0].user.weekdays: expected 7 non-negative weights (Monday to Sunday) with a positive sum, found all zero: no time left for logins",
+        ),
+        (
+            b"[[population]]\ntoken = { kind = \"phone\" }\nuser = { delay = { dist = \"lognormal\", median = \"7s\", sigma = -1 } }\n",
+            "population[0].user.delay.sigma: expected a sigma of at least 0 (the spread of the logarithm), found -1",
+        ),
+        (
+            b"[[population]]\nname = \"a,b\"\ntoken = { kind = \"phone\" }\n",
+            "population[0].name: expected a name of up to 40 letters",
+        ),
+        (
+            b"[validator]\nwindow = 3\n[[population]]\ntoken = { kind = \"phone\" }\n",
+            "validator.window: expected a table, found integer `3`",
+        ),
+    ];
+    for (text, want) in cases {
+        fs::write(dir.0.join("bad.toml"), text).unwrap();
+        let out = otpdrift(&["check", "bad.toml"], &dir.0);
+        assert_eq!(out.status.code(), Some(2), "{want}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "want {want:?} in\n{err}");
+    }
+    let out = otpdrift(&["code", "--secret", "A"], &dir.0);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`A` is shorter than one byte"));
+    let out = otpdrift(&["presets"], &dir.0);
+    assert!(ok(&out).contains("vip-low"));
+}

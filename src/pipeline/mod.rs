@@ -53,8 +53,18 @@ impl ScenarioInput {
     /// Reads and checks a scenario file.
     pub fn load(path: &Path, sets: &[Override]) -> Result<ScenarioInput> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path)
+        let bytes = std::fs::read(path)
             .map_err(|e| Error::input(format!("cannot read scenario {file}: {e}")))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+            let start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            let col = String::from_utf8_lossy(&good[start..]).chars().count() + 1;
+            Error::input(format!(
+                "{file}:{line}:{col}: expected UTF-8 text, found the byte 0x{:02x}",
+                e.as_bytes()[good.len()]
+            ))
+        })?;
         ScenarioInput::from_text(&file, text, sets)
     }
 

@@ -218,11 +218,14 @@ impl Scenario {
             found,
         };
         let changed = overrides::apply(text, sets).map_err(|e| ScenarioError {
-            diagnostics: vec![set_error(
-                "",
-                "a field path and value that fit the scenario".into(),
-                e,
-            )],
+            diagnostics: vec![Diagnostic {
+                file: "--set".into(),
+                line: 0,
+                col: 0,
+                path: String::new(),
+                expected: "a field path and value that fit the scenario".into(),
+                found: e,
+            }],
         })?;
         Scenario::from_toml(file, &changed).map_err(|e| ScenarioError {
             diagnostics: e

@@ -129,11 +129,19 @@ impl Checker {
                 (Some(median), Some(sigma)) if median > 0.0 && sigma >= 0.0 => {
                     Some(Dist::LogNormal { median, sigma })
                 }
-                (Some(_), Some(_)) => {
+                (Some(median), Some(_)) if median <= 0.0 => {
                     self.err(
-                        path,
-                        "a median above 0 and a sigma of at least 0",
-                        "a median or sigma out of range",
+                        &format!("{path}.median"),
+                        "a median above 0 (a lognormal law has only positive values)",
+                        fmt_n(median),
+                    );
+                    None
+                }
+                (Some(_), Some(sigma)) => {
+                    self.err(
+                        &format!("{path}.sigma"),
+                        "a sigma of at least 0 (the spread of the logarithm)",
+                        fmt_n(sigma),
                     );
                     None
                 }

@@ -122,12 +122,20 @@ pub(super) fn profile<const N: usize>(
     what: &str,
 ) -> [f64; N] {
     let Some(v) = v else { return default };
-    if v.len() != N || v.iter().any(|x| !x.is_finite() || *x < 0.0) || v.iter().sum::<f64>() <= 0.0
-    {
+    let found = if v.len() != N {
+        Some(format!("{} values", v.len()))
+    } else if let Some(x) = v.iter().find(|x| !x.is_finite() || **x < 0.0) {
+        Some(format!("the weight {}", fmt_n(*x)))
+    } else if v.iter().sum::<f64>() <= 0.0 {
+        Some("all zero: no time left for logins".to_string())
+    } else {
+        None
+    };
+    if let Some(found) = found {
         c.err(
             path,
             format!("{N} non-negative weights ({what}) with a positive sum"),
-            format!("{} values", v.len()),
+            found,
         );
         return default;
     }
