@@ -29,4 +29,6 @@ pub mod user;
 pub mod validator;
 
 #[cfg(test)]
+mod robustness;
+#[cfg(test)]
 mod tidy;
