@@ -2,10 +2,13 @@
 //! ([`RunData`], [`crate::results::SweepData`]), with a bundled font so nothing depends on the
 //! machine's fonts.
 
+mod axes;
 mod figures;
+mod style;
 pub mod sweep;
 
-pub use figures::{colour as figures_colour, thousands, Figure};
+pub use figures::Figure;
+pub use style::{colour as figures_colour, thousands};
 
 use crate::results::RunData;
 use plotters::prelude::*;

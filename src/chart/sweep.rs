@@ -1,7 +1,7 @@
 //! Sweep charts, drawn from sweep.csv alone: the user-failure against attacker-success
 //! trade-off with its Pareto front, and a figure against one swept parameter with 95% bands.
 
-use super::figures::{bold, colour_index, e, font, house, thousands, Areas, GREY, R};
+use super::style::{bold, colour_index, e, font, house, thousands, Areas, GREY, R};
 use super::{register_fonts, HEIGHT, WIDTH};
 use crate::results::cells::get;
 use crate::results::{SweepData, SweepLine};
@@ -58,7 +58,7 @@ fn head<DB: DrawingBackend>(
     title: &str,
     sub: &str,
 ) -> Result<Areas<DB>, String> {
-    super::figures::titled(root, title, sub, LEGEND_W)
+    super::style::titled(root, title, sub, LEGEND_W)
 }
 
 fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
@@ -120,8 +120,8 @@ fn tradeoff<DB: DrawingBackend>(d: &SweepData, root: &DrawingArea<DB, Shift>) ->
         .x_label_area_size(70)
         .y_label_area_size(100)
         .build_cartesian_2d(
-            super::figures::ticked((xlo..xhi).log_scale(), log_ticks(xlo, xhi)),
-            super::figures::ticked((ymin..ymax).log_scale(), yticks),
+            super::style::ticked((xlo..xhi).log_scale(), log_ticks(xlo, xhi)),
+            super::style::ticked((ymin..ymax).log_scale(), yticks),
         )
         .map_err(e)?;
     house(&mut chart.configure_mesh(), 20, 22)
@@ -328,7 +328,7 @@ fn versus<DB: DrawingBackend>(d: &SweepData, root: &DrawingArea<DB, Shift>) -> R
         .x_label_area_size(70)
         .y_label_area_size(100)
         .build_cartesian_2d(
-            super::figures::ticked(xlo - pad..xhi + pad, xticks),
+            super::style::ticked(xlo - pad..xhi + pad, xticks),
             (ylo - ypad).max(0.0)..(yhi + ypad).min(100.0),
         )
         .map_err(e)?;
