@@ -600,14 +600,8 @@ impl ValidatorConfig {
             // Next-tokencode mode: only the code following the near miss will do.
             for s in [after + 1, after + 2] {
                 if code_of(s) == code && !self.refused(st, s) {
-                    self.accept(st, s, server_step, server_ms, step_ms, t0);
-                    if self.drift != DriftLearning::Seconds {
-                        st.drift_steps = s - server_step;
-                    }
-                    return Decision {
-                        resynced: Some(Resync::NextCode),
-                        ..Decision::at(Verdict::Accepted, s, s - server_step)
-                    };
+                    let at = (server_step, server_ms, step_ms, t0);
+                    return self.resync_to(st, s, at, Resync::NextCode);
                 }
             }
             return Decision::new(Verdict::NoMatch);
@@ -664,14 +658,16 @@ impl ValidatorConfig {
         t0: i64,
     ) {
         st.last_step = Some(st.last_step.map_or(step, |l| l.max(step)));
-        // Used steps far from this one can no longer be in a window with it (libpam prunes
-        // its DISALLOW_REUSE list the same way).
-        let span = (self.window_back + self.window_ahead + 1) as i64;
-        st.used.retain(|b| (b - step).abs() < span);
-        if st.used.len() == USED_KEPT {
-            st.used.pop_front();
+        // Only the exact-step rule reads the used steps. Those far from this one can no longer
+        // be in a window with it (libpam prunes its DISALLOW_REUSE list the same way).
+        if self.replay == Replay::ExactSteps {
+            let span = (self.window_back + self.window_ahead + 1) as i64;
+            st.used.retain(|b| (b - step).abs() < span);
+            if st.used.len() == USED_KEPT {
+                st.used.pop_front();
+            }
+            st.used.push_back(step);
         }
-        st.used.push_back(step);
         if self
             .auto_resync
             .is_none_or(|a| a.style != AutoStyle::Privacyidea)
@@ -685,6 +681,25 @@ impl ValidatorConfig {
                 st.shift_ms = step * step_ms + t0 * 1000 - server_ms.div_euclid(1000) * 1000
             }
             DriftLearning::None | DriftLearning::Consistent { .. } | DriftLearning::Explicit => {}
+        }
+    }
+
+    /// Accepts step `s` found outside the window and adopts it as the drift (a seconds shift
+    /// is set by `accept` itself).
+    fn resync_to(
+        &self,
+        st: &mut CredentialState,
+        s: i64,
+        (server_step, server_ms, step_ms, t0): (i64, Millis, i64, i64),
+        how: Resync,
+    ) -> Decision {
+        self.accept(st, s, server_step, server_ms, step_ms, t0);
+        if self.drift != DriftLearning::Seconds {
+            st.drift_steps = s - server_step;
+        }
+        Decision {
+            resynced: Some(how),
+            ..Decision::at(Verdict::Accepted, s, s - server_step)
         }
     }
 
@@ -740,14 +755,8 @@ impl ValidatorConfig {
                     s > p && s <= p + a.max_gap as i64 && (now - t) as f64 <= a.timeout_s * 1000.0
                 });
                 if follows && !self.refused(st, s) {
-                    self.accept(st, s, server_step, server_ms, step_ms, t0);
-                    if self.drift != DriftLearning::Seconds {
-                        st.drift_steps = s - server_step;
-                    }
-                    return Decision {
-                        resynced: Some(Resync::Auto),
-                        ..Decision::at(Verdict::Accepted, s, s - server_step)
-                    };
+                    let at = (server_step, server_ms, step_ms, t0);
+                    return self.resync_to(st, s, at, Resync::Auto);
                 }
                 st.pending_auto = Some((s, now));
             }
@@ -755,14 +764,8 @@ impl ValidatorConfig {
         if let Some(w) = self.auto_sync {
             if let Some(s) = Self::nearest(w, server_step + st.drift_steps, code, code_of) {
                 if !self.refused(st, s) {
-                    self.accept(st, s, server_step, server_ms, step_ms, t0);
-                    if self.drift != DriftLearning::Seconds {
-                        st.drift_steps = s - server_step;
-                    }
-                    return Decision {
-                        resynced: Some(Resync::Auto),
-                        ..Decision::at(Verdict::Accepted, s, s - server_step)
-                    };
+                    let at = (server_step, server_ms, step_ms, t0);
+                    return self.resync_to(st, s, at, Resync::Auto);
                 }
             }
         }
