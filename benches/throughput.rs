@@ -78,7 +78,7 @@ fn sweep_point(c: &mut Criterion) {
     let text = format!("{FLEET}\n[sweep]\nvary = {{ \"validator.window.back\" = [1, 2], \"validator.window.ahead\" = [1, 2] }}\n");
     let base = Scenario::from_toml("bench.toml", &text).expect("valid bench sweep");
     let (_, points) =
-        otpdrift::scenario::sweep::settings("bench.toml", &text, &base).expect("valid points");
+        otpdrift::scenario::sweep::settings("bench.toml", &text, &[], &base).expect("valid points");
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()

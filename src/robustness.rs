@@ -71,7 +71,7 @@ proptest! {
     #[test]
     fn mutated_sweeps_are_checked_without_panic(text in mutated(SWEEP)) {
         if let Ok(sc) = crate::scenario::Scenario::from_toml("s.toml", &text) {
-            let _ = crate::scenario::sweep::settings("s.toml", &text, &sc);
+            let _ = crate::scenario::sweep::settings("s.toml", &text, &[], &sc);
         }
     }
 
@@ -110,5 +110,85 @@ proptest! {
                 _ => { v.verify(&mut st, Scheme::Hotp, at, a % 1_000_000, code_of); }
             }
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Under every preset that locks, a locked credential refuses every attempt, even the right
+    /// code, until the lock ends or the helpdesk clears it; and a lock, once set, lies ahead.
+    #[test]
+    fn a_lock_refuses_every_attempt_until_it_ends(
+        preset in proptest::sample::select(crate::validator::presets::all().into_iter().filter(|p| p.config.lockout.is_some()).map(|p| p.name).collect::<Vec<_>>()),
+        requests in proptest::collection::vec((0u8..10, 0i64..7_200_000, any::<u32>()), 1..80),
+    ) {
+        use crate::validator::{presets, CredentialState, Scheme, Verdict};
+        let v = presets::find(preset).unwrap().config;
+        let keyed = crate::otp::Keyed::new(crate::otp::Algorithm::Sha1, b"12345678901234567890");
+        let code_of = |s: i64| keyed.hotp(s as u64, 6);
+        let scheme = Scheme::Totp { step_s: 30, t0: 0 };
+        let mut now = 1_767_225_600_000i64;
+        let mut st = CredentialState::enrolled(now);
+        for (what, gap, wrong) in requests {
+            now += gap;
+            if what == 0 {
+                st.unlock();
+                continue;
+            }
+            // Mostly wrong codes, so that locks happen; sometimes the right one.
+            let code = if what < 3 { code_of(now / 30_000) } else { (code_of(now / 30_000) + 1 + wrong % 999_999) % 1_000_000 };
+            let locked_before = st.locked_until.filter(|u| now < *u);
+            let d = v.verify(&mut st, scheme, now, code, code_of);
+            if locked_before.is_some() {
+                prop_assert_eq!(d.verdict, Verdict::Locked, "{} at {} locked until {:?}", preset, now, locked_before);
+                prop_assert_eq!(st.locked_until, locked_before, "a refused attempt moves no lock");
+            }
+            if d.locked_now {
+                prop_assert!(st.locked_until.is_some_and(|u| u > now), "{}: lock set in the past", preset);
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// Tokens whose batteries run out within the run: no code read after a token died is ever
+    /// accepted (a submission comes 5 s after reading), and every death is counted.
+    #[test]
+    fn a_dead_token_is_never_accepted(
+        seed in 0u64..1_000_000,
+        life_codes in 60u32..300,
+        logins in 2u32..8,
+        hotp in any::<bool>(),
+    ) {
+        use crate::sim::{run_traced, TraceAction, TraceOutcome, TraceSelect};
+        use crate::validator::Verdict;
+        let text = format!(
+            "[run]\nhorizon = \"1y\"\ntokens = 6\nseed = {seed}\n[[population]]\ntoken = {{ kind = \"{}\" }}\nbattery = {{ life_codes = {life_codes}, life_years = 3 }}\nuser = {{ logins_per_day = {logins}, delay = \"5s\" }}\nrecovery = {{ replace_probability = 1 }}\n",
+            if hotp { "hotp" } else { "hardware" }
+        );
+        let sc = crate::scenario::Scenario::from_toml("s.toml", &text).unwrap();
+        let r = run_traced(&sc, 0..6, TraceSelect::All, &|_| {});
+        let died: std::collections::HashMap<&str, i64> = r
+            .tokens
+            .iter()
+            .filter_map(|t| t.died.map(|(at, _)| (t.credential.as_str(), at)))
+            .collect();
+        prop_assert!(!died.is_empty(), "{life_codes} codes at {logins} a day outlive a year");
+        for e in &r.trace {
+            if let (TraceAction::Verify(_), TraceOutcome::Verified(d)) = (&e.action, e.outcome) {
+                if let Some(&at) = died.get(e.credential.as_str()) {
+                    // The last code shown may still be typed in (5 s later); none after it.
+                    prop_assert!(
+                        !(d.verdict == Verdict::Accepted && e.time > at + 5_000),
+                        "{} accepted at {} after dying at {}", e.credential, e.time, at
+                    );
+                }
+            }
+        }
+        let deaths: u64 = r.tally.pops.iter().map(|p| p.total.deaths_battery).sum();
+        prop_assert_eq!(deaths as usize, died.len());
     }
 }

@@ -102,8 +102,7 @@ pub fn format_rfc3339(t: Millis) -> String {
 /// Fractions below a millisecond are dropped.
 pub fn parse_rfc3339(s: &str) -> Result<Millis, String> {
     let s = s.trim();
-    let bad =
-        || format!("`{s}` is not a date (YYYY-MM-DD) or an RFC 3339 time (YYYY-MM-DDTHH:MM:SSZ)");
+    let bad = || format!("`{s}` (not a date YYYY-MM-DD or an RFC 3339 time YYYY-MM-DDTHH:MM:SSZ)");
     let shaped_like_a_date = s.len() >= 10
         && s.bytes().take(10).enumerate().all(|(i, b)| match i {
             4 | 7 => b == b'-',
@@ -112,7 +111,7 @@ pub fn parse_rfc3339(s: &str) -> Result<Millis, String> {
     let t = if s.len() == 10 {
         let d: Date = s.parse().map_err(|_| {
             if shaped_like_a_date {
-                format!("`{s}` is not a valid calendar date")
+                format!("`{s}` (not a day of the calendar)")
             } else {
                 bad()
             }
@@ -123,16 +122,16 @@ pub fn parse_rfc3339(s: &str) -> Result<Millis, String> {
             Ok(ts) => ts.as_millisecond(),
             // A civil date-time without an offset is ambiguous: say what is missing.
             Err(_) if s.parse::<DateTime>().is_ok() => {
-                return Err(format!("`{s}` needs a time zone: `Z` or `+HH:MM`"))
+                return Err(format!("`{s}` (without a time zone: add `Z` or `+HH:MM`)"))
             }
             Err(_) if shaped_like_a_date && s[..10].parse::<Date>().is_err() => {
-                return Err(format!("`{}` is not a valid calendar date", &s[..10]))
+                return Err(format!("`{}` (not a day of the calendar)", &s[..10]))
             }
             Err(_) => return Err(bad()),
         }
     };
     if !(MIN_INSTANT..=MAX_INSTANT).contains(&t) {
-        return Err(format!("`{s}` is outside the years 0001 to 9998"));
+        return Err(format!("`{s}` (outside the years 0001 to 9998)"));
     }
     Ok(t)
 }
@@ -157,9 +156,7 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
     if s.is_empty() {
-        return Err(format!(
-            "`{src}` is empty; expected a duration such as \"30s\" or \"5m\""
-        ));
+        return Err(format!("`{src}`, an empty duration"));
     }
     let mut total = 0.0;
     while !s.is_empty() {
@@ -169,12 +166,12 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
             .count();
         if n == 0 {
             return Err(format!(
-                "`{src}` is not a duration; expected a number then a unit (ms, s, m, h, d, w, y), e.g. \"30s\""
+                "`{src}`, which is not a number followed by a unit (ms, s, m, h, d, w or y)"
             ));
         }
         let num: f64 = s[..n]
             .parse()
-            .map_err(|_| format!("`{src}` has a malformed number `{}`", &s[..n]))?;
+            .map_err(|_| format!("`{src}`, whose number `{}` is malformed", &s[..n]))?;
         s = s[n..].trim_start();
         let u = s.bytes().take_while(|b| b.is_ascii_alphabetic()).count();
         let unit = &s[..u];
@@ -188,13 +185,13 @@ pub fn parse_duration(s: &str) -> Result<f64, String> {
             "y" | "yr" | "year" | "years" => YEAR_S,
             "" => {
                 return Err(format!(
-                    "`{src}` has no unit; write e.g. \"{}s\" (units: ms, s, m, h, d, w, y)",
+                    "`{src}`, a number without a unit (write e.g. \"{}s\"; units: ms, s, m, h, d, w, y)",
                     &src.trim()
                 ))
             }
             _ => {
                 return Err(format!(
-                    "`{src}` has unknown unit `{unit}`; expected ms, s, m, h, d, w or y"
+                    "`{src}`, whose unit `{unit}` is not one of ms, s, m, h, d, w, y"
                 ))
             }
         };
@@ -257,7 +254,7 @@ mod tests {
         assert!(parse_rfc3339("2025-02-29").is_err());
         assert!(parse_rfc3339("2025-01-01T00:00:00")
             .unwrap_err()
-            .contains("needs a time zone"));
+            .contains("without a time zone"));
         assert!(parse_rfc3339("2026-01-0é").is_err());
         assert!(parse_rfc3339("2026-01-01T00:00:0é").is_err());
         assert!(parse_rfc3339("9999-06-01").is_err());
@@ -277,10 +274,14 @@ mod tests {
         assert_eq!(parse_duration("250ms").unwrap(), 0.25);
         assert_eq!(parse_duration("1y").unwrap(), 31_557_600.0);
         assert_eq!(parse_duration("1.5d").unwrap(), 129_600.0);
-        assert!(parse_duration("30").unwrap_err().contains("no unit"));
-        assert!(parse_duration("3 parsecs")
-            .unwrap_err()
-            .contains("unknown unit"));
+        assert_eq!(
+            parse_duration("30").unwrap_err(),
+            "`30`, a number without a unit (write e.g. \"30s\"; units: ms, s, m, h, d, w, y)"
+        );
+        assert_eq!(
+            parse_duration("3 parsecs").unwrap_err(),
+            "`3 parsecs`, whose unit `parsecs` is not one of ms, s, m, h, d, w, y"
+        );
         assert_eq!(format_duration(5400.0), "90m");
         assert_eq!(format_duration(-45.0), "-45s");
         assert_eq!(format_duration(YEAR_S), "1y");

@@ -224,10 +224,15 @@ impl Token {
         self.death.is_none_or(|(d, _)| t < d)
     }
 
-    /// Records one displayed code (a button press on a hardware token).
-    pub fn use_code(&mut self) {
+    /// Records one code displayed at `at` (a button press on a hardware token). The press that
+    /// uses up the budget is the last one: the token dies then, not at the earlier moment the
+    /// budget line would have crossed had the press come sooner.
+    pub fn use_code(&mut self, at: Millis) {
         self.codes_used += 1;
         self.update_death();
+        if let Some((d, DeathCause::Battery)) = &mut self.death {
+            *d = (*d).max(at);
+        }
     }
 }
 
@@ -295,7 +300,7 @@ mod tests {
         let mut day = 0;
         while t.alive_at(day * DAY) {
             for _ in 0..10 {
-                t.use_code();
+                t.use_code(day * DAY);
             }
             day += 1;
         }

@@ -450,7 +450,7 @@ fn existing_results_are_kept_without_force() {
 fn invalid_scenarios_exit_2_with_positions_and_write_nothing() {
     let dir = Dir::new("invalid");
     let cases: &[(&str, &[&str])] = &[
-        ("[run]\ntokens = -5\n", &["bad.toml:2:10: run.tokens: expected u64"]),
+        ("[run]\ntokens = -5\n", &["bad.toml:2:10: run.tokens: expected a whole number of at least 0, found integer `-5`"]),
         ("[run\n", &["bad.toml:1:"]),
         ("[runn]\n", &["bad.toml:1:2: runn: expected a known field (one of `run`, `validator`, `population`, `attack`, `sweep`), found unknown field `runn`"]),
         (
@@ -476,7 +476,7 @@ fn invalid_scenarios_exit_2_with_positions_and_write_nothing() {
             "[run]\nhorizon = \"5\"\nstart = \"2026-02-30\"\n[[population]]\ntoken = { kind = \"phone\" }\nuser = { hours = [1, 2] }\n",
             &[
                 "bad.toml:2:11: run.horizon: expected a duration",
-                "bad.toml:3:9: run.start: expected a date (YYYY-MM-DD) or RFC 3339 time, found `2026-02-30` is not a valid calendar date",
+                "bad.toml:3:9: run.start: expected a date (YYYY-MM-DD) or RFC 3339 time, found `2026-02-30` (not a day of the calendar)",
                 "bad.toml:6:18: population[0].user.hours: expected 24 non-negative weights",
             ],
         ),
@@ -1059,7 +1059,7 @@ fn sweep_errors_are_positioned_and_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("--set validator.preset: expected one of rfc6238"),
+        err.contains("s.toml:23:43: validator.preset: expected one of rfc6238"),
         "{err}"
     );
     assert!(err.contains("(sweep point 2: preset=fooipa)"), "{err}");
@@ -1306,6 +1306,7 @@ fn sigint_and_sigterm_leave_no_temporary_folder_and_keep_earlier_results() {
     // An earlier result in the folder the interrupted runs were asked to replace.
     fs::create_dir_all(dir.0.join("r")).unwrap();
     fs::write(dir.0.join("r/summary.csv"), "earlier").unwrap();
+    fs::write(dir.0.join("r/manifest.json"), "{}").unwrap();
     for (signal, status) in [("-INT", 130), ("-TERM", 143)] {
         let child = Command::new(env!("CARGO_BIN_EXE_otpdrift"))
             .args(["run", p, "--out", "r", "--force"])
@@ -1429,4 +1430,169 @@ fn messages_say_what_is_wrong_and_where() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("`A` is shorter than one byte"));
     let out = otpdrift(&["presets"], &dir.0);
     assert!(ok(&out).contains("vip-low"));
+}
+
+/// Every file under `root` with its bytes, by relative path.
+fn snapshot(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
+        for e in fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            if p.is_dir() {
+                out.insert(format!("{rel}/"), Vec::new());
+                walk(root, &p, out);
+            } else {
+                out.insert(rel, fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_tree(&p, &dest);
+        } else {
+            fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
+
+/// `tests/invalid/catalogue.toml`: invalid scenarios, flags, results folders and logs, each
+/// with its exact message and exit status. Every case must leave its folder byte for byte as
+/// it was (nothing written, nothing lost) and must not panic. `OTPDRIFT_BLESS=1` writes the
+/// messages the program gives now to `target/catalogue.blessed.toml` for review.
+#[test]
+fn invalid_input_catalogue() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/invalid/catalogue.toml");
+    let source = fs::read_to_string(&path).unwrap();
+    let doc: toml::Table = source.parse().unwrap();
+    let cases = doc["case"].as_array().unwrap();
+    assert!(cases.len() >= 100, "{} cases", cases.len());
+
+    // A small good results folder, a trace and its secrets for the cases that damage them.
+    let fixtures = Dir::new("catalogue-fixtures");
+    fixtures.write("tiny.toml", "[run]\nname = \"tiny\"\nhorizon = \"20d\"\ntokens = 12\nbucket = \"week\"\n[[population]]\ntoken = { kind = \"hardware\" }\n");
+    ok(&otpdrift(
+        &["run", "tiny.toml", "--out", "good", "--trace", "3"],
+        &fixtures.0,
+    ));
+
+    let dir = Dir::new("catalogue");
+    let mut blessed = source.clone();
+    let mut cursor = 0;
+    let mut failures = Vec::new();
+    let mut names = std::collections::HashSet::new();
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        assert!(names.insert(name), "two cases named {name:?}");
+        let root = dir.0.join("case");
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(&root).unwrap();
+        if case.get("results").and_then(|v| v.as_bool()) == Some(true) {
+            copy_tree(&fixtures.0.join("good"), &root.join("good"));
+        }
+        if let Some(files) = case.get("files").and_then(|f| f.as_table()) {
+            for (f, text) in files {
+                let p = root.join(f);
+                fs::create_dir_all(p.parent().unwrap()).unwrap();
+                fs::write(p, text.as_str().unwrap()).unwrap();
+            }
+        }
+        if let Some(edits) = case.get("replace").and_then(|f| f.as_array()) {
+            for e in edits {
+                let e = e.as_array().unwrap();
+                let (f, from, to) = (
+                    e[0].as_str().unwrap(),
+                    e[1].as_str().unwrap(),
+                    e[2].as_str().unwrap(),
+                );
+                let p = root.join(f);
+                let text = fs::read_to_string(&p).unwrap();
+                assert!(text.contains(from), "{name}: {f} has no {from:?}");
+                fs::write(&p, text.replacen(from, to, 1)).unwrap();
+            }
+        }
+        if let Some(heads) = case.get("head").and_then(|f| f.as_array()) {
+            for h in heads {
+                let h = h.as_array().unwrap();
+                let p = root.join(h[0].as_str().unwrap());
+                let text = fs::read_to_string(&p).unwrap();
+                let n = h[1].as_integer().unwrap() as usize;
+                let kept: String = text.split_inclusive('\n').take(n).collect();
+                fs::write(&p, kept).unwrap();
+            }
+        }
+        if let Some(gone) = case.get("remove").and_then(|f| f.as_array()) {
+            for f in gone {
+                fs::remove_file(root.join(f.as_str().unwrap())).unwrap();
+            }
+        }
+        let args: Vec<&str> = case["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        let before = snapshot(&root);
+        let out = otpdrift(&args, &root);
+        let after = snapshot(&root);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        let want_exit = case["exit"].as_integer().unwrap() as i32;
+        // The one machine-dependent message: the --threads limit names the cores.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let machine = |s: &str| {
+            s.replace("{cores}", &cores.to_string())
+                .replace("{most}", &(cores * 4).max(64).to_string())
+        };
+        let want = case["stderr"].as_str().unwrap();
+        let err_general = err.replace(
+            &machine("1 to {most} (this machine has {cores} cores)"),
+            "1 to {most} (this machine has {cores} cores)",
+        );
+        let old = format!("stderr = '''\n{want}'''");
+        if let Some(i) = blessed[cursor..].find(&old).map(|i| i + cursor) {
+            let new = format!("stderr = '''\n{err_general}'''");
+            blessed.replace_range(i..i + old.len(), &new);
+            cursor = i + new.len();
+        }
+        if out.status.code() != Some(want_exit) || err != machine(want) {
+            failures.push(format!(
+                "{name}: `otpdrift {}` exit {:?} (want {want_exit})\n--- got\n{err}--- want\n{want}",
+                args.join(" "),
+                out.status.code()
+            ));
+        }
+        if before != after {
+            let changed: Vec<&String> = before
+                .keys()
+                .chain(after.keys())
+                .filter(|k| before.get(*k) != after.get(*k))
+                .collect();
+            failures.push(format!("{name}: files changed: {changed:?}"));
+        }
+        if !out.stdout.is_empty() {
+            failures.push(format!(
+                "{name}: wrote to stdout: {}",
+                String::from_utf8_lossy(&out.stdout)
+            ));
+        }
+    }
+    if std::env::var_os("OTPDRIFT_BLESS").is_some() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/catalogue.blessed.toml");
+        fs::write(p, blessed).unwrap();
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
 }

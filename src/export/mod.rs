@@ -152,8 +152,14 @@ pub fn check_writable(dir: &Path, force: bool) -> std::result::Result<(), Output
     }
     match fs::read_dir(dir) {
         Ok(mut entries) => match entries.next() {
+            None => Ok(()),
+            // Replacing removes the whole folder: only ever one otpdrift wrote.
+            Some(_) if !dir.join("manifest.json").is_file() => Err(OutputError::Unusable(
+                dir.to_path_buf(),
+                "holds files that are not otpdrift results (no manifest.json), and --force replaces only a results folder",
+            )),
             Some(_) if !force => Err(OutputError::Exists(dir.to_path_buf())),
-            _ => Ok(()),
+            Some(_) => Ok(()),
         },
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotADirectory => Err(OutputError::Unusable(
@@ -311,7 +317,10 @@ mod tests {
         let _ = fs::remove_dir_all(&base);
         let dir = base.join("r");
         let one = |name: &str, b: &[u8]| Folder {
-            files: vec![(name.into(), b.to_vec())],
+            files: vec![
+                (name.into(), b.to_vec()),
+                ("manifest.json".into(), b"{}".to_vec()),
+            ],
         };
         write_folder(&dir, false, &one("a.csv", b"1\n")).unwrap();
         assert_eq!(fs::read(dir.join("a.csv")).unwrap(), b"1\n");
@@ -320,6 +329,14 @@ mod tests {
         assert_eq!(fs::read(dir.join("a.csv")).unwrap(), b"1\n");
         write_folder(&dir, true, &one("b.csv", b"3\n")).unwrap();
         assert!(!dir.join("a.csv").exists());
+        // A folder otpdrift did not write is never replaced, even with force.
+        let other = base.join("mine");
+        fs::create_dir_all(&other).unwrap();
+        fs::write(other.join("notes.txt"), b"keep").unwrap();
+        let e = write_folder(&other, true, &one("a.csv", b"1\n")).unwrap_err();
+        assert!(matches!(e, OutputError::Unusable(..)), "{e}");
+        assert_eq!(fs::read(other.join("notes.txt")).unwrap(), b"keep");
+        fs::remove_dir_all(&other).unwrap();
         assert_eq!(fs::read(dir.join("b.csv")).unwrap(), b"3\n");
         let leftovers: Vec<_> = fs::read_dir(&base)
             .unwrap()

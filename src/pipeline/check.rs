@@ -95,7 +95,7 @@ pub fn execute(input: &ScenarioInput) -> Result<String> {
     let points = if sc.sweep.is_empty() {
         Vec::new()
     } else {
-        sweep::settings(&input.file, &input.text_with_sets()?, sc)?.0
+        sweep::settings(&input.file, &input.text, &input.sets, sc)?.0
     };
     let text = toml::to_string(&resolved(sc)).map_err(|e| Error::failed(e.to_string()))?;
     let mut out = String::new();

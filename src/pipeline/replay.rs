@@ -51,21 +51,47 @@ pub fn validator(
             )));
         }
     }
-    let (name, mut text) = match (file, preset) {
+    let (name, text) = match (file, preset) {
         (Some(_), Some(_)) => {
             return Err(Error::input(
                 "--validator and --preset: give one (a preset can be named inside the file)",
             ))
         }
-        (Some((name, text)), None) => (name.to_string(), text),
+        (Some((name, text)), None) => {
+            let has = |k: &str| {
+                text.parse::<toml::Table>()
+                    .map_or(true, |t| t.contains_key(k))
+            };
+            if !has("validator") {
+                return Err(Error::input(format!(
+                    "{name}: expected a [validator] table (as a run's trace-validator.toml has), found none"
+                )));
+            }
+            let mut text = text.clone();
+            // A validator alone is not a scenario: lend it a population to be checked as one.
+            if !has("population") {
+                text.push_str("\n[[population]]\ntoken = { kind = \"hardware\" }\n");
+            }
+            (name.to_string(), text)
+        }
+        (None, Some(p)) if crate::validator::presets::find(p).is_none() => {
+            return Err(Error::input(format!(
+                "--preset {p}: expected one of {}",
+                crate::validator::presets::names()
+            )))
+        }
         (None, Some(p)) => (
             "--preset".to_string(),
-            format!("[validator]\npreset = {}\n", toml::Value::String(p.into())),
+            format!(
+                "[validator]\npreset = {}\n[[population]]\ntoken = {{ kind = \"hardware\" }}\n",
+                toml::Value::String(p.into())
+            ),
         ),
-        (None, None) => ("--preset".to_string(), "[validator]\n".to_string()),
+        (None, None) => (
+            "--preset".to_string(),
+            "[validator]\n[[population]]\ntoken = { kind = \"hardware\" }\n".to_string(),
+        ),
     };
-    // A validator alone is not a scenario: lend it a population to be checked as one.
-    text.push_str("\n[[population]]\ntoken = { kind = \"hardware\" }\n");
     let sc = Scenario::from_toml_with(&name, &text, sets)?;
     Ok(ValidatorConfig {
         server_offset_s: 0.0,

@@ -55,7 +55,7 @@ impl SweepPlan {
                 )));
             }
         }
-        let (points, scenarios) = settings(&input.file, &input.text_with_sets()?, &input.scenario)?;
+        let (points, scenarios) = settings(&input.file, &input.text, &input.sets, &input.scenario)?;
         let out = out.unwrap_or_else(|| super::default_out(&input.scenario.run.name, force));
         export::check_writable(&out, force)?;
         Ok(SweepPlan {

@@ -57,7 +57,13 @@ pub fn read_manifest(file: &str, bytes: &[u8]) -> Result<Manifest, FileError> {
             file,
             e.line() as u64,
             e.column(),
-            format!("not a manifest otpdrift wrote: {e}"),
+            format!(
+                "expected a manifest otpdrift wrote, found {}",
+                e.to_string()
+                    .replace("struct Manifest", "a JSON object")
+                    .replace("sequence", "an array")
+                    .replace("map", "an object")
+            ),
         )
     })
 }
@@ -185,6 +191,15 @@ impl RunData {
 
     /// Loads a results folder.
     pub fn load(dir: &Path) -> Result<RunData, FileError> {
+        let whole = |why: &str| FileError::new(&dir.display().to_string(), 0, 0, why.to_string());
+        if !dir.is_dir() {
+            return Err(whole("expected a results folder, found no such folder"));
+        }
+        if !dir.join("manifest.json").exists() {
+            return Err(whole(
+                "expected a results folder otpdrift wrote, found a folder without manifest.json",
+            ));
+        }
         RunData::from_files(&format!("{}/", dir.display()), |f| {
             std::fs::read(dir.join(f)).map_err(|e| format!("cannot read it: {e}"))
         })

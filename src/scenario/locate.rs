@@ -103,6 +103,14 @@ impl SourceMap {
         }
     }
 
+    /// The span of a field's key, if it is written.
+    pub fn key_span_of(&self, path: &str) -> Option<Range<usize>> {
+        self.entries
+            .iter()
+            .find(|e| e.2 && e.0 == path)
+            .map(|e| e.1.clone())
+    }
+
     /// The innermost field whose key or value holds byte `offset`.
     pub fn path_at(&self, offset: usize) -> Option<String> {
         self.entries

@@ -209,13 +209,13 @@ impl Scenario {
         if sets.is_empty() {
             return Ok(plain);
         }
-        let set_error = |path: &str, expected: String, found: String| Diagnostic {
-            file: format!("--set {path}"),
+        // Keeps the problem's own path: equal to the flag's when the value is wrong, a prefix
+        // of it when the path itself is.
+        let set_error = |o: &Override, d: Diagnostic| Diagnostic {
+            file: format!("--set {}", o.path),
             line: 0,
             col: 0,
-            path: path.to_string(),
-            expected,
-            found,
+            ..d
         };
         let changed = overrides::apply(text, sets).map_err(|e| ScenarioError {
             diagnostics: vec![Diagnostic {
@@ -227,24 +227,50 @@ impl Scenario {
                 found: e,
             }],
         })?;
+        // Problems are reported in the file the user wrote: a problem with a set value
+        // against its flag, any other at its place in the original text.
+        let map = SourceMap::new(text);
         Scenario::from_toml(file, &changed).map_err(|e| ScenarioError {
             diagnostics: e
                 .diagnostics
                 .into_iter()
                 .map(|d| {
-                    match sets
-                        .iter()
-                        .find(|o| d.path.starts_with(&o.path) || o.path.starts_with(&d.path))
-                    {
-                        Some(o) => set_error(&o.path, d.expected, d.found),
-                        None => Diagnostic {
-                            file: format!("{file} (with --set)"),
-                            ..d
-                        },
+                    match sets.iter().rev().find(|o| {
+                        let at = plain.indexed_path(&o.path);
+                        d.path.starts_with(&at) || at.starts_with(&d.path)
+                    }) {
+                        Some(o) => set_error(o, d),
+                        None => {
+                            let (line, col) = map
+                                .span_of(&d.path)
+                                .map_or((1, 1), |s| map.line_col(s.start));
+                            Diagnostic {
+                                line,
+                                col,
+                                found: format!("{} (with the --set values)", d.found),
+                                ..d
+                            }
+                        }
                     }
                 })
                 .collect(),
         })
+    }
+}
+
+impl Scenario {
+    /// A `--set` path with a population named (`population.phone.share`) as the diagnostics
+    /// name it (`population[0].share`).
+    fn indexed_path(&self, path: &str) -> String {
+        if let Some((name, rest)) = path
+            .strip_prefix("population.")
+            .and_then(|r| r.split_once('.'))
+        {
+            if let Some(i) = self.populations.iter().position(|p| p.name == name) {
+                return format!("population[{i}].{rest}");
+            }
+        }
+        path.to_string()
     }
 }
 
@@ -284,7 +310,13 @@ impl Diagnostic {
 fn explain_serde(msg: &str) -> (String, String) {
     let (e, f) = explain_serde_raw(msg);
     let plain = |s: String| {
-        let mut out = s.replace("map", "a table").replace("sequence", "an array");
+        let mut out = s
+            .replace("map", "a table")
+            .replace("sequence", "an array")
+            .replace("floating point", "the fractional number");
+        if ["u64", "u32", "usize"].contains(&out.as_str()) {
+            out = "a whole number of at least 0".into();
+        }
         while let Some(i) = out.find("struct Raw") {
             let end = out[i + 10..]
                 .find(|c: char| !c.is_alphanumeric())
@@ -321,7 +353,23 @@ fn explain_serde_raw(msg: &str) -> (String, String) {
     if let Some(rest) = msg.strip_prefix("missing field ") {
         return (format!("field {rest}"), "nothing".into());
     }
-    ("valid TOML".into(), msg.replace('\n', " "))
+    if msg.starts_with("duplicate key") {
+        return ("each key once in a table".into(), msg.to_string());
+    }
+    // The TOML parser's own words: what it met on the first line, what it wanted after.
+    match msg.split_once('\n') {
+        Some((what, rest)) => match rest.trim().strip_prefix("expected ") {
+            Some(wanted) => (
+                format!("valid TOML here ({wanted})"),
+                what.trim().to_string(),
+            ),
+            None => (
+                "valid TOML".into(),
+                format!("{} ({})", what.trim(), rest.trim().replace('\n', " ")),
+            ),
+        },
+        None => ("valid TOML".into(), msg.to_string()),
+    }
 }
 
 impl fmt::Display for Diagnostic {

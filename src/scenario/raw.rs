@@ -3,8 +3,25 @@
 //! Everything is optional here; defaults and checks live in `validate`. Distribution-valued
 //! fields stay `toml::Value` so that `validate` can explain exactly what is wrong with them.
 
+use serde::de::{Deserializer, Error, Visitor};
 use serde::Deserialize;
 use toml::Value;
+
+/// A duration field: a string such as `"30s"`, checked in `validate`; a bare number is
+/// refused here with a message that says a unit is needed.
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    struct Text;
+    impl Visitor<'_> for Text {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a duration in quotes with a unit, such as \"30s\", \"5m\" or \"2d\"")
+        }
+        fn visit_str<E: Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+    }
+    d.deserialize_any(Text)
+}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,9 +47,11 @@ pub struct RawRun {
     pub name: Option<String>,
     /// A string, or a TOML date or date-time literal.
     pub start: Option<Value>,
+    #[serde(default, deserialize_with = "duration")]
     pub horizon: Option<String>,
     pub tokens: Option<u64>,
     pub seed: Option<u64>,
+    #[serde(default, deserialize_with = "duration")]
     pub bucket: Option<String>,
     pub decide: Option<String>,
 }
@@ -48,7 +67,9 @@ pub struct RawWindow {
 #[serde(deny_unknown_fields)]
 pub struct RawLockout {
     pub max_failures: Option<u32>,
+    #[serde(default, deserialize_with = "duration")]
     pub unlock_after: Option<String>,
+    #[serde(default, deserialize_with = "duration")]
     pub failure_interval: Option<String>,
 }
 
@@ -75,6 +96,7 @@ pub struct RawValidator {
     pub initial_window: Option<Value>,
     pub numeric_codes: Option<bool>,
     pub hotp_look_ahead: Option<u32>,
+    #[serde(default, deserialize_with = "duration")]
     pub server_offset: Option<String>,
 }
 
@@ -96,6 +118,7 @@ pub struct RawToken {
     pub kind: Option<String>,
     pub algorithm: Option<String>,
     pub digits: Option<u32>,
+    #[serde(default, deserialize_with = "duration")]
     pub step: Option<String>,
     pub t0: Option<i64>,
     pub unsent_presses_per_day: Option<f64>,
@@ -185,6 +208,7 @@ pub struct RawBattery {
     pub life_years: Option<f64>,
     pub life_codes: Option<f64>,
     pub self_discharge_per_year: Option<f64>,
+    #[serde(default, deserialize_with = "duration")]
     pub expiry: Option<String>,
     pub age_at_start: Option<Value>,
     pub codes_at_start: Option<Value>,
@@ -199,6 +223,7 @@ pub struct RawRecovery {
     pub helpdesk_unlock_probability: Option<f64>,
     pub helpdesk_delay: Option<Value>,
     pub fix_clock_probability: Option<f64>,
+    #[serde(default, deserialize_with = "duration")]
     pub notice_above: Option<String>,
     pub fix_accuracy: Option<Value>,
     pub resync_probability: Option<f64>,
@@ -217,9 +242,11 @@ pub struct RawUser {
     pub schedule: Option<String>,
     pub weekdays: Option<Vec<f64>>,
     pub hours: Option<Vec<f64>>,
+    #[serde(default, deserialize_with = "duration")]
     pub utc_offset: Option<String>,
     pub holidays: Option<Vec<String>>,
     pub delay: Option<Value>,
+    #[serde(default, deserialize_with = "duration")]
     pub fresh_code_below: Option<String>,
     pub wait_probability: Option<f64>,
     pub typo_probability: Option<f64>,

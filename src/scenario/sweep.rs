@@ -2,8 +2,9 @@
 //! lists or ranges of values, combined as a grid or zipped, expanded into settings (points),
 //! each a checked scenario. Running them is `pipeline::sweep`'s job.
 
+use super::locate::SourceMap;
 use super::validate::{describe, Problem};
-use super::{Override, Scenario, ScenarioError};
+use super::{Diagnostic, Override, Scenario, ScenarioError};
 use serde_json::json;
 use toml::Value;
 
@@ -20,6 +21,27 @@ pub enum Combine {
 pub struct SweepBlock {
     pub combine: Combine,
     pub params: Vec<(String, Vec<Value>)>,
+    /// Where each parameter's values are written (`sweep[1].vary.validator.window.back`), as
+    /// the scenario's source map names it, so a bad value is reported at its place in the file.
+    pub sources: Vec<Source>,
+}
+
+/// Where a swept parameter's values sit in the file: the list (whose i-th element is the
+/// i-th value) or the range table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Source {
+    pub path: String,
+    pub listed: bool,
+}
+
+impl Source {
+    fn of_value(&self, i: usize) -> String {
+        if self.listed {
+            format!("{}[{i}]", self.path)
+        } else {
+            self.path.clone()
+        }
+    }
 }
 
 fn parse_values(path: &str, v: &Value) -> Result<Vec<Value>, Problem> {
@@ -120,8 +142,14 @@ fn parse_block(path: &str, t: &toml::Table) -> Result<SweepBlock, Problem> {
         ));
     }
     let mut params = Vec::new();
+    let mut sources = Vec::new();
     for (k, v) in vary {
-        params.push((k.clone(), parse_values(&format!("{path}.vary.{k}"), v)?));
+        let at = format!("{path}.vary.{k}");
+        params.push((k.clone(), parse_values(&at, v)?));
+        sources.push(Source {
+            path: at,
+            listed: v.is_array(),
+        });
     }
     if combine == Combine::Zip {
         let n = params[0].1.len();
@@ -147,7 +175,11 @@ fn parse_block(path: &str, t: &toml::Table) -> Result<SweepBlock, Problem> {
             format!("{points} points"),
         ));
     }
-    Ok(SweepBlock { combine, params })
+    Ok(SweepBlock {
+        combine,
+        params,
+        sources,
+    })
 }
 
 /// Parses `[sweep]` (one table) or `[[sweep]]` (several, whose points are concatenated).
@@ -191,6 +223,8 @@ pub fn blocks_value(blocks: &[SweepBlock]) -> serde_json::Value {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Point {
     pub settings: Vec<(String, Value)>,
+    /// Where each setting's value is written in the scenario file (source-map paths).
+    pub sources: Vec<String>,
 }
 
 impl Point {
@@ -232,55 +266,112 @@ pub fn points(blocks: &[SweepBlock]) -> Vec<Point> {
                             .iter()
                             .map(|(k, v)| (k.clone(), v[i].clone()))
                             .collect(),
+                        sources: b.sources.iter().map(|s| s.of_value(i)).collect(),
                     });
                 }
             }
             Combine::Grid => {
-                let mut acc: Vec<Vec<(String, Value)>> = vec![Vec::new()];
-                for (k, vs) in &b.params {
+                let mut acc = vec![Point {
+                    settings: Vec::new(),
+                    sources: Vec::new(),
+                }];
+                for ((k, vs), src) in b.params.iter().zip(&b.sources) {
                     acc = acc
                         .into_iter()
-                        .flat_map(|s| {
-                            vs.iter().map(move |v| {
-                                let mut s2 = s.clone();
-                                s2.push((k.clone(), v.clone()));
-                                s2
+                        .flat_map(|p| {
+                            vs.iter().enumerate().map(move |(i, v)| {
+                                let mut p2 = p.clone();
+                                p2.settings.push((k.clone(), v.clone()));
+                                p2.sources.push(src.of_value(i));
+                                p2
                             })
                         })
                         .collect();
                 }
-                out.extend(acc.into_iter().map(|settings| Point { settings }));
+                out.extend(acc);
             }
         }
     }
     out
 }
 
-/// The scenario of every point, each checked; problems name the point.
+/// The key a value path (`sweep[0].vary.validator.window.back[2]`) belongs to.
+fn key_path(source: &str) -> &str {
+    match source
+        .strip_suffix(']')
+        .and_then(|s| s.rfind('[').map(|i| &source[..i]))
+    {
+        Some(key) => key,
+        None => source,
+    }
+}
+
+/// The scenario of every point, each checked after the command line's `sets`; a problem with
+/// a swept value is reported where that value is written in the file, once for all the points
+/// that share it.
 pub fn settings(
     file: &str,
     text: &str,
+    sets: &[Override],
     base: &Scenario,
 ) -> Result<(Vec<Point>, Vec<Scenario>), ScenarioError> {
     let pts = points(&base.sweep);
+    let map = SourceMap::new(text);
     let mut out = Vec::with_capacity(pts.len());
-    let mut problems = Vec::new();
+    // Each problem once, with the points that have it.
+    let mut problems: Vec<(Diagnostic, Vec<usize>)> = Vec::new();
     for (i, p) in pts.iter().enumerate() {
-        match Scenario::from_toml_with(file, text, &p.overrides()) {
+        let all: Vec<Override> = sets.iter().cloned().chain(p.overrides()).collect();
+        match Scenario::from_toml_with(file, text, &all) {
             Ok(sc) => out.push(sc),
-            Err(e) => problems.extend(e.diagnostics.into_iter().map(|mut d| {
-                d.found = format!("{} (sweep point {}: {})", d.found, i + 1, p.label());
-                d
-            })),
+            Err(e) => {
+                for mut d in e.diagnostics {
+                    let set = |(path, _): &(String, Value)| d.file == format!("--set {path}");
+                    if let Some(k) = p.settings.iter().rposition(set) {
+                        // A wrong value is shown where it is written; a wrong path at its key.
+                        let span = if d.path == base.indexed_path(&p.settings[k].0) {
+                            map.span_of(&p.sources[k])
+                        } else {
+                            map.key_span_of(key_path(&p.sources[k]))
+                        };
+                        let (line, col) = span.map_or((1, 1), |s| map.line_col(s.start));
+                        d = Diagnostic {
+                            file: file.to_string(),
+                            line,
+                            col,
+                            path: p.settings[k].0.clone(),
+                            ..d
+                        };
+                    }
+                    match problems.iter_mut().find(|(seen, _)| *seen == d) {
+                        Some((_, at)) => at.push(i),
+                        None => problems.push((d, vec![i])),
+                    }
+                }
+            }
         }
     }
     if problems.is_empty() {
-        Ok((pts, out))
-    } else {
-        Err(ScenarioError {
-            diagnostics: problems,
-        })
+        return Ok((pts, out));
     }
+    let diagnostics = problems
+        .into_iter()
+        .map(|(mut d, at)| {
+            let more = match at.len() {
+                1 => String::new(),
+                2 => " and 1 more point".to_string(),
+                n => format!(" and {} more points", n - 1),
+            };
+            d.found = format!(
+                "{} (sweep point {}: {}{more})",
+                d.found,
+                at[0] + 1,
+                pts[at[0]].label()
+            );
+            d
+        })
+        .collect();
+    Err(ScenarioError { diagnostics })
 }
 
 #[cfg(test)]

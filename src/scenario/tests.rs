@@ -105,7 +105,9 @@ fn unknown_field_points_at_the_key() {
 fn wrong_type_names_path_expectation_and_finding() {
     let e = errors("[run]\ntokens = \"many\"\n[[population]]\ntoken = { kind = \"phone\" }\n");
     assert!(
-        e[0].starts_with("s.toml:2:10: run.tokens: expected u64, found string \"many\""),
+        e[0].starts_with(
+            "s.toml:2:10: run.tokens: expected a whole number of at least 0, found string \"many\""
+        ),
         "{}",
         e[0]
     );

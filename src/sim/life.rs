@@ -299,7 +299,7 @@ impl Life<'_> {
             c.token.counter += 1;
             s
         };
-        c.token.use_code();
+        c.token.use_code(read);
         (s, c.token.code(s))
     }
 
@@ -807,7 +807,7 @@ pub fn simulate_token(
                 for _ in 0..k {
                     if life.cred.token.alive_at(t) {
                         life.cred.token.counter += 1;
-                        life.cred.token.use_code();
+                        life.cred.token.use_code(t);
                     }
                 }
             }

@@ -201,7 +201,7 @@ token = { kind = "hotp" }
 
     fn points(text: &str) -> Vec<Scenario> {
         let base = Scenario::from_toml("s.toml", text).unwrap();
-        crate::scenario::sweep::settings("s.toml", text, &base)
+        crate::scenario::sweep::settings("s.toml", text, &[], &base)
             .unwrap()
             .1
     }

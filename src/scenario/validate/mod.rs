@@ -231,7 +231,26 @@ pub fn validate(raw: RawScenario, default_name: &str) -> Result<Scenario, Vec<Pr
             );
         }
     }
-    if !populations.is_empty() {
+    // TOTP has no step before T0 (RFC 6238 section 4.2): a run that starts earlier has
+    // no codes to give.
+    for (i, p) in populations.iter().enumerate() {
+        if p.token.kind.is_totp() && p.token.t0.saturating_mul(1000) > run.start {
+            c.err(
+                "run.start",
+                format!(
+                    "a start at or after population[{i}].token.t0 ({}): TOTP has no step before T0",
+                    crate::time::format_rfc3339(p.token.t0.saturating_mul(1000))
+                ),
+                crate::time::format_rfc3339(run.start),
+            );
+        }
+    }
+    // A share already refused would only repeat itself in the sum.
+    let shares_ok = !c
+        .problems
+        .iter()
+        .any(|p| p.path.starts_with("population[") && p.path.ends_with("].share"));
+    if !populations.is_empty() && shares_ok {
         let total: f64 = populations.iter().map(|p| p.share).sum();
         if (total - 1.0).abs() > 1e-6 {
             let shares: Vec<String> = populations.iter().map(|p| fmt_n(p.share)).collect();

@@ -78,7 +78,12 @@ pub(super) fn run_spec(c: &mut Checker, r: RawRun, default_name: &str) -> RunSpe
     let bucket = match r.bucket.as_deref() {
         None => default_bucket,
         Some("month") => Bucket::Month,
-        Some(s) => match parse_duration(s) {
+        Some(s) => match parse_duration(match s {
+            "hour" => "1h",
+            "day" => "1d",
+            "week" => "7d",
+            _ => s,
+        }) {
             Ok(x) if x >= 60.0 && horizon_s / x <= 100_000.0 => Bucket::Fixed {
                 ms: (x * 1000.0).round() as i64,
             },
@@ -93,7 +98,7 @@ pub(super) fn run_spec(c: &mut Checker, r: RawRun, default_name: &str) -> RunSpe
             Err(e) => {
                 c.err(
                     "run.bucket",
-                    "\"month\" or a duration such as \"1d\" or \"7d\"",
+                    "\"month\", \"week\", \"day\", \"hour\" or a duration such as \"7d\"",
                     e,
                 );
                 default_bucket

@@ -166,14 +166,18 @@ pub(super) fn user(c: &mut Checker, r: RawUser, path: &str, d: UserSpec) -> User
             .collect(),
     };
     UserSpec {
-        logins_per_day: c.dist(
-            &p("logins_per_day"),
-            r.logins_per_day.as_ref(),
-            d.logins_per_day,
-            Unit::Number("logins per day"),
-            0.0,
-            f64::INFINITY,
-        ),
+        // One login a minute all day is past any real user, and would only stall the run.
+        logins_per_day: {
+            let d = c.dist(
+                &p("logins_per_day"),
+                r.logins_per_day.as_ref(),
+                d.logins_per_day,
+                Unit::Number("logins per day"),
+                0.0,
+                f64::INFINITY,
+            );
+            c.bounded(&p("logins_per_day"), d, 1440.0, "logins per day")
+        },
         schedule: c.choice(
             &p("schedule"),
             r.schedule.as_ref(),

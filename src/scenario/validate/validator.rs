@@ -256,7 +256,7 @@ pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
                 "validator.sync",
                 &v,
                 &[("codes", 1.0, 10.0), ("window", 0.0, 1e6)],
-                "an explicit sync procedure (codes, window, search, refuse_next, centre_beyond)",
+                "an explicit sync procedure",
             ) {
                 Some(Section::On(p)) => Some(SyncProcedure {
                     codes: p[0].unwrap_or(2.0) as u32,
@@ -298,7 +298,7 @@ pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
                 "validator.rate_limit",
                 &v,
                 &[("attempts", 1.0, 10_000.0)],
-                "a rate limit (attempts, per)",
+                "a rate limit",
             ) {
                 Some(Section::On(p)) => Some(RateLimit {
                     attempts: p[0].unwrap_or(3.0) as u32,
@@ -454,13 +454,7 @@ pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
                     300.0
                 }
             };
-            match params(
-                c,
-                "validator.auto_resync",
-                &v,
-                &keys,
-                "automatic resync (window, max_gap, timeout, style)",
-            ) {
+            match params(c, "validator.auto_resync", &v, &keys, "automatic resync") {
                 Some(Section::On(p)) => Some(AutoResync {
                     window: p[0].map_or(base.auto_resync.map_or(1000, |a| a.window), |w| w as u32),
                     max_gap: p[1].unwrap_or(3.0) as u32,
@@ -484,7 +478,7 @@ pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
                 ("wide_window", 0.0, 1e6),
                 ("require_after", 1.0, 1000.0),
             ],
-            "next-code mode (window, wide_after, wide_window, require_after)",
+            "next-code mode",
         ) {
             Some(Section::On(p)) => {
                 let b = base.next_code;
