@@ -13,6 +13,7 @@ pub mod chart;
 pub mod cli;
 pub mod clock;
 pub mod dist;
+pub mod drift;
 pub mod error;
 pub mod export;
 pub mod metrics;

@@ -49,9 +49,8 @@ fn forbidden(path: &str) -> &'static [&'static str] {
     ];
     let top = path.split('/').next().unwrap_or(path);
     match top.trim_end_matches(".rs") {
-        "otp" | "rng" | "time" | "clock" | "token" | "user" | "validator" | "dist" | "metrics" => {
-            ABOVE_MODEL
-        }
+        "otp" | "rng" | "time" | "clock" | "token" | "user" | "validator" | "dist" | "drift"
+        | "metrics" => ABOVE_MODEL,
         "scenario" => &[
             "crate::sim",
             "crate::attack",
