@@ -4,6 +4,7 @@
 //! its shape and reports problems at file:line:column.
 
 pub mod cells;
+pub mod drift;
 mod manifest;
 pub mod pskc;
 pub mod replay;
