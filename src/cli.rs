@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::otp::Algorithm;
 use crate::pipeline::run::TraceSelect;
 use crate::pipeline::{
-    self, check, code::CodePlan, plot::PlotPlan, replay, run::RunPlan, sweep::SweepPlan,
+    self, analyze, check, code::CodePlan, plot::PlotPlan, replay, run::RunPlan, sweep::SweepPlan,
     sweep::Target, Progress, ScenarioInput,
 };
 use crate::scenario::Override;
@@ -85,6 +85,8 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Estimate each credential's clock drift from a log or a trace; predict window exits.
+    Analyze(analyze::AnalyzeArgs),
     /// Validate a scenario, print it with every default filled in and estimate the work.
     Check {
         /// The scenario file (TOML).
@@ -197,6 +199,11 @@ pub fn main_with(cli: Cli) -> Result<()> {
                 emit(&String::from_utf8_lossy(&outcome.csv))?;
             }
             eprint!("{}", outcome.summary_text(&plan.attempts_file));
+        }
+        Command::Analyze(args) => {
+            let outcome = analyze::execute(analyze::AnalyzePlan::new(&args)?)?;
+            eprint!("{}", outcome.skipped_text());
+            emit(&format!("{}\n", outcome.summary_text()))?;
         }
         Command::Check { scenario, sets } => {
             emit(&check::execute(&ScenarioInput::load(&scenario, &sets)?)?)?;

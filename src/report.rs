@@ -2,6 +2,8 @@
 //! warnings worth acting on, and the charts. Built from the loaded results ([`RunData`],
 //! [`SweepData`]), like the charts, so `otpdrift plot` rewrites it from the CSV alone.
 
+pub mod drift;
+
 use crate::chart::{thousands, Figure};
 use crate::dist::format_seconds;
 use crate::results::cells::get;

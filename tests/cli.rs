@@ -1596,3 +1596,229 @@ fn invalid_input_catalogue() {
         failures.join("\n\n")
     );
 }
+
+/// The true piecewise-linear offsets of each traced credential (the lab fleet's clocks are
+/// ideal but for a constant drift and steps): per credential, its true ppm over its final
+/// segment, the last true (time, offset), and the times of true jumps of at least `jump` s.
+/// A credential's truth: ppm over its final segment, its last (time, offset), its jumps.
+type Truth = (f64, (f64, f64), Vec<(f64, f64)>);
+
+fn true_clocks(trace: &Path, jump: f64) -> HashMap<String, Truth> {
+    let mut rows: HashMap<String, Vec<(f64, f64)>> = HashMap::new();
+    for r in read_csv(trace) {
+        if !r["true_offset_s"].is_empty() {
+            let t = otpdrift::time::parse_rfc3339(&r["time"]).unwrap() as f64 / 1000.0;
+            rows.entry(r["credential"].clone())
+                .or_default()
+                .push((t, r["true_offset_s"].parse().unwrap()));
+        }
+    }
+    let mut out = HashMap::new();
+    for (c, mut v) in rows {
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let steady = |p: (f64, f64), q: (f64, f64)| (q.1 - p.1).abs() <= 1.0 + 3e-5 * (q.0 - p.0);
+        let mut first = v.len() - 1;
+        while first > 0 && steady(v[first - 1], v[first]) {
+            first -= 1;
+        }
+        let (a, b) = (v[first], v[v.len() - 1]);
+        let jumps = v
+            .windows(2)
+            .filter(|w| (w[1].1 - w[0].1).abs() >= jump)
+            .map(|w| (w[0].0, w[1].0))
+            .collect();
+        if b.0 - a.0 > 5.0 * 86_400.0 {
+            out.insert(c, ((b.1 - a.1) / (b.0 - a.0) * 1e6, b, jumps));
+        }
+    }
+    out
+}
+
+#[test]
+fn analyze_recovers_a_simulated_fleets_drift_steps_and_exits_and_fits_a_scenario() {
+    let dir = Dir::new("analyze-roundtrip");
+    let lab = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/drift-lab.toml");
+    ok(&otpdrift(
+        &[
+            "run",
+            lab.to_str().unwrap(),
+            "--trace",
+            "all",
+            "--out",
+            "lab",
+        ],
+        &dir.0,
+    ));
+    // The simulator's default delay is lognormal with median 7 s and sigma 0.5: its most
+    // common value, which the intervals' edges follow, is 7·e^(−0.25) = 5.45 s.
+    let text = ok(&otpdrift(
+        &[
+            "analyze",
+            "lab",
+            "--delay",
+            "5.45s",
+            "--out",
+            "an",
+            "--emit-scenario",
+            "fitted.toml",
+        ],
+        &dir.0,
+    ));
+    assert!(text.contains("analysed 506 credentials"), "{text}");
+    let truth = true_clocks(&dir.0.join("lab/trace.csv"), 90.0);
+    let est: HashMap<String, HashMap<String, String>> = read_csv(&dir.0.join("an/drift.csv"))
+        .into_iter()
+        .map(|r| (r["credential"].clone(), r))
+        .collect();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.0.join("an/manifest.json")).unwrap()).unwrap();
+    let edges = (
+        manifest["edges_s"][0].as_f64().unwrap(),
+        manifest["edges_s"][1].as_f64().unwrap(),
+    );
+    let (mut n, mut inside, mut exits, mut exits_inside) = (0, 0, 0, 0);
+    for (c, (ppm, (t_last, off_last), _)) in &truth {
+        let e = &est[c];
+        if e["ppm_from"] != "current" {
+            continue;
+        }
+        n += 1;
+        let (lo, hi) = (num(e, "ppm_ci95_low"), num(e, "ppm_ci95_high"));
+        inside += usize::from(lo <= *ppm && *ppm <= hi);
+        if e["status"] == "leaving" {
+            let b = ppm * 1e-6;
+            let t = t_last + ((if b > 0.0 { edges.1 } else { edges.0 }) - off_last) / b;
+            let at = |col: &str| {
+                otpdrift::time::parse_rfc3339(&e[col]).map_or(f64::INFINITY, |x| x as f64 / 1000.0)
+            };
+            exits += 1;
+            exits_inside += usize::from(at("exit_ci95_early") <= t && t <= at("exit_ci95_late"));
+        }
+    }
+    assert!(n > 350, "{n} credentials with a slope");
+    assert!(
+        inside as f64 >= 0.95 * n as f64,
+        "true ppm inside the 95% interval for {inside} of {n}"
+    );
+    assert!(exits > 50, "{exits} exits");
+    assert!(
+        exits_inside as f64 >= 0.9 * exits as f64,
+        "true exit inside its interval for {exits_inside} of {exits}"
+    );
+
+    // Steps of 90 s or more: each found, between the observations that bracket it.
+    let steps = read_csv(&dir.0.join("an/steps.csv"));
+    let (mut jumps, mut found) = (0, 0);
+    for (c, (_, _, js)) in &truth {
+        for (before, after) in js {
+            jumps += 1;
+            found += usize::from(steps.iter().any(|s| {
+                let t = |col: &str| otpdrift::time::parse_rfc3339(&s[col]).unwrap() as f64 / 1000.0;
+                &s["credential"] == c
+                    && t("not_before") <= *before + 1.0
+                    && t("not_after") >= *after - 1.0
+            }));
+        }
+    }
+    assert!(jumps > 100, "{jumps} true steps");
+    assert!(
+        found as f64 >= 0.9 * jumps as f64,
+        "{found} of {jumps} steps found"
+    );
+
+    // The fitted scenario runs, and its fleet drifts like the log's.
+    ok(&otpdrift(&["check", "fitted.toml"], &dir.0));
+    ok(&otpdrift(
+        &["run", "fitted.toml", "--trace", "all", "--out", "again"],
+        &dir.0,
+    ));
+    ok(&otpdrift(
+        &["analyze", "again", "--delay", "5.45s", "--out", "an2"],
+        &dir.0,
+    ));
+    let f1 = read_csv(&dir.0.join("an/fleet.csv"));
+    let f2 = read_csv(&dir.0.join("an2/fleet.csv"));
+    let (a, b) = (row(&f1, "all"), row(&f2, "all"));
+    for col in ["ppm_p10", "ppm_p50", "ppm_p90", "ppm_sd"] {
+        assert!(
+            (num(a, col) - num(b, col)).abs() < 1.5,
+            "{col}: {} vs {}",
+            a[col],
+            b[col]
+        );
+    }
+    assert!(
+        (num(a, "steps_per_year") - num(b, "steps_per_year")).abs() < 0.35,
+        "{} vs {}",
+        a["steps_per_year"],
+        b["steps_per_year"]
+    );
+}
+
+#[test]
+fn analyze_skips_bad_rows_with_reasons_and_fails_only_when_nothing_is_left() {
+    let dir = Dir::new("analyze-bad");
+    let mut log = String::from("serial,ts,shift,population\n");
+    for d in 0..40 {
+        // 4 ppm from +3 s, as privacyIDEA's timeShift (the matched step's start minus now).
+        let t = 1_767_225_600 + d * 86_400 + (d * d * 977 + 13 * d) % 86_400;
+        let off = 3.0 + 4e-6 * (t - 1_767_225_600) as f64;
+        // The request reaches the server 3-7 s after the code is read.
+        let server = t as f64 + 3.0 + (d % 5) as f64;
+        let shift = ((t as f64 + off) / 30.0).floor() * 30.0 - server.round();
+        log.push_str(&format!("HW1,{t},{shift},lab\n"));
+    }
+    log.push_str("HW1,yesterday,0,lab\nHW1,1767225600,abc,lab\nHW1,1767225600,,lab\n");
+    dir.write("log.csv", &log);
+    let out = otpdrift(
+        &[
+            "analyze",
+            "log.csv",
+            "--column",
+            "credential=serial",
+            "--column",
+            "time=ts",
+            "--column",
+            "shift_s=shift",
+            "--delay",
+            "5s",
+            "--out",
+            "r",
+        ],
+        &dir.0,
+    );
+    let text = ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("skipped 1 rows: unparseable time (first at log.csv:42:2: expected an RFC 3339 time or Unix seconds, found `yesterday`)"), "{err}");
+    assert!(
+        err.contains("skipped 1 rows: unparseable offset (first at log.csv:43:3"),
+        "{err}"
+    );
+    assert!(err.contains("skipped 1 rows: empty offset"), "{err}");
+    assert!(
+        text.contains("analysed 1 credentials from 43 rows (40 used)"),
+        "{text}"
+    );
+    let r = &read_csv(&dir.0.join("r/drift.csv"))[0];
+    let (lo, hi) = (num(r, "ppm_ci95_low"), num(r, "ppm_ci95_high"));
+    assert!(lo <= 4.0 && 4.0 <= hi && hi - lo < 8.0, "{lo}..{hi}");
+    assert_eq!(r["population"], "lab");
+
+    // Nothing usable: exit 2, nothing written.
+    dir.write("empty.csv", "credential,time,offset_s\nA,nope,1\n");
+    let out = otpdrift(&["analyze", "empty.csv", "--out", "e"], &dir.0);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: empty.csv: nothing to analyse: 1 unparseable time (first: empty.csv:2:2: expected an RFC 3339 time or Unix seconds, found `nope`)\n"
+    );
+    assert!(!dir.0.join("e").exists());
+    // A missing column names the mapping flag.
+    dir.write("cols.csv", "id,when,offset_s\nA,0,1\n");
+    let out = otpdrift(&["analyze", "cols.csv"], &dir.0);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: cols.csv:1: expected a column `credential` (map yours with --column credential=NAME), found the columns id, when, offset_s\n"
+    );
+}

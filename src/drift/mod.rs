@@ -137,9 +137,14 @@ pub fn t95(dof: usize) -> f64 {
         + (3.0 * z.powi(7) + 19.0 * z.powi(5) + 17.0 * z.powi(3) - 15.0 * z) / (384.0 * v.powi(3))
 }
 
-/// Observations to fit a line: at least three over at least an hour.
+/// Observations to fit a line: at least three over at least a day.
 const LINE_MIN: usize = 3;
-const LINE_MIN_SPAN_MS: Millis = 3_600_000;
+const LINE_MIN_SPAN_MS: Millis = 86_400_000;
+/// A current segment whose slope is less sure than this (standard error, ppm) borrows a
+/// better-known earlier slope when there is one.
+const LOOSE_PPM: f64 = 20.0;
+/// The smallest clock step the second pass looks for, seconds.
+const MIN_SMALL_STEP_S: f64 = 10.0;
 /// How many recent observations predict the next one while segmenting.
 const RECENT: usize = 48;
 
@@ -255,6 +260,79 @@ fn segment(obs: &[Observation], threshold: f64) -> Vec<Option<usize>> {
     }
     assigned.iter().map(|a| a.map(|s| map[&s])).collect()
 }
+
+/// Running sums for least-squares lines over any range of points in O(1).
+struct Sums(Vec<[f64; 6]>);
+
+impl Sums {
+    fn new(pts: &[(f64, f64)]) -> Sums {
+        let mut acc = [0.0; 6];
+        let mut v = vec![acc];
+        for &(x, y) in pts {
+            for (a, d) in acc.iter_mut().zip([1.0, x, y, x * x, x * y, y * y]) {
+                *a += d;
+            }
+            v.push(acc);
+        }
+        Sums(v)
+    }
+
+    /// (intercept, slope, residual sum of squares) of points `i..j`.
+    fn line(&self, i: usize, j: usize) -> (f64, f64, f64) {
+        let d: [f64; 6] = std::array::from_fn(|k| self.0[j][k] - self.0[i][k]);
+        let [n, sx, sy, sxx, sxy, syy] = d;
+        let vxx = sxx - sx * sx / n;
+        let vxy = sxy - sx * sy / n;
+        let vyy = syy - sy * sy / n;
+        let b = if vxx > 1e-12 { vxy / vxx } else { 0.0 };
+        let a = (sy - b * sx) / n;
+        (a, b, (vyy - b * vxy).max(0.0))
+    }
+}
+
+/// Where a run of observations with no step that the first pass could see splits into two
+/// lines with a jump between (binary segmentation on the midpoints, with a BIC penalty): a
+/// clock set by less than the step threshold. Returns the indices where new segments start.
+fn small_steps(obs: &[Observation], min_jump: f64, out: &mut Vec<usize>, offset: usize) {
+    const SIDE: usize = 6;
+    let n = obs.len();
+    if n < 2 * SIDE {
+        return;
+    }
+    let t0 = obs[0].t;
+    let y0 = obs[0].mid();
+    let pts: Vec<(f64, f64)> = obs
+        .iter()
+        .map(|o| ((o.t - t0) as f64 / DAY_MS, o.mid() - y0))
+        .collect();
+    let sums = Sums::new(&pts);
+    let (_, _, rss_all) = sums.line(0, n);
+    let mut best: Option<(f64, usize)> = None;
+    for k in SIDE..=n - SIDE {
+        let (al, bl, rl) = sums.line(0, k);
+        let (ar, br, rr) = sums.line(k, n);
+        let x = 0.5 * (pts[k - 1].0 + pts[k].0);
+        let jump = (ar + br * x) - (al + bl * x);
+        if jump.abs() < min_jump {
+            continue;
+        }
+        let rss = rl + rr;
+        if best.is_none_or(|b| rss < b.0) {
+            best = Some((rss, k));
+        }
+    }
+    let Some((rss, k)) = best else { return };
+    let nf = n as f64;
+    // Three more parameters (an intercept, a slope, the split) must pay for themselves.
+    if nf * (rss_all.max(1e-9) / rss.max(1e-9)).ln() <= 4.0 * nf.ln() {
+        return;
+    }
+    small_steps(&obs[..k], min_jump, out, offset);
+    out.push(offset + k);
+    small_steps(&obs[k..], min_jump, out, offset + k);
+}
+
+const DAY_MS: f64 = 86_400_000.0;
 
 fn fit_segment(obs: &[Observation], threshold: f64) -> (Segment, Vec<bool>) {
     let n = obs.len();
@@ -390,7 +468,28 @@ fn exit_of(
 pub fn analyse(obs: &mut [Observation], s: &Settings) -> Estimate {
     obs.sort_by(|a, b| a.t.cmp(&b.t).then(a.lo.total_cmp(&b.lo)));
     let mut assigned = segment(obs, s.threshold_s);
-    let n_seg = assigned.iter().flatten().max().map_or(0, |m| m + 1);
+    // Second pass: smaller steps within each segment.
+    let first_pass = assigned.iter().flatten().max().map_or(0, |m| m + 1);
+    let mut next = 0usize;
+    let mut renumber = vec![Vec::new(); first_pass];
+    for (k, starts) in renumber.iter_mut().enumerate() {
+        let idx: Vec<usize> = (0..obs.len()).filter(|&i| assigned[i] == Some(k)).collect();
+        let mine: Vec<Observation> = idx.iter().map(|&i| obs[i]).collect();
+        let mut cuts = Vec::new();
+        small_steps(&mine, MIN_SMALL_STEP_S, &mut cuts, 0);
+        let mut seg = next;
+        for (pos, &i) in idx.iter().enumerate() {
+            if cuts.contains(&pos) {
+                seg += 1;
+            }
+            starts.push((i, seg));
+        }
+        next = seg + 1;
+    }
+    for (i, seg) in renumber.into_iter().flatten() {
+        assigned[i] = Some(seg);
+    }
+    let n_seg = next;
     let mut segments = Vec::with_capacity(n_seg);
     for k in 0..n_seg {
         let idx: Vec<usize> = (0..obs.len()).filter(|&i| assigned[i] == Some(k)).collect();
@@ -415,12 +514,22 @@ pub fn analyse(obs: &mut [Observation], s: &Settings) -> Estimate {
     let used = obs.len() - outliers;
 
     let current = segments.last();
+    let lent = segments
+        .iter()
+        .rev()
+        .skip(1)
+        .find_map(|g| g.line)
+        .filter(|l| l.var_b.sqrt() * 1e6 <= LOOSE_PPM);
     let (line, slope_from) = match current {
         None => (None, SlopeFrom::None),
-        Some(c) if c.line.is_some() => (c.line, SlopeFrom::Current),
+        Some(c)
+            if c.line
+                .is_some_and(|l| l.var_b.sqrt() * 1e6 <= LOOSE_PPM || lent.is_none()) =>
+        {
+            (c.line, SlopeFrom::Current)
+        }
         Some(c) => {
             // A short current segment: its level, with the latest earlier slope.
-            let lent = segments.iter().rev().skip(1).find_map(|g| g.line);
             let width = obs.iter().map(|o| o.hi - o.lo).fold(0.0, f64::max);
             let sd = (width * width / 12.0 + 16.0).sqrt();
             let var_a = sd * sd / c.observations.max(1) as f64;

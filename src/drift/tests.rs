@@ -1,3 +1,5 @@
+//! Drift analysis of one credential: closed forms (exact points, known exits), steps, outliers, short segments.
+
 use super::*;
 use rand::{Rng, SeedableRng};
 

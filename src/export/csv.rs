@@ -259,6 +259,11 @@ impl Exporter<RunContext<'_>> for Trace {
                 expected: Some(if accepted { "accept" } else { "reject" }.to_string()),
                 true_offset_s: Secs::opt(e.true_offset_s),
                 note: None,
+                population: Some(
+                    ctx.scenario.populations[ctx.scenario.population_of(e.token)]
+                        .name
+                        .clone(),
+                ),
             });
         }
         out.add("trace.csv", w.finish());

@@ -3,9 +3,11 @@
 //! into a temporary sibling and renamed into place, so it is never half-written.
 
 mod csv;
+pub mod drift;
 mod views;
 
 pub use self::csv::{kaplan_meier, LifetimeCsv, SummaryCsv, TimeseriesCsv, TokensCsv, Trace};
+pub use drift::{drift_view_names, drift_views, fitted_scenario};
 pub use views::{Charts, Report, SweepCharts, SweepCsv, SweepReport};
 
 use crate::error::Result;

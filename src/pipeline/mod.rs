@@ -3,6 +3,7 @@
 //! pipeline and prints what it returns; nothing here touches the terminal except through
 //! [`Progress`].
 
+pub mod analyze;
 pub mod check;
 pub mod code;
 pub mod plot;

@@ -349,6 +349,7 @@ pub fn decide(plan: &ReplayPlan) -> Vec<DecisionRow> {
                     .and_then(|x| x.trim().parse::<f64>().ok())
                     .and_then(Secs::of),
                 note: a.note.clone(),
+                population: a.population.clone(),
             },
             verdict: if accepted { "accept" } else { "reject" }.to_string(),
             reason,

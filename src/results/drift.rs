@@ -129,7 +129,7 @@ pub struct DriftManifest {
     pub window_ahead: u32,
     /// The window preset named, if any.
     pub preset: Option<String>,
-    /// Mean time from reading a code to the server, added to code observations.
+    /// The most common time from reading a code to the server, added to code observations.
     pub delay_s: f64,
     /// Offsets (s) accepted at least half the time: [−(back+½)·step, (ahead+½)·step] + delay.
     pub edges_s: (f64, f64),
@@ -194,12 +194,11 @@ impl DriftData {
         dir: &str,
         read: impl Fn(&str) -> Result<Vec<u8>, String>,
     ) -> Result<DriftData, FileError> {
-        let get = |name: &str| {
-            read(name).map_err(|e| FileError::new(&format!("{dir}/{name}"), 0, 0, e))
-        };
+        let get =
+            |name: &str| read(name).map_err(|e| FileError::new(&format!("{dir}/{name}"), 0, 0, e));
         let path = |name: &str| format!("{dir}/{name}");
-        let manifest: DriftManifest = serde_json::from_slice(&get("manifest.json")?)
-            .map_err(|e| {
+        let manifest: DriftManifest =
+            serde_json::from_slice(&get("manifest.json")?).map_err(|e| {
                 FileError::new(
                     &path("manifest.json"),
                     e.line() as u64,

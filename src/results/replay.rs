@@ -46,6 +46,8 @@ pub struct AttemptIn {
     pub true_offset_s: Option<String>,
     #[serde(default)]
     pub note: Option<String>,
+    #[serde(default)]
+    pub population: Option<String>,
 }
 
 /// One attempt as written (a trace) and the attempt part of a decision.
@@ -59,6 +61,8 @@ pub struct AttemptRow {
     pub expected: Option<String>,
     pub true_offset_s: Option<Secs>,
     pub note: Option<String>,
+    /// The population of the credential (a run's trace; read by `analyze`).
+    pub population: Option<String>,
 }
 
 /// One credential's secret and code parameters, as read.

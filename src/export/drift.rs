@@ -1,0 +1,166 @@
+//! The files of a drift analysis drawn from its loaded results: report.md, and the scenario
+//! fitted to the fleet (`analyze --emit-scenario`).
+
+use crate::error::{Error, Result};
+use crate::results::cells::get;
+use crate::results::drift::{DriftData, DriftRow};
+use std::fmt::Write;
+
+/// The names of the files [`drift_views`] renders.
+pub fn drift_view_names() -> Vec<String> {
+    vec!["report.md".into()]
+}
+
+/// report.md of an analysis (its charts are not drawn yet).
+pub fn drift_views(d: &DriftData) -> Result<Vec<(String, Vec<u8>)>> {
+    Ok(vec![(
+        "report.md".into(),
+        crate::report::drift::render(d, true).into_bytes(),
+    )])
+}
+
+/// A name the scenario accepts: letters, digits, `-` and `_`.
+fn plain(s: &str) -> String {
+    let p: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if p.is_empty() || p == "all" {
+        "fleet".into()
+    } else {
+        p
+    }
+}
+
+fn mean_sd(v: &[f64]) -> (f64, f64) {
+    let n = v.len().max(1) as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let var = if v.len() > 1 {
+        v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    (m, var.sqrt())
+}
+
+/// A normal law in TOML (a fixed value when it has no spread), with `unit` after numbers.
+fn normal(mean: f64, sd: f64, unit: &str) -> String {
+    let q = |x: f64| {
+        if unit.is_empty() {
+            format!("{x:.4}")
+        } else {
+            format!("\"{x:.3}{unit}\"")
+        }
+    };
+    if sd <= 1e-9 {
+        q(mean)
+    } else {
+        format!(
+            "{{ dist = \"normal\", mean = {}, sd = {} }}",
+            q(mean),
+            q(sd)
+        )
+    }
+}
+
+/// A scenario whose populations' clocks are fitted to the analysis: initial offsets and ppm as
+/// normal laws (the ppm spread with the estimates' noise taken out), manual changes and
+/// whole-hour mistakes at the rates seen; everything else is an ideal clock, so what is
+/// simulated is what was measured.
+pub fn fitted_scenario(d: &DriftData, name: &str) -> Result<String> {
+    let m = &d.manifest;
+    let mut pops: Vec<&str> = d
+        .credentials
+        .iter()
+        .map(|r| r.population.as_str())
+        .collect();
+    pops.sort();
+    pops.dedup();
+    let total = d.credentials.len();
+    if total == 0 {
+        return Err(Error::input("no credentials to fit a scenario to"));
+    }
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# Fitted by `otpdrift analyze` to {} credentials of {} as of {}.\n#\n#   otpdrift run THIS_FILE      the fleet a year on\n#   otpdrift sweep THIS_FILE    the same fleet under other validators\n#\n# Clocks are ideal but for what was measured: the offsets now, the drift in ppm, and clock\n# steps at the rates seen (whole-hour steps as time-zone mistakes, the rest as manual\n# changes). Batteries are off: the log says nothing of their age.\n",
+        total,
+        m.inputs.first().map_or("the log", |i| i.0.as_str()),
+        m.now
+    );
+    let _ = writeln!(s, "[run]\nname = \"{}\"\nstart = \"{}\"\nhorizon = \"1y\"\ntokens = {total}\nseed = 1\nbucket = \"month\"\n", plain(&format!("fitted-{}", name.trim_start_matches("analyze-"))), m.now);
+    let _ = writeln!(s, "[validator]");
+    if let Some(p) = &m.preset {
+        let _ = writeln!(s, "preset = \"{p}\"");
+    }
+    let _ = writeln!(
+        s,
+        "window = {{ back = {}, ahead = {} }}\n",
+        m.window_back, m.window_ahead
+    );
+    for p in &pops {
+        let mine: Vec<&DriftRow> = d
+            .credentials
+            .iter()
+            .filter(|r| r.population == *p)
+            .collect();
+        let fleet = d.fleet.iter().find(|f| f.population == *p);
+        let ppm: Vec<f64> = mine.iter().filter_map(|r| get(r.ppm)).collect();
+        let (raw_mean, raw_sd) = mean_sd(&ppm);
+        let ppm_mean = fleet.and_then(|f| get(f.ppm_mean)).unwrap_or(raw_mean);
+        let ppm_sd = fleet.and_then(|f| get(f.ppm_sd)).unwrap_or(raw_sd);
+        // The bulk of the offsets (median, and the spread from the median absolute deviation):
+        // credentials caught mid-step (an hour off) are the steps' business, not this law's.
+        let mut off: Vec<f64> = mine.iter().filter_map(|r| get(r.offset_now_s)).collect();
+        off.sort_by(f64::total_cmp);
+        let med = |v: &[f64]| if v.is_empty() { 0.0 } else { v[v.len() / 2] };
+        let off_mean = med(&off);
+        let mut dev: Vec<f64> = off.iter().map(|x| (x - off_mean).abs()).collect();
+        dev.sort_by(f64::total_cmp);
+        let off_sd = 1.4826 * med(&dev);
+        let kind = match crate::token::TokenKind::parse(p) {
+            Some(k) if k.is_totp() => p.to_string(),
+            _ => "hardware".into(),
+        };
+        let _ = writeln!(s, "[[population]]\nname = \"{}\"\nshare = {:.6}\ntoken = {{ kind = \"{kind}\", step = \"{}s\" }}\nbattery = {{ enabled = false }}\n", plain(p), mine.len() as f64 / total as f64, m.step_s);
+        let _ = writeln!(
+            s,
+            "[population.clock]\nprofile = \"ideal\"\ninitial_offset = {}\ndrift_ppm = {}",
+            normal(off_mean, off_sd, "s"),
+            normal(ppm_mean, ppm_sd.min(1e5), "")
+        );
+        // Steps: whole hours (±60 s) are time-zone mistakes, two steps each (there and back).
+        let steps: Vec<f64> = d
+            .steps
+            .iter()
+            .filter(|r| r.population == *p)
+            .map(|r| r.size_s.0)
+            .collect();
+        let years: f64 = mine
+            .iter()
+            .map(|r| (r.last_seen.0 - r.first_seen.0) as f64 / 31_557_600_000.0)
+            .sum();
+        let is_hour = |x: &f64| {
+            x.abs() >= 1800.0 && ((x.abs() / 3600.0).round() * 3600.0 - x.abs()).abs() <= 60.0
+        };
+        let hours: Vec<f64> = steps.iter().copied().filter(is_hour).collect();
+        let other: Vec<f64> = steps.iter().copied().filter(|x| !is_hour(x)).collect();
+        if years > 0.0 && !other.is_empty() {
+            let rms = (other.iter().map(|x| x * x).sum::<f64>() / other.len() as f64).sqrt();
+            let _ = writeln!(s, "# {} steps of other sizes (rms {:.0} s) in {:.1} credential-years.\nevents.manual_change = {{ rate_per_year = {:.6}, amount = {} }}", other.len(), rms, years, other.len() as f64 / years, normal(0.0, rms, "s"));
+        }
+        if years > 0.0 && !hours.is_empty() {
+            let up = hours.iter().filter(|x| **x > 0.0).count() as f64 / hours.len() as f64;
+            let _ = writeln!(s, "# {} whole-hour steps; each mistake is two (there and back); how long one lasts is not fitted.\nevents.timezone_error = {{ rate_per_year = {:.6}, hours = {{ dist = \"mixture\", of = [ {{ weight = {:.4}, dist = \"fixed\", value = 1 }}, {{ weight = {:.4}, dist = \"fixed\", value = -1 }} ] }} }}", hours.len(), hours.len() as f64 / 2.0 / years, up.max(1e-4), (1.0 - up).max(1e-4));
+        }
+        let _ = writeln!(s);
+    }
+    let _ = writeln!(s, "# The same fleet under other validators (otpdrift sweep).\n[[sweep]]\nvary = {{ \"validator.preset\" = [\"rfc6238\", \"privacyidea\", \"freeipa\", \"keycloak\", \"vip\"] }}");
+    Ok(s)
+}
