@@ -1649,14 +1649,11 @@ fn analyze_recovers_a_simulated_fleets_drift_steps_and_exits_and_fits_a_scenario
         ],
         &dir.0,
     ));
-    // The simulator's default delay is lognormal with median 7 s and sigma 0.5: its most
-    // common value, which the intervals' edges follow, is 7·e^(−0.25) = 5.45 s.
+    // The default --delay (5.5 s) is the one that centres the simulator's default users.
     let text = ok(&otpdrift(
         &[
             "analyze",
             "lab",
-            "--delay",
-            "5.45s",
             "--out",
             "an",
             "--emit-scenario",
@@ -1732,10 +1729,7 @@ fn analyze_recovers_a_simulated_fleets_drift_steps_and_exits_and_fits_a_scenario
         &["run", "fitted.toml", "--trace", "all", "--out", "again"],
         &dir.0,
     ));
-    ok(&otpdrift(
-        &["analyze", "again", "--delay", "5.45s", "--out", "an2"],
-        &dir.0,
-    ));
+    ok(&otpdrift(&["analyze", "again", "--out", "an2"], &dir.0));
     let f1 = read_csv(&dir.0.join("an/fleet.csv"));
     let f2 = read_csv(&dir.0.join("an2/fleet.csv"));
     let (a, b) = (row(&f1, "all"), row(&f2, "all"));
@@ -1796,7 +1790,7 @@ fn analyze_skips_bad_rows_with_reasons_and_fails_only_when_nothing_is_left() {
     );
     assert!(err.contains("skipped 1 rows: empty offset"), "{err}");
     assert!(
-        text.contains("analysed 1 credentials from 43 rows (40 used)"),
+        text.contains("analysed 1 credential from 43 rows (40 used)"),
         "{text}"
     );
     let r = &read_csv(&dir.0.join("r/drift.csv"))[0];

@@ -21,6 +21,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 const DAY: Millis = 86_400_000;
+/// A credential not seen for this long before "now" is inactive.
+const INACTIVE_MS: Millis = 90 * DAY;
 /// A ppm estimate this sure (standard error) or better counts in the fleet's mean and spread.
 const PRECISE_PPM: f64 = 3.0;
 const YEAR: Millis = 31_557_600_000;
@@ -83,7 +85,8 @@ pub struct AnalyzeArgs {
     /// The time step in seconds (default: the secrets' step, else 30).
     #[arg(long)]
     pub step: Option<u32>,
-    /// The most common time from reading a code to the server receiving it (default 5.5s, the mode of the simulator's default delay).
+    /// Time from reading a code to the server receiving it, added to code observations
+    /// (default 5.5s; see docs/analyze.md).
     #[arg(long)]
     pub delay: Option<String>,
     /// The time the offsets and exits are reckoned from (default: the log's last row).
@@ -152,6 +155,7 @@ pub struct AnalyzePlan {
     secrets: HashMap<String, Secret>,
     skips: Skips,
     rows: u64,
+    out_of_order: u64,
     pub step_s: u32,
     pub window: (u32, u32),
     pub preset: Option<String>,
@@ -357,19 +361,20 @@ impl AnalyzePlan {
         let mut rows = 0u64;
         let mut last_time: HashMap<String, (Millis, String)> = HashMap::new();
         let mut rec = csv::StringRecord::new();
+        let mut lines = crate::results::Lines::new(&bytes);
         loop {
             match r.read_record(&mut rec) {
                 Ok(false) => break,
                 Ok(true) => {}
                 Err(e) => {
-                    let line = e.position().map_or(0, |p| p.line());
+                    let line = lines.of(e.position());
                     rows += 1;
                     skips.add("unreadable row", || format!("{file}:{line}: {e}"));
                     continue;
                 }
             }
             rows += 1;
-            let line = rec.position().map_or(0, |p| p.line());
+            let line = lines.of(rec.position());
             let at = |c: usize| format!("{file}:{line}:{}", c + 1);
             let cell = |c: usize| rec.get(c).unwrap_or("").trim();
             let cred = cell(c_cred);
@@ -526,6 +531,7 @@ impl AnalyzePlan {
             }
         }
         let unsorted: u64 = creds.values().map(|c| c.unsorted).sum();
+        let out_of_order = unsorted;
         if unsorted > 0 {
             eprintln!("note: {file}: {unsorted} rows were out of time order for their credential; they are sorted before fitting");
         }
@@ -595,6 +601,7 @@ impl AnalyzePlan {
             secrets,
             skips,
             rows,
+            out_of_order,
             step_s: default_step,
             window,
             preset: a.preset.clone().or(v.preset.clone()),
@@ -695,8 +702,12 @@ impl AnalyzeOutcome {
         use std::fmt::Write as _;
         let _ = writeln!(
             s,
-            "analysed {} credentials from {} rows ({} used) against a window of -{}/+{} steps of {} s, now = {}",
-            m.credentials, m.rows, m.rows_used, m.window_back, m.window_ahead, m.step_s, m.now
+            "analysed {} credential{} from {} rows ({} used) against a window of -{}/+{} steps of {} s, now = {}",
+            m.credentials,
+            if m.credentials == 1 { "" } else { "s" },
+            m.rows,
+            m.rows_used,
+            m.window_back, m.window_ahead, m.step_s, m.now
         );
         let _ = writeln!(
             s,
@@ -815,12 +826,19 @@ fn fleet_row(name: &str, all: &[&Analysed], now: Millis) -> FleetRow {
         };
         (sd * sd - own).max(0.0).sqrt()
     });
+    let active = |a: &&&Analysed| now - a.obs.last().map_or(0, |o| o.t) <= INACTIVE_MS;
     let within = |d: Millis| {
         all.iter()
+            .filter(active)
             .filter(|a| matches!(a.est.exit, Exit::At { at, .. } if at - now <= d))
             .count() as u64
     };
-    let out_now = all.iter().filter(|a| a.est.exit == Exit::Out).count() as u64;
+    let out_now = all
+        .iter()
+        .filter(active)
+        .filter(|a| a.est.exit == Exit::Out)
+        .count() as u64;
+    let n_active = all.iter().filter(active).count() as u64;
     let steps: Vec<f64> = all
         .iter()
         .flat_map(|a| a.est.steps.iter().map(|s| s.size_s))
@@ -856,10 +874,11 @@ fn fleet_row(name: &str, all: &[&Analysed], now: Millis) -> FleetRow {
         leaving_30d: l30,
         leaving_90d: l90,
         leaving_365d: l365,
-        share_out_now: share(out_now, n),
-        share_leaving_30d: share(l30, n),
-        share_leaving_90d: share(l90, n),
-        share_leaving_365d: share(l365, n),
+        active: n_active,
+        share_out_now: share(out_now, n_active),
+        share_leaving_30d: share(l30, n_active),
+        share_leaving_90d: share(l90, n_active),
+        share_leaving_365d: share(l365, n_active),
         stepped: all.iter().filter(|a| !a.est.steps.is_empty()).count() as u64,
         steps_per_year: (years > 0.0).then(|| Fixed(steps.len() as f64 / years)),
         share_steps_whole_hours: share(hours as u64, steps.len() as u64),
@@ -867,9 +886,23 @@ fn fleet_row(name: &str, all: &[&Analysed], now: Millis) -> FleetRow {
 }
 
 /// Symmetric windows the coverage table lists.
-pub const WINDOWS: [u32; 16] = [0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30, 50, 100, 1000];
+pub const WINDOWS: [u32; 20] = [
+    0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30, 50, 60, 100, 125, 200, 500, 1000,
+];
 
-fn window_rows(name: &str, all: &[&Analysed], step: f64, delay_s: f64) -> Vec<WindowRow> {
+fn window_rows(
+    name: &str,
+    all: &[&Analysed],
+    step: f64,
+    delay_s: f64,
+    now: Millis,
+) -> Vec<WindowRow> {
+    // Active credentials with a ppm: the others have no year ahead to judge.
+    let all: Vec<&Analysed> = all
+        .iter()
+        .copied()
+        .filter(|a| now - a.obs.last().map_or(0, |o| o.t) <= INACTIVE_MS && a.est.ppm.is_some())
+        .collect();
     WINDOWS
         .iter()
         .map(|&w| {
@@ -877,14 +910,20 @@ fn window_rows(name: &str, all: &[&Analysed], step: f64, delay_s: f64) -> Vec<Wi
                 -(w as f64 + 0.5) * step + delay_s,
                 (w as f64 + 0.5) * step + delay_s,
             );
+            let year =
+                |a: &&Analysed| a.est.ppm.map_or(0.0, |p| p.value) * 1e-6 * YEAR as f64 / 1000.0;
             let inside = all
                 .iter()
                 .filter(|a| {
                     let now = a.est.offset_now.value;
-                    let later =
-                        now + a.est.ppm.map_or(0.0, |p| p.value) * 1e-6 * YEAR as f64 / 1000.0;
+                    let later = now + year(a);
                     now.is_finite() && [now, later].iter().all(|v| (lo..=hi).contains(v))
                 })
+                .count() as u64;
+            // Resynced now: the window is centred on today's offset and the delay.
+            let after = all
+                .iter()
+                .filter(|a| a.est.ppm.is_some() && (lo - delay_s..=hi - delay_s).contains(&year(a)))
                 .count() as u64;
             WindowRow {
                 population: name.into(),
@@ -892,6 +931,11 @@ fn window_rows(name: &str, all: &[&Analysed], step: f64, delay_s: f64) -> Vec<Wi
                 credentials: all.len() as u64,
                 inside_1y: inside,
                 share_inside_1y: share(inside, all.len() as u64),
+                inside_1y_after_resync: after,
+                share_inside_1y_after_resync: share(
+                    after,
+                    all.iter().filter(|a| a.est.ppm.is_some()).count() as u64,
+                ),
             }
         })
         .collect()
@@ -926,7 +970,10 @@ fn worst(all: &[Analysed]) -> Vec<usize> {
 fn drift_row(a: &Analysed, now: Millis) -> DriftRow {
     let e = &a.est;
     let secs = |x: f64| Fixed::<3>::of(x);
+    let last = a.obs.last().map_or(0, |o| o.t);
     let (status, exit, early, late) = match e.exit {
+        // Not seen for a quarter: replaced, retired or lost; no advice about it.
+        _ if now - last > INACTIVE_MS => ("inactive", None, None, None),
         Exit::Out => ("out_now", None, None, None),
         Exit::At { at, early, late } => ("leaving", Some(at), Some(early), late),
         Exit::NotWithin { early } => ("staying", None, early, None),
@@ -1039,11 +1086,17 @@ pub fn execute(plan: AnalyzePlan) -> Result<AnalyzeOutcome> {
     for p in pops.iter().filter(|p| p.as_str() != "all") {
         let mine: Vec<&Analysed> = all.iter().filter(|a| &a.population == p).collect();
         fleet.push(fleet_row(p, &mine, now));
-        windows.extend(window_rows(p, &mine, plan.step_s as f64, plan.delay_s));
+        windows.extend(window_rows(p, &mine, plan.step_s as f64, plan.delay_s, now));
     }
     let every: Vec<&Analysed> = all.iter().collect();
     fleet.push(fleet_row("all", &every, now));
-    windows.extend(window_rows("all", &every, plan.step_s as f64, plan.delay_s));
+    windows.extend(window_rows(
+        "all",
+        &every,
+        plan.step_s as f64,
+        plan.delay_s,
+        now,
+    ));
     let rows_used: u64 = all
         .iter()
         .map(|a| a.est.observations as u64 + a.est.outliers as u64)
@@ -1097,6 +1150,7 @@ pub fn execute(plan: AnalyzePlan) -> Result<AnalyzeOutcome> {
         step_threshold_s: plan.threshold_s,
         rows: plan.rows,
         rows_used,
+        rows_out_of_order: plan.out_of_order,
         skipped: skips.0,
         credentials: all.len() as u64,
         wall_seconds: (wall * 1000.0).round() / 1000.0,

@@ -60,8 +60,8 @@ pub fn render(d: &DriftData, png: bool) -> String {
     let skipped: u64 = m.skipped.iter().map(|k| k.rows).sum();
     let _ = writeln!(
         s,
-        "{} credentials from {} rows of {} ({} observations used, {} rows skipped), judged against {window}, as of {}.\n",
-        m.credentials, m.rows, if m.input_kind == "codes" { "codes" } else { "offsets" }, m.rows_used, skipped, &m.now[..10]
+        "{} credential{} from {} rows of {} ({} observations used, {} rows skipped, {} out of time order and sorted), judged against {window}, as of {}.\n",
+        m.credentials, if m.credentials == 1 { "" } else { "s" }, m.rows, if m.input_kind == "codes" { "codes" } else { "offsets" }, m.rows_used, skipped, m.rows_out_of_order, &m.now[..10]
     );
 
     let all = d.fleet.iter().find(|f| f.population == "all");
@@ -95,11 +95,20 @@ pub fn render(d: &DriftData, png: bool) -> String {
         .iter()
         .filter(|r| {
             let (l, h) = (get(r.ppm_ci95_low), get(r.ppm_ci95_high));
-            l.is_some_and(|l| l > REPLACE_PPM)
-                || h.is_some_and(|h| h < -REPLACE_PPM)
-                || r.steps >= 3
+            r.status != "inactive"
+                && (l.is_some_and(|l| l > REPLACE_PPM) || h.is_some_and(|h| h < -REPLACE_PPM))
         })
         .collect();
+    let steppy: Vec<&DriftRow> = d
+        .credentials
+        .iter()
+        .filter(|r| r.status != "inactive" && r.steps >= 3)
+        .collect();
+    let inactive = d
+        .credentials
+        .iter()
+        .filter(|r| r.status == "inactive")
+        .count();
 
     let _ = writeln!(s, "## What to do\n");
     if out.is_empty() {
@@ -130,9 +139,24 @@ pub fn render(d: &DriftData, png: bool) -> String {
     if !faulty.is_empty() {
         let _ = writeln!(
             s,
-            "- **Replace: {} credentials** drift faster than a quartz clock's ±{REPLACE_PPM} ppm tolerance, or stepped three or more times:\n{}",
+            "- **Replace: {} credentials** drift faster than a quartz clock's ±{REPLACE_PPM} ppm tolerance (the whole 95% interval beyond it):\n{}",
             faulty.len(),
-            list(&faulty, 10, |r| format!("{} ppm, {} steps", ppm(r), r.steps))
+            list(&faulty, 10, |r| format!("{} ppm", ppm(r)))
+        );
+    }
+    if !steppy.is_empty() {
+        let _ = writeln!(
+            s,
+            "- **Check the device's time settings: {} credentials** stepped three or more times (clocks set by hand, time-zone mistakes, resets):\n{}",
+            steppy.len(),
+            list(&steppy, 10, |r| format!("{} steps, {} ppm", r.steps, ppm(r)))
+        );
+    }
+    if inactive > 0 {
+        let _ = writeln!(
+            s,
+            "- {inactive} credentials were not seen in the 90 days before {} (replaced, retired or unused); they are left out of the advice and of the shares below.",
+            &m.now[..10]
         );
     }
     let rows: Vec<_> = d.windows.iter().filter(|w| w.population == "all").collect();
@@ -141,8 +165,13 @@ pub fn render(d: &DriftData, png: bool) -> String {
             .find(|w| get(w.share_inside_1y).is_some_and(|x| x >= q))
             .map(|w| w.window_steps)
     };
-    let w = |q: f64| {
-        smallest(q).map_or("no window listed".into(), |k| {
+    let resynced = |q: f64| {
+        rows.iter()
+            .find(|w| get(w.share_inside_1y_after_resync).is_some_and(|x| x >= q))
+            .map(|w| w.window_steps)
+    };
+    let say = |k: Option<u32>| {
+        k.map_or("more than any window listed".into(), |k| {
             format!(
                 "±{k} steps (±{})",
                 format_duration(k as f64 * m.step_s as f64)
@@ -151,25 +180,27 @@ pub fn render(d: &DriftData, png: bool) -> String {
     };
     let _ = writeln!(
         s,
-        "- **Window:** to keep 95% of the fleet inside for a year without drift learning takes {}; 99% takes {}; every credential, {}. A validator that learns drift on every success follows the slow drift instead, leaving only the clock steps below.\n",
-        w(0.95),
-        w(0.99),
-        w(1.0)
+        "- **Window:** as the clocks stand, keeping 95% of the active fleet inside for a year without drift learning takes {}, and 99% takes {}. If every credential is resynced now, a year of drift alone needs {} for 95% and {} for 99%. A validator that learns drift on every success follows the slow drift; the clock steps remain.\n",
+        say(smallest(0.95)),
+        say(smallest(0.99)),
+        say(resynced(0.95)),
+        say(resynced(0.99))
     );
 
     let _ = writeln!(s, "## The fleet\n");
     let _ = writeln!(
         s,
-        "| population | credentials | ppm p10 / p50 / p90 | ppm spread (sd) | offset now p10 / p50 / p90 | out now | leaving in 30 d / 90 d / 1 y | stepped | steps a year |"
+        "| population | credentials (active) | ppm p10 / p50 / p90 | ppm spread (sd) | offset now p10 / p50 / p90 | out now | leaving in 30 d / 90 d / 1 y | stepped | steps a year |"
     );
     let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
     let f = |x: Option<f64>| x.map_or("-".into(), |v| format!("{v:+.2}"));
     for r in &d.fleet {
         let _ = writeln!(
             s,
-            "| {} | {} | {} / {} / {} | {} | {} / {} / {} | {} ({}) | {} / {} / {} | {} | {} |",
+            "| {} | {} ({}) | {} / {} / {} | {} | {} / {} / {} | {} ({}) | {} / {} / {} | {} | {} |",
             r.population.replace('|', "/"),
             r.credentials,
+            r.active,
             f(get(r.ppm_p10)),
             f(get(r.ppm_p50)),
             f(get(r.ppm_p90)),
@@ -190,27 +221,31 @@ pub fn render(d: &DriftData, png: bool) -> String {
         if let Some(h) = get(a.share_steps_whole_hours) {
             let _ = writeln!(
                 s,
-                "\n{} of the clock steps are whole hours (time-zone or daylight-saving mistakes).",
+                "\n{} of the clock steps are whole hours (time-zone or daylight-saving mistakes).\n",
                 share(Some(h))
             );
         }
     }
-    let _ = writeln!(s, "\n## Charts\n");
     let ext = if png { "png" } else { "svg" };
-    for (stem, title) in [
+    let charts: Vec<(&str, &str)> = [
         ("drift_worst", "The credentials leaving the window first"),
         ("drift_ppm", "Frequency error across the fleet"),
         ("drift_exits", "When credentials leave the window"),
         ("drift_scatter", "Offset now against frequency error"),
-    ] {
-        if m.files.iter().any(|f| f == &format!("{stem}.{ext}")) {
-            let _ = writeln!(s, "![{title}]({stem}.{ext})\n");
-        }
+    ]
+    .into_iter()
+    .filter(|(stem, _)| m.files.iter().any(|f| f == &format!("{stem}.{ext}")))
+    .collect();
+    if !charts.is_empty() {
+        let _ = writeln!(s, "\n## Charts\n");
+    }
+    for (stem, title) in charts {
+        let _ = writeln!(s, "![{title}]({stem}.{ext})\n");
     }
     let _ = writeln!(s, "## How these figures were made\n");
     let _ = writeln!(
         s,
-        "Each observation is an interval: a matched code says the device's clock was within one {} s step, shifted by the submission delay (assumed {} s, the most common delay: the intervals' sharp edges follow the mode); a measured offset is a point. Each credential's history is split into segments at clock steps (a jump of more than {} beyond its drift, confirmed by two observations), and a straight line is fitted to each segment by interval-censored maximum likelihood; the 95% intervals use the larger of the model and sandwich covariances, widened when residuals follow each other. A credential leaves the window when its offset minus the delay passes ±(window + ½) steps, where its codes stop being accepted half the time; the exit interval is the 95% band of the line. Details: docs/analyze.md.\n",
+        "Each observation is an interval: a matched code says the device's clock was within one {} s step, shifted by the submission delay (assumed {} s; it moves the offsets, not the ppm); a measured offset is a point. Each credential's history is split into segments at clock steps (a jump of more than {} beyond its drift, confirmed by two observations), and a straight line is fitted to each segment by interval-censored maximum likelihood; the 95% intervals use the largest of the model's, the sandwich and a block jackknife covariance, widened when residuals follow each other. A credential leaves the window when its offset minus the delay passes ±(window + ½) steps, where its codes stop being accepted half the time; the exit interval is the 95% band of the line. Details: docs/analyze.md.\n",
         m.step_s,
         m.delay_s,
         format_duration(m.step_threshold_s)

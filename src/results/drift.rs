@@ -28,8 +28,7 @@ pub struct DriftRow {
     /// `current` (the current segment's fit), `earlier` (a short current segment with the
     /// slope of the latest earlier one) or empty (no slope).
     pub ppm_from: String,
-    /// `out_now`, `leaving` (an exit date within the horizon), `staying` (none within the
-    /// horizon) or `unknown` (no slope).
+    /// `out_now`, `leaving` (an exit date within 100 years), `staying` (none within them), `unknown` (no slope) or `inactive` (not seen for 90 days before now).
     pub status: String,
     pub exit: Option<Time>,
     pub exit_ci95_early: Option<Time>,
@@ -67,6 +66,8 @@ pub struct FleetRow {
     pub offset_now_p50_s: Option<Secs>,
     pub offset_now_p90_s: Option<Secs>,
     pub offset_now_sd_s: Option<Secs>,
+    /// Credentials seen within 90 days of now: the base of the counts and shares below.
+    pub active: u64,
     pub out_now: u64,
     pub leaving_30d: u64,
     pub leaving_90d: u64,
@@ -82,8 +83,8 @@ pub struct FleetRow {
     pub share_steps_whole_hours: Option<Rate>,
 }
 
-/// window.csv: how many credentials a symmetric window of ±`window_steps` would keep inside
-/// for the next year, by the fitted lines (no drift learning, centred at zero offset).
+/// window.csv (active credentials with a ppm): how many a symmetric window of ±`window_steps` would keep
+/// inside for the next year, by the fitted lines (no drift learning, centred at zero offset).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct WindowRow {
     pub population: String,
@@ -91,6 +92,10 @@ pub struct WindowRow {
     pub credentials: u64,
     pub inside_1y: u64,
     pub share_inside_1y: Option<Rate>,
+    /// The same if every credential were resynced now (the window centred on its offset):
+    /// what a year of drift alone needs. Base: the credentials with a ppm.
+    pub inside_1y_after_resync: u64,
+    pub share_inside_1y_after_resync: Option<Rate>,
 }
 
 /// drift-observations.csv: the observations of the credentials the charts show, with the
@@ -129,7 +134,7 @@ pub struct DriftManifest {
     pub window_ahead: u32,
     /// The window preset named, if any.
     pub preset: Option<String>,
-    /// The most common time from reading a code to the server, added to code observations.
+    /// Time from reading a code to the server, added to code observations (`--delay`).
     pub delay_s: f64,
     /// Offsets (s) accepted at least half the time: [−(back+½)·step, (ahead+½)·step] + delay.
     pub edges_s: (f64, f64),
@@ -138,6 +143,8 @@ pub struct DriftManifest {
     pub step_threshold_s: f64,
     pub rows: u64,
     pub rows_used: u64,
+    /// Rows earlier than the row before them for the same credential (sorted, and used).
+    pub rows_out_of_order: u64,
     pub skipped: Vec<Skipped>,
     pub credentials: u64,
     pub wall_seconds: f64,

@@ -152,12 +152,13 @@ pub fn read_named<R: DeserializeOwned>(
     }
     let trimmed: csv::StringRecord = header.iter().map(str::trim).collect();
     let mut rec = csv::StringRecord::new();
+    let mut lines = super::table::Lines::new(bytes);
     loop {
         match r.read_record(&mut rec) {
             Ok(false) => return Ok(()),
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = lines.of(e.position());
                 return Err(FileError::new(
                     file,
                     line,
@@ -173,7 +174,7 @@ pub fn read_named<R: DeserializeOwned>(
                 ));
             }
         }
-        let line = rec.position().map_or(0, |p| p.line());
+        let line = lines.of(rec.position());
         let row: R = rec.deserialize(Some(&trimmed)).map_err(|e| {
             let (col, msg) = match e.kind() {
                 csv::ErrorKind::Deserialize { err, .. } => {

@@ -95,6 +95,43 @@ impl Writer {
     }
 }
 
+/// Line numbers of records from their byte offsets: the csv crate's own line count is one
+/// short for every record of a file with CRLF line ends.
+pub struct Lines<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    line: u64,
+}
+
+impl<'a> Lines<'a> {
+    pub fn new(bytes: &'a [u8]) -> Lines<'a> {
+        Lines {
+            bytes,
+            at: 0,
+            line: 1,
+        }
+    }
+
+    /// The line a record at `pos` starts on (0 when unknown).
+    pub fn of(&mut self, pos: Option<&csv::Position>) -> u64 {
+        let Some(p) = pos else { return 0 };
+        let mut b = (p.byte() as usize).min(self.bytes.len());
+        // With CRLF ends a record's offset can point at the LF before it.
+        while b < self.bytes.len() && matches!(self.bytes[b], b'\r' | b'\n') {
+            b += 1;
+        }
+        if b < self.at {
+            (self.at, self.line) = (0, 1);
+        }
+        self.line += self.bytes[self.at..b]
+            .iter()
+            .filter(|c| **c == b'\n')
+            .count() as u64;
+        self.at = b;
+        self.line
+    }
+}
+
 /// Reads a CSV file of rows of `R`, after leading columns that vary from file to file (a sweep's
 /// parameters): `prefix` of them, or None for as many as the header has beyond `R`'s. Calls
 /// `each(line, leading cells, row)` per record; returns the leading column names.
@@ -160,8 +197,9 @@ pub fn read_rows<R: DeserializeOwned + Serialize + Default>(
         ));
     }
     let mut cells = vec![String::new(); prefix];
+    let mut lines = Lines::new(bytes);
     while read(&mut r, &mut rec)? {
-        let line = rec.position().map_or(0, |p| p.line());
+        let line = lines.of(rec.position());
         for (c, v) in cells.iter_mut().zip(rec.iter()) {
             c.clear();
             c.push_str(v);
