@@ -16,14 +16,23 @@ pub(super) fn mid(d: &RunData, i: usize) -> f64 {
 }
 
 pub(super) fn span_days(d: &RunData) -> f64 {
-    ((d.scenario.run.end() - d.scenario.run.start) as f64 / DAY as f64).max(1.0 / 24.0)
+    days_between(d.scenario.run.start, d.scenario.run.end())
+}
+
+/// Days from `start` to `end`, at least an hour.
+pub(super) fn days_between(start: Millis, end: Millis) -> f64 {
+    ((end - start) as f64 / DAY as f64).max(1.0 / 24.0)
 }
 
 /// A date label for a time axis position, as precise as the horizon needs.
 pub(super) fn day_label(d: &RunData, x: f64) -> String {
-    let t = d.scenario.run.start + (x * DAY as f64) as Millis;
+    date_label(d.scenario.run.start, span_days(d), x)
+}
+
+/// The label of position `x` (days since `start`) on an axis `span` days long.
+pub(super) fn date_label(start: Millis, span: f64, x: f64) -> String {
+    let t = start + (x * DAY as f64) as Millis;
     let (y, m, dd) = civil_from_days(t.div_euclid(DAY));
-    let span = span_days(d);
     if span <= 3.0 {
         let h = t.rem_euclid(DAY) / 3_600_000;
         format!("{m:02}-{dd:02} {h:02}:00")
@@ -78,9 +87,13 @@ pub(super) fn short_seconds(y: f64) -> String {
 
 /// Calendar-aligned ticks (days since the start): hours, days, months or years by horizon.
 pub(super) fn time_ticks(d: &RunData, max: usize) -> Vec<f64> {
-    let start = d.scenario.run.start;
-    let end = d.scenario.run.end();
-    let span = span_days(d);
+    date_ticks(d.scenario.run.start, d.scenario.run.end(), max)
+}
+
+/// Calendar-aligned ticks (days since `start`) of the axis from `start` to `end`, at most
+/// about `max` of them.
+pub(super) fn date_ticks(start: Millis, end: Millis, max: usize) -> Vec<f64> {
+    let span = days_between(start, end);
     let pos = |t: Millis| (t - start) as f64 / DAY as f64;
     let mut out = Vec::new();
     if span <= 3.0 {

@@ -1,8 +1,9 @@
 //! Report-quality charts (PNG and SVG) drawn with plotters from loaded results alone
-//! ([`RunData`], [`crate::results::SweepData`]), with a bundled font so nothing depends on the
-//! machine's fonts.
+//! ([`RunData`], [`crate::results::SweepData`], [`crate::results::drift::DriftData`]), with a
+//! bundled font so nothing depends on the machine's fonts.
 
 mod axes;
+pub mod drift;
 mod figures;
 mod style;
 pub mod sweep;
