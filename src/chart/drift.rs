@@ -1233,7 +1233,12 @@ fn decimals_of(v: f64) -> usize {
 // ---- drift_exits ----------------------------------------------------------------------------
 
 fn exits<DB: DrawingBackend>(c: &Ctx, root: &DrawingArea<DB, Shift>) -> R {
-    let total = c.d.credentials.len();
+    // Inactive credentials (not seen for 90 days) are out of the fleet's shares, as in fleet.csv.
+    let total =
+        c.d.credentials
+            .iter()
+            .filter(|r| r.status != "inactive")
+            .count();
     if total == 0 {
         let (plot, _) = c.frame(root, "drift_exits", &[], LEGEND_W)?;
         return no_data(&plot, "No credentials in this analysis");

@@ -1,6 +1,7 @@
-//! The files of a drift analysis drawn from its loaded results: report.md, and the scenario
-//! fitted to the fleet (`analyze --emit-scenario`).
+//! The files of a drift analysis drawn from its loaded results: the charts, report.md, and the
+//! scenario fitted to the fleet (`analyze --emit-scenario`).
 
+use crate::chart::{self, Format};
 use crate::error::{Error, Result};
 use crate::results::cells::get;
 use crate::results::drift::{DriftData, DriftRow};
@@ -8,15 +9,23 @@ use std::fmt::Write;
 
 /// The names of the files [`drift_views`] renders.
 pub fn drift_view_names() -> Vec<String> {
-    vec!["report.md".into()]
+    let mut v: Vec<String> = chart::drift::DRIFT_FIGURES
+        .iter()
+        .flat_map(|f| [format!("{}.png", f.0), format!("{}.svg", f.0)])
+        .collect();
+    v.push("report.md".into());
+    v
 }
 
-/// report.md of an analysis (its charts are not drawn yet).
+/// Charts and report.md of an analysis.
 pub fn drift_views(d: &DriftData) -> Result<Vec<(String, Vec<u8>)>> {
-    Ok(vec![(
+    let mut files = chart::drift::render_all(d, Format::Both)
+        .map_err(|e| Error::failed(format!("drawing charts: {e}")))?;
+    files.push((
         "report.md".into(),
         crate::report::drift::render(d, true).into_bytes(),
-    )])
+    ));
+    Ok(files)
 }
 
 /// A name the scenario accepts: letters, digits, `-` and `_`.

@@ -941,13 +941,18 @@ fn window_rows(
         .collect()
 }
 
-/// The credentials the charts show: those leaving soonest, then those out furthest.
-fn worst(all: &[Analysed]) -> Vec<usize> {
+/// The credentials the charts show: those surely leaving soonest (by the late end of the
+/// exit's interval, so a loose estimate does not crowd out a sure one), then those out
+/// furthest.
+fn worst(all: &[Analysed], now: Millis) -> Vec<usize> {
     let mut leaving: Vec<(Millis, usize)> = all
         .iter()
         .enumerate()
+        .filter(|(_, a)| now - a.obs.last().map_or(0, |o| o.t) <= INACTIVE_MS)
         .filter_map(|(i, a)| match a.est.exit {
-            Exit::At { at, .. } if a.est.slope_from == SlopeFrom::Current => Some((at, i)),
+            Exit::At {
+                late: Some(late), ..
+            } if a.est.slope_from == SlopeFrom::Current => Some((late, i)),
             _ => None,
         })
         .collect();
@@ -1115,7 +1120,7 @@ pub fn execute(plan: AnalyzePlan) -> Result<AnalyzeOutcome> {
         })
         .collect();
     let mut observations = Vec::new();
-    for i in worst(&all) {
+    for i in worst(&all, now) {
         let a = &all[i];
         for (o, seg) in a.obs.iter().zip(&a.est.assigned) {
             observations.push(ObservationRow {
