@@ -1816,3 +1816,132 @@ fn analyze_skips_bad_rows_with_reasons_and_fails_only_when_nothing_is_left() {
         "error: cols.csv:1: expected a column `credential` (map yours with --column credential=NAME), found the columns id, when, offset_s\n"
     );
 }
+
+#[test]
+fn analyze_reads_hand_written_logs_as_their_writer_meant() {
+    let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/analyze-hand");
+    let dir = Dir::new("analyze-hand");
+    let f = |n: &str| fx.join(n).display().to_string();
+    let runs: [(&str, Vec<String>); 3] = [
+        (
+            "privacyidea",
+            [
+                "analyze",
+                &f("privacyidea.csv"),
+                "--column",
+                "credential=serial",
+                "--column",
+                "time=date",
+                "--column",
+                "shift_s=timeShift",
+                "--column",
+                "population=model",
+                "--delay",
+                "5.333s",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ),
+        ("lab", ["analyze", &f("lab.csv")].map(String::from).to_vec()),
+        (
+            "codes",
+            [
+                "analyze",
+                &f("codes.csv"),
+                "--secrets",
+                &f("secrets.csv"),
+                "--delay",
+                "5.333s",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ),
+    ];
+    for (name, mut args) in runs {
+        args.extend(["--window-back", "1", "--window-ahead", "1", "--out", name].map(String::from));
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        ok(&otpdrift(&a, &dir.0));
+        let got: HashMap<String, HashMap<String, String>> =
+            read_csv(&dir.0.join(name).join("drift.csv"))
+                .into_iter()
+                .map(|r| (r["credential"].clone(), r))
+                .collect();
+        for want in read_csv(&fx.join(format!("expected_{name}.csv"))) {
+            let g = &got[&want["credential"]];
+            let truth = num(&want, "true_ppm");
+            if g["ppm"].is_empty() {
+                // Only the credential with two observations has no ppm.
+                assert_eq!(
+                    g["too_few_observations"], "true",
+                    "{name} {}",
+                    want["credential"]
+                );
+                continue;
+            }
+            let (lo, hi) = (num(g, "ppm_ci95_low"), num(g, "ppm_ci95_high"));
+            assert!(
+                lo <= truth && truth <= hi,
+                "{name} {}: ppm {truth} outside {lo}..{hi}",
+                want["credential"]
+            );
+            let off = num(&want, "true_offset_now_s");
+            let (lo, hi) = (
+                num(g, "offset_now_ci95_low_s"),
+                num(g, "offset_now_ci95_high_s"),
+            );
+            assert!(
+                lo <= off && off <= hi,
+                "{name} {}: offset now {off} outside {lo}..{hi}",
+                want["credential"]
+            );
+            if want["true_status"] == "out_now" {
+                assert_eq!(g["status"], "out_now");
+            }
+            if want["true_status"] == "leaving" && g["status"] == "leaving" {
+                let t = |c: &str| {
+                    otpdrift::time::parse_rfc3339(&g[c]).map_or(f64::INFINITY, |x| x as f64)
+                };
+                let exit = otpdrift::time::parse_rfc3339(&want["true_exit"]).unwrap() as f64;
+                assert!(
+                    t("exit_ci95_early") <= exit && exit <= t("exit_ci95_late"),
+                    "{name} {}: exit {} outside {}..{}",
+                    want["credential"],
+                    want["true_exit"],
+                    g["exit_ci95_early"],
+                    g["exit_ci95_late"]
+                );
+            }
+        }
+        let steps_file = fx.join(format!("expected_{name}_steps.csv"));
+        if steps_file.exists() {
+            let got = read_csv(&dir.0.join(name).join("steps.csv"));
+            let want = read_csv(&steps_file);
+            assert_eq!(got.len(), want.len(), "{name}: {got:?}");
+            for w in &want {
+                assert!(
+                    got.iter().any(|g| g["credential"] == w["credential"]
+                        && (num(g, "size_s") - num(w, "size_s")).abs() < 30.0),
+                    "{name}: step {w:?} not in {got:?}"
+                );
+            }
+        }
+    }
+    let m: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.0.join("privacyidea/manifest.json")).unwrap())
+            .unwrap();
+    let reasons: Vec<(&str, u64)> = m["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["reason"].as_str().unwrap(), s["rows"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("unparseable time", 1),
+            ("duplicate row", 1),
+            ("empty offset", 1)
+        ]
+    );
+    assert_eq!(m["rows_out_of_order"], 3);
+}
