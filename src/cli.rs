@@ -178,7 +178,7 @@ pub fn main_with(cli: Cli) -> Result<()> {
             let mut plan = RunPlan::new(input, out, seed, threads, force, yes)?;
             plan.trace = trace.unwrap_or_default();
             if !plan.input.scenario.sweep.is_empty() {
-                eprintln!("note: `run` simulates the scenario as written; its [sweep] part is run by `otpdrift sweep`");
+                note("note: `run` simulates the scenario as written; its [sweep] part is run by `otpdrift sweep`\n");
             }
             let outcome = pipeline::run::execute(&plan, &Bar::new())?;
             emit(&format!("{}\n", outcome.summary_text()))?;
@@ -198,11 +198,11 @@ pub fn main_with(cli: Cli) -> Result<()> {
             if plan.out.is_none() {
                 emit(&String::from_utf8_lossy(&outcome.csv))?;
             }
-            eprint!("{}", outcome.summary_text(&plan.attempts_file));
+            note(&outcome.summary_text(&plan.attempts_file));
         }
         Command::Analyze(args) => {
             let outcome = analyze::execute(analyze::AnalyzePlan::new(&args)?)?;
-            eprint!("{}", outcome.skipped_text());
+            note(&outcome.skipped_text());
             emit(&format!("{}\n", outcome.summary_text()))?;
         }
         Command::Check { scenario, sets } => {
@@ -268,6 +268,12 @@ fn emit(text: &str) -> Result<()> {
         )),
         _ => Ok(()),
     }
+}
+
+/// Writes to standard error; a closed or full stderr loses the note, not the run.
+fn note(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
 /// A progress bar with an ETA on stderr, drawn only when stderr is a terminal.

@@ -171,6 +171,22 @@ impl Dist {
         }
     }
 
+    /// How far from zero a draw goes at most once in about a billion draws (six standard
+    /// deviations, the matching quantile of a lognormal or exponential law): what a run will
+    /// meet, unlike the parameters' magnitude (a lognormal with median 1 and sigma 10 reaches
+    /// 10^26).
+    pub fn reach(&self) -> f64 {
+        match self {
+            Dist::Fixed(v) => v.abs(),
+            Dist::Normal { mean, sd } => mean.abs() + 6.0 * sd.abs(),
+            Dist::LogNormal { median, sigma } => median.abs() * (6.0 * sigma.abs()).exp(),
+            Dist::Uniform { min, max } => min.abs().max(max.abs()),
+            Dist::Exponential { mean } => mean.abs() * 20.8,
+            Dist::Mixture(parts) => parts.iter().map(|p| p.1.reach()).fold(0.0, f64::max),
+            Dist::Clipped { inner, min, max } => inner.reach().min(min.abs().max(max.abs())),
+        }
+    }
+
     /// Smallest and largest value a draw can take (infinite when unbounded).
     pub fn support(&self) -> (f64, f64) {
         match self {

@@ -2,12 +2,14 @@
 
 use clap::Parser;
 use otpdrift::cli::{main_with, Cli};
+use std::io::Write;
 
 fn main() {
     stop_cleanly_on_signals();
     let cli = Cli::parse();
     if let Err(e) = main_with(cli) {
-        eprintln!("error: {e}");
+        // A closed or full stderr is no reason to panic: the status still says it failed.
+        let _ = writeln!(std::io::stderr(), "error: {e}");
         std::process::exit(e.status());
     }
 }
@@ -23,7 +25,7 @@ fn stop_cleanly_on_signals() {
     std::thread::spawn(move || {
         if let Some(sig) = signals.forever().next() {
             otpdrift::export::abandon_in_flight();
-            eprintln!("interrupted: no results were written");
+            let _ = writeln!(std::io::stderr(), "interrupted: no results were written");
             std::process::exit(128 + sig);
         }
     });

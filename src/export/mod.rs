@@ -200,21 +200,34 @@ pub fn abandon_in_flight() {
 
 /// Removes the temporary folders of earlier writes of `name` whose process is gone (killed
 /// between creating and renaming them). Only where /proc tells which processes live.
-fn remove_stale(parent: &Path, name: &str) {
+fn remove_stale(parent: &Path, _name: &str) {
     if !Path::new("/proc/self").exists() {
         return;
     }
     let Ok(entries) = fs::read_dir(parent) else {
         return;
     };
+    // Any name's: a killed run's half-written folder is removed, and a folder it had moved
+    // aside to replace is put back when nothing took its place.
     for e in entries.flatten() {
         let file = e.file_name().to_string_lossy().into_owned();
-        let pid = [".tmp-", ".old-"].iter().find_map(|tag| {
-            file.strip_prefix(&format!(".{name}{tag}"))
-                .and_then(|p| p.parse::<u32>().ok())
-        });
-        if let Some(pid) = pid {
-            if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
+        let Some(rest) = file.strip_prefix('.') else {
+            continue;
+        };
+        for (tag, old) in [(".tmp-", false), (".old-", true)] {
+            let Some((target, pid)) = rest.rsplit_once(tag) else {
+                continue;
+            };
+            let Ok(pid) = pid.parse::<u32>() else {
+                continue;
+            };
+            if pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists() {
+                continue;
+            }
+            let home = parent.join(target);
+            if old && !home.exists() {
+                let _ = fs::rename(e.path(), &home);
+            } else {
                 let _ = fs::remove_dir_all(e.path());
             }
         }

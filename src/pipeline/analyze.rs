@@ -532,9 +532,6 @@ impl AnalyzePlan {
         }
         let unsorted: u64 = creds.values().map(|c| c.unsorted).sum();
         let out_of_order = unsorted;
-        if unsorted > 0 {
-            eprintln!("note: {file}: {unsorted} rows were out of time order for their credential; they are sorted before fitting");
-        }
         let last = creds
             .values()
             .flat_map(|c| c.obs.iter().map(|o| o.t).chain(c.codes.iter().map(|c| c.0)))

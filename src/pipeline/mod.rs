@@ -118,10 +118,12 @@ pub fn default_out(name: &str, force: bool) -> std::path::PathBuf {
     if force || free(&base) {
         return base;
     }
-    (2..)
+    // Bounded: when nothing under results/ can be written (a file named `results`, a name the
+    // file system refuses), the first name is returned and its writer says why.
+    (2..1000)
         .map(|n| Path::new("results").join(format!("{name}-{n}")))
         .find(|p| free(p))
-        .expect("a free name")
+        .unwrap_or(base)
 }
 
 /// The worker pool: `threads` or every core.

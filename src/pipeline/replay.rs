@@ -80,16 +80,18 @@ pub fn validator(
                 crate::validator::presets::names()
             )))
         }
+        // A validator alone, lent a run and a population so it is checked as a scenario.
         (None, Some(p)) => (
-            "--preset".to_string(),
+            format!("--preset {p}"),
             format!(
-                "[validator]\npreset = {}\n[[population]]\ntoken = {{ kind = \"hardware\" }}\n",
+                "[run]\nname = \"replay\"\n[validator]\npreset = {}\n[[population]]\ntoken = {{ kind = \"hardware\" }}\n",
                 toml::Value::String(p.into())
             ),
         ),
         (None, None) => (
-            "--preset".to_string(),
-            "[validator]\n[[population]]\ntoken = { kind = \"hardware\" }\n".to_string(),
+            "the default validator (rfc6238)".to_string(),
+            "[run]\nname = \"replay\"\n[validator]\n[[population]]\ntoken = { kind = \"hardware\" }\n"
+                .to_string(),
         ),
     };
     let sc = Scenario::from_toml_with(&name, &text, sets)?;
@@ -210,8 +212,21 @@ pub fn read_attempts(
     secrets: &HashMap<String, Secret>,
 ) -> Result<Vec<(u64, AttemptIn)>> {
     let mut out = Vec::new();
+    let mut last: HashMap<String, Millis> = HashMap::new();
     read_named::<AttemptIn>(file, bytes, &["credential", "time", "action"], |line, a| {
         let bad = |msg: String| FileError::new(file, line, 0, msg);
+        // The validator saw each credential's requests in time order (docs/replay.md).
+        if let Some(&prev) = last.get(&a.credential) {
+            if a.time.0 < prev {
+                return Err(bad(format!(
+                    "credential `{}`: this attempt ({}) is earlier than the one before it ({}); a log lists each credential's attempts in the order the server saw them",
+                    a.credential,
+                    crate::time::format_rfc3339(a.time.0),
+                    crate::time::format_rfc3339(prev)
+                )));
+            }
+        }
+        last.insert(a.credential.clone(), a.time.0);
         if !secrets.contains_key(&a.credential) {
             return Err(bad(format!(
                 "credential `{}` has no secret in the secrets file",
@@ -466,6 +481,19 @@ pub fn plan(
         std::fs::read(p)
             .map_err(|e| Error::input(format!("cannot read {what} {}: {e}", p.display())))
     };
+    if let Some(o) = &out {
+        // --force replaces the output, never an input.
+        let same = |p: &Path| match (std::fs::canonicalize(o), std::fs::canonicalize(p)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        };
+        if same(attempts) || same(secrets) {
+            return Err(Error::input(format!(
+                "--out {}: that is an input of this replay; write the decisions elsewhere",
+                o.display()
+            )));
+        }
+    }
     let sfile = secrets.display().to_string();
     let secrets = read_secrets(&sfile, &read(secrets, "secrets")?)?;
     let afile = attempts.display().to_string();

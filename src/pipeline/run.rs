@@ -55,6 +55,13 @@ impl RunPlan {
         yes: bool,
     ) -> Result<RunPlan> {
         if let Some(s) = seed {
+            // TOML (the manifest's scenario, --from-manifest) holds signed 64-bit integers.
+            if s > i64::MAX as u64 {
+                return Err(crate::error::Error::input(format!(
+                    "--seed: expected 0 to {}, found {s}",
+                    i64::MAX
+                )));
+            }
             input.scenario.run.seed = s;
         }
         if !yes {

@@ -74,6 +74,13 @@ fn parse_values(path: &str, v: &Value) -> Result<Vec<Value>, Problem> {
                 ));
             };
             let step = num("step")?.unwrap_or((1.0, true));
+            if [from.0, to.0, step.0].iter().any(|x| !x.is_finite()) {
+                return Err(Problem::new(
+                    path,
+                    "finite from, to and step",
+                    format!("from {} to {} step {}", from.0, to.0, step.0),
+                ));
+            }
             if step.0 <= 0.0 || to.0 < from.0 {
                 return Err(Problem::new(
                     path,
@@ -81,14 +88,16 @@ fn parse_values(path: &str, v: &Value) -> Result<Vec<Value>, Problem> {
                     format!("from {} to {} step {}", from.0, to.0, step.0),
                 ));
             }
-            let n = ((to.0 - from.0) / step.0 + 1e-9).floor() as usize + 1;
-            if n > 1000 {
+            // Counted in floating point first: a tiny step or a huge span must not wrap.
+            let count = ((to.0 - from.0) / step.0 + 1e-9).floor() + 1.0;
+            if !count.is_finite() || count > 1000.0 {
                 return Err(Problem::new(
                     path,
                     "at most 1000 values",
-                    format!("{n} values"),
+                    format!("{} values", super::validate::fmt_n(count)),
                 ));
             }
+            let n = count as usize;
             let ints = from.1 && to.1 && step.1;
             Ok((0..n)
                 .map(|i| {

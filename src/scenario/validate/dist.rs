@@ -2,6 +2,7 @@
 //! the field's unit, checked against the range every draw must stay in.
 
 use super::*;
+use crate::time::YEAR_S;
 
 /// The unit a distribution's numbers are written in.
 #[derive(Clone, Copy)]
@@ -267,6 +268,26 @@ impl Checker {
                 format!("values from {} to {}", show(a), show(b)),
             );
             return default;
+        }
+        // Every law, whatever its field: durations within a thousand years, numbers within
+        // 10^9: beyond every physical bound here, short of overflow and infinity.
+        let (limit, shown) = match unit {
+            Unit::Seconds => (1000.0 * YEAR_S, "1000 years".to_string()),
+            Unit::Number(u) => (1e9, format!("1e9 {u}")),
+        };
+        if d.reach() > limit {
+            let reach = match unit {
+                Unit::Seconds if d.reach() < 1e12 => fmt_s(d.reach()),
+                Unit::Seconds => format!("{} s", fmt_n(d.reach())),
+                Unit::Number(_) => fmt_n(d.reach()),
+            };
+            self.err(
+                path,
+                format!("a law whose draws stay within ±{shown} (add `clip = [low, high]`)"),
+                format!("one whose draws reach {reach} once in a billion"),
+            );
+            // Kept (the scenario is refused anyway) so that a field's own bound, checked
+            // next by `bounded`, can say more precisely what is wrong.
         }
         d
     }

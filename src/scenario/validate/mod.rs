@@ -84,11 +84,27 @@ impl Checker {
     /// Refuses a law whose parameters exceed `limit` in magnitude; returns it otherwise.
     pub(super) fn bounded(&mut self, path: &str, d: Dist, limit: f64, unit: &str) -> Dist {
         let m = d.magnitude();
+        if m > limit || d.reach() > limit {
+            // This field's bound says it better than the general one.
+            self.problems.retain(|p| p.path != path);
+        }
         if m > limit {
             self.err(
                 path,
                 format!("parameters of magnitude at most {} {unit}", fmt_n(limit)),
                 fmt_n(m),
+            );
+        } else if d.reach() > limit {
+            self.err(
+                path,
+                format!(
+                    "a law whose draws stay within ±{} {unit} (add `clip = [low, high]`)",
+                    fmt_n(limit)
+                ),
+                format!(
+                    "one whose draws reach {} once in a billion",
+                    fmt_n(d.reach())
+                ),
             );
         }
         d
@@ -265,6 +281,15 @@ pub fn validate(raw: RawScenario, default_name: &str) -> Result<Scenario, Vec<Pr
         let guesses_per_day =
             c.number("attack.guesses_per_day", a.guesses_per_day, 100.0, 0.0, 1e9);
         let simulate_accounts = a.simulate_accounts.unwrap_or(0);
+        // Every simulated guess is an attempt: a million a day per account is past any
+        // validator's rate limit and would only stall the run (the analytic side takes more).
+        if simulate_accounts > 0 && guesses_per_day > 1e6 {
+            c.err(
+                "attack.guesses_per_day",
+                "at most 1e6 guesses a day when accounts are simulated (attack.simulate_accounts > 0); the analytic exposure takes up to 1e9",
+                fmt_n(guesses_per_day),
+            );
+        }
         if simulate_accounts > run.tokens {
             c.err(
                 "attack.simulate_accounts",

@@ -9,10 +9,12 @@ pub(super) fn run_spec(c: &mut Checker, r: RawRun, default_name: &str) -> RunSpe
             .chars()
             .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
         || name.starts_with('.')
+        || name.starts_with('-')
+        || name.chars().count() > 100
     {
         c.err(
             "run.name",
-            "a name of letters, digits, `-`, `_` and `.` (it names the results folder)",
+            "a name of up to 100 letters, digits, `-`, `_` and `.`, not starting with `.` or `-` (it names the results folder)",
             format!("\"{name}\""),
         );
     }

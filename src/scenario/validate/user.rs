@@ -205,14 +205,18 @@ pub(super) fn user(c: &mut Checker, r: RawUser, path: &str, d: UserSpec) -> User
             14.0 * HOUR_S,
         ),
         holidays,
-        delay_s: c.dist(
-            &p("delay"),
-            r.delay.as_ref(),
-            d.delay_s,
-            Unit::Seconds,
-            0.0,
-            f64::INFINITY,
-        ),
+        // A code is typed within a day of reading it, or never.
+        delay_s: {
+            let v = c.dist(
+                &p("delay"),
+                r.delay.as_ref(),
+                d.delay_s,
+                Unit::Seconds,
+                0.0,
+                f64::INFINITY,
+            );
+            c.bounded(&p("delay"), v, 86_400.0, "s")
+        },
         fresh_code_below_s: c.duration(
             &p("fresh_code_below"),
             r.fresh_code_below.as_ref(),
@@ -239,14 +243,18 @@ pub(super) fn user(c: &mut Checker, r: RawUser, path: &str, d: UserSpec) -> User
             Some(n) => n,
             None => d.retries,
         },
-        retry_delay_s: c.dist(
-            &p("retry_delay"),
-            r.retry_delay.as_ref(),
-            d.retry_delay_s,
-            Unit::Seconds,
-            0.0,
-            f64::INFINITY,
-        ),
+        // A code is typed within a day of reading it, or never.
+        retry_delay_s: {
+            let v = c.dist(
+                &p("retry_delay"),
+                r.retry_delay.as_ref(),
+                d.retry_delay_s,
+                Unit::Seconds,
+                0.0,
+                f64::INFINITY,
+            );
+            c.bounded(&p("retry_delay"), v, 86_400.0, "s")
+        },
     }
 }
 
