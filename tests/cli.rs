@@ -477,7 +477,7 @@ fn invalid_scenarios_exit_2_with_positions_and_write_nothing() {
             &[
                 "bad.toml:2:11: run.horizon: expected a duration",
                 "bad.toml:3:9: run.start: expected a date (YYYY-MM-DD) or RFC 3339 time, found `2026-02-30` (not a day of the calendar)",
-                "bad.toml:6:18: population[0].user.hours: expected 24 non-negative weights",
+                "bad.toml:6:18: population[0].user.hours: expected 24 weights from 0 to 1e9",
             ],
         ),
     ];
@@ -1403,7 +1403,7 @@ fn messages_say_what_is_wrong_and_where() {
         ),
         (
             b"[run]\nstart = 2026-03-01\nhorizon = \"1y\"\n[[population]]\ntoken = { kind = \"phone\" }\nuser = { weekdays = [0, 0, 0, 0, 0, 0, 0] }\n",
-            "population[0].user.weekdays: expected 7 non-negative weights (Monday to Sunday) with a positive sum, found all zero: no time left for logins",
+            "population[0].user.weekdays: expected 7 weights from 0 to 1e9 (Monday to Sunday) with a positive sum, found all zero: no time left for logins",
         ),
         (
             b"[[population]]\ntoken = { kind = \"phone\" }\nuser = { delay = { dist = \"lognormal\", median = \"7s\", sigma = -1 } }\n",

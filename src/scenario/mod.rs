@@ -311,11 +311,15 @@ fn explain_serde(msg: &str) -> (String, String) {
     let (e, f) = explain_serde_raw(msg);
     let plain = |s: String| {
         let mut out = s
+            .replace("a map", "a table")
             .replace("map", "a table")
+            .replace("a sequence", "an array")
             .replace("sequence", "an array")
             .replace("floating point", "the fractional number");
-        if ["u64", "u32", "usize"].contains(&out.as_str()) {
-            out = "a whole number of at least 0".into();
+        match out.as_str() {
+            "u64" | "u32" | "usize" => out = "a whole number of at least 0".into(),
+            "i64" | "i32" => out = "a whole number".into(),
+            _ => {}
         }
         while let Some(i) = out.find("struct Raw") {
             let end = out[i + 10..]

@@ -77,46 +77,61 @@ pub(super) fn clock(c: &mut Checker, r: RawClock, path: &str, kind_clock: ClockS
             });
             let deg = Unit::Number("°C");
             Some(TemperatureSpec {
-                coefficient: c.dist(
-                    &tp("coefficient"),
-                    t.coefficient.as_ref(),
-                    d.coefficient,
-                    Unit::Number("ppm/°C²"),
-                    0.0,
-                    f64::INFINITY,
-                ),
-                turnover_c: c.dist(
-                    &tp("turnover"),
-                    t.turnover.as_ref(),
-                    d.turnover_c,
-                    deg,
-                    f64::NEG_INFINITY,
-                    f64::INFINITY,
-                ),
-                mean_c: c.dist(
-                    &tp("mean"),
-                    t.mean.as_ref(),
-                    d.mean_c,
-                    deg,
-                    f64::NEG_INFINITY,
-                    f64::INFINITY,
-                ),
-                daily_amplitude_c: c.dist(
-                    &tp("daily_amplitude"),
-                    t.daily_amplitude.as_ref(),
-                    d.daily_amplitude_c,
-                    deg,
-                    0.0,
-                    f64::INFINITY,
-                ),
-                seasonal_amplitude_c: c.dist(
-                    &tp("seasonal_amplitude"),
-                    t.seasonal_amplitude.as_ref(),
-                    d.seasonal_amplitude_c,
-                    deg,
-                    0.0,
-                    f64::INFINITY,
-                ),
+                coefficient: {
+                    let d = c.dist(
+                        &tp("coefficient"),
+                        t.coefficient.as_ref(),
+                        d.coefficient,
+                        Unit::Number("ppm/°C²"),
+                        0.0,
+                        f64::INFINITY,
+                    );
+                    c.bounded(&tp("coefficient"), d, 1.0, "ppm/°C²")
+                },
+                turnover_c: {
+                    let d = c.dist(
+                        &tp("turnover"),
+                        t.turnover.as_ref(),
+                        d.turnover_c,
+                        deg,
+                        f64::NEG_INFINITY,
+                        f64::INFINITY,
+                    );
+                    c.bounded(&tp("turnover"), d, 100.0, "°C")
+                },
+                mean_c: {
+                    let d = c.dist(
+                        &tp("mean"),
+                        t.mean.as_ref(),
+                        d.mean_c,
+                        deg,
+                        f64::NEG_INFINITY,
+                        f64::INFINITY,
+                    );
+                    c.bounded(&tp("mean"), d, 100.0, "°C")
+                },
+                daily_amplitude_c: {
+                    let d = c.dist(
+                        &tp("daily_amplitude"),
+                        t.daily_amplitude.as_ref(),
+                        d.daily_amplitude_c,
+                        deg,
+                        0.0,
+                        f64::INFINITY,
+                    );
+                    c.bounded(&tp("daily_amplitude"), d, 100.0, "°C")
+                },
+                seasonal_amplitude_c: {
+                    let d = c.dist(
+                        &tp("seasonal_amplitude"),
+                        t.seasonal_amplitude.as_ref(),
+                        d.seasonal_amplitude_c,
+                        deg,
+                        0.0,
+                        f64::INFINITY,
+                    );
+                    c.bounded(&tp("seasonal_amplitude"), d, 100.0, "°C")
+                },
                 warmest_day: c.number(&tp("warmest_day"), t.warmest_day, d.warmest_day, 0.0, 366.0),
                 warmest_hour: c.number(
                     &tp("warmest_hour"),
@@ -262,14 +277,17 @@ pub(super) fn events(
                     t.rate_per_year.as_ref(),
                     d.rate_per_year,
                 ),
-                hours: c.dist(
-                    &ep("timezone_error", "hours"),
-                    t.hours.as_ref(),
-                    d.hours,
-                    Unit::Number("hours"),
-                    -BIG,
-                    BIG,
-                ),
+                hours: {
+                    let d = c.dist(
+                        &ep("timezone_error", "hours"),
+                        t.hours.as_ref(),
+                        d.hours,
+                        Unit::Number("hours"),
+                        -BIG,
+                        BIG,
+                    );
+                    c.bounded(&ep("timezone_error", "hours"), d, 24.0, "hours")
+                },
                 corrected_after_s: match &t.corrected_after {
                     Some(Value::String(n)) if n == "never" => None,
                     Some(v) => Some(c.dist(

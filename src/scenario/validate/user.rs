@@ -124,7 +124,7 @@ pub(super) fn profile<const N: usize>(
     let Some(v) = v else { return default };
     let found = if v.len() != N {
         Some(format!("{} values", v.len()))
-    } else if let Some(x) = v.iter().find(|x| !x.is_finite() || **x < 0.0) {
+    } else if let Some(x) = v.iter().find(|x| !x.is_finite() || **x < 0.0 || **x > 1e9) {
         Some(format!("the weight {}", fmt_n(*x)))
     } else if v.iter().sum::<f64>() <= 0.0 {
         Some("all zero: no time left for logins".to_string())
@@ -134,7 +134,7 @@ pub(super) fn profile<const N: usize>(
     if let Some(found) = found {
         c.err(
             path,
-            format!("{N} non-negative weights ({what}) with a positive sum"),
+            format!("{N} weights from 0 to 1e9 ({what}) with a positive sum"),
             found,
         );
         return default;
