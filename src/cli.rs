@@ -117,6 +117,9 @@ pub enum Command {
         /// Keep settings whose `all` row meets this, e.g. first_try_acceptance>=0.995 (repeatable).
         #[arg(long = "target", value_name = "COLUMN>=VALUE", value_parser = Target::parse)]
         targets: Vec<Target>,
+        /// Run even when a setting's estimated memory exceeds what the machine has available.
+        #[arg(long)]
+        yes: bool,
     },
     /// Redraw the charts and report.md of a results folder from its CSV and manifest.
     Plot {
@@ -216,14 +219,10 @@ pub fn main_with(cli: Cli) -> Result<()> {
             force,
             sets,
             targets,
+            yes,
         } => {
-            let plan = SweepPlan::new(
-                ScenarioInput::load(&scenario, &sets)?,
-                targets,
-                out,
-                threads,
-                force,
-            )?;
+            let input = ScenarioInput::load(&scenario, &sets)?;
+            let plan = SweepPlan::new(input, targets, out, threads, (force, yes))?;
             let outcome = pipeline::sweep::execute(&plan, &Bar::new())?;
             emit(&format!("{}\n", outcome.summary_text()))?;
         }

@@ -50,12 +50,25 @@ pub struct ScenarioInput {
     pub scenario: Scenario,
 }
 
+/// The largest scenario file read.
+const LIMIT: u64 = 16 << 20;
+
 impl ScenarioInput {
     /// Reads and checks a scenario file.
     pub fn load(path: &Path, sets: &[Override]) -> Result<ScenarioInput> {
         let file = path.display().to_string();
-        let bytes = std::fs::read(path)
+        // A scenario is a few kilobytes: a larger file (or /dev/zero) is not one.
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| {
+                std::io::Read::read_to_end(&mut std::io::Read::take(f, LIMIT + 1), &mut bytes)
+            })
             .map_err(|e| Error::input(format!("cannot read scenario {file}: {e}")))?;
+        if bytes.len() as u64 > LIMIT {
+            return Err(Error::input(format!(
+                "{file}: expected a scenario file of at most 16 MB, found a larger file"
+            )));
+        }
         let text = String::from_utf8(bytes).map_err(|e| {
             let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let line = good.iter().filter(|b| **b == b'\n').count() + 1;

@@ -37,7 +37,7 @@ impl SweepPlan {
         targets: Vec<Target>,
         out: Option<PathBuf>,
         threads: Option<usize>,
-        force: bool,
+        (force, yes): (bool, bool),
     ) -> Result<SweepPlan> {
         if input.scenario.sweep.is_empty() {
             return Err(Error::input(format!(
@@ -56,6 +56,12 @@ impl SweepPlan {
             }
         }
         let (points, scenarios) = settings(&input.file, &input.text, &input.sets, &input.scenario)?;
+        // Points run one after another on one fleet: the largest decides the memory.
+        if !yes {
+            for sc in &scenarios {
+                super::run::RunPlan::fits(sc)?;
+            }
+        }
         let out = out.unwrap_or_else(|| super::default_out(&input.scenario.run.name, force));
         export::check_writable(&out, force)?;
         Ok(SweepPlan {
@@ -359,7 +365,9 @@ impl Target {
                 let value: f64 = v
                     .trim()
                     .parse()
-                    .map_err(|_| format!("`{s}`: `{}` is not a number", v.trim()))?;
+                    .ok()
+                    .filter(|x: &f64| x.is_finite())
+                    .ok_or_else(|| format!("`{s}`: `{}` is not a finite number", v.trim()))?;
                 return Ok(Target {
                     column: alias(c.trim()).to_string(),
                     op,
@@ -638,7 +646,7 @@ mod tests {
             targets.iter().map(|t| Target::parse(t).unwrap()).collect(),
             Some(dir.to_path_buf()),
             Some(1),
-            false,
+            (false, false),
         )
     }
 
