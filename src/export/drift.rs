@@ -126,7 +126,11 @@ pub fn fitted_scenario(d: &DriftData, name: &str) -> Result<String> {
         let ppm_sd = fleet.and_then(|f| get(f.ppm_sd)).unwrap_or(raw_sd);
         // The bulk of the offsets (median, and the spread from the median absolute deviation):
         // credentials caught mid-step (an hour off) are the steps' business, not this law's.
-        let mut off: Vec<f64> = mine.iter().filter_map(|r| get(r.offset_now_s)).collect();
+        let mut off: Vec<f64> = mine
+            .iter()
+            .filter(|r| r.status != "inactive")
+            .filter_map(|r| get(r.offset_now_s))
+            .collect();
         off.sort_by(f64::total_cmp);
         let med = |v: &[f64]| if v.is_empty() { 0.0 } else { v[v.len() / 2] };
         let off_mean = med(&off);

@@ -804,8 +804,10 @@ fn fleet_row(name: &str, all: &[&Analysed], now: Millis) -> FleetRow {
         .iter()
         .filter_map(|a| a.est.ppm.map(|p| p.value))
         .collect();
+    // Offsets now of the active credentials: a retired one's last offset is not "now".
     let mut off: Vec<f64> = all
         .iter()
+        .filter(|a| now - a.obs.last().map_or(0, |o| o.t) <= INACTIVE_MS)
         .map(|a| a.est.offset_now.value)
         .filter(|v| v.is_finite())
         .collect();

@@ -62,6 +62,7 @@ pub struct FleetRow {
     pub ppm_mean: Option<Fixed<3>>,
     /// The spread of the clocks' ppm with the estimates' own noise taken out.
     pub ppm_sd: Option<Fixed<3>>,
+    /// Offsets now of the active credentials (seen within 90 days).
     pub offset_now_p10_s: Option<Secs>,
     pub offset_now_p50_s: Option<Secs>,
     pub offset_now_p90_s: Option<Secs>,
