@@ -1064,7 +1064,7 @@ pub fn execute(plan: AnalyzePlan) -> Result<AnalyzeOutcome> {
     for (a, lost) in results {
         for line in lost {
             skips.add("code matches no step in the search range", || {
-                format!("{file}:{line}: `{}`'s code is within ±{} steps of no step (a typo, or a clock further off: widen --search)", a.id, plan.search_steps)
+                format!("{file}:{line}: `{}`'s code matches no step within ±{} steps (a typo, or a clock further off: widen --search)", a.id, plan.search_steps)
             });
         }
         if !a.obs.is_empty() {

@@ -60,8 +60,19 @@ pub fn render(d: &DriftData, png: bool) -> String {
     let skipped: u64 = m.skipped.iter().map(|k| k.rows).sum();
     let _ = writeln!(
         s,
-        "{} credential{} from {} rows of {} ({} observations used, {} rows skipped, {} out of time order and sorted), judged against {window}, as of {}.\n",
-        m.credentials, if m.credentials == 1 { "" } else { "s" }, m.rows, if m.input_kind == "codes" { "codes" } else { "offsets" }, m.rows_used, skipped, m.rows_out_of_order, &m.now[..10]
+        "{} credential{} from {} rows of {} ({} observations used, {} rows skipped{}), judged against {window}, as of {}.\n",
+        m.credentials,
+        if m.credentials == 1 { "" } else { "s" },
+        m.rows,
+        if m.input_kind == "codes" { "codes" } else { "offsets" },
+        m.rows_used,
+        skipped,
+        if m.rows_out_of_order > 0 {
+            format!(", {} out of time order and sorted", m.rows_out_of_order)
+        } else {
+            String::new()
+        },
+        &m.now[..10]
     );
 
     let all = d.fleet.iter().find(|f| f.population == "all");
@@ -221,7 +232,7 @@ pub fn render(d: &DriftData, png: bool) -> String {
         if let Some(h) = get(a.share_steps_whole_hours) {
             let _ = writeln!(
                 s,
-                "\n{} of the clock steps are whole hours (time-zone or daylight-saving mistakes).\n",
+                "\n{} of the clock steps are whole hours (time-zone or daylight-saving mistakes).",
                 share(Some(h))
             );
         }
