@@ -140,7 +140,8 @@ pub(super) fn date_ticks(start: Millis, end: Millis, max: usize) -> Vec<f64> {
         let every = (years / 10.0).ceil().max(1.0) as i64;
         let (y0, ..) = civil_from_days(start.div_euclid(DAY));
         let mut y = y0;
-        loop {
+        // The calendar ends at 9999: a range past it (an unbounded end) stops there.
+        while y <= 9999 {
             let t = crate::time::days_from_civil(y, 1, 1) * DAY;
             if t > end {
                 break;
@@ -148,7 +149,7 @@ pub(super) fn date_ticks(start: Millis, end: Millis, max: usize) -> Vec<f64> {
             if t >= start && (y - y0) % every == 0 {
                 out.push(pos(t));
             }
-            y += 1;
+            y += every;
         }
     }
     if out.len() < 2 {

@@ -119,6 +119,8 @@ pub struct Estimate {
     pub assigned: Vec<Option<usize>>,
     pub offset_now: Ci,
     pub ppm: Option<Ci>,
+    /// The ppm's standard error.
+    pub ppm_se: Option<f64>,
     pub slope_from: SlopeFrom,
     pub exit: Exit,
 }
@@ -350,7 +352,9 @@ fn fit_segment(obs: &[Observation], threshold: f64) -> (Segment, Vec<bool>) {
     let mut line = None;
     let span = obs[n - 1].t - obs[0].t;
     if n >= LINE_MIN && span >= LINE_MIN_SPAN_MS {
-        for _round in 0..3 {
+        // Fit, set aside what the fit cannot reach, refit: the line kept is always the fit of
+        // the observations kept.
+        for round in 0..4 {
             let iv: Vec<Interval> = obs
                 .iter()
                 .zip(&keep)
@@ -363,6 +367,9 @@ fn fit_segment(obs: &[Observation], threshold: f64) -> (Segment, Vec<bool>) {
                 .collect();
             line = fit::fit(&iv);
             let Some(l) = line else { break };
+            if round == 3 {
+                break;
+            }
             // Observations far outside their interval's reach under the fit are outliers
             // (a typo that matched another step by chance).
             let mut changed = false;
@@ -375,7 +382,11 @@ fn fit_segment(obs: &[Observation], threshold: f64) -> (Segment, Vec<bool>) {
                     changed = true;
                 }
             }
-            if !changed || keep.iter().filter(|k| **k).count() < LINE_MIN {
+            if !changed {
+                break;
+            }
+            if keep.iter().filter(|k| **k).count() < LINE_MIN {
+                line = None;
                 break;
             }
         }
@@ -514,33 +525,28 @@ pub fn analyse(obs: &mut [Observation], s: &Settings) -> Estimate {
     let used = obs.len() - outliers;
 
     let current = segments.last();
+    let sure = |l: &Line| l.var_b.sqrt() * 1e6 <= LOOSE_PPM;
+    // The latest earlier segment whose slope is sure.
     let lent = segments
         .iter()
         .rev()
         .skip(1)
-        .find_map(|g| g.line)
-        .filter(|l| l.var_b.sqrt() * 1e6 <= LOOSE_PPM);
+        .find_map(|g| g.line.filter(sure));
     let (line, slope_from) = match current {
         None => (None, SlopeFrom::None),
-        Some(c)
-            if c.line
-                .is_some_and(|l| l.var_b.sqrt() * 1e6 <= LOOSE_PPM || lent.is_none()) =>
-        {
-            (c.line, SlopeFrom::Current)
-        }
+        Some(c) if c.line.as_ref().is_some_and(sure) => (c.line, SlopeFrom::Current),
         Some(c) => {
             // A short current segment: its level, with the latest earlier slope.
             let width = obs.iter().map(|o| o.hi - o.lo).fold(0.0, f64::max);
             let sd = (width * width / 12.0 + 16.0).sqrt();
             let var_a = sd * sd / c.observations.max(1) as f64;
             match lent {
+                // The lent line keeps its own count: the slope's interval is its fit's.
                 Some(l) => (
                     Some(Line {
                         a: c.level,
                         var_a,
                         cov_ab: 0.0,
-                        sigma: l.sigma,
-                        n: c.observations,
                         ..l
                     }),
                     SlopeFrom::Earlier,
@@ -562,6 +568,9 @@ pub fn analyse(obs: &mut [Observation], s: &Settings) -> Estimate {
     };
     let centre = current.map_or(s.now, |c| c.centre);
     let d_now = secs(s.now - centre);
+    let ppm_se = line
+        .filter(|_| slope_from != SlopeFrom::None)
+        .map(|l| l.var_b.sqrt() * 1e6);
     let (offset_now, ppm, exit) = match line {
         None => (
             Ci {
@@ -621,6 +630,7 @@ pub fn analyse(obs: &mut [Observation], s: &Settings) -> Estimate {
         assigned,
         offset_now,
         ppm,
+        ppm_se,
         slope_from,
         exit,
     }

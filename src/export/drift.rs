@@ -103,7 +103,12 @@ pub fn fitted_scenario(d: &DriftData, name: &str) -> Result<String> {
         m.inputs.first().map_or("the log", |i| i.0.as_str()),
         m.now
     );
-    let _ = writeln!(s, "[run]\nname = \"{}\"\nstart = \"{}\"\nhorizon = \"1y\"\ntokens = {total}\nseed = 1\nbucket = \"month\"\n", plain(&format!("fitted-{}", name.trim_start_matches("analyze-"))), m.now);
+    // The simulation starts at the analysis' now, within what a scenario accepts (after the
+    // TOTP epoch, a year before the calendar ends).
+    let now = crate::time::parse_rfc3339(&m.now).unwrap_or(0);
+    let latest = crate::time::parse_rfc3339("9997-12-31T00:00:00Z").unwrap_or(0);
+    let start = crate::time::format_rfc3339(now.clamp(0, latest));
+    let _ = writeln!(s, "[run]\nname = \"{}\"\nstart = \"{start}\"\nhorizon = \"1y\"\ntokens = {total}\nseed = 1\nbucket = \"month\"\n", plain(&format!("fitted-{}", name.trim_start_matches("analyze-"))));
     let _ = writeln!(s, "[validator]");
     if let Some(p) = &m.preset {
         let _ = writeln!(s, "preset = \"{p}\"");
@@ -113,7 +118,17 @@ pub fn fitted_scenario(d: &DriftData, name: &str) -> Result<String> {
         "window = {{ back = {}, ahead = {} }}\n",
         m.window_back, m.window_ahead
     );
+    // Plain names, unique: `a b` and `a-b` must not become one population twice.
+    let mut used: Vec<String> = Vec::new();
     for p in &pops {
+        let base = plain(p);
+        let mut name = base.clone();
+        let mut k = 2;
+        while used.contains(&name) {
+            name = format!("{base}-{k}");
+            k += 1;
+        }
+        used.push(name.clone());
         let mine: Vec<&DriftRow> = d
             .credentials
             .iter()
@@ -141,7 +156,7 @@ pub fn fitted_scenario(d: &DriftData, name: &str) -> Result<String> {
             Some(k) if k.is_totp() => p.to_string(),
             _ => "hardware".into(),
         };
-        let _ = writeln!(s, "[[population]]\nname = \"{}\"\nshare = {:.6}\ntoken = {{ kind = \"{kind}\", step = \"{}s\" }}\nbattery = {{ enabled = false }}\n", plain(p), mine.len() as f64 / total as f64, m.step_s);
+        let _ = writeln!(s, "[[population]]\nname = \"{}\"\nshare = {:.6}\ntoken = {{ kind = \"{kind}\", step = \"{}s\" }}\nbattery = {{ enabled = false }}\n", name, mine.len() as f64 / total as f64, m.step_s);
         let _ = writeln!(
             s,
             "[population.clock]\nprofile = \"ideal\"\ninitial_offset = {}\ndrift_ppm = {}",
@@ -169,8 +184,27 @@ pub fn fitted_scenario(d: &DriftData, name: &str) -> Result<String> {
             let _ = writeln!(s, "# {} steps of other sizes (rms {:.0} s) in {:.1} credential-years.\nevents.manual_change = {{ rate_per_year = {:.6}, amount = {} }}", other.len(), rms, years, other.len() as f64 / years, normal(0.0, rms, "s"));
         }
         if years > 0.0 && !hours.is_empty() {
-            let up = hours.iter().filter(|x| **x > 0.0).count() as f64 / hours.len() as f64;
-            let _ = writeln!(s, "# {} whole-hour steps; each mistake is two (there and back); how long one lasts is not fitted.\nevents.timezone_error = {{ rate_per_year = {:.6}, hours = {{ dist = \"mixture\", of = [ {{ weight = {:.4}, dist = \"fixed\", value = 1 }}, {{ weight = {:.4}, dist = \"fixed\", value = -1 }} ] }} }}", hours.len(), hours.len() as f64 / 2.0 / years, up.max(1e-4), (1.0 - up).max(1e-4));
+            // A mistake is a step away then one back: the sign of each credential's first,
+            // third, ... whole-hour step is the mistake's direction.
+            let mut away: Vec<f64> = Vec::new();
+            let mut last: Option<(&str, f64)> = None;
+            for r in d
+                .steps
+                .iter()
+                .filter(|r| r.population == *p && is_hour(&r.size_s.0))
+            {
+                match last {
+                    Some((c, x)) if c == r.credential && x.signum() != r.size_s.0.signum() => {
+                        last = None;
+                    }
+                    _ => {
+                        away.push(r.size_s.0);
+                        last = Some((&r.credential, r.size_s.0));
+                    }
+                }
+            }
+            let up = away.iter().filter(|x| **x > 0.0).count() as f64 / away.len().max(1) as f64;
+            let _ = writeln!(s, "# {} whole-hour steps; each mistake is two (there and back); how long one lasts is not fitted.\nevents.timezone_error = {{ rate_per_year = {:.6}, hours = {{ dist = \"mixture\", of = [ {{ weight = {:.4}, dist = \"fixed\", value = 1 }}, {{ weight = {:.4}, dist = \"fixed\", value = -1 }} ] }} }}", hours.len(), away.len() as f64 / years, up.max(1e-4), (1.0 - up).max(1e-4));
         }
         let _ = writeln!(s);
     }

@@ -13,7 +13,9 @@ use crate::results::drift::{
     DriftData, DriftManifest, DriftRow, FleetRow, ObservationRow, Skipped, StepRow, WindowRow,
 };
 use crate::results::Writer;
-use crate::time::{format_rfc3339, parse_duration, parse_rfc3339, parse_time_arg, Millis};
+use crate::time::{
+    format_rfc3339, parse_duration, parse_rfc3339, Millis, MAX_INSTANT, MIN_INSTANT,
+};
 use crate::validator::{Scheme, ValidatorConfig};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -124,6 +126,8 @@ struct Cred {
     codes: Vec<(Millis, String, u64)>,
     /// Rows out of time order.
     unsorted: u64,
+    /// Its time step, seconds (a `step` cell or its secret), when not the default.
+    step_s: Option<u32>,
 }
 
 /// Rows skipped while reading, by reason (in the order first met).
@@ -163,6 +167,7 @@ pub struct AnalyzePlan {
     pub now: Millis,
     pub search_steps: u32,
     pub threshold_s: f64,
+    threshold_given: bool,
     pub out: PathBuf,
     pub force: bool,
     pub emit: Option<PathBuf>,
@@ -339,14 +344,18 @@ impl AnalyzePlan {
         } else {
             HashMap::new()
         };
+        // Without --step: the secrets' most common step (ties to the shorter), else 30 s.
         let default_step = a.step.unwrap_or_else(|| {
-            secrets
-                .values()
-                .find_map(|s| match s.scheme {
-                    Scheme::Totp { step_s, .. } => Some(step_s),
-                    Scheme::Hotp => None,
-                })
-                .unwrap_or(30)
+            let mut count: BTreeMap<u32, usize> = BTreeMap::new();
+            for s in secrets.values() {
+                if let Scheme::Totp { step_s, .. } = s.scheme {
+                    *count.entry(step_s).or_default() += 1;
+                }
+            }
+            count
+                .iter()
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                .map_or(30, |(s, _)| *s)
         });
         if default_step == 0 || default_step > 86_400 {
             return Err(Error::input(format!(
@@ -385,10 +394,7 @@ impl AnalyzePlan {
                 continue;
             }
             let t_text = cell(c_time);
-            let t = match t_text.parse::<f64>() {
-                Ok(s) if s.is_finite() && s.abs() < 2.5e11 => Ok((s * 1000.0).round() as Millis),
-                _ => parse_rfc3339(t_text),
-            };
+            let t = parse_when(t_text);
             let Ok(t) = t else {
                 skips.add("unparseable time", || {
                     format!(
@@ -482,6 +488,9 @@ impl AnalyzePlan {
                         }
                     }
                 };
+                if step != default_step {
+                    creds.entry(cred.to_string()).or_default().step_s = Some(step);
+                }
                 let stp = step as f64;
                 let server = t as f64 / 1000.0;
                 let (lo, hi) = match m {
@@ -523,11 +532,17 @@ impl AnalyzePlan {
             if kind == "codes" {
                 entry.codes.push((t, value, line));
             }
+            // Without a population column the fleet is one (`all`); with one, a blank cell is
+            // a group of its own, never the fleet's summary row.
             if entry.population.is_empty() {
-                entry.population = c_pop
-                    .map(|c| cell(c).to_string())
-                    .filter(|p| !p.is_empty())
-                    .unwrap_or_else(|| "all".into());
+                entry.population = match c_pop {
+                    None => "all".into(),
+                    Some(c) => match cell(c) {
+                        "" => "unnamed".into(),
+                        "all" => "all (named)".into(),
+                        p => p.to_string(),
+                    },
+                };
             }
         }
         let unsorted: u64 = creds.values().map(|c| c.unsorted).sum();
@@ -550,27 +565,32 @@ impl AnalyzePlan {
             return Err(Error::input(format!("{file}: nothing to analyse: {why}")));
         };
         let now = match &a.now {
-            Some(s) => parse_time_arg(s).map_err(|e| {
+            Some(s) => parse_when(s).map_err(|_| {
                 Error::input(format!(
-                    "--now: expected an RFC 3339 time or Unix seconds, found {e}"
+                    "--now: expected an RFC 3339 time or Unix seconds in the years 0001 to 9998, found `{s}`"
                 ))
             })?,
             None => last,
         };
+        // Codes repeat: beyond 10^digits / 100 steps either side a typo matches some step
+        // more than one time in fifty.
+        let digits = secrets.values().map(|s| s.digits).min().unwrap_or(6);
+        let most_steps = 10f64.powi(digits as i32) / 100.0;
         let search = duration_flag(
             "--search",
             &a.search,
-            86_400.0,
+            86_400.0f64.min(most_steps * default_step as f64),
             0.0,
-            10.0 * 365.25 * 86_400.0,
+            most_steps * default_step as f64,
         )?;
         let threshold_s = duration_flag(
             "--step-threshold",
             &a.step_threshold,
-            (3.0 * default_step as f64).max(60.0),
+            default_threshold(default_step),
             1.0,
             1e9,
         )?;
+        let threshold_given = a.step_threshold.is_some();
         let name = format!(
             "analyze-{}",
             log.file_stem()
@@ -606,6 +626,7 @@ impl AnalyzePlan {
             now,
             search_steps: (search / default_step as f64).round() as u32,
             threshold_s,
+            threshold_given,
             out,
             force: a.force,
             emit: a.emit_scenario.clone(),
@@ -617,12 +638,37 @@ impl AnalyzePlan {
 
     /// Offsets (s) the window accepts at least half the time, with the delay.
     pub fn edges(&self) -> (f64, f64) {
-        let s = self.step_s as f64;
-        (
-            -(self.window.0 as f64 + 0.5) * s + self.delay_s,
-            (self.window.1 as f64 + 0.5) * s + self.delay_s,
-        )
+        window_edges(self.window, self.step_s, self.delay_s)
     }
+}
+
+/// Offsets (s) a window of (back, ahead) steps of `step` accepts at least half the time.
+fn window_edges(window: (u32, u32), step: u32, delay_s: f64) -> (f64, f64) {
+    let s = step as f64;
+    (
+        -(window.0 as f64 + 0.5) * s + delay_s,
+        (window.1 as f64 + 0.5) * s + delay_s,
+    )
+}
+
+/// The default step threshold: three steps, at least a minute.
+fn default_threshold(step: u32) -> f64 {
+    (3.0 * step as f64).max(60.0)
+}
+
+/// A time as RFC 3339 or Unix seconds (with a fraction), within the calendar's years.
+fn parse_when(text: &str) -> std::result::Result<Millis, String> {
+    let t = match text.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() => {
+            let ms = (s * 1000.0).round();
+            if ms < MIN_INSTANT as f64 || ms > MAX_INSTANT as f64 {
+                return Err(format!("`{text}` is outside the years 0001 to 9998"));
+            }
+            ms as Millis
+        }
+        _ => parse_rfc3339(text.trim())?,
+    };
+    Ok(t)
 }
 
 /// Finds the step whose code is `code`, nearest `centre` first, within ±`range` steps.
@@ -1032,6 +1078,7 @@ pub fn execute(plan: AnalyzePlan) -> Result<AnalyzeOutcome> {
     let range = plan.search_steps as i64;
     let delay_s = plan.delay_s;
     let secrets = &plan.secrets;
+    let (window, step_default, threshold_given) = (plan.window, plan.step_s, plan.threshold_given);
     let results: Vec<(Analysed, Vec<u64>)> = pool.install(|| {
         creds
             .into_par_iter()
@@ -1041,11 +1088,27 @@ pub fn execute(plan: AnalyzePlan) -> Result<AnalyzeOutcome> {
                     None => Vec::new(),
                 };
                 let mut obs = std::mem::take(&mut c.obs);
-                let est = analyse(&mut obs, &settings);
-                let ppm_se = est.ppm.map(|p| {
-                    (p.high - p.low)
-                        / (2.0 * crate::drift::t95(est.observations.saturating_sub(3).max(1)))
-                });
+                // A credential on its own step is judged by its own window and threshold.
+                let step = c
+                    .step_s
+                    .or_else(|| match secrets.get(&id).map(|s| s.scheme) {
+                        Some(Scheme::Totp { step_s, .. }) if step_s != step_default => Some(step_s),
+                        _ => None,
+                    });
+                let mine = match step {
+                    None => settings,
+                    Some(st) => Settings {
+                        edges: window_edges(window, st, delay_s),
+                        threshold_s: if threshold_given {
+                            settings.threshold_s
+                        } else {
+                            default_threshold(st)
+                        },
+                        ..settings
+                    },
+                };
+                let est = analyse(&mut obs, &mine);
+                let ppm_se = est.ppm_se;
                 (
                     Analysed {
                         id,
@@ -1188,21 +1251,28 @@ pub fn execute(plan: AnalyzePlan) -> Result<AnalyzeOutcome> {
     for (n, b) in crate::export::drift_views(&data)? {
         folder.add(n, b);
     }
+    export::write_folder(&plan.out, plan.force, &folder)
+        .map_err(|e| Error::failed(e.to_string()))?;
+    // The analysis stands on its own: a fitted scenario that does not check is reported
+    // after the folder is written, and not written itself.
     let emitted = match &plan.emit {
         Some(path) => {
             let text = crate::export::fitted_scenario(&data, &plan.name)?;
-            crate::scenario::Scenario::from_toml(&path.display().to_string(), &text)
-                .map_err(|e| Error::failed(format!("the fitted scenario does not check: {e}")))?;
+            crate::scenario::Scenario::from_toml(&path.display().to_string(), &text).map_err(
+                |e| {
+                    Error::failed(format!(
+                        "wrote {}, but the fitted scenario does not check, so {} was not written: {e}",
+                        plan.out.display(),
+                        path.display()
+                    ))
+                },
+            )?;
+            export::write_file_atomic(path, text.as_bytes())
+                .map_err(|e| Error::failed(e.to_string()))?;
             Some((path.clone(), text))
         }
         None => None,
     };
-    export::write_folder(&plan.out, plan.force, &folder)
-        .map_err(|e| Error::failed(e.to_string()))?;
-    if let Some((path, text)) = &emitted {
-        export::write_file_atomic(path, text.as_bytes())
-            .map_err(|e| Error::failed(e.to_string()))?;
-    }
     Ok(AnalyzeOutcome {
         out: plan.out,
         files: folder.files.len(),
