@@ -192,3 +192,42 @@ proptest! {
         prop_assert_eq!(deaths as usize, died.len());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// Drift analysis of any observations, at any times the calendar holds: no panic, every
+    /// observation is used or set aside exactly once, a step between each pair of segments,
+    /// and intervals that hold their estimate.
+    #[test]
+    fn drift_analysis_of_any_observations_is_whole(
+        obs in proptest::collection::vec(
+            (-62_135_596_800_000i64..253_370_764_800_000, -1e9f64..1e9, prop_oneof![Just(0.0f64), Just(30.0), 0.0f64..3600.0]),
+            0..120,
+        ),
+        now in -62_135_596_800_000i64..253_370_764_800_000,
+        threshold in 1.0f64..1e6,
+    ) {
+        use crate::drift::{analyse, Exit, Observation, Settings};
+        let mut o: Vec<Observation> = obs.iter().map(|&(t, lo, w)| Observation { t, lo, hi: lo + w }).collect();
+        let s = Settings {
+            edges: (-45.0, 45.0),
+            now,
+            threshold_s: threshold,
+            horizon_ms: (100 * 31_557_600_000i64).min(253_370_764_800_000 - now).max(0),
+        };
+        let e = analyse(&mut o, &s);
+        prop_assert_eq!(e.observations + e.outliers, o.len());
+        prop_assert_eq!(e.assigned.len(), o.len());
+        prop_assert_eq!(e.steps.len(), e.segments.len().saturating_sub(1));
+        if let Some(p) = e.ppm {
+            prop_assert!(p.low <= p.value && p.value <= p.high, "{:?}", p);
+        }
+        if let Exit::At { at, early, late } = e.exit {
+            prop_assert!(early <= at, "{} > {}", early, at);
+            if let Some(l) = late {
+                prop_assert!(at <= l, "{} > {}", at, l);
+            }
+        }
+    }
+}
