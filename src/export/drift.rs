@@ -48,14 +48,7 @@ fn plain(s: &str) -> String {
 }
 
 fn mean_sd(v: &[f64]) -> (f64, f64) {
-    let n = v.len().max(1) as f64;
-    let m = v.iter().sum::<f64>() / n;
-    let var = if v.len() > 1 {
-        v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)
-    } else {
-        0.0
-    };
-    (m, var.sqrt())
+    crate::drift::mean_sd(v).unwrap_or((0.0, 0.0))
 }
 
 /// A normal law in TOML (a fixed value when it has no spread), with `unit` after numbers.

@@ -82,10 +82,7 @@ pub(super) fn count_ticks(max: f64, n: usize) -> Vec<f64> {
 }
 
 pub(super) fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let pos = q * (sorted.len() - 1) as f64;
-    let (i, f) = (pos.floor() as usize, pos.fract());
-    let next = sorted[(i + 1).min(sorted.len() - 1)];
-    sorted[i] + f * (next - sorted[i])
+    crate::drift::quantile(sorted, q).unwrap_or(f64::NAN)
 }
 
 /// The 1st to 99th percentile range, widened by 8% of its width on each side: a handful of

@@ -375,7 +375,7 @@ pub fn execute(plan: AnalyzePlan) -> Result<AnalyzeOutcome> {
         wall_seconds: (wall * 1000.0).round() / 1000.0,
         rows_per_second: (plan.rows as f64 / wall.max(1e-9)).round(),
         threads,
-        started_at: format_rfc3339(super::now_ms()),
+        started_at: format_rfc3339(watch.started_at),
         files: Vec::new(),
     };
     let mut folder = Folder::default();

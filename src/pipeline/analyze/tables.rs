@@ -2,29 +2,7 @@
 //! and the credentials the charts show.
 
 use super::*;
-
-pub(super) fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let pos = q * (sorted.len() - 1) as f64;
-    let (i, f) = (pos.floor() as usize, pos.fract());
-    Some(sorted[i] + f * (sorted.get(i + 1).copied().unwrap_or(sorted[i]) - sorted[i]))
-}
-
-pub(super) fn mean_sd(v: &[f64]) -> Option<(f64, f64)> {
-    if v.is_empty() {
-        return None;
-    }
-    let n = v.len() as f64;
-    let m = v.iter().sum::<f64>() / n;
-    let var = if v.len() > 1 {
-        v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)
-    } else {
-        0.0
-    };
-    Some((m, var.sqrt()))
-}
+use crate::drift::{mean_sd, quantile};
 
 pub(super) fn share(k: u64, n: u64) -> Option<Fixed<6>> {
     (n > 0).then(|| Fixed(k as f64 / n as f64))
