@@ -4,10 +4,9 @@
 use crate::chart::Format;
 use crate::error::Result;
 use crate::otp::Algorithm;
-use crate::pipeline::run::TraceSelect;
 use crate::pipeline::{
-    self, analyze, check, code::CodePlan, plot::PlotPlan, replay, run::RunPlan, sweep::SweepPlan,
-    sweep::Target, Progress, ScenarioInput,
+    self, analyze, check, code::CodePlan, merge, plot::PlotPlan, replay, run, run::RunPlan,
+    sweep::SweepPlan, sweep::Target, Progress, ScenarioInput,
 };
 use crate::scenario::Override;
 use clap::{Parser, Subcommand};
@@ -29,39 +28,9 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Simulate a scenario and write results/<name>/ (CSV, charts, report.md, manifest).
-    Run {
-        /// The scenario file (TOML).
-        #[arg(
-            required_unless_present = "from_manifest",
-            conflicts_with = "from_manifest"
-        )]
-        scenario: Option<PathBuf>,
-        /// Rerun the scenario and seed recorded in a results folder's manifest.json.
-        #[arg(long, value_name = "MANIFEST")]
-        from_manifest: Option<PathBuf>,
-        /// Results folder (default: results/<run.name>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Override run.seed.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Worker threads (default: all cores). Results do not depend on it.
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Replace an existing results folder.
-        #[arg(long)]
-        force: bool,
-        /// Run even when the estimated memory exceeds what the machine has available.
-        #[arg(long)]
-        yes: bool,
-        /// Override a scenario field, e.g. --set validator.preset=freeipa (repeatable).
-        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = Override::parse)]
-        sets: Vec<Override>,
-        /// Write the requests of about N users spread over the fleet (or `all`) to trace.csv,
-        /// in the replay format.
-        #[arg(long, value_name = "N|all", value_parser = TraceSelect::parse)]
-        trace: Option<TraceSelect>,
-    },
+    Run(run::RunArgs),
+    /// Combine the folders of `run --shard K/N` (or `sweep --shard K/N`) into one results folder.
+    Merge(merge::MergeArgs),
     /// Decide a log of attempts with a validator configuration and compare with `expected`.
     Replay {
         /// The attempt log (CSV; see docs/replay.md).
@@ -162,30 +131,15 @@ fn parse_algorithm(s: &str) -> std::result::Result<Algorithm, String> {
 /// Runs a parsed command line.
 pub fn main_with(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run {
-            scenario,
-            from_manifest,
-            out,
-            seed,
-            threads,
-            force,
-            yes,
-            sets,
-            trace,
-        } => {
-            let input = match (scenario, from_manifest) {
-                (Some(s), _) => ScenarioInput::load(&s, &sets)?,
-                (None, Some(m)) => ScenarioInput::from_manifest(&m, &sets)?,
-                (None, None) => unreachable!("clap requires one"),
-            };
-            let mut plan = RunPlan::new(input, out, seed, threads, force, yes)?;
-            plan.trace = trace.unwrap_or_default();
+        Command::Run(args) => {
+            let plan = RunPlan::from_args(args)?;
             if !plan.input.scenario.sweep.is_empty() {
                 note("note: `run` simulates the scenario as written; its [sweep] part is run by `otpdrift sweep`\n");
             }
             let outcome = pipeline::run::execute(&plan, &Bar::new())?;
             emit(&format!("{}\n", outcome.summary_text()))?;
         }
+        Command::Merge(args) => emit(&format!("{}\n", merge::execute(&args, &Bar::new())?))?,
         Command::Replay {
             attempts,
             secrets,

@@ -183,7 +183,7 @@ const BINS: usize = 1600;
 /// Histogram of absolute clock errors in milliseconds on log bins. Only the span of bins
 /// between the lowest and highest one used is stored (canonical for any order of recording
 /// or merging), so memory follows the spread of the data, not buckets times all bins.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct OffsetHist {
     /// The first stored bin.
     lo: usize,
@@ -286,16 +286,99 @@ impl OffsetHist {
             .collect()
     }
 
+    /// The share of values above `edge_s`: whole bins above it, and the straddling bin in
+    /// proportion (its 2% width is the only uncertainty).
+    pub fn share_above_s(&self, edge_s: f64) -> Option<f64> {
+        (self.count > 0).then(|| {
+            let above: f64 = self
+                .bins_s()
+                .iter()
+                .map(|&(lo, hi, c)| {
+                    if lo >= edge_s {
+                        c as f64
+                    } else if hi > edge_s {
+                        c as f64 * (hi - edge_s) / (hi - lo)
+                    } else {
+                        0.0
+                    }
+                })
+                .sum();
+            above / self.count as f64
+        })
+    }
+
     /// Bins stored (for memory tests).
     pub fn stored_bins(&self) -> usize {
         self.bins.len()
     }
 }
 
+/// Credential lives for Kaplan-Meier, binned by the hour they lasted: (hour, deaths, censored),
+/// sorted by hour. Exact counts, so any split of the fleet merges to the same estimate, and
+/// memory follows the horizon, not the fleet.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Lives(pub Vec<(u64, u64, u64)>);
+
+const HOUR_MS: i64 = 3_600_000;
+
+impl Lives {
+    /// One credential that lived `ms` and then died (true) or was censored (alive at the end,
+    /// retired early).
+    pub fn record(&mut self, ms: i64, died: bool) {
+        let h = (ms.max(0) / HOUR_MS) as u64;
+        let i = match self.0.binary_search_by_key(&h, |e| e.0) {
+            Ok(i) => i,
+            Err(i) => {
+                self.0.insert(i, (h, 0, 0));
+                i
+            }
+        };
+        if died {
+            self.0[i].1 += 1;
+        } else {
+            self.0[i].2 += 1;
+        }
+    }
+
+    pub fn merge(&mut self, o: &Lives) {
+        for &(h, d, c) in &o.0 {
+            let i = match self.0.binary_search_by_key(&h, |e| e.0) {
+                Ok(i) => i,
+                Err(i) => {
+                    self.0.insert(i, (h, 0, 0));
+                    i
+                }
+            };
+            self.0[i].1 += d;
+            self.0[i].2 += c;
+        }
+    }
+
+    /// Kaplan-Meier: the life (years, the middle of its hour) by which a share `q` has died;
+    /// None if never reached. Deaths count before censorings of the same hour.
+    pub fn quantile_years(&self, q: f64) -> Option<f64> {
+        let mut at_risk: u64 = self.0.iter().map(|e| e.1 + e.2).sum();
+        let mut survival = 1.0;
+        for &(h, d, c) in &self.0 {
+            if d > 0 {
+                survival *= 1.0 - d as f64 / at_risk as f64;
+                if 1.0 - survival >= q - 1e-12 {
+                    return Some((h as f64 + 0.5) * HOUR_MS as f64 / crate::time::YEAR as f64);
+                }
+            }
+            at_risk -= d + c;
+        }
+        None
+    }
+}
+
 /// What one population accumulated.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PopTally {
     pub tokens: u64,
+    /// Credentials (rows of tokens.csv), and the lives of those with a battery.
+    pub credentials: u64,
+    pub lives: Lives,
     pub total: Counts,
     pub buckets: Vec<Counts>,
     /// Absolute device-clock error at each login, per bucket.
@@ -326,6 +409,8 @@ impl PopTally {
         // Destructured so that a field added to PopTally fails to compile until it is merged.
         let PopTally {
             tokens,
+            credentials,
+            lives,
             total,
             buckets,
             offsets,
@@ -336,6 +421,8 @@ impl PopTally {
             without_token_end,
         } = o;
         self.tokens += tokens;
+        self.credentials += credentials;
+        self.lives.merge(lives);
         self.total.add(total);
         for (a, b) in self.buckets.iter_mut().zip(buckets) {
             a.add(b);
@@ -356,7 +443,7 @@ impl PopTally {
 }
 
 /// The whole fleet's tally, one entry per population.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Tally {
     pub pops: Vec<PopTally>,
 }
@@ -376,6 +463,15 @@ impl Tally {
             a.merge(b);
         }
         self
+    }
+
+    /// Sets each population's totals from its buckets (after the last merge).
+    pub fn settle(&mut self) {
+        for p in &mut self.pops {
+            let mut total = Counts::default();
+            p.buckets.iter().for_each(|b| total.add(b));
+            p.total = total;
+        }
     }
 
     /// All populations together.
@@ -436,6 +532,40 @@ mod tests {
         }
     }
     use crate::time::{parse_rfc3339, DAY};
+
+    #[test]
+    fn kaplan_meier_by_hand() {
+        // Five lives: deaths at hours 1, 3 and 4; censored at 2 and 5.
+        let mut l = Lives::default();
+        for (h, died) in [(4, true), (1, true), (5, false), (3, true), (2, false)] {
+            l.record(h * HOUR_MS + 1000, died);
+        }
+        let y = |h: f64| Some((h + 0.5) * HOUR_MS as f64 / crate::time::YEAR as f64);
+        // S(1) = 4/5; S(3) = 4/5 * 2/3 = 8/15; S(4) = 8/15 * 1/2 = 4/15.
+        assert_eq!(l.quantile_years(0.1), y(1.0));
+        assert_eq!(l.quantile_years(0.2), y(1.0));
+        assert_eq!(l.quantile_years(0.4), y(3.0));
+        assert_eq!(l.quantile_years(0.5), y(4.0));
+        assert_eq!(l.quantile_years(0.7), y(4.0));
+        assert_eq!(l.quantile_years(0.8), None);
+        assert_eq!(Lives::default().quantile_years(0.5), None);
+        // Ties in one hour: two deaths of four at risk halve survival at once.
+        let mut t = Lives::default();
+        for died in [true, true, false, false] {
+            t.record(7 * HOUR_MS, died);
+        }
+        assert_eq!(t.quantile_years(0.5), y(7.0));
+        assert_eq!(t.quantile_years(0.51), None);
+        // Split and merged the other way round: the same bins.
+        let (mut a, mut b) = (Lives::default(), Lives::default());
+        a.record(5 * HOUR_MS, false);
+        a.record(HOUR_MS, true);
+        b.record(2 * HOUR_MS, false);
+        b.record(4 * HOUR_MS, true);
+        b.record(3 * HOUR_MS, true);
+        b.merge(&a);
+        assert_eq!(b, l);
+    }
 
     #[test]
     fn quantiles_within_one_percent() {

@@ -196,12 +196,11 @@ pub fn warnings(d: &RunData) -> Vec<String> {
                 w.push(line);
             }
         }
-        if p.token.kind.is_totp() && !d.final_offsets[i].is_empty() {
+        if p.token.kind.is_totp() && d.final_offsets[i].count > 0 {
             let edge = sc.validator.window_back.min(sc.validator.window_ahead) as f64
                 * p.token.step_s as f64;
             let edge = edge.max(p.token.step_s as f64 / 2.0);
-            let outside = d.final_offsets[i].iter().filter(|x| **x > edge).count();
-            let share = outside as f64 / d.final_offsets[i].len() as f64;
+            let share = d.final_offsets[i].share_above_s(edge).unwrap_or(0.0);
             if share > 0.01 {
                 w.push(format!(
                     "{name}: {:.1}% of tokens in use at the end had clocks more than {} off — outside the validation window unless the validator has learned their drift.",

@@ -9,9 +9,14 @@ use crate::scenario::Scenario;
 pub(crate) fn data_for(toml: &str) -> RunData {
     let sc = Scenario::from_toml("t.toml", toml).unwrap();
     let r = crate::sim::run(&sc, 0..sc.run.tokens, &|_| {});
-    let (folder, _) =
-        crate::pipeline::run::render(&sc, &r, crate::results::test_manifest(&sc), Format::Svg)
-            .unwrap();
+    let (folder, _) = crate::pipeline::run::render(
+        &sc,
+        &r,
+        crate::results::test_manifest(&sc),
+        Format::Svg,
+        &[],
+    )
+    .unwrap();
     RunData::from_files("", |f| folder.read(f)).unwrap()
 }
 

@@ -1,4 +1,4 @@
-//! summary.csv, timeseries.csv, lifetime.csv and tokens.csv from a run's result: tidy columns
+//! summary.csv, timeseries.csv, lifetime.csv, tokens.csv (streamed) and aggregates.json from a run's result: tidy columns
 //! (the row types of [`crate::results`]), units in the names, RFC 3339 UTC times, empty cells
 //! where a figure is undefined (no logins, no clock).
 
@@ -11,7 +11,7 @@ use crate::results::replay::{AttemptRow, SecretRow};
 use crate::results::{
     CountCells, LifetimeRow, OffsetCells, SummaryRow, TimeseriesRow, TokenRow, Writer,
 };
-use crate::sim::{TraceAction, TraceOutcome};
+use crate::sim::{TokenRecord, TraceAction, TraceOutcome};
 use crate::validator::Verdict;
 
 /// Population rows then `all`, with their names.
@@ -37,10 +37,8 @@ impl Exporter<RunContext<'_>> for SummaryCsv {
 
     fn render(&self, ctx: &RunContext, out: &mut Folder) -> Result<()> {
         let mut w = Writer::of::<SummaryRow>();
-        let lives = token_lives(ctx);
-        for (i, (name, p)) in named(ctx).into_iter().enumerate() {
+        for (name, p) in named(ctx) {
             let ci = wilson95(p.total.first_try_ok, p.total.logins);
-            let (credentials, p10, p50) = lives[i];
             w.row(&SummaryRow {
                 population: name,
                 tokens: p.tokens,
@@ -53,64 +51,14 @@ impl Exporter<RunContext<'_>> for SummaryCsv {
                 final_offset_s_max: Secs::opt(p.final_offsets.max_s()),
                 time_to_recover_s_p50: Secs::opt(p.recovery_time.quantile_s(0.5)),
                 time_to_recover_s_p90: Secs::opt(p.recovery_time.quantile_s(0.9)),
-                credentials: credentials as u64,
-                token_life_years_p10: Secs::opt(p10),
-                token_life_years_p50: Secs::opt(p50),
+                credentials: p.credentials,
+                token_life_years_p10: Secs::opt(p.lives.quantile_years(0.1)),
+                token_life_years_p50: Secs::opt(p.lives.quantile_years(0.5)),
             });
         }
         out.add("summary.csv", w.finish());
         Ok(())
     }
-}
-
-/// Per population then `all`: credentials, and the 10th and 50th percentile of token life in
-/// years, by Kaplan-Meier over credentials with a battery: deaths (battery, expiry) are events,
-/// credentials alive at the end or retired early (replaced, reinstalled) are censored.
-fn token_lives(ctx: &RunContext) -> Vec<(usize, Option<f64>, Option<f64>)> {
-    let npop = ctx.result.population_names.len();
-    let mut out = Vec::with_capacity(npop + 1);
-    for pop in (0..npop).map(Some).chain([None]) {
-        let recs: Vec<_> = ctx
-            .result
-            .tokens
-            .iter()
-            .filter(|t| pop.is_none_or(|p| t.population == p))
-            .collect();
-        let mortal: Vec<(f64, bool)> = recs
-            .iter()
-            .filter(|t| ctx.scenario.populations[t.population].battery.is_some())
-            .map(|t| {
-                let end = t.died.map_or(ctx.scenario.run.end(), |d| d.0);
-                let life = (end - t.born) as f64 / crate::time::YEAR as f64;
-                (life, t.died.is_some_and(|d| d.1.is_death()))
-            })
-            .collect();
-        out.push((
-            recs.len(),
-            kaplan_meier(&mortal, 0.1),
-            kaplan_meier(&mortal, 0.5),
-        ));
-    }
-    out
-}
-
-/// The time by which a share `q` has died, from (time, died) pairs; None if never reached.
-pub fn kaplan_meier(lives: &[(f64, bool)], q: f64) -> Option<f64> {
-    let mut v = lives.to_vec();
-    // Deaths before censorings at the same time, as the estimator assumes.
-    v.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
-    let mut at_risk = v.len() as f64;
-    let mut survival = 1.0;
-    for (t, died) in v {
-        if died {
-            survival *= 1.0 - 1.0 / at_risk;
-            if 1.0 - survival >= q - 1e-12 {
-                return Some(t);
-            }
-        }
-        at_risk -= 1.0;
-    }
-    None
 }
 
 pub struct LifetimeCsv;
@@ -173,21 +121,34 @@ impl Exporter<RunContext<'_>> for TimeseriesCsv {
     }
 }
 
-pub struct TokensCsv;
+/// tokens.csv, written as the records arrive in token order rather than held in memory: one
+/// row per credential.
+pub struct TokensCsv<W: std::io::Write> {
+    w: ::csv::Writer<W>,
+    names: Vec<String>,
+}
 
-impl Exporter<RunContext<'_>> for TokensCsv {
-    fn file_names(&self) -> Vec<String> {
-        vec!["tokens.csv".into()]
+impl<W: std::io::Write> TokensCsv<W> {
+    pub const FILE: &'static str = "tokens.csv";
+
+    /// Starts the file (its header) on `out`; `names` are the populations in order.
+    pub fn new(out: W, names: &[String]) -> std::io::Result<TokensCsv<W>> {
+        let mut w = ::csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(out);
+        w.write_record(crate::results::columns::<TokenRow>())?;
+        Ok(TokensCsv {
+            w,
+            names: names.to_vec(),
+        })
     }
 
-    fn render(&self, ctx: &RunContext, out: &mut Folder) -> Result<()> {
-        let mut w = Writer::of::<TokenRow>();
-        let names = &ctx.result.population_names;
-        for t in &ctx.result.tokens {
-            w.row(&TokenRow {
+    pub fn write(&mut self, recs: &[TokenRecord]) -> std::io::Result<()> {
+        for t in recs {
+            self.w.serialize(TokenRow {
                 token: t.token,
                 generation: t.generation,
-                population: names[t.population].clone(),
+                population: self.names[t.population].clone(),
                 credential: t.credential.clone(),
                 born: Time(t.born),
                 died: t.died.map(|d| Time(d.0)),
@@ -201,9 +162,36 @@ impl Exporter<RunContext<'_>> for TokensCsv {
                 final_drift_steps: t.final_drift_steps,
                 first_rejection: t.first_rejection.map(|r| Time(r.0)),
                 first_rejection_reason: t.first_rejection.map(|r| r.1.as_str().to_string()),
-            });
+            })?;
         }
-        out.add("tokens.csv", w.finish());
+        Ok(())
+    }
+
+    /// Flushes and hands back the output.
+    pub fn finish(self) -> std::io::Result<W> {
+        self.w.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+/// aggregates.json: the run's exact mergeable state (every counter and histogram per population
+/// and bucket, credential lives, the token range). `plot` draws from it and `merge` adds shards'.
+pub struct AggregatesJson;
+
+impl Exporter<RunContext<'_>> for AggregatesJson {
+    fn file_names(&self) -> Vec<String> {
+        vec![crate::results::Aggregates::FILE.into()]
+    }
+
+    fn render(&self, ctx: &RunContext, out: &mut Folder) -> Result<()> {
+        let r = ctx.result;
+        let a = crate::results::Aggregates {
+            shard_start: r.shard.start,
+            shard_end: r.shard.end,
+            fleet_tokens: ctx.scenario.run.tokens,
+            hmacs: r.hmacs,
+            tally: r.tally.clone(),
+        };
+        out.add(crate::results::Aggregates::FILE, a.to_json());
         Ok(())
     }
 }
@@ -293,30 +281,5 @@ impl Exporter<RunContext<'_>> for Trace {
                 .into_bytes(),
         );
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::kaplan_meier;
-
-    #[test]
-    fn kaplan_meier_by_hand() {
-        // Five lives: deaths at 1, 3 and 4; censored at 2 and 5.
-        let v = [
-            (1.0, true),
-            (2.0, false),
-            (3.0, true),
-            (4.0, true),
-            (5.0, false),
-        ];
-        // S(1) = 4/5; S(3) = 4/5 * 2/3 = 8/15; S(4) = 8/15 * 1/2 = 4/15.
-        assert_eq!(kaplan_meier(&v, 0.1), Some(1.0));
-        assert_eq!(kaplan_meier(&v, 0.2), Some(1.0));
-        assert_eq!(kaplan_meier(&v, 0.4), Some(3.0));
-        assert_eq!(kaplan_meier(&v, 0.5), Some(4.0));
-        assert_eq!(kaplan_meier(&v, 0.7), Some(4.0));
-        assert_eq!(kaplan_meier(&v, 0.8), None);
-        assert_eq!(kaplan_meier(&[], 0.5), None);
     }
 }

@@ -6,7 +6,7 @@ mod csv;
 pub mod drift;
 mod views;
 
-pub use self::csv::{kaplan_meier, LifetimeCsv, SummaryCsv, TimeseriesCsv, TokensCsv, Trace};
+pub use self::csv::{AggregatesJson, LifetimeCsv, SummaryCsv, TimeseriesCsv, TokensCsv, Trace};
 pub use drift::{drift_view_names, drift_views, fitted_scenario};
 pub use views::{Charts, Report, SweepCharts, SweepCsv, SweepReport};
 
@@ -249,30 +249,77 @@ pub fn write_folder(
     force: bool,
     folder: &Folder,
 ) -> std::result::Result<(), OutputError> {
-    let files = &folder.files;
-    check_writable(dir, force)?;
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = dir
-        .file_name()
-        .map_or_else(|| "results".into(), |n| n.to_string_lossy().into_owned());
-    let io_err = |p: &Path| {
-        let p = p.to_path_buf();
-        move |e| OutputError::Io(p, e)
-    };
-    fs::create_dir_all(parent).map_err(io_err(parent))?;
-    remove_stale(parent, &name);
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&tmp);
-    in_flight(|v| v.push((tmp.clone(), None)));
-    let result = write_through(dir, &tmp, parent, &name, files);
-    in_flight(|v| v.retain(|f| f.0 != tmp));
-    result
+    Staged::begin(dir, force)?.finish(folder)
 }
 
-/// The steps of [`write_folder`] once the temporary folder is registered.
+/// A results folder being written: a hidden temporary sibling that files can be streamed into
+/// (`path`) while the run goes on, then renamed into place by `finish`. Dropped unfinished, the
+/// temporary folder is removed.
+pub struct Staged {
+    dir: PathBuf,
+    tmp: PathBuf,
+    parent: PathBuf,
+    name: String,
+    done: bool,
+}
+
+impl Staged {
+    pub fn begin(dir: &Path, force: bool) -> std::result::Result<Staged, OutputError> {
+        check_writable(dir, force)?;
+        let parent = dir
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        let name = dir
+            .file_name()
+            .map_or_else(|| "results".into(), |n| n.to_string_lossy().into_owned());
+        fs::create_dir_all(&parent).map_err(|e| OutputError::Io(parent.clone(), e))?;
+        remove_stale(&parent, &name);
+        let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&tmp);
+        in_flight(|v| v.push((tmp.clone(), None)));
+        let staged = Staged {
+            dir: dir.to_path_buf(),
+            tmp,
+            parent,
+            name,
+            done: false,
+        };
+        fs::create_dir(&staged.tmp).map_err(|e| OutputError::Io(staged.tmp.clone(), e))?;
+        Ok(staged)
+    }
+
+    /// Where a streamed file of the folder is written until `finish`.
+    pub fn path(&self, file: &str) -> PathBuf {
+        self.tmp.join(file)
+    }
+
+    /// Writes the in-memory files and renames the folder into place.
+    pub fn finish(mut self, folder: &Folder) -> std::result::Result<(), OutputError> {
+        self.done = true;
+        let result = write_through(
+            &self.dir,
+            &self.tmp,
+            &self.parent,
+            &self.name,
+            &folder.files,
+        );
+        in_flight(|v| v.retain(|f| f.0 != self.tmp));
+        result
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = fs::remove_dir_all(&self.tmp);
+            in_flight(|v| v.retain(|f| f.0 != self.tmp));
+        }
+    }
+}
+
+/// The steps of [`write_folder`] once the temporary folder exists and is registered.
 fn write_through(
     dir: &Path,
     tmp: &Path,
@@ -284,7 +331,6 @@ fn write_through(
         let p = p.to_path_buf();
         move |e| OutputError::Io(p, e)
     };
-    fs::create_dir(tmp).map_err(io_err(tmp))?;
     let written = (|| {
         for (file, bytes) in files {
             let p = tmp.join(file);

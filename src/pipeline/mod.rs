@@ -6,6 +6,7 @@
 pub mod analyze;
 pub mod check;
 pub mod code;
+pub mod merge;
 pub mod plot;
 pub mod presets;
 pub mod replay;
@@ -18,6 +19,7 @@ use crate::scenario::{Override, Scenario};
 use crate::time::Millis;
 use sha2::{Digest, Sha256};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Where a pipeline reports how far it got (the CLI draws a bar; tests ignore it).
@@ -208,11 +210,77 @@ fn manifest(
     }
 }
 
+/// `--mode MODE` as the override it stands for, `run.decide=MODE`.
+pub fn mode_override(mode: &str) -> Result<Override> {
+    Override::parse(&format!("run.decide={mode}")).map_err(|e| Error::input(format!("--mode: {e}")))
+}
+
 /// The wall clock now, in milliseconds since the epoch.
 pub fn now_ms() -> Millis {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as Millis)
+}
+
+/// Raw HMAC-SHA1 codes timed between the simulation's chunks, on the threads that simulate:
+/// the raw rate is measured at the same moments and under the same load as the attempts, not
+/// in a separate phase after them (which also cost a fixed 0.2 s).
+pub struct Calibration {
+    key: Keyed,
+    codes: AtomicU64,
+    nanos: AtomicU64,
+}
+
+impl Default for Calibration {
+    fn default() -> Calibration {
+        Calibration {
+            key: Keyed::new(Algorithm::Sha1, b"12345678901234567890"),
+            codes: AtomicU64::new(0),
+            nanos: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Calibration {
+    /// Codes per sample: about 20 µs, a fraction of a percent of a chunk of tokens.
+    const PER_SAMPLE: u64 = 128;
+
+    /// Times one batch of raw codes on the calling thread.
+    pub fn sample(&self) {
+        let base = self.codes.fetch_add(Self::PER_SAMPLE, Ordering::Relaxed);
+        let t = Instant::now();
+        let mut sink = 0u32;
+        for i in 0..Self::PER_SAMPLE {
+            sink ^= self.key.hotp(base + i, 6);
+        }
+        std::hint::black_box(sink);
+        self.nanos
+            .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    /// Thread-seconds spent on calibration (to take out of the simulation's time).
+    pub fn seconds(&self) -> f64 {
+        self.nanos.load(Ordering::Relaxed) as f64 / 1e9
+    }
+
+    /// Raw codes per second on one thread; a short measurement now if nothing was sampled.
+    pub fn codes_per_second(&self) -> f64 {
+        let n = self.codes.load(Ordering::Relaxed);
+        if n < 1024 {
+            for _ in 0..(1024 - n).div_ceil(Self::PER_SAMPLE) {
+                self.sample();
+            }
+        }
+        self.codes.load(Ordering::Relaxed) as f64 / self.seconds().max(1e-9)
+    }
+
+    /// One simulated attempt's cost in raw codes: thread-seconds simulating per attempt times
+    /// the raw rate.
+    pub fn codes_per_attempt(&self, attempts: u64, wall: f64, threads: usize) -> f64 {
+        let rate = self.codes_per_second();
+        let busy = (wall * threads as f64 - self.seconds()).max(1e-9);
+        rate * busy / attempts.max(1) as f64
+    }
 }
 
 /// Raw HMAC-SHA1 6-digit codes per second on this thread, over about `secs` seconds.

@@ -1,22 +1,63 @@
 //! `otpdrift run`: simulate a scenario's fleet and write its results folder (CSV, manifest,
 //! then charts and report drawn from the CSV as written).
 
-use super::{
-    hmac_codes_per_second, manifest, pct, thread_pool, Progress, ScenarioInput, Stopwatch,
-};
+use super::{manifest, pct, thread_pool, Calibration, Progress, ScenarioInput, Stopwatch};
 use crate::chart::Format;
 use crate::error::Result;
 use crate::export::{
-    self, Charts, Exporter, Folder, LifetimeCsv, ManifestJson, Report, RunContext, SummaryCsv,
-    TimeseriesCsv, TokensCsv, Trace,
+    self, AggregatesJson, Charts, Exporter, Folder, LifetimeCsv, ManifestJson, Report, RunContext,
+    Staged, SummaryCsv, TimeseriesCsv, TokensCsv, Trace,
 };
 use crate::metrics::PopTally;
 use crate::results::{Facts, Manifest, RunData, RunFacts};
-use crate::scenario::Scenario;
+use crate::scenario::{Override, Scenario};
 pub use crate::sim::TraceSelect;
 use crate::sim::{self, RunResult};
 use crate::time::{format_duration, format_rfc3339};
 use std::path::PathBuf;
+
+/// The flags of `otpdrift run`.
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// The scenario file (TOML).
+    #[arg(
+        required_unless_present = "from_manifest",
+        conflicts_with = "from_manifest"
+    )]
+    pub scenario: Option<PathBuf>,
+    /// Rerun the scenario and seed recorded in a results folder's manifest.json.
+    #[arg(long, value_name = "MANIFEST")]
+    pub from_manifest: Option<PathBuf>,
+    /// Results folder (default: results/<run.name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Override run.seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Replace an existing results folder.
+    #[arg(long)]
+    pub force: bool,
+    /// Run even when the estimated memory exceeds what the machine has available.
+    #[arg(long)]
+    pub yes: bool,
+    /// Override a scenario field, e.g. --set validator.preset=freeipa (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = Override::parse)]
+    pub sets: Vec<Override>,
+    /// Write the requests of about N users spread over the fleet (or `all`) to trace.csv,
+    /// in the replay format.
+    #[arg(long, value_name = "N|all", value_parser = TraceSelect::parse)]
+    pub trace: Option<TraceSelect>,
+    /// How codes are decided: `exact` (HMAC on both sides) or `fast` (step arithmetic, chance
+    /// collisions drawn); the same as --set run.decide=MODE.
+    #[arg(long, value_name = "exact|fast")]
+    pub mode: Option<String>,
+    /// Run only the K-th of N equal token ranges; combine the N folders with `otpdrift merge`.
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse_arg)]
+    pub shard: Option<Shard>,
+}
 
 /// A checked `run`: the scenario (seed applied), where to write, and how.
 #[derive(Clone, Debug)]
@@ -27,9 +68,70 @@ pub struct RunPlan {
     pub threads: Option<usize>,
     /// Users whose requests go to trace.csv.
     pub trace: TraceSelect,
+    /// Run only the K-th of N token ranges (1-based), for `merge`.
+    pub shard: Option<Shard>,
+}
+
+/// The K-th of N equal token ranges (`--shard K/N`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub k: u64,
+    pub n: u64,
+}
+
+impl Shard {
+    /// Parses `K/N` with 1 <= K <= N.
+    pub fn parse(text: &str) -> Result<Shard> {
+        let bad = || {
+            crate::error::Error::input(format!(
+                "--shard: expected K/N with 1 <= K <= N (for example 2/8), found `{text}`"
+            ))
+        };
+        let (k, n) = text.split_once('/').ok_or_else(bad)?;
+        let (k, n): (u64, u64) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if k == 0 || k > n {
+            return Err(bad());
+        }
+        Ok(Shard { k, n })
+    }
+
+    /// This shard's part of `0..len`: the ranges of 1/N, ..., N/N tile it in order.
+    pub fn range(self, len: u64) -> std::ops::Range<u64> {
+        let at = |i: u64| (len as u128 * i as u128 / self.n as u128) as u64;
+        at(self.k - 1)..at(self.k)
+    }
+
+    /// For clap: the message without the flag's name, which clap adds.
+    pub fn parse_arg(text: &str) -> std::result::Result<Shard, String> {
+        Shard::parse(text).map_err(|e| e.to_string().trim_start_matches("--shard: ").to_string())
+    }
+
+    pub fn label(self) -> String {
+        format!("{}/{}", self.k, self.n)
+    }
 }
 
 impl RunPlan {
+    /// Reads the scenario (or the manifest's), applies the flags and checks the plan.
+    pub fn from_args(a: RunArgs) -> Result<RunPlan> {
+        let mut sets = a.sets;
+        if let Some(m) = &a.mode {
+            sets.push(super::mode_override(m)?);
+        }
+        let input = match (&a.scenario, &a.from_manifest) {
+            (Some(s), _) => ScenarioInput::load(s, &sets)?,
+            (_, Some(m)) => ScenarioInput::from_manifest(m, &sets)?,
+            (None, None) => unreachable!("clap requires one"),
+        };
+        let mut plan = RunPlan::new(input, a.out, a.seed, a.threads, a.force, a.yes)?;
+        plan.trace = a.trace.unwrap_or_default();
+        plan.shard = a.shard;
+        Ok(plan)
+    }
+
     /// Refuses a run whose estimated memory exceeds what the machine has available.
     pub fn fits(sc: &Scenario) -> Result<()> {
         let f = super::check::footprint(sc);
@@ -75,6 +177,7 @@ impl RunPlan {
             force,
             threads,
             trace: TraceSelect::None,
+            shard: None,
         })
     }
 }
@@ -89,19 +192,35 @@ pub struct RunOutcome {
     pub files: usize,
 }
 
-/// Simulates and writes the results folder.
+/// Simulates and writes the results folder: tokens.csv is streamed into the folder being
+/// written while the fleet runs; the rest is drawn from the in-run aggregates at the end.
 pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
     let sc = &plan.input.scenario;
     let (threads, pool) = thread_pool(plan.threads)?;
-    progress.start(sc.run.tokens, &sc.run.name);
+    let range = plan
+        .shard
+        .map_or(0..sc.run.tokens, |s| s.range(sc.run.tokens));
+    let staged = Staged::begin(&plan.out, plan.force)?;
+    progress.start(range.end - range.start, &sc.run.name);
+    let calibration = Calibration::default();
     let watch = Stopwatch::start();
-    let result = pool
-        .install(|| sim::run_traced(sc, 0..sc.run.tokens, plan.trace, &|n| progress.advance(n)));
+    let tokens = TokensStream::start(&staged, &sc.population_names())?;
+    let result = pool.install(|| {
+        sim::run_streamed(
+            sc,
+            range,
+            plan.trace,
+            &|n| {
+                progress.advance(n);
+                calibration.sample();
+            },
+            &mut |recs| tokens.send(recs),
+        )
+    });
     let wall = watch.seconds();
+    tokens.finish()?;
     progress.finish();
-    let codes_per_s = hmac_codes_per_second(0.2);
     let attempts = result.total_attempts();
-    let aps = attempts as f64 / wall.max(1e-9);
     let facts = Facts::Run(RunFacts {
         shard_start: result.shard.start,
         shard_end: result.shard.end,
@@ -112,8 +231,10 @@ pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
         } else {
             0.0
         },
-        hmac_sha1_codes_per_second_one_thread: codes_per_s.round(),
-        codes_per_attempt_equivalent: codes_per_s / (aps / threads as f64).max(1e-9),
+        hmac_sha1_codes_per_second_one_thread: calibration.codes_per_second().round(),
+        codes_per_attempt_equivalent: calibration.codes_per_attempt(attempts, wall, threads),
+        shard: plan.shard.map(Shard::label),
+        merged_from: None,
     });
     let manifest = manifest(
         "run",
@@ -123,37 +244,91 @@ pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
         (attempts, result.hmacs),
         facts,
     );
-    let (folder, manifest) = render(sc, &result, manifest, Format::Both)?;
-    export::write_folder(&plan.out, plan.force, &folder)?;
+    let (folder, manifest) = if plan.shard.is_some() {
+        render_shard(sc, &result, manifest)?
+    } else {
+        render(sc, &result, manifest, Format::Both, &[TokensStream::FILE])?
+    };
+    staged.finish(&folder)?;
     Ok(RunOutcome {
         scenario: sc.clone(),
         result,
         manifest,
         dir: plan.out.clone(),
-        files: folder.len(),
+        files: folder.len() + 1,
     })
 }
 
+/// tokens.csv written by its own thread from the records the simulation hands over in token
+/// order, so the fleet never waits on formatting and memory holds a few waves at most.
+pub struct TokensStream {
+    tx: Option<std::sync::mpsc::SyncSender<Vec<sim::TokenRecord>>>,
+    writer: std::thread::JoinHandle<std::io::Result<()>>,
+    path: PathBuf,
+}
+
+impl TokensStream {
+    pub const FILE: &'static str = "tokens.csv";
+
+    pub fn start(staged: &Staged, names: &[String]) -> Result<TokensStream> {
+        let path = staged.path(Self::FILE);
+        let file = std::fs::File::create(&path)
+            .map_err(|e| crate::error::Error::failed(format!("{}: {e}", path.display())))?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<sim::TokenRecord>>(2);
+        let names = names.to_vec();
+        let writer = std::thread::spawn(move || {
+            let mut w = TokensCsv::new(std::io::BufWriter::with_capacity(1 << 20, file), &names)?;
+            for recs in rx {
+                w.write(&recs)?;
+            }
+            use std::io::Write;
+            w.finish()?.flush()
+        });
+        Ok(TokensStream {
+            tx: Some(tx),
+            writer,
+            path,
+        })
+    }
+
+    /// Hands over records; after a write error they are dropped and `finish` reports it.
+    pub fn send(&self, recs: Vec<sim::TokenRecord>) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(recs);
+        }
+    }
+
+    pub fn finish(mut self) -> Result<()> {
+        drop(self.tx.take());
+        match self.writer.join() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(crate::error::Error::failed(format!(
+                "writing {}: {e}",
+                self.path.display()
+            ))),
+            Err(_) => Err(crate::error::Error::failed("the tokens.csv writer failed")),
+        }
+    }
+}
+
 /// The files of a run's folder: the tables and manifest from the result, then charts and
-/// report from those files as written (so `plot` redraws them byte for byte). Fills in the
-/// manifest's file list.
+/// report from those files as written (so `plot` redraws them byte for byte). `outside` names
+/// the files written into the folder by other means (tokens.csv, streamed); the manifest lists
+/// them after lifetime.csv.
 pub fn render(
     sc: &Scenario,
     result: &RunResult,
     mut manifest: Manifest,
     format: Format,
+    outside: &[&str],
 ) -> Result<(Folder, Manifest)> {
     let trace = Trace(!result.trace.is_empty());
-    let tables: [&dyn Exporter<RunContext>; 6] = [
-        &SummaryCsv,
-        &TimeseriesCsv,
-        &LifetimeCsv,
-        &TokensCsv,
-        &trace,
-        &ManifestJson,
-    ];
+    let first: [&dyn Exporter<RunContext>; 3] = [&SummaryCsv, &TimeseriesCsv, &LifetimeCsv];
+    let rest: [&dyn Exporter<RunContext>; 3] = [&AggregatesJson, &trace, &ManifestJson];
     let views: [&dyn Exporter<RunData>; 2] = [&Charts(format), &Report(format)];
-    manifest.files = export::file_names(&tables);
+    manifest.files = export::file_names(&first);
+    manifest.files.extend(outside.iter().map(|f| f.to_string()));
+    manifest.files.extend(export::file_names(&rest));
     manifest.files.extend(export::file_names(&views));
     let mut folder = Folder::default();
     let ctx = RunContext {
@@ -161,10 +336,32 @@ pub fn render(
         result,
         manifest: &manifest,
     };
-    export::render_all(&tables, &ctx, &mut folder)?;
+    export::render_all(&first, &ctx, &mut folder)?;
+    export::render_all(&rest, &ctx, &mut folder)?;
     let data = RunData::from_files("", |f| folder.read(f))
         .map_err(|e| crate::error::Error::failed(format!("reading back the results: {e}")))?;
     export::render_all(&views, &data, &mut folder)?;
+    Ok((folder, manifest))
+}
+
+/// A shard's folder: its tokens.csv (streamed), aggregates, trace and manifest; the tables,
+/// charts and report come once the shards are merged.
+fn render_shard(
+    sc: &Scenario,
+    result: &RunResult,
+    mut manifest: Manifest,
+) -> Result<(Folder, Manifest)> {
+    let trace = Trace(!result.trace.is_empty());
+    let tables: [&dyn Exporter<RunContext>; 3] = [&AggregatesJson, &trace, &ManifestJson];
+    manifest.files = vec![TokensStream::FILE.to_string()];
+    manifest.files.extend(export::file_names(&tables));
+    let mut folder = Folder::default();
+    let ctx = RunContext {
+        scenario: sc,
+        result,
+        manifest: &manifest,
+    };
+    export::render_all(&tables, &ctx, &mut folder)?;
     Ok((folder, manifest))
 }
 

@@ -76,6 +76,11 @@ impl SweepPlan {
     }
 }
 
+/// Merges `sweep --shard` folders into the whole sweep's folder.
+pub fn merge(_args: &super::merge::MergeArgs, _progress: &dyn Progress) -> Result<String> {
+    Err(Error::input("merging sweep shards is not built yet"))
+}
+
 /// What a sweep did, for the terminal.
 #[derive(Clone, Debug)]
 pub struct SweepOutcome {

@@ -48,6 +48,12 @@ pub struct RunFacts {
     /// attempts_per_second / threads divided by the raw code rate: how many raw codes one
     /// simulated attempt costs, measured on the same machine in the same run.
     pub codes_per_attempt_equivalent: f64,
+    /// `K/N` for one shard of a run (`run --shard`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    /// The shard folders a merged run was combined from (`merge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_from: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

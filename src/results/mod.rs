@@ -13,7 +13,9 @@ mod sweep;
 mod table;
 
 pub use manifest::{Facts, Manifest, RunFacts, SweepFacts};
-pub use run::{CountCells, LifetimeRow, OffsetCells, SummaryRow, TimeseriesRow, TokenRow};
+pub use run::{
+    Aggregates, CountCells, LifetimeRow, OffsetCells, SummaryRow, TimeseriesRow, TokenRow,
+};
 pub use sweep::{SweepData, SweepLine, SweepRow, SweepTable};
 pub use table::{columns, read_rows, FileError, Lines, Writer};
 
@@ -28,7 +30,7 @@ pub const RUN_INPUTS: [&str; 5] = [
     "summary.csv",
     "timeseries.csv",
     "lifetime.csv",
-    "tokens.csv",
+    "aggregates.json",
 ];
 
 /// A run's results as written, loaded back and checked: what charts and the report read, so
@@ -47,8 +49,8 @@ pub struct RunData {
     pub timeseries: Vec<Vec<TimeseriesRow>>,
     /// Per name: its lifetime rows in bucket order.
     pub lifetime: Vec<Vec<LifetimeRow>>,
-    /// Per population: absolute clock error (s) of TOTP credentials in use at the end.
-    pub final_offsets: Vec<Vec<f64>>,
+    /// Per population: absolute clock error of TOTP credentials in use at the end (aggregates.json).
+    pub final_offsets: Vec<crate::metrics::OffsetHist>,
 }
 
 /// Reads the manifest of a results folder.
@@ -65,6 +67,20 @@ pub fn read_manifest(file: &str, bytes: &[u8]) -> Result<Manifest, FileError> {
                     .replace("sequence", "an array")
                     .replace("map", "an object")
             ),
+        )
+    })
+}
+
+/// The scenario a manifest recorded, checked again.
+pub fn recorded_scenario(file: &str, manifest: &Manifest) -> Result<Scenario, FileError> {
+    let text = toml::to_string(&manifest.scenario)
+        .map_err(|e| FileError::new(file, 0, 0, e.to_string()))?;
+    Scenario::from_toml("manifest.json#scenario", &text).map_err(|e| {
+        FileError::new(
+            file,
+            0,
+            0,
+            format!("the recorded scenario is not valid: {e}"),
         )
     })
 }
@@ -90,16 +106,7 @@ impl RunData {
                 ),
             ));
         }
-        let text = toml::to_string(&manifest.scenario)
-            .map_err(|e| FileError::new(&name("manifest.json"), 0, 0, e.to_string()))?;
-        let scenario = Scenario::from_toml("manifest.json#scenario", &text).map_err(|e| {
-            FileError::new(
-                &name("manifest.json"),
-                0,
-                0,
-                format!("the recorded scenario is not valid: {e}"),
-            )
-        })?;
+        let scenario = recorded_scenario(&name("manifest.json"), &manifest)?;
         let mut names: Vec<String> = scenario
             .populations
             .iter()
@@ -155,29 +162,37 @@ impl RunData {
             |r| (r.bucket_start.0, r.bucket_end.0, &r.population),
         )?;
 
-        let file = name("tokens.csv");
-        let mut final_offsets = vec![Vec::new(); scenario.populations.len()];
-        read_rows::<TokenRow>(&file, &read("tokens.csv")?, Some(0), |line, _, row| {
-            let p = names[..names.len() - 1]
-                .iter()
-                .position(|n| *n == row.population)
-                .ok_or_else(|| {
-                    FileError::new(
-                        &file,
-                        line,
-                        3,
-                        format!(
-                            "column `population`: expected one of the scenario's populations ({}), found `{}`",
-                            names[..names.len() - 1].join(", "),
-                            row.population
-                        ),
-                    )
-                })?;
-            if let (None, Some(x)) = (row.died, row.final_offset_s) {
-                final_offsets[p].push(x.0.abs());
-            }
-            Ok(())
-        })?;
+        let file = name(Aggregates::FILE);
+        let agg = Aggregates::from_json(&file, &read(Aggregates::FILE)?)?;
+        if (agg.shard_start, agg.shard_end) != (0, scenario.run.tokens) {
+            return Err(FileError::new(
+                &file,
+                0,
+                0,
+                format!(
+                    "holds tokens {}..{} of {}: a shard; combine the shards with `otpdrift merge` first",
+                    agg.shard_start, agg.shard_end, scenario.run.tokens
+                ),
+            ));
+        }
+        if agg.tally.pops.len() != scenario.populations.len() {
+            return Err(FileError::new(
+                &file,
+                0,
+                0,
+                format!(
+                    "expected {} populations (the scenario's), found {}",
+                    scenario.populations.len(),
+                    agg.tally.pops.len()
+                ),
+            ));
+        }
+        let final_offsets = agg
+            .tally
+            .pops
+            .into_iter()
+            .map(|p| p.final_offsets)
+            .collect();
         Ok(RunData {
             manifest,
             scenario,
@@ -326,6 +341,8 @@ pub fn test_manifest(sc: &Scenario) -> Manifest {
             hmacs_per_attempt: 0.0,
             hmac_sha1_codes_per_second_one_thread: 0.0,
             codes_per_attempt_equivalent: 0.0,
+            shard: None,
+            merged_from: None,
         }),
         files: Vec::new(),
         scenario: crate::scenario::resolved(sc),

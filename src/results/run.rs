@@ -267,3 +267,38 @@ pub struct TokenRow {
     pub first_rejection: Option<Time>,
     pub first_rejection_reason: Option<String>,
 }
+
+/// aggregates.json: a run's exact mergeable state. The counters and histograms behind
+/// summary.csv, timeseries.csv and lifetime.csv, kept whole so that shards merge to the bytes of
+/// the whole run (percentiles from merged histograms, never averaged) and charts redraw without
+/// reading the per-token file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Aggregates {
+    /// The token range simulated: a shard, or the whole fleet.
+    pub shard_start: u64,
+    pub shard_end: u64,
+    pub fleet_tokens: u64,
+    pub hmacs: u64,
+    pub tally: crate::metrics::Tally,
+}
+
+impl Aggregates {
+    pub const FILE: &'static str = "aggregates.json";
+
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut out = serde_json::to_vec(self).expect("aggregates serialize");
+        out.push(b'\n');
+        out
+    }
+
+    pub fn from_json(file: &str, bytes: &[u8]) -> Result<Aggregates, super::FileError> {
+        serde_json::from_slice(bytes).map_err(|e| {
+            super::FileError::new(
+                file,
+                e.line() as u64,
+                e.column(),
+                format!("expected the aggregates otpdrift wrote, found {e}"),
+            )
+        })
+    }
+}

@@ -112,6 +112,10 @@ impl Scenario {
     }
 
     /// Each population's token indices: contiguous ranges in population order.
+    pub fn population_names(&self) -> Vec<String> {
+        self.populations.iter().map(|p| p.name.clone()).collect()
+    }
+
     pub fn population_ranges(&self) -> Vec<std::ops::Range<u64>> {
         let mut end = 0;
         self.population_sizes()

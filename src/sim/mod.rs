@@ -7,10 +7,11 @@ mod trace;
 pub use life::{simulate_token, Rejection, TokenRecord, UserTrace};
 pub use trace::{TraceAction, TraceEvent, TraceOutcome, TraceSecret, TraceSelect};
 
-use crate::metrics::{Buckets, Counts, Tally};
+use crate::metrics::{Buckets, Tally};
 use crate::scenario::Scenario;
 use rayon::prelude::*;
 use std::ops::Range;
+use std::sync::Mutex;
 
 /// Everything a run produced; exporters and charts read only this.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,9 +42,12 @@ impl RunResult {
 
 /// Tokens per parallel work item: large enough to amortise scheduling, small enough to balance.
 const CHUNK: u64 = 16;
+/// Tokens per wave: records leave in token order after each wave, so memory holds one wave's
+/// records, and a wave is long enough that the idle tail at its barrier is a fraction of a %.
+const WAVE: u64 = 16_384;
 
-/// Simulates the tokens in `shard` (all tokens: `0..sc.run.tokens`). `progress` is called with
-/// the number of tokens finished, from worker threads.
+/// Simulates the tokens in `shard` (all tokens: `0..sc.run.tokens`), keeping every record in
+/// `tokens`. `progress` is called with the number of tokens finished, from worker threads.
 pub fn run(sc: &Scenario, shard: Range<u64>, progress: &(dyn Fn(u64) + Sync)) -> RunResult {
     run_traced(sc, shard, TraceSelect::None, progress)
 }
@@ -55,6 +59,21 @@ pub fn run_traced(
     trace: TraceSelect,
     progress: &(dyn Fn(u64) + Sync),
 ) -> RunResult {
+    let mut tokens = Vec::new();
+    let mut r = run_streamed(sc, shard, trace, progress, &mut |recs| tokens.extend(recs));
+    r.tokens = tokens;
+    r
+}
+
+/// [`run_traced`], handing the records to `sink` in (user, generation) order, a wave at a time,
+/// instead of keeping them: memory stays flat in the number of tokens. `tokens` is empty.
+pub fn run_streamed(
+    sc: &Scenario,
+    shard: Range<u64>,
+    trace: TraceSelect,
+    progress: &(dyn Fn(u64) + Sync),
+    sink: &mut dyn FnMut(Vec<TokenRecord>),
+) -> RunResult {
     let buckets = Buckets::new(sc.run.bucket, sc.run.start, sc.run.end());
     let npop = sc.populations.len();
     let bounds = sc.population_ranges();
@@ -64,53 +83,73 @@ pub fn run_traced(
             .position(|r| r.contains(&i))
             .unwrap_or(npop - 1)
     };
-    let chunks: Vec<Range<u64>> = (shard.start..shard.end)
-        .step_by(CHUNK as usize)
-        .map(|s| s..(s + CHUNK).min(shard.end))
-        .collect();
     let nb = buckets.len();
-    let (tally, mut tokens, mut traces) = chunks
-        .into_par_iter()
-        .fold(
-            || (Tally::new(npop, nb), Vec::new(), Vec::new()),
-            |(mut tally, mut recs, mut traces), chunk| {
+    // One tally per worker thread for the whole run: integer counters and canonical
+    // histograms, so which thread simulated a token never shows in the merged result.
+    let slots = rayon::current_num_threads() + 1;
+    let tallies: Vec<Mutex<Tally>> = (0..slots)
+        .map(|_| Mutex::new(Tally::new(npop, nb)))
+        .collect();
+    let mut traces = Vec::new();
+    let mut hmacs = 0;
+    let mut wave = shard.start;
+    while wave < shard.end {
+        let wave_end = wave.saturating_add(WAVE).min(shard.end);
+        let chunks: Vec<Range<u64>> = (wave..wave_end)
+            .step_by(CHUNK as usize)
+            .map(|s| s..(s + CHUNK).min(wave_end))
+            .collect();
+        let done: Vec<(Vec<TokenRecord>, Vec<UserTrace>)> = chunks
+            .into_par_iter()
+            .map(|chunk| {
+                let slot = rayon::current_thread_index().map_or(slots - 1, |i| i.min(slots - 2));
+                let mut tally = tallies[slot]
+                    .lock()
+                    .expect("a tally lock is never poisoned");
+                let (mut recs, mut traced) = (Vec::new(), Vec::new());
                 let n = chunk.end - chunk.start;
                 for i in chunk {
                     let pop = pop_of(i);
-                    let traced = trace.includes(i, sc.run.tokens);
-                    let (r, t) = simulate_token(sc, &buckets, pop, i, &mut tally.pops[pop], traced);
+                    let t = &mut tally.pops[pop];
+                    let is_traced = trace.includes(i, sc.run.tokens);
+                    let (r, tr) = simulate_token(sc, &buckets, pop, i, t, is_traced);
+                    let mortal = sc.populations[pop].battery.is_some();
+                    for rec in &r {
+                        t.credentials += 1;
+                        if mortal {
+                            let end = rec.died.map_or(sc.run.end(), |d| d.0);
+                            t.lives
+                                .record(end - rec.born, rec.died.is_some_and(|d| d.1.is_death()));
+                        }
+                    }
                     recs.extend(r);
-                    traces.extend(t);
+                    traced.extend(tr);
                 }
+                drop(tally);
                 progress(n);
-                (tally, recs, traces)
-            },
-        )
-        .reduce(
-            || (Tally::new(npop, nb), Vec::new(), Vec::new()),
-            |(a, mut ra, mut ta), (b, rb, tb)| {
-                ra.extend(rb);
-                ta.extend(tb);
-                (a.merge(b), ra, ta)
-            },
-        );
-    tokens.sort_by_key(|r| (r.token, r.generation));
-    // One user's trace is one piece, in the order it happened: sort users, keep their order.
-    traces.sort_by_key(|t: &UserTrace| t.token);
+                (recs, traced)
+            })
+            .collect();
+        for (recs, traced) in done {
+            hmacs += recs.iter().map(|t| t.hmacs).sum::<u64>();
+            traces.extend(traced);
+            sink(recs);
+        }
+        wave = wave_end;
+    }
+    // One user's trace is one piece, in the order it happened: users in order, their own order.
     let trace_secrets = traces.iter().flat_map(|t| t.secrets.clone()).collect();
     let trace = traces.into_iter().flat_map(|t| t.events).collect();
-    let mut tally = tally;
-    for p in &mut tally.pops {
-        let mut total = Counts::default();
-        p.buckets.iter().for_each(|b| total.add(b));
-        p.total = total;
-    }
-    let hmacs = tokens.iter().map(|t| t.hmacs).sum();
+    let mut tally = tallies
+        .into_iter()
+        .map(|t| t.into_inner().expect("a tally lock is never poisoned"))
+        .fold(Tally::default(), Tally::merge);
+    tally.settle();
     RunResult {
         population_names: sc.populations.iter().map(|p| p.name.clone()).collect(),
         buckets,
         tally,
-        tokens,
+        tokens: Vec::new(),
         shard,
         hmacs,
         trace,

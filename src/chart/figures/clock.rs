@@ -162,15 +162,15 @@ pub(super) fn histogram<DB: DrawingBackend>(d: &RunData, root: &DrawingArea<DB, 
     )?;
     let pops: Vec<usize> = clocked(d)
         .into_iter()
-        .filter(|&p| !d.final_offsets[p].is_empty())
+        .filter(|&p| d.final_offsets[p].count > 0)
         .collect();
     if pops.is_empty() {
         return no_data(&plot, "No TOTP tokens in use at the end of the run");
     }
     let max = pops
         .iter()
-        .flat_map(|&p| d.final_offsets[p].iter())
-        .fold(1.0f64, |a, b| a.max(*b))
+        .filter_map(|&p| d.final_offsets[p].max_s())
+        .fold(1.0f64, f64::max)
         .max(edges(d, pops[0]).iter().fold(0.0, |a, b| a.max(b.0)));
     let (lo, hi) = (FLOOR_S, max * 1.5);
     let nbins = 48;
@@ -179,15 +179,21 @@ pub(super) fn histogram<DB: DrawingBackend>(d: &RunData, root: &DrawingArea<DB, 
     let mut peak: f64 = 1.0;
     let mut shares = Vec::new();
     for &p in &pops {
-        let xs = &d.final_offsets[p];
+        // The run's 2% bins, each placed by its geometric middle into the chart's wider ones.
+        let h = &d.final_offsets[p];
         let mut counts = vec![0u64; nbins];
-        for x in xs {
+        for (b_lo, b_hi, c) in h.bins_s() {
+            let x = if b_lo > 0.0 {
+                (b_lo * b_hi).sqrt()
+            } else {
+                0.0
+            };
             let k = (((x.max(lo)) / lo).ln() / ratio).floor() as usize;
-            counts[k.min(nbins - 1)] += 1;
+            counts[k.min(nbins - 1)] += c;
         }
         let s: Vec<f64> = counts
             .iter()
-            .map(|c| *c as f64 / xs.len() as f64 * 100.0)
+            .map(|c| *c as f64 / h.count as f64 * 100.0)
             .collect();
         peak = s.iter().cloned().fold(peak, f64::max);
         shares.push((p, s));
@@ -232,7 +238,7 @@ pub(super) fn histogram<DB: DrawingBackend>(d: &RunData, root: &DrawingArea<DB, 
             format!(
                 "{} ({} tokens)",
                 d.names[*p],
-                thousands(d.final_offsets[*p].len() as f64)
+                thousands(d.final_offsets[*p].count as f64)
             ),
             Mark::Line(c, 4),
         ));

@@ -1,0 +1,325 @@
+//! `otpdrift merge`: combine the folders of `run --shard K/N` into the results folder of the whole
+//! run (aggregates added, tokens.csv and traces concatenated in token order), byte for byte the
+//! CSV an unsharded run writes; or the folders of `sweep --shard K/N` into the whole sweep.
+
+use super::run::{render, RunOutcome, TokensStream};
+use super::Progress;
+use crate::chart::Format;
+use crate::error::{Error, Result};
+use crate::export::{Staged, TokensCsv};
+use crate::metrics::{Buckets, Tally};
+use crate::results::{read_manifest, recorded_scenario, Aggregates, Facts, Manifest, RunFacts};
+use crate::sim::RunResult;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+/// The flags of `otpdrift merge`.
+#[derive(clap::Args, Debug)]
+pub struct MergeArgs {
+    /// The shard folders, in any order: all N of one `run --shard K/N` (or `sweep --shard`).
+    #[arg(required = true, num_args = 1..)]
+    pub shards: Vec<PathBuf>,
+    /// Results folder (default: results/<run.name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Replace an existing results folder.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// One shard folder, read and checked.
+struct Part {
+    dir: PathBuf,
+    manifest: Manifest,
+    agg: Aggregates,
+}
+
+fn shown(dir: &Path, file: &str) -> String {
+    format!("{}/{file}", dir.display())
+}
+
+fn read(dir: &Path, file: &str) -> Result<Vec<u8>> {
+    std::fs::read(dir.join(file))
+        .map_err(|e| Error::input(format!("{}: cannot read it: {e}", shown(dir, file))))
+}
+
+/// Merges the shards; returns what to print.
+pub fn execute(args: &MergeArgs, progress: &dyn Progress) -> Result<String> {
+    let first = read_manifest(
+        &shown(&args.shards[0], "manifest.json"),
+        &read(&args.shards[0], "manifest.json")?,
+    )?;
+    if first.command == "sweep" {
+        return super::sweep::merge(args, progress);
+    }
+    Ok(merge_runs(args, progress)?.summary_text())
+}
+
+/// Merges `run --shard` folders into the whole run's folder.
+pub fn merge_runs(args: &MergeArgs, progress: &dyn Progress) -> Result<RunOutcome> {
+    let mut parts = Vec::new();
+    for dir in &args.shards {
+        let file = shown(dir, "manifest.json");
+        let manifest = read_manifest(&file, &read(dir, "manifest.json")?)?;
+        if manifest.command != "run" {
+            return Err(Error::input(format!(
+                "{file}: written by `otpdrift {}`; merge takes the folders of one `otpdrift run --shard K/N` or of one `otpdrift sweep --shard K/N`",
+                manifest.command
+            )));
+        }
+        let agg =
+            Aggregates::from_json(&shown(dir, Aggregates::FILE), &read(dir, Aggregates::FILE)?)?;
+        parts.push(Part {
+            dir: dir.clone(),
+            manifest,
+            agg,
+        });
+    }
+    parts.sort_by_key(|p| p.agg.shard_start);
+    let base = &parts[0];
+    for p in &parts[1..] {
+        if p.manifest.scenario != base.manifest.scenario || p.manifest.seed != base.manifest.seed {
+            return Err(Error::input(format!(
+                "{}: a shard of another run than {} (the recorded scenario or seed differs)",
+                p.dir.display(),
+                base.dir.display()
+            )));
+        }
+    }
+    let fleet = base.agg.fleet_tokens;
+    let mut next = 0;
+    for p in &parts {
+        let (s, e) = (p.agg.shard_start, p.agg.shard_end);
+        if s != next {
+            return Err(Error::input(if s > next {
+                format!(
+                    "tokens {next}..{s} of {fleet} are in none of the folders given; pass every shard"
+                )
+            } else {
+                format!(
+                    "{}: tokens {s}..{e} overlap another folder's (given twice?)",
+                    p.dir.display()
+                )
+            }));
+        }
+        next = e;
+    }
+    if next != fleet {
+        return Err(Error::input(format!(
+            "tokens {next}..{fleet} of {fleet} are in none of the folders given; pass every shard"
+        )));
+    }
+    let sc = recorded_scenario(&shown(&base.dir, "manifest.json"), &base.manifest)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| super::default_out(&sc.run.name, args.force));
+    for p in &parts {
+        if same_path(&out, &p.dir) {
+            return Err(Error::input(format!(
+                "--out {}: is one of the shards being merged; write the whole run elsewhere",
+                out.display()
+            )));
+        }
+    }
+    let staged = Staged::begin(&out, args.force)?;
+    progress.start(fleet, &sc.run.name);
+    let names = sc.population_names();
+    let mut outside = vec![TokensStream::FILE.to_string()];
+    concatenate(
+        &parts,
+        &staged,
+        TokensStream::FILE,
+        &header(&names)?,
+        true,
+        progress,
+    )?;
+    let traced: Vec<&Part> = parts
+        .iter()
+        .filter(|p| p.dir.join("trace.csv").exists())
+        .collect();
+    if let Some(t) = traced.first() {
+        for f in ["trace.csv", "trace-secrets.csv"] {
+            let head = first_line(&read(&t.dir, f)?);
+            concatenate(&parts, &staged, f, &head, false, &super::Silent)?;
+            outside.push(f.to_string());
+        }
+        std::fs::write(
+            staged.path("trace-validator.toml"),
+            read(&t.dir, "trace-validator.toml")?,
+        )
+        .map_err(|e| Error::failed(format!("writing trace-validator.toml: {e}")))?;
+        outside.push("trace-validator.toml".into());
+    }
+    progress.finish();
+
+    let tally = parts
+        .iter()
+        .fold(Tally::default(), |t, p| t.merge(p.agg.tally.clone()));
+    let mut tally = tally;
+    tally.settle();
+    let result = RunResult {
+        population_names: names,
+        buckets: Buckets::new(sc.run.bucket, sc.run.start, sc.run.end()),
+        tally,
+        tokens: Vec::new(),
+        shard: 0..fleet,
+        hmacs: parts.iter().map(|p| p.agg.hmacs).sum(),
+        trace: Vec::new(),
+        trace_secrets: Vec::new(),
+    };
+    let manifest = merged_manifest(&parts, &result);
+    let outside: Vec<&str> = outside.iter().map(|s| s.as_str()).collect();
+    let (folder, manifest) = render(&sc, &result, manifest, Format::Both, &outside)?;
+    staged.finish(&folder)?;
+    Ok(RunOutcome {
+        scenario: sc,
+        result,
+        manifest,
+        dir: out,
+        files: folder.len() + outside.len(),
+    })
+}
+
+/// Whether two paths name the same folder (either may not exist yet).
+pub fn same_path(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// The header line tokens.csv starts with.
+fn header(names: &[String]) -> Result<Vec<u8>> {
+    TokensCsv::new(Vec::new(), names)
+        .and_then(|w| w.finish())
+        .map_err(|e| Error::failed(e.to_string()))
+}
+
+fn first_line(bytes: &[u8]) -> Vec<u8> {
+    let end = bytes
+        .iter()
+        .position(|b| *b == b'\n')
+        .map_or(bytes.len(), |i| i + 1);
+    bytes[..end].to_vec()
+}
+
+/// Writes `file` of every part, in order, into the staged folder: one header, then each part's
+/// rows. With `tokens`, each row's first cell must be a token of that part's range, in order.
+fn concatenate(
+    parts: &[Part],
+    staged: &Staged,
+    file: &str,
+    head: &[u8],
+    tokens: bool,
+    progress: &dyn Progress,
+) -> Result<()> {
+    let path = staged.path(file);
+    let out = std::fs::File::create(&path)
+        .map_err(|e| Error::failed(format!("{}: {e}", path.display())))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
+    let werr = |e: std::io::Error| Error::failed(format!("writing {}: {e}", path.display()));
+    out.write_all(head).map_err(werr)?;
+    for p in parts {
+        let name = shown(&p.dir, file);
+        let f = match std::fs::File::open(p.dir.join(file)) {
+            Ok(f) => f,
+            Err(_) if !tokens => continue, // a shard with no traced user
+            Err(e) => return Err(Error::input(format!("{name}: cannot read it: {e}"))),
+        };
+        let mut r = std::io::BufReader::with_capacity(1 << 20, f);
+        let mut line = Vec::new();
+        let mut n = 0u64;
+        let mut last = p.agg.shard_start;
+        let mut users = 0;
+        loop {
+            line.clear();
+            let got = r
+                .read_until(b'\n', &mut line)
+                .map_err(|e| Error::input(format!("{name}: cannot read it: {e}")))?;
+            if got == 0 {
+                break;
+            }
+            n += 1;
+            if n == 1 {
+                if line != head {
+                    return Err(Error::input(format!(
+                        "{name}:1:1: expected the header `{}`, found `{}`",
+                        String::from_utf8_lossy(head).trim_end(),
+                        String::from_utf8_lossy(&line).trim_end()
+                    )));
+                }
+                continue;
+            }
+            if !line.ends_with(b"\n") {
+                return Err(Error::input(format!(
+                    "{name}:{n}: the last row is cut short (the shard was not written whole)"
+                )));
+            }
+            if tokens {
+                let cell = line.split(|b| *b == b',').next().unwrap_or_default();
+                let t = std::str::from_utf8(cell)
+                    .ok()
+                    .and_then(|c| c.parse::<u64>().ok())
+                    .filter(|t| (last..p.agg.shard_end).contains(t))
+                    .ok_or_else(|| {
+                        Error::input(format!(
+                            "{name}:{n}:1: column `token`: expected a token from {last} to {} (this shard's, in order), found `{}`",
+                            p.agg.shard_end - 1,
+                            String::from_utf8_lossy(cell)
+                        ))
+                    })?;
+                if t > last {
+                    progress.advance(t - last);
+                    users += t - last;
+                }
+                last = t;
+            }
+            out.write_all(&line).map_err(werr)?;
+        }
+        if tokens {
+            progress.advance(p.agg.shard_end - p.agg.shard_start - users);
+        }
+    }
+    out.flush().map_err(werr)
+}
+
+/// The whole run's manifest: the first shard's, with counts added, the slowest shard's threads,
+/// wall seconds summed (the work, wherever it ran) and the raw-code rates weighted by attempts.
+fn merged_manifest(parts: &[Part], result: &RunResult) -> Manifest {
+    let mut m = parts[0].manifest.clone();
+    let sum = |f: &dyn Fn(&Manifest) -> f64| parts.iter().map(|p| f(&p.manifest)).sum::<f64>();
+    let attempts: u64 = parts.iter().map(|p| p.manifest.attempts).sum();
+    let weighted = |f: &dyn Fn(&RunFacts) -> f64| {
+        sum(&|m| match &m.facts {
+            Facts::Run(r) => f(r) * m.attempts as f64,
+            Facts::Sweep(_) => 0.0,
+        }) / attempts.max(1) as f64
+    };
+    m.threads = parts.iter().map(|p| p.manifest.threads).max().unwrap_or(1);
+    m.started_at = parts
+        .iter()
+        .map(|p| p.manifest.started_at.clone())
+        .min()
+        .unwrap_or_default();
+    m.finished_at = crate::time::format_rfc3339(super::now_ms());
+    m.wall_seconds = (sum(&|m| m.wall_seconds) * 1000.0).round() / 1000.0;
+    m.attempts = attempts;
+    m.attempts_per_second = (attempts as f64 / m.wall_seconds.max(1e-9)).round();
+    m.hmacs = result.hmacs;
+    m.facts = Facts::Run(RunFacts {
+        shard_start: 0,
+        shard_end: result.shard.end,
+        fleet_tokens: result.shard.end,
+        logins: result.total_logins(),
+        hmacs_per_attempt: result.hmacs as f64 / attempts.max(1) as f64,
+        hmac_sha1_codes_per_second_one_thread: weighted(&|r| {
+            r.hmac_sha1_codes_per_second_one_thread
+        })
+        .round(),
+        codes_per_attempt_equivalent: weighted(&|r| r.codes_per_attempt_equivalent),
+        shard: None,
+        merged_from: Some(parts.iter().map(|p| p.dir.display().to_string()).collect()),
+    });
+    m
+}
