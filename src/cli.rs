@@ -5,8 +5,8 @@ use crate::chart::Format;
 use crate::error::Result;
 use crate::otp::Algorithm;
 use crate::pipeline::{
-    self, analyze, check, code::CodePlan, merge, plot::PlotPlan, replay, run, run::RunPlan,
-    sweep::SweepPlan, sweep::Target, Progress, ScenarioInput,
+    self, analyze, check, code::CodePlan, merge, plot::PlotPlan, replay, run, run::RunPlan, sweep,
+    sweep::SweepPlan, Progress, ScenarioInput,
 };
 use crate::scenario::Override;
 use clap::{Parser, Subcommand};
@@ -68,28 +68,7 @@ pub enum Command {
     Presets,
     /// Run every setting of the scenario's [sweep] on the same fleet; write sweep.csv, charts
     /// and a recommendation.
-    Sweep {
-        /// The scenario file (TOML) with a [sweep] part.
-        scenario: PathBuf,
-        /// Results folder (default: results/<run.name>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Worker threads (default: all cores). Results do not depend on it.
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Replace an existing results folder.
-        #[arg(long)]
-        force: bool,
-        /// Override a scenario field for every setting (repeatable).
-        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = Override::parse)]
-        sets: Vec<Override>,
-        /// Keep settings whose `all` row meets this, e.g. first_try_acceptance>=0.995 (repeatable).
-        #[arg(long = "target", value_name = "COLUMN>=VALUE", value_parser = Target::parse)]
-        targets: Vec<Target>,
-        /// Run even when a setting's estimated memory exceeds what the machine has available.
-        #[arg(long)]
-        yes: bool,
-    },
+    Sweep(sweep::SweepArgs),
     /// Redraw the charts and report.md of a results folder from its CSV and manifest.
     Plot {
         /// A results folder written by `otpdrift run`.
@@ -166,17 +145,8 @@ pub fn main_with(cli: Cli) -> Result<()> {
             emit(&check::execute(&ScenarioInput::load(&scenario, &sets)?)?)?;
         }
         Command::Presets => emit(&pipeline::presets::text())?,
-        Command::Sweep {
-            scenario,
-            out,
-            threads,
-            force,
-            sets,
-            targets,
-            yes,
-        } => {
-            let input = ScenarioInput::load(&scenario, &sets)?;
-            let plan = SweepPlan::new(input, targets, out, threads, (force, yes))?;
+        Command::Sweep(args) => {
+            let plan = SweepPlan::from_args(args)?;
             let outcome = pipeline::sweep::execute(&plan, &Bar::new())?;
             emit(&format!("{}\n", outcome.summary_text()))?;
         }

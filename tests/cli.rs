@@ -1945,3 +1945,126 @@ fn analyze_reads_hand_written_logs_as_their_writer_meant() {
     );
     assert_eq!(m["rows_out_of_order"], 3);
 }
+
+/// Spawns every `--shard K/3` of `args` as its own process at once, waits for all of them.
+fn shards(args: &[&str], cwd: &Path) {
+    let children: Vec<_> = (1..=3)
+        .map(|k| {
+            let out = format!("part{k}");
+            let shard = format!("{k}/3");
+            Command::new(env!("CARGO_BIN_EXE_otpdrift"))
+                .args(args)
+                .args(["--out", &out, "--shard", &shard, "--threads", "1"])
+                .current_dir(cwd)
+                .output()
+        })
+        .collect();
+    for c in children {
+        ok(&c.expect("the binary runs"));
+    }
+}
+
+#[test]
+fn shards_run_as_separate_processes_merge_to_the_whole_run_byte_for_byte() {
+    let dir = Dir::new("shards");
+    let path = dir.write("mixed.toml", SMALL_MIXED);
+    let p = path.to_str().unwrap();
+    ok(&otpdrift(
+        &["run", p, "--out", "whole", "--trace", "30"],
+        &dir.0,
+    ));
+    shards(&["run", p, "--trace", "30"], &dir.0);
+    // A shard folder holds its rows and its aggregates, no charts.
+    let part: Vec<String> = fs::read_dir(dir.0.join("part2"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(part.contains(&"aggregates.json".to_string()), "{part:?}");
+    assert!(!part.iter().any(|f| f.ends_with(".png")), "{part:?}");
+    // Missing or doubled shards are refused, and nothing is written.
+    let missing = otpdrift(&["merge", "part1", "part3", "--out", "m"], &dir.0);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr)
+            .contains("tokens 80..160 of 240 are in none of the folders given"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+    assert!(!dir.0.join("m").exists());
+    let twice = otpdrift(
+        &["merge", "part1", "part2", "part2", "part3", "--out", "m"],
+        &dir.0,
+    );
+    assert_eq!(twice.status.code(), Some(2));
+    assert!(!dir.0.join("m").exists());
+    let out = ok(&otpdrift(
+        &["merge", "part3", "part1", "part2", "--out", "merged"],
+        &dir.0,
+    ));
+    assert!(out.contains("mixed — 240 tokens"), "{out}");
+    for f in [
+        "summary.csv",
+        "timeseries.csv",
+        "lifetime.csv",
+        "tokens.csv",
+        "aggregates.json",
+        "trace.csv",
+        "trace-secrets.csv",
+        "trace-validator.toml",
+        "report.md",
+    ] {
+        assert_eq!(
+            fs::read(dir.0.join("whole").join(f)).unwrap(),
+            fs::read(dir.0.join("merged").join(f)).unwrap(),
+            "{f} of the merged shards differs from the whole run's"
+        );
+    }
+    let m: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.0.join("merged/manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["merged_from"].as_array().unwrap().len(), 3);
+    let w: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.0.join("whole/manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["attempts"], w["attempts"]);
+    assert_eq!(m["hmacs"], w["hmacs"]);
+}
+
+#[test]
+fn sweep_shards_run_as_separate_processes_merge_to_the_whole_sweep_byte_for_byte() {
+    let dir = Dir::new("sweep-shards");
+    let path = dir.write("s.toml", SWEEP);
+    let p = path.to_str().unwrap();
+    let t = ["--target", "first_try_acceptance>=0.9"];
+    ok(&otpdrift(
+        &[&["sweep", p, "--out", "whole"][..], &t].concat(),
+        &dir.0,
+    ));
+    shards(&[&["sweep", p][..], &t].concat(), &dir.0);
+    // 6 settings in thirds: each shard holds 2 of them.
+    let rows = read_csv(&dir.0.join("part2/sweep.csv"));
+    let points: Vec<&str> = rows.iter().map(|r| r["point"].as_str()).collect();
+    assert_eq!(points, ["3", "3", "3", "4", "4", "4"]);
+    let missing = otpdrift(&["merge", "part1", "part2", "--out", "m"], &dir.0);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr)
+            .contains("shard 3/3 is in none of the folders given"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+    ok(&otpdrift(
+        &["merge", "part2", "part3", "part1", "--out", "merged"],
+        &dir.0,
+    ));
+    for f in [
+        "sweep.csv",
+        "report.md",
+        "tradeoff.svg",
+        "sweep_acceptance.svg",
+    ] {
+        assert_eq!(
+            fs::read(dir.0.join("whole").join(f)).unwrap(),
+            fs::read(dir.0.join("merged").join(f)).unwrap(),
+            "{f} of the merged sweep shards differs from the whole sweep's"
+        );
+    }
+}

@@ -2,13 +2,16 @@
 //! run (aggregates added, tokens.csv and traces concatenated in token order), byte for byte the
 //! CSV an unsharded run writes; or the folders of `sweep --shard K/N` into the whole sweep.
 
-use super::run::{render, RunOutcome, TokensStream};
+use super::run::{render, RunOutcome, Shard, TokensStream};
+use super::sweep::{choose, recommendation, SweepOutcome, Target, Verdict};
 use super::Progress;
 use crate::chart::Format;
 use crate::error::{Error, Result};
 use crate::export::{Staged, TokensCsv};
 use crate::metrics::{Buckets, Tally};
-use crate::results::{read_manifest, recorded_scenario, Aggregates, Facts, Manifest, RunFacts};
+use crate::results::{
+    read_manifest, recorded_scenario, Aggregates, Facts, Manifest, RunFacts, SweepFacts, SweepTable,
+};
 use crate::sim::RunResult;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -50,9 +53,170 @@ pub fn execute(args: &MergeArgs, progress: &dyn Progress) -> Result<String> {
         &read(&args.shards[0], "manifest.json")?,
     )?;
     if first.command == "sweep" {
-        return super::sweep::merge(args, progress);
+        return Ok(merge_sweeps(args)?.summary_text());
     }
     Ok(merge_runs(args, progress)?.summary_text())
+}
+
+/// One `sweep --shard` folder, read and checked.
+struct SweepPart {
+    dir: PathBuf,
+    manifest: Manifest,
+    facts: SweepFacts,
+    shard: Shard,
+    table: SweepTable,
+}
+
+/// Merges `sweep --shard` folders into the whole sweep's folder: the tables joined in point
+/// order (each point was simulated whole by one shard, so its rows are the unsharded rows),
+/// then the recommendation, charts and report of the whole.
+pub fn merge_sweeps(args: &MergeArgs) -> Result<SweepOutcome> {
+    let mut parts = Vec::new();
+    for dir in &args.shards {
+        let file = shown(dir, "manifest.json");
+        let manifest = read_manifest(&file, &read(dir, "manifest.json")?)?;
+        let facts = match &manifest.facts {
+            Facts::Sweep(f) if manifest.command == "sweep" => f.clone(),
+            _ => {
+                return Err(Error::input(format!(
+                    "{file}: written by `otpdrift {}`; merge takes the folders of one `otpdrift sweep --shard K/N` (or of one `otpdrift run --shard K/N`)",
+                    manifest.command
+                )))
+            }
+        };
+        let shard = match facts.shard.as_deref().map(Shard::parse) {
+            Some(Ok(s)) => s,
+            _ => {
+                return Err(Error::input(format!(
+                    "{file}: not a shard (written by `otpdrift sweep` without --shard): it holds the whole sweep already"
+                )))
+            }
+        };
+        let csv = shown(dir, "sweep.csv");
+        let table = SweepTable::from_csv(&csv, &read(dir, "sweep.csv")?)?;
+        let range = shard.range(facts.points.len() as u64);
+        if let Some(l) = table
+            .lines
+            .iter()
+            .find(|l| !range.contains(&(l.point as u64 - 1)))
+        {
+            return Err(Error::input(format!(
+                "{csv}: holds setting {}, which is not in shard {}'s settings {} to {}",
+                l.point,
+                shard.label(),
+                range.start + 1,
+                range.end
+            )));
+        }
+        parts.push(SweepPart {
+            dir: dir.clone(),
+            manifest,
+            facts,
+            shard,
+            table,
+        });
+    }
+    parts.sort_by_key(|p| p.shard.k);
+    let base = &parts[0];
+    let n = base.shard.n;
+    for p in &parts {
+        if p.manifest.scenario != base.manifest.scenario
+            || p.manifest.seed != base.manifest.seed
+            || p.facts.points != base.facts.points
+            || p.shard.n != n
+        {
+            return Err(Error::input(format!(
+                "{}: a shard of another sweep than {} (the recorded scenario, seed, settings or N differs)",
+                p.dir.display(),
+                base.dir.display()
+            )));
+        }
+    }
+    for k in 1..=n {
+        let given: Vec<&SweepPart> = parts.iter().filter(|p| p.shard.k == k).collect();
+        match given[..] {
+            [] => {
+                return Err(Error::input(format!(
+                    "shard {k}/{n} is in none of the folders given; pass every shard"
+                )))
+            }
+            [_] => {}
+            [_, p, ..] => {
+                return Err(Error::input(format!(
+                    "{}: shard {k}/{n} is given twice",
+                    p.dir.display()
+                )))
+            }
+        }
+    }
+    let sc = recorded_scenario(&shown(&base.dir, "manifest.json"), &base.manifest)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| super::default_out(&sc.run.name, args.force));
+    refuse_a_shard_as_out(&out, parts.iter().map(|p| p.dir.as_path()))?;
+    let mut table = SweepTable {
+        params: base.table.params.clone(),
+        lines: Vec::new(),
+    };
+    for p in &parts {
+        if p.table.params != table.params {
+            return Err(Error::input(format!(
+                "{}/sweep.csv: swept columns {:?} differ from {}'s {:?}",
+                p.dir.display(),
+                p.table.params,
+                base.dir.display(),
+                table.params
+            )));
+        }
+        table.lines.extend(p.table.lines.iter().cloned());
+    }
+    let labels: Vec<String> = base
+        .facts
+        .points
+        .iter()
+        .map(|p| p["label"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let targets = base
+        .facts
+        .targets
+        .iter()
+        .map(|t| Target::parse(t).map_err(Error::input))
+        .collect::<Result<Vec<_>>>()?;
+    let verdict = choose(&table, &targets);
+    let text = recommendation(&labels, &targets, &verdict);
+    let mut manifest = merged_common(parts.iter().map(|p| &p.manifest));
+    manifest.facts = Facts::Sweep(SweepFacts {
+        seconds_per_point: manifest.wall_seconds / labels.len().max(1) as f64,
+        recommended: match &verdict {
+            Verdict::Met(ps) => ps.clone(),
+            _ => Vec::new(),
+        },
+        shard: None,
+        merged_from: Some(parts.iter().map(|p| p.dir.display().to_string()).collect()),
+        ..base.facts.clone()
+    });
+    let (folder, data) = super::sweep::render(&sc, &table, text, &mut manifest, true)?;
+    crate::export::write_folder(&out, args.force, &folder)?;
+    Ok(SweepOutcome {
+        data,
+        manifest,
+        labels,
+        dir: out,
+    })
+}
+
+/// Refuses to write the merged folder over one of its shards.
+fn refuse_a_shard_as_out<'a>(out: &Path, dirs: impl Iterator<Item = &'a Path>) -> Result<()> {
+    for d in dirs {
+        if same_path(out, d) {
+            return Err(Error::input(format!(
+                "--out {}: is one of the shards being merged; write the whole result elsewhere",
+                out.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Merges `run --shard` folders into the whole run's folder.
@@ -114,14 +278,7 @@ pub fn merge_runs(args: &MergeArgs, progress: &dyn Progress) -> Result<RunOutcom
         .out
         .clone()
         .unwrap_or_else(|| super::default_out(&sc.run.name, args.force));
-    for p in &parts {
-        if same_path(&out, &p.dir) {
-            return Err(Error::input(format!(
-                "--out {}: is one of the shards being merged; write the whole run elsewhere",
-                out.display()
-            )));
-        }
-    }
+    refuse_a_shard_as_out(&out, parts.iter().map(|p| p.dir.as_path()))?;
     let staged = Staged::begin(&out, args.force)?;
     progress.start(fleet, &sc.run.name);
     let names = sc.population_names();
@@ -287,26 +444,18 @@ fn concatenate(
 /// The whole run's manifest: the first shard's, with counts added, the slowest shard's threads,
 /// wall seconds summed (the work, wherever it ran) and the raw-code rates weighted by attempts.
 fn merged_manifest(parts: &[Part], result: &RunResult) -> Manifest {
-    let mut m = parts[0].manifest.clone();
-    let sum = |f: &dyn Fn(&Manifest) -> f64| parts.iter().map(|p| f(&p.manifest)).sum::<f64>();
-    let attempts: u64 = parts.iter().map(|p| p.manifest.attempts).sum();
+    let mut m = merged_common(parts.iter().map(|p| &p.manifest));
+    let attempts = m.attempts;
     let weighted = |f: &dyn Fn(&RunFacts) -> f64| {
-        sum(&|m| match &m.facts {
-            Facts::Run(r) => f(r) * m.attempts as f64,
-            Facts::Sweep(_) => 0.0,
-        }) / attempts.max(1) as f64
+        parts
+            .iter()
+            .map(|p| match &p.manifest.facts {
+                Facts::Run(r) => f(r) * p.manifest.attempts as f64,
+                Facts::Sweep(_) => 0.0,
+            })
+            .sum::<f64>()
+            / attempts.max(1) as f64
     };
-    m.threads = parts.iter().map(|p| p.manifest.threads).max().unwrap_or(1);
-    m.started_at = parts
-        .iter()
-        .map(|p| p.manifest.started_at.clone())
-        .min()
-        .unwrap_or_default();
-    m.finished_at = crate::time::format_rfc3339(super::now_ms());
-    m.wall_seconds = (sum(&|m| m.wall_seconds) * 1000.0).round() / 1000.0;
-    m.attempts = attempts;
-    m.attempts_per_second = (attempts as f64 / m.wall_seconds.max(1e-9)).round();
-    m.hmacs = result.hmacs;
     m.facts = Facts::Run(RunFacts {
         shard_start: 0,
         shard_end: result.shard.end,
@@ -321,5 +470,23 @@ fn merged_manifest(parts: &[Part], result: &RunResult) -> Manifest {
         shard: None,
         merged_from: Some(parts.iter().map(|p| p.dir.display().to_string()).collect()),
     });
+    m
+}
+
+/// The first shard's manifest with the counts added, the most threads any shard had, wall
+/// seconds summed (the work, wherever it ran) and the earliest start.
+fn merged_common<'a>(ms: impl Iterator<Item = &'a Manifest> + Clone) -> Manifest {
+    let mut m = ms.clone().next().expect("at least one shard").clone();
+    m.threads = ms.clone().map(|p| p.threads).max().unwrap_or(1);
+    m.started_at = ms
+        .clone()
+        .map(|p| p.started_at.clone())
+        .min()
+        .unwrap_or_default();
+    m.finished_at = crate::time::format_rfc3339(super::now_ms());
+    m.wall_seconds = (ms.clone().map(|p| p.wall_seconds).sum::<f64>() * 1000.0).round() / 1000.0;
+    m.attempts = ms.clone().map(|p| p.attempts).sum();
+    m.hmacs = ms.map(|p| p.hmacs).sum();
+    m.attempts_per_second = (m.attempts as f64 / m.wall_seconds.max(1e-9)).round();
     m
 }

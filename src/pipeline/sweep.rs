@@ -2,6 +2,7 @@
 //! numbers), tabulate each setting's user-side and attacker-side figures (sweep.csv), draw the
 //! trade-off, and recommend the settings that meet the `--target`s.
 
+use super::run::Shard;
 use super::{manifest, pct, thread_pool, Progress, ScenarioInput, Stopwatch};
 use crate::attack::{exposure, Exposure};
 use crate::error::{Error, Result};
@@ -10,11 +11,42 @@ use crate::metrics::{wilson95, Counts};
 use crate::results::cells::{get, Fixed, Rate, Sci};
 use crate::results::{Facts, Manifest, SweepData, SweepFacts, SweepLine, SweepRow, SweepTable};
 use crate::scenario::sweep::{plain, settings};
-use crate::scenario::{AttackSpec, Point, Scenario};
+use crate::scenario::{AttackSpec, Override, Point, Scenario};
 use crate::sim::{self, RunResult};
 use crate::time::{format_duration, YEAR_S};
 use std::fmt;
 use std::path::PathBuf;
+
+/// The flags of `otpdrift sweep`.
+#[derive(clap::Args, Debug)]
+pub struct SweepArgs {
+    /// The scenario file (TOML) with a [sweep] part.
+    pub scenario: PathBuf,
+    /// Results folder (default: results/<run.name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Replace an existing results folder.
+    #[arg(long)]
+    pub force: bool,
+    /// Override a scenario field for every setting (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = Override::parse)]
+    pub sets: Vec<Override>,
+    /// Keep settings whose `all` row meets this, e.g. first_try_acceptance>=0.995 (repeatable).
+    #[arg(long = "target", value_name = "COLUMN>=VALUE", value_parser = Target::parse)]
+    pub targets: Vec<Target>,
+    /// Run even when a setting's estimated memory exceeds what the machine has available.
+    #[arg(long)]
+    pub yes: bool,
+    /// How codes are decided, for every setting: `exact` or `fast` (as --set run.decide=MODE).
+    #[arg(long, value_name = "exact|fast")]
+    pub mode: Option<String>,
+    /// Run only the K-th of N equal shares of the settings; combine with `otpdrift merge`.
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse_arg)]
+    pub shard: Option<Shard>,
+}
 
 /// A checked `sweep`: the base scenario, its settings, the targets, where to write.
 #[derive(Clone, Debug)]
@@ -27,9 +59,32 @@ pub struct SweepPlan {
     pub out: PathBuf,
     pub force: bool,
     pub threads: Option<usize>,
+    /// Run only the K-th of N shares of the points (1-based), for `merge`.
+    pub shard: Option<Shard>,
 }
 
 impl SweepPlan {
+    /// Reads the scenario, applies the flags and checks the plan.
+    pub fn from_args(a: SweepArgs) -> Result<SweepPlan> {
+        let mut sets = a.sets;
+        if let Some(m) = &a.mode {
+            sets.push(super::mode_override(m)?);
+        }
+        let input = ScenarioInput::load(&a.scenario, &sets)?;
+        let mut plan = SweepPlan::new(input, a.targets, a.out, a.threads, (a.force, a.yes))?;
+        plan.shard = a.shard;
+        Ok(plan)
+    }
+
+    /// The points this run simulates: all, or its shard's share.
+    pub fn range(&self) -> std::ops::Range<usize> {
+        let n = self.points.len();
+        self.shard.map_or(0..n, |s| {
+            let r = s.range(n as u64);
+            r.start as usize..r.end as usize
+        })
+    }
+
     /// Expands and checks every setting and every target; refuses at once a folder that holds
     /// results unless `force`.
     pub fn new(
@@ -72,13 +127,9 @@ impl SweepPlan {
             out,
             force,
             threads,
+            shard: None,
         })
     }
-}
-
-/// Merges `sweep --shard` folders into the whole sweep's folder.
-pub fn merge(_args: &super::merge::MergeArgs, _progress: &dyn Progress) -> Result<String> {
-    Err(Error::input("merging sweep shards is not built yet"))
 }
 
 /// What a sweep did, for the terminal.
@@ -95,19 +146,21 @@ pub fn execute(plan: &SweepPlan, progress: &dyn Progress) -> Result<SweepOutcome
     let base = &plan.input.scenario;
     let (threads, pool) = thread_pool(plan.threads)?;
     let same = same_fleet(&plan.scenarios);
+    let range = plan.range();
+    let scenarios = &plan.scenarios[range.clone()];
     // Every setting simulates its whole fleet, one after another.
-    let total: u64 = plan.scenarios.iter().map(|s| s.run.tokens).sum();
+    let total: u64 = scenarios.iter().map(|s| s.run.tokens).sum();
     progress.start(
         total,
-        &format!("{} ({} settings)", base.run.name, plan.points.len()),
+        &format!("{} ({} settings)", base.run.name, scenarios.len()),
     );
     let watch = Stopwatch::start();
     let advance = |n| progress.advance(n);
     let results = pool.install(|| {
         if same {
-            sim::run_points(&plan.scenarios, &advance)
+            sim::run_points(scenarios, &advance)
         } else {
-            plan.scenarios
+            scenarios
                 .iter()
                 .map(|sc| sim::run(sc, 0..sc.run.tokens, &advance))
                 .collect()
@@ -116,9 +169,22 @@ pub fn execute(plan: &SweepPlan, progress: &dyn Progress) -> Result<SweepOutcome
     let wall = watch.seconds();
     progress.finish();
 
-    let table = table(&plan.points, &plan.scenarios, &results);
-    let verdict = choose(&table, &plan.targets);
-    let recommendation = recommendation(&plan.points, &plan.targets, &verdict);
+    let table = table(&plan.points, range.start, scenarios, &results);
+    let labels: Vec<String> = plan.points.iter().map(Point::label).collect();
+    let verdict = match plan.shard {
+        Some(_) => Verdict::Untargeted,
+        None => choose(&table, &plan.targets),
+    };
+    let recommendation = match plan.shard {
+        Some(s) => format!(
+            "Shard {} of the settings ({} to {}): combine all {} folders with `otpdrift merge` for the recommendation.",
+            s.label(),
+            range.start + 1,
+            range.end,
+            s.n
+        ),
+        None => recommendation(&labels, &plan.targets, &verdict),
+    };
     let attempts: u64 = results.iter().map(|r| r.total_attempts()).sum();
     let facts = Facts::Sweep(SweepFacts {
             points: plan
@@ -134,12 +200,14 @@ pub fn execute(plan: &SweepPlan, progress: &dyn Progress) -> Result<SweepOutcome
                 })
                 .collect(),
             same_fleet: same,
-            seconds_per_point: wall / plan.points.len() as f64,
+            seconds_per_point: wall / range.len().max(1) as f64,
             targets: plan.targets.iter().map(|t| t.text.clone()).collect(),
             recommended: match &verdict {
                 Verdict::Met(ps) => ps.clone(),
                 _ => Vec::new(),
             },
+            shard: plan.shard.map(Shard::label),
+            merged_from: None,
     });
     let mut manifest = manifest(
         "sweep",
@@ -149,30 +217,39 @@ pub fn execute(plan: &SweepPlan, progress: &dyn Progress) -> Result<SweepOutcome
         (attempts, results.iter().map(|r| r.hmacs).sum()),
         facts,
     );
-    let (folder, data) = render(base, &table, recommendation, &mut manifest)?;
+    let (folder, data) = render(
+        base,
+        &table,
+        recommendation,
+        &mut manifest,
+        plan.shard.is_none(),
+    )?;
     export::write_folder(&plan.out, plan.force, &folder)?;
     Ok(SweepOutcome {
         data,
         manifest,
-        labels: plan.points.iter().map(Point::label).collect(),
+        labels,
         dir: plan.out.clone(),
     })
 }
 
-/// The files of a sweep's folder: sweep.csv and the manifest, then charts and report from
-/// sweep.csv as written. Fills in the manifest's file list.
+/// The files of a sweep's folder: sweep.csv and the manifest, then (unless a shard's, whose
+/// figures are a part) charts and report from sweep.csv as written. Fills in the manifest's
+/// file list.
 pub fn render(
     base: &Scenario,
     table: &SweepTable,
     recommendation: String,
     manifest: &mut Manifest,
+    views: bool,
 ) -> Result<(Folder, SweepData)> {
-    let views: [&dyn Exporter<SweepData>; 2] = [&SweepCharts, &SweepReport];
+    let all: [&dyn Exporter<SweepData>; 2] = [&SweepCharts, &SweepReport];
+    let views = if views { &all[..] } else { &[] };
     manifest.files = SweepCsv.file_names();
     manifest
         .files
         .extend(Exporter::<Manifest>::file_names(&ManifestJson));
-    manifest.files.extend(export::file_names(&views));
+    manifest.files.extend(export::file_names(views));
     let mut folder = Folder::default();
     SweepCsv.render(table, &mut folder)?;
     Exporter::<Manifest>::render(&ManifestJson, manifest, &mut folder)?;
@@ -185,7 +262,7 @@ pub fn render(
         .map_err(|e| Error::failed(format!("reading back the results: {e}")))?,
         recommendation,
     };
-    export::render_all(&views, &data, &mut folder)?;
+    export::render_all(views, &data, &mut folder)?;
     Ok((folder, data))
 }
 
@@ -204,7 +281,14 @@ pub fn same_fleet(points: &[Scenario]) -> bool {
 }
 
 /// sweep.csv's content: per point, each population then `all`, with the analytic attacker.
-pub fn table(points: &[Point], scenarios: &[Scenario], results: &[RunResult]) -> SweepTable {
+/// `scenarios` and `results` are those of the points from `first` on (a shard's share); the
+/// columns are those of every point, so that shards' tables join.
+pub fn table(
+    points: &[Point],
+    first: usize,
+    scenarios: &[Scenario],
+    results: &[RunResult],
+) -> SweepTable {
     let mut params: Vec<String> = Vec::new();
     for p in points {
         for (k, _) in &p.settings {
@@ -214,7 +298,13 @@ pub fn table(points: &[Point], scenarios: &[Scenario], results: &[RunResult]) ->
         }
     }
     let mut lines = Vec::new();
-    for (i, ((pt, sc), r)) in points.iter().zip(scenarios).zip(results).enumerate() {
+    for (i, ((pt, sc), r)) in points[first..]
+        .iter()
+        .zip(scenarios)
+        .zip(results)
+        .enumerate()
+    {
+        let i = first + i;
         let spec = sc.attack.clone().unwrap_or(AttackSpec {
             guesses_per_day: 100.0,
             simulate_accounts: 0,
@@ -481,8 +571,8 @@ pub fn choose(table: &SweepTable, targets: &[Target]) -> Verdict {
 }
 
 /// The recommendation in Markdown.
-pub fn recommendation(points: &[Point], targets: &[Target], verdict: &Verdict) -> String {
-    let label = |p: usize| format!("#{p} ({})", points[p - 1].label());
+pub fn recommendation(points: &[String], targets: &[Target], verdict: &Verdict) -> String {
+    let label = |p: usize| format!("#{p} ({})", points[p - 1]);
     let ts: Vec<String> = targets.iter().map(|t| format!("`{t}`")).collect();
     match verdict {
         Verdict::Untargeted => "No `--target` was given: every setting is listed above; the Pareto front is the short list.".to_string(),

@@ -66,6 +66,12 @@ pub struct SweepFacts {
     pub targets: Vec<String>,
     /// The settings meeting every target, best security first.
     pub recommended: Vec<usize>,
+    /// `K/N` for one shard of the settings (`sweep --shard`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    /// The shard folders a merged sweep was combined from (`merge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_from: Option<Vec<String>>,
 }
 
 impl Manifest {
