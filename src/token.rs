@@ -127,12 +127,30 @@ pub fn credential_id(kind: TokenKind, token: u64, generation: u32) -> String {
 
 const CACHE: usize = 16;
 
+/// The fast mode's code of `step`: two rounds of a 64-bit finalizer (MurmurHash3's fmix64)
+/// over key and step, reduced to `digits` digits. Its output passes as uniform and
+/// step-to-step independent for this purpose (the reduction's bias is under 10^-9), so a code
+/// matches another step's with chance 10^-digits, as an HMAC code does.
+pub fn fast_code(key: u64, step: u64, digits: u32) -> u32 {
+    fn fmix(mut x: u64) -> u64 {
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        x ^ (x >> 33)
+    }
+    let h = fmix(fmix(key ^ step.wrapping_mul(0x9e37_79b9_7f4a_7c15)) ^ key.rotate_left(29));
+    (h % 10u64.pow(digits)) as u32
+}
+
 /// One credential on one device.
 #[derive(Clone)]
 pub struct Token {
     pub kind: TokenKind,
     pub credential: String,
     keyed: Keyed,
+    /// `decide = "fast"`: the key of the mixer that stands in for HMAC.
+    fast: Option<u64>,
     secret: Box<[u8]>,
     digits: u32,
     /// Recently computed (step, code) pairs: the token and the validator often need the same step.
@@ -161,6 +179,7 @@ impl Token {
             kind: spec.kind,
             credential,
             keyed: Keyed::new(spec.algorithm, &secret),
+            fast: None,
             secret: secret.into_boxed_slice(),
             digits: spec.digits,
             cache: [(i64::MIN, 0); CACHE],
@@ -175,10 +194,22 @@ impl Token {
         t
     }
 
+    /// Computes codes with the fast mixer instead of HMAC (`decide = "fast"`), keyed by the
+    /// secret.
+    pub fn fast(mut self) -> Token {
+        let mut k = [0u8; 8];
+        k.copy_from_slice(&self.secret[..8]);
+        self.fast = Some(u64::from_le_bytes(k));
+        self
+    }
+
     /// The code for step (TOTP) or counter (HOTP) `step`.
     pub fn code(&mut self, step: i64) -> u32 {
         if step < 0 {
             return crate::validator::NO_CODE; // before T0 there is no code
+        }
+        if let Some(key) = self.fast {
+            return fast_code(key, step as u64, self.digits);
         }
         let slot = (step as usize) % CACHE;
         if self.cache[slot].0 == step {
@@ -241,6 +272,32 @@ mod tests {
     use super::*;
     use crate::rng::{stream, Purpose};
     use crate::time::DAY;
+
+    #[test]
+    fn fast_codes_are_uniform_and_collide_at_ten_to_the_minus_digits() {
+        // Two-digit codes of 200,000 steps: each value about 2,000 times (chi-square with 99
+        // degrees of freedom well under its 0.1% point, 148.2), and the next step's code equal
+        // to this one's 1% of the time, as for independent uniform codes.
+        let n = 200_000u64;
+        let mut seen = [0u64; 100];
+        let mut same_next = 0;
+        for s in 0..n {
+            let c = fast_code(0x1234_5678_9abc_def0, s, 2);
+            seen[c as usize] += 1;
+            same_next += u64::from(c == fast_code(0x1234_5678_9abc_def0, s + 1, 2));
+        }
+        let e = n as f64 / 100.0;
+        let chi2: f64 = seen.iter().map(|&o| (o as f64 - e).powi(2) / e).sum();
+        assert!(chi2 < 148.2, "chi-square {chi2}");
+        let rate = same_next as f64 / n as f64;
+        assert!((rate - 0.01).abs() < 4.0 * (0.01f64 * 0.99 / n as f64).sqrt(), "{rate}");
+        // Another key gives other codes; six digits stay below a million.
+        let differ = (0..1000)
+            .filter(|&s| fast_code(1, s, 6) != fast_code(2, s, 6))
+            .count();
+        assert!(differ > 995, "{differ}");
+        assert!((0..1000).all(|s| fast_code(7, s, 6) < 1_000_000));
+    }
 
     fn spec() -> TokenSpec {
         TokenSpec {

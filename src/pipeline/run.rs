@@ -128,6 +128,13 @@ impl RunPlan {
         };
         let mut plan = RunPlan::new(input, a.out, a.seed, a.threads, a.force, a.yes)?;
         plan.trace = a.trace.unwrap_or_default();
+        if plan.trace != TraceSelect::None
+            && plan.input.scenario.run.decide == crate::scenario::DecideMode::Fast
+        {
+            return Err(crate::error::Error::input(
+                "--trace: the codes of run.decide = \"fast\" are not RFC codes, so a trace could not be replayed; trace an exact run (--mode exact)",
+            ));
+        }
         plan.shard = a.shard;
         Ok(plan)
     }

@@ -23,12 +23,15 @@ use crate::validator::ValidatorConfig;
 use std::fmt;
 use std::path::Path;
 
-/// How codes are decided. Only real HMAC on both sides exists so far; a fast mode comes later
-/// behind the same seam (`sim::life::decide`).
+/// How codes are computed on both sides (docs/model.md, "Decision modes").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DecideMode {
+    /// RFC 4226 HMAC codes: the codes a real token shows.
     Exact,
+    /// A keyed 64-bit mixer in place of HMAC: codes as uniform and as independent from step to
+    /// step, so chance collisions occur at the same 10^-digits per step compared; not RFC codes.
+    Fast,
 }
 
 #[derive(Clone, Debug, PartialEq)]

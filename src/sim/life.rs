@@ -7,7 +7,7 @@ use crate::clock::Clock;
 use crate::metrics::{Buckets, Counts, PopTally};
 use crate::otp::totp_step;
 use crate::rng::{behaviour_at, stream, stream_gen, Purpose, Rng};
-use crate::scenario::{Population, Scenario};
+use crate::scenario::{DecideMode, Population, Scenario};
 use crate::time::{Millis, SECOND};
 use crate::token::{credential_id, DeathCause, Token, TokenKind};
 use crate::user::{typo, Schedule};
@@ -64,8 +64,8 @@ pub struct TokenRecord {
     pub hmacs: u64,
 }
 
-/// Decides one submitted code. The seam for decision modes: only exact (real HMAC on both
-/// sides) exists; a fast mode would replace the code comparisons here.
+/// Decides one submitted code against the token's codes, HMAC or (fast mode) mixed: the
+/// validator's rules are the same either way.
 fn decide(
     v: &ValidatorConfig,
     st: &mut CredentialState,
@@ -171,6 +171,10 @@ impl<'a> Life<'a> {
             codes_before,
             &mut stream_gen(seed, index, Purpose::Secret, generation),
         );
+        let token = match sc.run.decide {
+            DecideMode::Exact => token,
+            DecideMode::Fast => token.fast(),
+        };
 
         // The clock starts where the simulation does, or when a replacement is born.
         let clock = Clock::new(&p.clock, born.max(sc.run.start), clock_rng);

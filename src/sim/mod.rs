@@ -176,6 +176,7 @@ pub fn run_points(points: &[Scenario], progress: &(dyn Fn(u64) + Sync)) -> Vec<R
 mod tests {
 
     use super::*;
+    use crate::metrics::Counts;
 
     const FLEET: &str = r#"
 [run]
@@ -378,11 +379,14 @@ combine = "zip"
     }
 
     #[test]
-    fn simulated_guessing_matches_the_analytic_probability() {
+    fn simulated_guessing_matches_the_analytic_probability_in_both_modes() {
         // Two-digit codes, a ±1 window, no lockout or replay: a guess hits one of the codes of
         // three steps. Distinct codes among three random two-digit codes: 100 (1 - 0.99^3).
-        let text = r#"
+        // In fast mode the chance collisions are drawn by the mixer, at the same rate.
+        for mode in ["exact", "fast"] {
+            let text = r#"
 [run]
+decide = "MODE"
 horizon = "60d"
 tokens = 40
 seed = 31
@@ -402,25 +406,93 @@ recovery = { enabled = false }
 [attack]
 guesses_per_day = 300
 simulate_accounts = 40
-"#;
-        let sc = Scenario::from_toml("a.toml", text).unwrap();
-        let r = run(&sc, 0..40, &|_| {});
-        let c = r.tally.all().total;
-        assert!(c.attack_guesses > 600_000, "{}", c.attack_guesses);
-        let simulated = c.attack_successes as f64 / c.attack_guesses as f64;
-        let exact = 1.0 - 0.99f64.powi(3);
-        let analytic = crate::attack::exposure(&sc, 0, sc.attack.as_ref().unwrap()).p_guess;
-        assert_eq!(analytic, 0.03);
-        let se = (exact * (1.0 - exact) / c.attack_guesses as f64).sqrt();
-        assert!(
-            (simulated - exact).abs() < 4.0 * se,
-            "simulated {simulated}, expected {exact} (se {se})"
+"#
+            .replace("MODE", mode);
+            let sc = Scenario::from_toml("a.toml", &text).unwrap();
+            let r = run(&sc, 0..40, &|_| {});
+            let c = r.tally.all().total;
+            assert!(c.attack_guesses > 600_000, "{}", c.attack_guesses);
+            let simulated = c.attack_successes as f64 / c.attack_guesses as f64;
+            let exact = 1.0 - 0.99f64.powi(3);
+            let analytic = crate::attack::exposure(&sc, 0, sc.attack.as_ref().unwrap()).p_guess;
+            assert_eq!(analytic, 0.03);
+            let se = (exact * (1.0 - exact) / c.attack_guesses as f64).sqrt();
+            assert!(
+                (simulated - exact).abs() < 4.0 * se,
+                "{mode}: simulated {simulated}, expected {exact} (se {se})"
+            );
+            let (lo, hi) = crate::metrics::wilson95(c.attack_successes, c.attack_guesses).unwrap();
+            assert!(
+                lo < analytic * 1.01 && analytic * 0.98 < hi,
+                "{mode}: analytic {analytic} vs [{lo}, {hi}]"
+            );
+            assert_eq!(r.hmacs == 0, mode == "fast", "{mode}: {} HMACs", r.hmacs);
+        }
+    }
+
+    #[test]
+    fn fast_mode_gives_the_exact_modes_figures_on_a_mixed_fleet() {
+        // Drifting hardware tokens that need the drift learning and resync, phones, HOTP,
+        // typos: every summary figure of fast mode within sampling error of exact mode's.
+        let text = |mode: &str| {
+            format!(
+                "[run]\ndecide = \"{mode}\"\nhorizon = \"180d\"\ntokens = 300\nseed = 23\nbucket = \"month\"\n\
+                 [[population]]\nshare = 0.4\ntoken = {{ kind = \"hardware\" }}\n\
+                 clock = {{ drift_ppm = {{ dist = \"normal\", mean = 0, sd = 25 }} }}\n\
+                 user = {{ typo_probability = 0.05 }}\n\
+                 [[population]]\nshare = 0.4\ntoken = {{ kind = \"phone\" }}\nuser = {{ typo_probability = 0.05 }}\n\
+                 [[population]]\nshare = 0.2\ntoken = {{ kind = \"hotp\" }}\n"
+            )
+        };
+        let exact = run(
+            &Scenario::from_toml("e.toml", &text("exact")).unwrap(),
+            0..300,
+            &|_| {},
         );
-        let (lo, hi) = crate::metrics::wilson95(c.attack_successes, c.attack_guesses).unwrap();
-        assert!(
-            lo < analytic * 1.01 && analytic * 0.98 < hi,
-            "analytic {analytic} vs [{lo}, {hi}]"
+        let fast = run(
+            &Scenario::from_toml("f.toml", &text("fast")).unwrap(),
+            0..300,
+            &|_| {},
         );
+        assert!(exact.hmacs > 0);
+        assert_eq!(fast.hmacs, 0);
+        for (p, (e, f)) in exact.tally.pops.iter().zip(&fast.tally.pops).enumerate() {
+            let (e, f) = (e.total, f.total);
+            assert!(e.logins > 1000, "population {p}: {} logins", e.logins);
+            // Rates of logins: within four standard errors of the two runs' pooled rate.
+            let rates: [(&str, fn(&Counts) -> u64); 10] = [
+                ("rejected out of window", |c| c.rejected_out_of_window),
+                ("rejected typo", |c| c.rejected_typo),
+                ("waited for a fresh code", |c| c.waited_for_fresh_code),
+                ("chance matches", |c| c.chance_matches),
+                ("first-try acceptance", |c| c.first_try_ok),
+                ("login success", |c| c.logins_ok),
+                ("incidents", |c| c.incidents),
+                ("lockouts", |c| c.lockouts),
+                ("resyncs", |c| c.resyncs_attempted),
+                ("tickets", |c| c.tickets()),
+            ];
+            for (what, k) in rates {
+                let (a, b) = (
+                    k(&e) as f64 / e.logins as f64,
+                    k(&f) as f64 / f.logins as f64,
+                );
+                let pooled = (k(&e) + k(&f)) as f64 / (e.logins + f.logins) as f64;
+                let se =
+                    (pooled * (1.0 - pooled) * (1.0 / e.logins as f64 + 1.0 / f.logins as f64))
+                        .sqrt();
+                assert!(
+                    (a - b).abs() <= 4.0 * se + 1e-12,
+                    "population {p} {what}: exact {a}, fast {b} (se {se})"
+                );
+            }
+            assert!((e.attempts as f64 - f.attempts as f64).abs() <= 0.01 * e.attempts as f64);
+        }
+        assert_eq!(exact.tally.all().tokens, fast.tally.all().tokens);
+        // The comparison has teeth: the drifting tokens fail, resync and call the helpdesk.
+        let hw = exact.tally.pops[0].total;
+        assert!(hw.first_try_ok < hw.logins * 99 / 100, "{hw:?}");
+        assert!(hw.resyncs_attempted > 0 && hw.incidents > 0, "{hw:?}");
     }
 
     #[test]

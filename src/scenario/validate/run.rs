@@ -111,8 +111,12 @@ pub(super) fn run_spec(c: &mut Checker, r: RawRun, default_name: &str) -> RunSpe
         "run.decide",
         r.decide.as_ref(),
         DecideMode::Exact,
-        |s| (s == "exact").then_some(DecideMode::Exact),
-        "exact",
+        |s| match s {
+            "exact" => Some(DecideMode::Exact),
+            "fast" => Some(DecideMode::Fast),
+            _ => None,
+        },
+        "exact, fast",
     );
     RunSpec {
         name,
