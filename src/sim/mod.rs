@@ -460,7 +460,8 @@ simulate_accounts = 40
             let (e, f) = (e.total, f.total);
             assert!(e.logins > 1000, "population {p}: {} logins", e.logins);
             // Rates of logins: within four standard errors of the two runs' pooled rate.
-            let rates: [(&str, fn(&Counts) -> u64); 10] = [
+            type Count = fn(&Counts) -> u64;
+            let rates: [(&str, Count); 10] = [
                 ("rejected out of window", |c| c.rejected_out_of_window),
                 ("rejected typo", |c| c.rejected_typo),
                 ("waited for a fresh code", |c| c.waited_for_fresh_code),
