@@ -125,20 +125,20 @@ impl ClockSpec {
 const AGING_TAU_S: f64 = 30.0 * 86_400.0;
 const NEVER: Millis = Millis::MAX;
 
-/// A term amp * cos(omega * t + phase) of the squared temperature deviation.
-#[derive(Clone, Debug)]
-struct Cos {
-    amp: f64,
-    omega: f64,
-    phase: f64,
-}
-
+/// The temperature term's periodic part, D² with D = c + a cos(θs) + b cos(θd) expanded into
+/// the harmonics of the seasonal angle θs and the daily angle θd.
 #[derive(Clone, Debug)]
 struct Thermal {
     /// -k * 1e-6: fractional frequency per °C².
     scale: f64,
     constant: f64,
-    terms: Vec<Cos>,
+    /// Amplitude / angular frequency of sin(θs), sin(θd), sin(2θs), sin(2θd), sin(θd - θs) and
+    /// sin(θs + θd) in the antiderivative.
+    weights: [f64; 6],
+    ws: f64,
+    wd: f64,
+    ps: f64,
+    pd: f64,
 }
 
 impl Thermal {
@@ -154,58 +154,37 @@ impl Thermal {
         let c = mean - t0;
         let ws = 2.0 * PI / YEAR_S;
         let wd = 2.0 * PI / 86_400.0;
-        let ps = -ws * spec.warmest_day * 86_400.0;
-        let pd = -wd * spec.warmest_hour * 3600.0;
-        // D = c + a cos(θs) + b cos(θd); D² expanded into a constant and pure cosines.
-        let terms = vec![
-            Cos {
-                amp: 2.0 * c * a,
-                omega: ws,
-                phase: ps,
-            },
-            Cos {
-                amp: 2.0 * c * b,
-                omega: wd,
-                phase: pd,
-            },
-            Cos {
-                amp: a * a / 2.0,
-                omega: 2.0 * ws,
-                phase: 2.0 * ps,
-            },
-            Cos {
-                amp: b * b / 2.0,
-                omega: 2.0 * wd,
-                phase: 2.0 * pd,
-            },
-            Cos {
-                amp: a * b,
-                omega: wd - ws,
-                phase: pd - ps,
-            },
-            Cos {
-                amp: a * b,
-                omega: ws + wd,
-                phase: ps + pd,
-            },
-        ]
-        .into_iter()
-        .filter(|t| t.amp != 0.0)
-        .collect();
         Some(Thermal {
             scale: -k * 1e-6,
             constant: c * c + a * a / 2.0 + b * b / 2.0,
-            terms,
+            weights: [
+                2.0 * c * a / ws,
+                2.0 * c * b / wd,
+                a * a / 2.0 / (2.0 * ws),
+                b * b / 2.0 / (2.0 * wd),
+                a * b / (wd - ws),
+                a * b / (ws + wd),
+            ],
+            ws,
+            wd,
+            ps: -ws * spec.warmest_day * 86_400.0,
+            pd: -wd * spec.warmest_hour * 3600.0,
         })
     }
 
-    /// ∫ fractional frequency error dt over [t1, t2] (Unix seconds): seconds of offset gained.
-    /// The periodic part of the integral's antiderivative: Σ amp sin(ωt + φ) / ω.
+    /// The periodic part of the integral's antiderivative: Σ amp sin(ωt + φ) / ω, from the
+    /// sine and cosine of the two base angles alone (double-angle and sum formulas: four
+    /// transcendental calls instead of six).
     fn periodic(&self, t: f64) -> f64 {
-        self.terms
-            .iter()
-            .map(|c| c.amp * (c.omega * t + c.phase).sin() / c.omega)
-            .sum()
+        let (ss, cs) = (self.ws * t + self.ps).sin_cos();
+        let (sd, cd) = (self.wd * t + self.pd).sin_cos();
+        let w = &self.weights;
+        w[0] * ss
+            + w[1] * sd
+            + w[2] * 2.0 * ss * cs
+            + w[3] * 2.0 * sd * cd
+            + w[4] * (sd * cs - cd * ss)
+            + w[5] * (ss * cd + cs * sd)
     }
 
     /// ∫ fractional frequency error dt over [t1, t2] (Unix seconds): seconds of offset gained.
@@ -262,8 +241,11 @@ pub struct Clock {
     born: Millis,
     /// Constant fractional frequency offset.
     y0: f64,
-    /// Aging scale: fractional frequency at one year.
+    /// Aging scale over the log normalisation: the aging offset at age a is
+    /// `aging * ((tau + a) ln(1 + a/tau) - a)`.
     aging: f64,
+    /// That aging antiderivative at `t`, so each step computes it once.
+    aging_at_t: f64,
     /// Wander sigma, fractional frequency per sqrt(second).
     sigma: f64,
     thermal: Option<Thermal>,
@@ -306,7 +288,9 @@ impl Clock {
     pub fn new(spec: &ClockSpec, born: Millis, mut rng: Rng) -> Clock {
         let x = spec.initial_offset_s.sample(&mut rng);
         let y0 = spec.drift_ppm.sample(&mut rng) * 1e-6;
-        let aging = spec.aging_ppm_first_year.sample(&mut rng) * 1e-6;
+        // Normalised so that the fractional frequency at one year is the drawn value.
+        let aging =
+            spec.aging_ppm_first_year.sample(&mut rng) * 1e-6 / (YEAR_S / AGING_TAU_S).ln_1p();
         let sigma = spec.wander_ppm_per_sqrt_day.sample(&mut rng) * 1e-6 / 86_400f64.sqrt();
         let thermal = spec
             .temperature
@@ -331,6 +315,7 @@ impl Clock {
             born,
             y0,
             aging,
+            aging_at_t: 0.0,
             sigma,
             thermal_at_t: thermal
                 .as_ref()
@@ -373,18 +358,22 @@ impl Clock {
         self.auto_on
     }
 
+    /// The aging antiderivative at true time `t`.
+    fn aging_at(&self, t: Millis) -> f64 {
+        let a = (t - self.born).max(0) as f64 / 1000.0;
+        self.aging * ((AGING_TAU_S + a) * (a / AGING_TAU_S).ln_1p() - a)
+    }
+
     /// The deterministic part of the offset gained from the clock's time to `t2`, and the
-    /// thermal antiderivative's periodic part at `t2`.
-    fn drift_to(&self, t2: Millis) -> (f64, f64) {
+    /// thermal and aging antiderivatives at `t2`.
+    fn drift_to(&self, t2: Millis) -> (f64, f64, f64) {
         let t1 = self.t;
         let dt = (t2 - t1) as f64 / 1000.0;
         let mut dx = (self.y0 + self.yw) * dt;
+        let mut aged = self.aging_at_t;
         if self.aging != 0.0 {
-            let a1 = (t1 - self.born).max(0) as f64 / 1000.0;
-            let a2 = (t2 - self.born).max(0) as f64 / 1000.0;
-            let big = |a: f64| (AGING_TAU_S + a) * (a / AGING_TAU_S).ln_1p() - a;
-            let norm = (YEAR_S / AGING_TAU_S).ln_1p();
-            dx += self.aging / norm * (big(a2) - big(a1));
+            aged = self.aging_at(t2);
+            dx += aged - self.aging_at_t;
         }
         let mut at = self.thermal_at_t;
         if let Some(th) = &self.thermal {
@@ -393,7 +382,7 @@ impl Clock {
             dx += d;
             at = p2;
         }
-        (dx, at)
+        (dx, at, aged)
     }
 
     /// Integrates from the current time to `t` with no events in between.
@@ -401,14 +390,15 @@ impl Clock {
         if t <= self.t {
             return;
         }
-        let (dx, at) = self.drift_to(t);
+        let (dx, at, aged) = self.drift_to(t);
         self.x += dx;
         self.thermal_at_t = at;
+        self.aging_at_t = aged;
         if self.sigma > 0.0 {
             let dt = (t - self.t) as f64 / 1000.0;
             let n1: f64 = self.rng.sample(StandardNormal);
             let n2: f64 = self.rng.sample(StandardNormal);
-            self.x += self.sigma * dt.powf(1.5) * (n1 / 2.0 + n2 / (2.0 * 3f64.sqrt()));
+            self.x += self.sigma * dt * dt.sqrt() * (n1 / 2.0 + n2 / (2.0 * 3f64.sqrt()));
             self.yw += self.sigma * dt.sqrt() * n1;
         }
         self.t = t;
@@ -603,6 +593,37 @@ mod tests {
             c.offset()
         );
         assert!((c.peek(365 * DAY + 86_400_000) - (c.offset() + 1.728)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn aging_reaches_its_first_year_frequency_and_integrates_in_closed_form() {
+        // Frequency 2 ppm * ln(1 + t/τ) / ln(1 + year/τ): the offset over a year is the
+        // integral, 2e-6 * ((τ + Y) ln(1 + Y/τ) - Y) / ln(1 + Y/τ), in however many steps.
+        let mut spec = ClockSpec::ideal();
+        spec.aging_ppm_first_year = Dist::Fixed(2.0);
+        let (tau, y) = (30.0 * 86_400.0, YEAR_S);
+        let want = 2e-6 * ((tau + y) * (y / tau).ln_1p() - y) / (y / tau).ln_1p();
+        let year = (YEAR_S * 1000.0) as Millis;
+        let mut one = Clock::new(&spec, 0, rng());
+        one.advance(year);
+        let mut many = Clock::new(&spec, 0, rng());
+        for d in 1..=365 {
+            many.advance(d * DAY);
+        }
+        many.advance(year);
+        assert!(
+            (one.offset() - want).abs() < 1e-9,
+            "{} vs {want}",
+            one.offset()
+        );
+        assert!(
+            (many.offset() - want).abs() < 1e-9,
+            "{} vs {want}",
+            many.offset()
+        );
+        // At one year the clock gains 2 ppm: 0.1728 s a day.
+        let day = one.peek(year + DAY) - one.offset();
+        assert!((day - 0.1728).abs() < 1e-4, "{day}");
     }
 
     #[test]

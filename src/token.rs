@@ -290,7 +290,10 @@ mod tests {
         let chi2: f64 = seen.iter().map(|&o| (o as f64 - e).powi(2) / e).sum();
         assert!(chi2 < 148.2, "chi-square {chi2}");
         let rate = same_next as f64 / n as f64;
-        assert!((rate - 0.01).abs() < 4.0 * (0.01f64 * 0.99 / n as f64).sqrt(), "{rate}");
+        assert!(
+            (rate - 0.01).abs() < 4.0 * (0.01f64 * 0.99 / n as f64).sqrt(),
+            "{rate}"
+        );
         // Another key gives other codes; six digits stay below a million.
         let differ = (0..1000)
             .filter(|&s| fast_code(1, s, 6) != fast_code(2, s, 6))

@@ -221,7 +221,7 @@ impl Iterator for Schedule<'_> {
 }
 
 /// A mistyped code: one digit replaced by a different digit.
-pub fn typo(code: u32, digits: u32, rng: &mut Rng) -> u32 {
+pub fn typo<R: rand::Rng + ?Sized>(code: u32, digits: u32, rng: &mut R) -> u32 {
     let pos = rng.random_range(0..digits);
     let p = 10u32.pow(pos);
     let old = (code / p) % 10;

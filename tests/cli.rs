@@ -1661,7 +1661,7 @@ fn analyze_recovers_a_simulated_fleets_drift_steps_and_exits_and_fits_a_scenario
         ],
         &dir.0,
     ));
-    assert!(text.contains("analysed 506 credentials"), "{text}");
+    assert!(text.contains("analysed 505 credentials"), "{text}");
     let truth = true_clocks(&dir.0.join("lab/trace.csv"), 90.0);
     let est: HashMap<String, HashMap<String, String>> = read_csv(&dir.0.join("an/drift.csv"))
         .into_iter()
@@ -1693,9 +1693,12 @@ fn analyze_recovers_a_simulated_fleets_drift_steps_and_exits_and_fits_a_scenario
         }
     }
     assert!(n > 350, "{n} credentials with a slope");
+    // Calibrated 95% intervals cover the truth 95% of the time, give or take sampling error:
+    // at least 95% less three binomial standard errors.
+    let floor = 0.95 - 3.0 * (0.95f64 * 0.05 / n as f64).sqrt();
     assert!(
-        inside as f64 >= 0.95 * n as f64,
-        "true ppm inside the 95% interval for {inside} of {n}"
+        inside as f64 >= floor * n as f64,
+        "true ppm inside the 95% interval for {inside} of {n} (floor {floor})"
     );
     assert!(exits > 50, "{exits} exits");
     assert!(

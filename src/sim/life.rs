@@ -6,7 +6,7 @@ use super::trace::{TraceAction, TraceEvent, TraceOutcome, TraceSecret};
 use crate::clock::Clock;
 use crate::metrics::{Buckets, Counts, PopTally};
 use crate::otp::totp_step;
-use crate::rng::{behaviour_at, stream, stream_gen, Purpose, Rng};
+use crate::rng::{behaviour_at, behaviour_key, stream, stream_gen, LoginRng, Purpose, Rng};
 use crate::scenario::{DecideMode, Population, Scenario};
 use crate::time::{Millis, SECOND};
 use crate::token::{credential_id, DeathCause, Token, TokenKind};
@@ -309,7 +309,7 @@ impl Life<'_> {
 
     /// One login try from `start`: an attempt and up to `retries` retries with fresh codes.
     /// Returns the outcome and the time of the last submission.
-    fn try_login(&mut self, start: Millis, rng: &mut Rng, c: &mut Counts) -> (Try, Millis) {
+    fn try_login(&mut self, start: Millis, rng: &mut LoginRng, c: &mut Counts) -> (Try, Millis) {
         let u = &self.p.user;
         let mut read = start;
         let mut attempt = 0;
@@ -433,7 +433,7 @@ impl Life<'_> {
     }
 
     /// The validator's sync ("Test") flow: the user reads consecutive codes and submits them.
-    fn resync(&mut self, now: &mut Millis, rng: &mut Rng) -> Result<i64, SyncFailure> {
+    fn resync(&mut self, now: &mut Millis, rng: &mut LoginRng) -> Result<i64, SyncFailure> {
         let n = self.sc.validator.sync.map_or(2, |s| s.codes);
         let mut codes = Vec::with_capacity(n as usize);
         let mut read = *now;
@@ -470,7 +470,7 @@ impl Life<'_> {
     fn retry_after_step(
         &mut self,
         now: &mut Millis,
-        rng: &mut Rng,
+        rng: &mut LoginRng,
         tally: &mut PopTally,
         b: usize,
     ) -> bool {
@@ -494,14 +494,14 @@ impl Life<'_> {
         &mut self,
         mut now: Millis,
         why: Rejection,
-        rng: &mut Rng,
+        rng: &mut LoginRng,
         tally: &mut PopTally,
     ) -> Millis {
         let r = &self.p.recovery;
         let kind = self.p.token.kind;
         let app = matches!(kind, TokenKind::Phone | TokenKind::Desktop);
         let b = self.buckets.index(now);
-        let step = |rng: &mut Rng| ms(r.step_delay_s.sample(rng));
+        let step = |rng: &mut LoginRng| ms(r.step_delay_s.sample(rng));
 
         if why == Rejection::Locked || self.cred.vstate.is_locked(now) {
             if rng.random::<f64>() < r.helpdesk_unlock_probability {
@@ -765,7 +765,7 @@ pub fn simulate_token(
         life.attack_counts = vec![Counts::default(); buckets.len()];
     }
     life.record_enrolment();
-    let behaviour = stream(sc.run.seed, index, Purpose::Behaviour);
+    let behaviour = behaviour_key(sc.run.seed, index);
     let schedule = Schedule::new(
         &p.user,
         start,
@@ -817,7 +817,7 @@ pub fn simulate_token(
             }
         }
         last_login = t;
-        let mut rng: Rng = behaviour_at(&behaviour, n as u64);
+        let mut rng = behaviour_at(behaviour, n as u64);
         // A push approval needs no code and no clock (drawn only when pushes exist, so
         // code-only fleets keep their streams).
         if p.user.push_share > 0.0 && rng.random::<f64>() < p.user.push_share {
