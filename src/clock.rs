@@ -268,6 +268,9 @@ pub struct Clock {
     rates: [f64; 4],
     next: [Millis; 7],
     reverts: Vec<(Millis, f64)>,
+    /// No event or revert is due before this (a lower bound: `advance` recomputes it), so the
+    /// common advance, with nothing due, is one comparison.
+    due: Millis,
     pub events: ClockEvents,
 }
 
@@ -333,6 +336,7 @@ impl Clock {
             rates,
             next: [NEVER; 7],
             reverts: Vec::new(),
+            due: Millis::MIN,
             events: ClockEvents::default(),
             rng,
         };
@@ -406,18 +410,24 @@ impl Clock {
 
     /// Moves the clock to true time `t`, applying every sync and event on the way.
     pub fn advance(&mut self, t: Millis) {
+        if t < self.due {
+            self.integrate(t);
+            return;
+        }
         loop {
-            let (slot, when) = SLOTS
-                .iter()
-                .map(|s| (*s, self.next[*s as usize]))
-                .min_by_key(|(_, w)| *w)
-                .expect("slots");
-            let revert = self
-                .reverts
-                .iter()
-                .enumerate()
-                .min_by_key(|(_, r)| r.0)
-                .map(|(i, r)| (i, r.0));
+            let mut slot = 0;
+            for i in 1..SLOTS.len() {
+                if self.next[i] < self.next[slot] {
+                    slot = i;
+                }
+            }
+            let when = self.next[slot];
+            let mut revert = None;
+            for (i, r) in self.reverts.iter().enumerate() {
+                if revert.is_none_or(|(_, w)| r.0 < w) {
+                    revert = Some((i, r.0));
+                }
+            }
             if let Some((i, rw)) = revert {
                 if rw <= t && rw <= when {
                     self.integrate(rw);
@@ -427,10 +437,11 @@ impl Clock {
                 }
             }
             if when > t {
+                self.due = revert.map_or(when, |(_, rw)| rw.min(when));
                 break;
             }
             self.integrate(when);
-            self.fire(slot, when);
+            self.fire(SLOTS[slot], when);
         }
         self.integrate(t);
     }
