@@ -153,8 +153,10 @@ pub struct Token {
     fast: Option<u64>,
     secret: Box<[u8]>,
     digits: u32,
-    /// Recently computed (step, code) pairs: the token and the validator often need the same step.
-    cache: [(i64, u32); CACHE],
+    /// Recently computed (step, code) pairs, direct-mapped by step: the token and the validator
+    /// often need the same step, and a wide scan repeated within a login (retries, skew
+    /// detection) or a few hours later reads mostly the same steps. A power of two long.
+    cache: Box<[(i64, u32)]>,
     pub hmacs: u64,
     pub born: Millis,
     pub codes_used: u64,
@@ -182,7 +184,7 @@ impl Token {
             fast: None,
             secret: secret.into_boxed_slice(),
             digits: spec.digits,
-            cache: [(i64::MIN, 0); CACHE],
+            cache: vec![(i64::MIN, 0); CACHE].into_boxed_slice(),
             hmacs: 0,
             born,
             codes_used: codes_before,
@@ -192,6 +194,16 @@ impl Token {
         };
         t.update_death();
         t
+    }
+
+    /// Keeps the codes of at least `steps` consecutive steps (a validator's widest scan both
+    /// ways), up to 8,192 (128 KB for the credential in use on each thread).
+    pub fn cache_steps(mut self, steps: u64) -> Token {
+        let n = (steps.clamp(CACHE as u64, 8192) as usize).next_power_of_two();
+        if n != self.cache.len() {
+            self.cache = vec![(i64::MIN, 0); n].into_boxed_slice();
+        }
+        self
     }
 
     /// Computes codes with the fast mixer instead of HMAC (`decide = "fast"`), keyed by the
@@ -211,7 +223,7 @@ impl Token {
         if let Some(key) = self.fast {
             return fast_code(key, step as u64, self.digits);
         }
-        let slot = (step as usize) % CACHE;
+        let slot = (step as usize) & (self.cache.len() - 1);
         if self.cache[slot].0 == step {
             return self.cache[slot].1;
         }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 struct Dir(PathBuf);
 
@@ -1959,11 +1959,14 @@ fn shards(args: &[&str], cwd: &Path) {
                 .args(args)
                 .args(["--out", &out, "--shard", &shard, "--threads", "1"])
                 .current_dir(cwd)
-                .output()
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("the binary starts")
         })
         .collect();
     for c in children {
-        ok(&c.expect("the binary runs"));
+        ok(&c.wait_with_output().expect("the binary runs"));
     }
 }
 
@@ -1976,7 +1979,50 @@ fn shards_run_as_separate_processes_merge_to_the_whole_run_byte_for_byte() {
         &["run", p, "--out", "whole", "--trace", "30"],
         &dir.0,
     ));
-    shards(&["run", p, "--trace", "30"], &dir.0);
+    // The shards run as the Slurm job array would run them: deploy/slurm/shard.sbatch once per
+    // array task, all at once, each its own process; then the job's merge step.
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/slurm");
+    let bash = |file: &str, env: &[(&str, String)]| {
+        Command::new("bash")
+            .arg(script.join(file))
+            .env("OTPDRIFT", env!("CARGO_BIN_EXE_otpdrift"))
+            .env("SHARDS", ".")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .current_dir(&dir.0)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("bash starts")
+    };
+    let tasks: Vec<_> = (1..=3)
+        .map(|k| {
+            bash(
+                "shard.sbatch",
+                &[
+                    ("SCENARIO", p.to_string()),
+                    ("SLURM_ARRAY_TASK_ID", k.to_string()),
+                    ("SLURM_ARRAY_TASK_COUNT", "3".to_string()),
+                    ("SLURM_CPUS_PER_TASK", "1".to_string()),
+                    ("EXTRA_ARGS", "--trace 30".to_string()),
+                ],
+            )
+        })
+        .collect();
+    for t in tasks {
+        ok(&t.wait_with_output().expect("bash runs"));
+    }
+    ok(
+        &bash("merge.sbatch", &[("OUT", "merged-slurm".to_string())])
+            .wait_with_output()
+            .expect("bash runs"),
+    );
+    for k in 1..=3 {
+        fs::rename(
+            dir.0.join(format!("{k}-of-3")),
+            dir.0.join(format!("part{k}")),
+        )
+        .unwrap();
+    }
     // A shard folder holds its rows and its aggregates, no charts.
     let part: Vec<String> = fs::read_dir(dir.0.join("part2"))
         .unwrap()
@@ -2016,11 +2062,14 @@ fn shards_run_as_separate_processes_merge_to_the_whole_run_byte_for_byte() {
         "trace-validator.toml",
         "report.md",
     ] {
-        assert_eq!(
-            fs::read(dir.0.join("whole").join(f)).unwrap(),
-            fs::read(dir.0.join("merged").join(f)).unwrap(),
-            "{f} of the merged shards differs from the whole run's"
-        );
+        for merged in ["merged", "merged-slurm"] {
+            assert_eq!(
+                fs::read(dir.0.join("whole").join(f)).unwrap(),
+                fs::read(dir.0.join(merged).join(f))
+                    .unwrap_or_else(|e| panic!("{merged}/{f}: {e}")),
+                "{f} of {merged} differs from the whole run's"
+            );
+        }
     }
     let m: serde_json::Value =
         serde_json::from_slice(&fs::read(dir.0.join("merged/manifest.json")).unwrap()).unwrap();

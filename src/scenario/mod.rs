@@ -23,7 +23,7 @@ use crate::validator::ValidatorConfig;
 use std::fmt;
 use std::path::Path;
 
-/// How codes are computed on both sides (docs/model.md, "Decision modes").
+/// How codes are computed on both sides (docs/scale.md, "Decision modes").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DecideMode {

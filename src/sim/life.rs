@@ -172,7 +172,7 @@ impl<'a> Life<'a> {
             &mut stream_gen(seed, index, Purpose::Secret, generation),
         );
         let token = match sc.run.decide {
-            DecideMode::Exact => token,
+            DecideMode::Exact => token.cache_steps(2 * sc.validator.widest_scan() as u64 + 8),
             DecideMode::Fast => token.fast(),
         };
 

@@ -437,6 +437,37 @@ impl CredentialState {
 }
 
 impl ValidatorConfig {
+    /// The most steps either side of its centre any one search of this validator reads (the
+    /// window, its widenings, the resync, sync and skew scans): what a token's code cache must
+    /// hold for repeated scans within a login, and between a day's logins, to cost no HMAC.
+    pub fn widest_scan(&self) -> u32 {
+        let mut w = self.window_back.max(self.window_ahead);
+        let mut wider = |x: u32| w = w.max(x);
+        if let Some(s) = &self.sync {
+            wider(s.window);
+        }
+        if let Some(a) = &self.auto_resync {
+            wider(a.window + self.window_back);
+        }
+        if let Some(n) = &self.next_code {
+            wider(n.window.max(n.wide_window));
+        }
+        if let Some(i) = &self.idle_widening {
+            wider(self.window_back.max(self.window_ahead) + i.max_extra);
+        }
+        for x in [self.auto_sync, self.sync_band, self.initial_window]
+            .into_iter()
+            .flatten()
+        {
+            wider(x);
+        }
+        if let DriftLearning::Consistent { search, .. } = self.drift {
+            wider(search);
+        }
+        wider(self.hotp_look_ahead);
+        w
+    }
+
     fn server_ms(&self, now: Millis) -> Millis {
         now + (self.server_offset_s * 1000.0).round() as Millis
     }
