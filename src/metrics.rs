@@ -223,7 +223,18 @@ impl OffsetHist {
 
     pub fn record_s(&mut self, abs_offset_s: f64) {
         let ms = (abs_offset_s.abs() * 1000.0).round() as u64;
-        let b = Self::bin(ms);
+        self.record_at(ms, Self::bin(ms));
+    }
+
+    /// Records one offset in two histograms (a bucket's and the run's), finding its bin once.
+    pub fn record_both(a: &mut OffsetHist, b: &mut OffsetHist, abs_offset_s: f64) {
+        let ms = (abs_offset_s.abs() * 1000.0).round() as u64;
+        let bin = Self::bin(ms);
+        a.record_at(ms, bin);
+        b.record_at(ms, bin);
+    }
+
+    fn record_at(&mut self, ms: u64, b: usize) {
         self.cover(b, b);
         self.bins[b - self.lo] += 1;
         self.count += 1;

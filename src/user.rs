@@ -135,7 +135,6 @@ pub struct Schedule<'a> {
     spec: &'a UserSpec,
     rng: Rng,
     rate: f64,
-    weekday_scale: f64,
     hour_total: f64,
     offset_ms: Millis,
     day: i64,
@@ -143,6 +142,9 @@ pub struct Schedule<'a> {
     start: Millis,
     end: Millis,
     today: Vec<Millis>,
+    /// The day's login count distribution for each weekday (its rate depends on the weekday's
+    /// weight alone), built once instead of every day.
+    poisson: [Option<Poisson<f64>>; 7],
 }
 
 impl<'a> Schedule<'a> {
@@ -150,11 +152,16 @@ impl<'a> Schedule<'a> {
         let rate = spec.logins_per_day.sample(&mut rng).max(0.0);
         let wsum: f64 = spec.weekdays.iter().sum();
         let offset_ms = (spec.utc_offset_s * 1000.0).round() as Millis;
+        let weekday_scale = if wsum > 0.0 { 7.0 / wsum } else { 0.0 };
+        let poisson = spec.weekdays.map(|w| {
+            let lambda = rate * w * weekday_scale;
+            (lambda > 0.0).then(|| Poisson::new(lambda).ok()).flatten()
+        });
         Schedule {
             spec,
             rng,
             rate,
-            weekday_scale: if wsum > 0.0 { 7.0 / wsum } else { 0.0 },
+            poisson,
             hour_total: spec.hours.iter().sum(),
             offset_ms,
             day: (start + offset_ms).div_euclid(DAY),
@@ -167,20 +174,16 @@ impl<'a> Schedule<'a> {
 
     fn fill_day(&mut self) {
         let d = self.day;
-        let w = self.spec.weekdays[crate::time::weekday(d)];
+        let wd = crate::time::weekday(d);
+        let w = self.spec.weekdays[wd];
         if w <= 0.0 || self.spec.is_holiday(d) {
             return;
         }
         let n = match self.spec.schedule {
             ScheduleKind::Exact => self.rate.round() as u64,
-            ScheduleKind::Poisson => {
-                let lambda = self.rate * w * self.weekday_scale;
-                if lambda <= 0.0 {
-                    0
-                } else {
-                    Poisson::new(lambda).map_or(0, |p| p.sample(&mut self.rng) as u64)
-                }
-            }
+            ScheduleKind::Poisson => self.poisson[wd]
+                .as_ref()
+                .map_or(0, |p| p.sample(&mut self.rng) as u64),
         };
         for _ in 0..n {
             let mut u = self.rng.random::<f64>() * self.hour_total;

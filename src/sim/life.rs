@@ -4,7 +4,7 @@
 
 use super::trace::{TraceAction, TraceEvent, TraceOutcome, TraceSecret};
 use crate::clock::Clock;
-use crate::metrics::{Buckets, Counts, PopTally};
+use crate::metrics::{Buckets, Counts, OffsetHist, PopTally};
 use crate::otp::totp_step;
 use crate::rng::{behaviour_at, behaviour_key, stream, stream_gen, LoginRng, Purpose, Rng};
 use crate::scenario::{DecideMode, Population, Scenario};
@@ -800,8 +800,7 @@ pub fn simulate_token(
             life.cred.clock.advance(t);
             let x = life.cred.clock.offset().abs();
             life.cred.max_abs = life.cred.max_abs.max(x);
-            tally.offsets[b].record_s(x);
-            tally.offsets_total.record_s(x);
+            OffsetHist::record_both(&mut tally.offsets[b], &mut tally.offsets_total, x);
         } else if p.token.unsent_presses_per_day > 0.0 {
             // Presses that never reached the validator run the HOTP counter (and battery) ahead.
             let since = last_login.max(life.cred.rec.born);
