@@ -35,9 +35,10 @@ fn codes(c: &mut Criterion) {
 const FLEET: &str = r#"
 [run]
 name = "bench"
-horizon = "90d"
-tokens = 48
+horizon = "365d"
+tokens = 200
 seed = 1
+bucket = "month"
 
 [[population]]
 share = 0.7
@@ -52,24 +53,31 @@ share = 0.1
 token = { kind = "desktop" }
 "#;
 
+/// A year of a 200-token mixed fleet on one thread, in both decision modes.
 fn simulate(c: &mut Criterion) {
-    let sc = Scenario::from_toml("bench.toml", FLEET).expect("valid bench scenario");
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
         .expect("pool");
-    let attempts = pool
-        .install(|| sim::run(&sc, 0..sc.run.tokens, &|_| {}))
-        .total_attempts();
     let mut g = c.benchmark_group("simulate");
     g.sample_size(10);
-    g.throughput(Throughput::Elements(attempts));
-    g.bench_function("mixed_fleet_one_thread_attempts", |b| {
-        b.iter(|| {
-            pool.install(|| sim::run(&sc, 0..sc.run.tokens, &|_| {}))
-                .total_attempts()
-        })
-    });
+    for (mode, name) in [
+        ("exact", "mixed_fleet_one_thread_attempts"),
+        ("fast", "mixed_fleet_one_thread_attempts_fast"),
+    ] {
+        let text = FLEET.replace("[run]\n", &format!("[run]\ndecide = \"{mode}\"\n"));
+        let sc = Scenario::from_toml("bench.toml", &text).expect("valid bench scenario");
+        let attempts = pool
+            .install(|| sim::run(&sc, 0..sc.run.tokens, &|_| {}))
+            .total_attempts();
+        g.throughput(Throughput::Elements(attempts));
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                pool.install(|| sim::run(&sc, 0..sc.run.tokens, &|_| {}))
+                    .total_attempts()
+            })
+        });
+    }
     g.finish();
 }
 

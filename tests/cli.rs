@@ -1721,6 +1721,10 @@ fn analyze_recovers_a_simulated_fleets_drift_steps_and_exits_and_fits_a_scenario
         }
     }
     assert!(jumps > 100, "{jumps} true steps");
+    // The figures README.md quotes ("Checked against the truth").
+    eprintln!(
+        "drift-lab: ppm inside its 95% interval for {inside} of {n}, exit for {exits_inside} of {exits}, steps found {found} of {jumps}"
+    );
     assert!(
         found as f64 >= 0.9 * jumps as f64,
         "{found} of {jumps} steps found"

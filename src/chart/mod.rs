@@ -103,17 +103,28 @@ fn encode_png(buf: &[u8]) -> Result<Vec<u8>, String> {
 
 /// Every chart of a results folder in the requested formats: (file name, bytes).
 pub fn render_all(d: &RunData, format: Format) -> Result<Vec<(String, Vec<u8>)>, String> {
+    use rayon::prelude::*;
+    // Each figure on its own worker (PNG encoding is most of a small run's fixed cost); the
+    // files come back in the fixed order.
+    let each: Vec<Result<Vec<(String, Vec<u8>)>, String>> = Figure::ALL
+        .par_iter()
+        .map(|&fig| {
+            let mut files = Vec::new();
+            if format != Format::Svg {
+                files.push((format!("{}.png", fig.stem()), render_png(fig, d)?));
+            }
+            if format != Format::Png {
+                files.push((
+                    format!("{}.svg", fig.stem()),
+                    render_svg(fig, d)?.into_bytes(),
+                ));
+            }
+            Ok(files)
+        })
+        .collect();
     let mut files = Vec::new();
-    for fig in Figure::ALL {
-        if format != Format::Svg {
-            files.push((format!("{}.png", fig.stem()), render_png(fig, d)?));
-        }
-        if format != Format::Png {
-            files.push((
-                format!("{}.svg", fig.stem()),
-                render_svg(fig, d)?.into_bytes(),
-            ));
-        }
+    for f in each {
+        files.extend(f?);
     }
     Ok(files)
 }
