@@ -102,11 +102,14 @@ fn encode_png(buf: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 /// Every chart of a results folder in the requested formats: (file name, bytes).
-pub fn render_all(d: &RunData, format: Format) -> Result<Vec<(String, Vec<u8>)>, String> {
+/// Named files' bytes.
+type Files = Vec<(String, Vec<u8>)>;
+
+pub fn render_all(d: &RunData, format: Format) -> Result<Files, String> {
     use rayon::prelude::*;
     // Each figure on its own worker (PNG encoding is most of a small run's fixed cost); the
     // files come back in the fixed order.
-    let each: Vec<Result<Vec<(String, Vec<u8>)>, String>> = Figure::ALL
+    let each: Vec<Result<Files, String>> = Figure::ALL
         .par_iter()
         .map(|&fig| {
             let mut files = Vec::new();
