@@ -101,10 +101,10 @@ fn encode_png(buf: &[u8]) -> Result<Vec<u8>, String> {
     Ok(png_bytes)
 }
 
-/// Every chart of a results folder in the requested formats: (file name, bytes).
 /// Named files' bytes.
 type Files = Vec<(String, Vec<u8>)>;
 
+/// Every chart of a results folder in the requested formats: (file name, bytes).
 pub fn render_all(d: &RunData, format: Format) -> Result<Files, String> {
     use rayon::prelude::*;
     // Each figure on its own worker (PNG encoding is most of a small run's fixed cost); the
