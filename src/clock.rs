@@ -714,9 +714,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn temperature_term_matches_numeric_integral() {
-        let spec = TemperatureSpec {
+    /// An outdoor token: 10 °C mean, 12 °C seasonal and 6 °C daily swings, 15 °C below turnover.
+    fn outdoor() -> TemperatureSpec {
+        TemperatureSpec {
             coefficient: Dist::Fixed(0.04),
             turnover_c: Dist::Fixed(25.0),
             mean_c: Dist::Fixed(10.0),
@@ -724,7 +724,12 @@ mod tests {
             seasonal_amplitude_c: Dist::Fixed(12.0),
             warmest_day: 190.0,
             warmest_hour: 14.0,
-        };
+        }
+    }
+
+    #[test]
+    fn temperature_term_matches_numeric_integral() {
+        let spec = outdoor();
         let th = Thermal::new(&spec, &mut rng()).unwrap();
         let (t1, t2) = (1.7e9, 1.7e9 + 3.0 * 86_400.0);
         let n = 300_000;
@@ -752,15 +757,7 @@ mod tests {
         spec.drift_ppm = Dist::Fixed(12.0);
         spec.aging_ppm_first_year = Dist::Fixed(3.0);
         spec.wander_ppm_per_sqrt_day = Dist::Fixed(0.05);
-        spec.temperature = Some(TemperatureSpec {
-            coefficient: Dist::Fixed(0.04),
-            turnover_c: Dist::Fixed(25.0),
-            mean_c: Dist::Fixed(10.0),
-            daily_amplitude_c: Dist::Fixed(6.0),
-            seasonal_amplitude_c: Dist::Fixed(12.0),
-            warmest_day: 190.0,
-            warmest_hour: 14.0,
-        });
+        spec.temperature = Some(outdoor());
         let start = 1_767_225_600_000; // 2026-01-01
         let mut c = Clock::new(&spec, start, rng());
         let mut worst: f64 = 0.0;

@@ -149,12 +149,7 @@ pub fn merge_sweeps(args: &MergeArgs) -> Result<SweepOutcome> {
             }
         }
     }
-    let sc = recorded_scenario(&shown(&base.dir, "manifest.json"), &base.manifest)?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| super::default_out(&sc.run.name, args.force));
-    refuse_a_shard_as_out(&out, parts.iter().map(|p| p.dir.as_path()))?;
+    let (sc, out) = scenario_and_out(args, &base.dir, &base.manifest)?;
     let mut table = SweepTable {
         params: base.table.params.clone(),
         lines: Vec::new(),
@@ -206,17 +201,27 @@ pub fn merge_sweeps(args: &MergeArgs) -> Result<SweepOutcome> {
     })
 }
 
-/// Refuses to write the merged folder over one of its shards.
-fn refuse_a_shard_as_out<'a>(out: &Path, dirs: impl Iterator<Item = &'a Path>) -> Result<()> {
-    for d in dirs {
-        if same_path(out, d) {
+/// The recorded scenario of the first shard and the folder to write, which may not be one of
+/// the shards.
+fn scenario_and_out(
+    args: &MergeArgs,
+    first: &Path,
+    manifest: &Manifest,
+) -> Result<(crate::scenario::Scenario, PathBuf)> {
+    let sc = recorded_scenario(&shown(first, "manifest.json"), manifest)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| super::default_out(&sc.run.name, args.force));
+    for d in &args.shards {
+        if same_path(&out, d) {
             return Err(Error::input(format!(
                 "--out {}: is one of the shards being merged; write the whole result elsewhere",
                 out.display()
             )));
         }
     }
-    Ok(())
+    Ok((sc, out))
 }
 
 /// Merges `run --shard` folders into the whole run's folder.
@@ -273,12 +278,7 @@ pub fn merge_runs(args: &MergeArgs, progress: &dyn Progress) -> Result<RunOutcom
             "tokens {next}..{fleet} of {fleet} are in none of the folders given; pass every shard"
         )));
     }
-    let sc = recorded_scenario(&shown(&base.dir, "manifest.json"), &base.manifest)?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| super::default_out(&sc.run.name, args.force));
-    refuse_a_shard_as_out(&out, parts.iter().map(|p| p.dir.as_path()))?;
+    let (sc, out) = scenario_and_out(args, &base.dir, &base.manifest)?;
     let staged = Staged::begin(&out, args.force)?;
     progress.start(fleet, &sc.run.name);
     let names = sc.population_names();
