@@ -212,6 +212,11 @@ fn manifest(
 
 /// `--mode MODE` as the override it stands for, `run.decide=MODE`.
 pub fn mode_override(mode: &str) -> Result<Override> {
+    if mode != "exact" && mode != "fast" {
+        return Err(Error::input(format!(
+            "--mode: expected exact or fast, found `{mode}`"
+        )));
+    }
     Override::parse(&format!("run.decide={mode}")).map_err(|e| Error::input(format!("--mode: {e}")))
 }
 
