@@ -1373,13 +1373,22 @@ fn a_run_from_its_manifest_reproduces_the_csv_byte_for_byte() {
 #[test]
 fn check_estimates_output_and_memory_and_run_refuses_what_would_not_fit() {
     let dir = Dir::new("footprint");
-    let path = dir.write(
-        "huge.toml",
-        "[run]\nname = \"huge\"\nhorizon = \"11y\"\ntokens = 200000000\nbucket = \"1h\"\n[[population]]\ntoken = { kind = \"phone\" }\n",
-    );
+    // Memory grows with buckets and populations, not tokens (records are streamed): 64
+    // populations of hourly buckets over 11 years need about 67 GB of counters.
+    let mut text =
+        "[run]\nname = \"huge\"\nhorizon = \"11y\"\ntokens = 6400\nbucket = \"1h\"\n".to_string();
+    for i in 0..64 {
+        text += &format!(
+            "[[population]]\nname = \"p{i}\"\nshare = 0.015625\ntoken = {{ kind = \"phone\" }}\n"
+        );
+    }
+    let path = dir.write("huge.toml", &text);
     let p = path.to_str().unwrap();
     let out = ok(&otpdrift(&["check", p], &dir.0));
-    assert!(out.contains("# about 40.4 GB of results and "), "{out}");
+    assert!(
+        out.contains("# about 1.5 GB of results and 67.0 GB of memory"),
+        "{out}"
+    );
     if !Path::new("/proc/meminfo").exists() {
         return; // this machine does not say how much memory it has: run would try
     }

@@ -130,7 +130,7 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> std::result::Result<(), O
     let name = path
         .file_name()
         .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", mark()));
     fs::write(&tmp, bytes).map_err(|e| OutputError::Io(tmp.clone(), e))?;
     fs::rename(&tmp, path).map_err(|e| {
         let _ = fs::remove_file(&tmp);
@@ -198,7 +198,38 @@ pub fn abandon_in_flight() {
     });
 }
 
-/// Removes the temporary folders of earlier writes of `name` whose process is gone (killed
+/// This host's name as it goes into temporary names (letters, digits, `.` and `_`).
+fn host() -> &'static str {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        let h = fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        let h: String = h
+            .trim()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if h.is_empty() {
+            "localhost".into()
+        } else {
+            h
+        }
+    })
+}
+
+/// This process's mark in temporary names: host and pid. Shards of one run on many machines
+/// write into one shared folder; a pid alone would let one machine take another's live
+/// writer (whose pid it does not have) for a dead one and delete its folder.
+fn mark() -> String {
+    format!("{}-{}", host(), std::process::id())
+}
+
+/// Removes the temporary folders of earlier writes on this host whose process is gone (killed
 /// between creating and renaming them). Only where /proc tells which processes live.
 fn remove_stale(parent: &Path, _name: &str) {
     if !Path::new("/proc/self").exists() {
@@ -215,12 +246,19 @@ fn remove_stale(parent: &Path, _name: &str) {
             continue;
         };
         for (tag, old) in [(".tmp-", false), (".old-", true)] {
-            let Some((target, pid)) = rest.rsplit_once(tag) else {
+            let Some((target, owner)) = rest.rsplit_once(tag) else {
+                continue;
+            };
+            // Another host's writer may be alive: its pid means nothing here.
+            let Some((h, pid)) = owner.rsplit_once('-') else {
                 continue;
             };
             let Ok(pid) = pid.parse::<u32>() else {
                 continue;
             };
+            if h != host() {
+                continue;
+            }
             if pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists() {
                 continue;
             }
@@ -276,7 +314,7 @@ impl Staged {
             .map_or_else(|| "results".into(), |n| n.to_string_lossy().into_owned());
         fs::create_dir_all(&parent).map_err(|e| OutputError::Io(parent.clone(), e))?;
         remove_stale(&parent, &name);
-        let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+        let tmp = parent.join(format!(".{name}.tmp-{}", mark()));
         let _ = fs::remove_dir_all(&tmp);
         in_flight(|v| v.push((tmp.clone(), None)));
         let staged = Staged {
@@ -342,7 +380,7 @@ fn write_through(
         let _ = fs::remove_dir_all(tmp);
         return Err(e);
     }
-    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+    let old = parent.join(format!(".{name}.old-{}", mark()));
     let had_old = dir.exists();
     if had_old {
         fs::rename(dir, &old).map_err(|e| {
@@ -404,6 +442,27 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(leftovers, vec![std::ffi::OsString::from("r")]);
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn stale_folders_of_dead_writers_on_this_host_go_and_other_hosts_stay() {
+        let base = std::env::temp_dir().join(format!("otpdrift-stale-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        // Pid 4194304 is above Linux's pid_max: never alive.
+        let dead_here = base.join(format!(".a.tmp-{}-4194304", host()));
+        let other_host = base.join(".b.tmp-node17-4194304");
+        let alive_here = base.join(format!(".c.tmp-{}", mark()));
+        for d in [&dead_here, &other_host, &alive_here] {
+            fs::create_dir_all(d).unwrap();
+        }
+        remove_stale(&base, "x");
+        assert!(!dead_here.exists());
+        assert!(
+            other_host.exists(),
+            "another host's writer may still be running"
+        );
+        assert!(alive_here.exists());
         fs::remove_dir_all(&base).unwrap();
     }
 

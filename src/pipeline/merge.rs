@@ -123,10 +123,11 @@ pub fn merge_sweeps(args: &MergeArgs) -> Result<SweepOutcome> {
         if p.manifest.scenario != base.manifest.scenario
             || p.manifest.seed != base.manifest.seed
             || p.facts.points != base.facts.points
+            || p.facts.targets != base.facts.targets
             || p.shard.n != n
         {
             return Err(Error::input(format!(
-                "{}: a shard of another sweep than {} (the recorded scenario, seed, settings or N differs)",
+                "{}: a shard of another sweep than {} (the recorded scenario, seed, settings, targets or N differs)",
                 p.dir.display(),
                 base.dir.display()
             )));
@@ -244,7 +245,8 @@ pub fn merge_runs(args: &MergeArgs, progress: &dyn Progress) -> Result<RunOutcom
             agg,
         });
     }
-    parts.sort_by_key(|p| p.agg.shard_start);
+    // By range; an empty shard (N above the fleet size) sorts before its neighbour.
+    parts.sort_by_key(|p| (p.agg.shard_start, p.agg.shard_end));
     let base = &parts[0];
     for p in &parts[1..] {
         if p.manifest.scenario != base.manifest.scenario || p.manifest.seed != base.manifest.seed {
@@ -436,6 +438,15 @@ fn concatenate(
         }
         if tokens {
             progress.advance(p.agg.shard_end - p.agg.shard_start - users);
+            // One row per credential the shard's aggregates counted: a file that lost whole
+            // rows (copied while being written, truncated) is refused, not merged.
+            let want: u64 = p.agg.tally.pops.iter().map(|t| t.credentials).sum();
+            if n.saturating_sub(1) != want {
+                return Err(Error::input(format!(
+                    "{name}: {} rows, but the shard's aggregates.json counts {want} credentials (the file is incomplete)",
+                    n.saturating_sub(1)
+                )));
+            }
         }
     }
     out.flush().map_err(werr)

@@ -144,7 +144,7 @@ impl RunPlan {
         let f = super::check::footprint(sc);
         match super::check::available_memory() {
             Some(m) if f.memory_bytes > 0.8 * m => Err(crate::error::Error::input(format!(
-                "this run would need about {} of memory ({} available) and write about {}; use a coarser run.bucket or fewer run.tokens, or pass --yes to run it anyway",
+                "this run would need about {} of memory ({} available) and write about {}; use a coarser run.bucket or a shorter run.horizon, or pass --yes to run it anyway",
                 super::check::bytes(f.memory_bytes),
                 super::check::bytes(m),
                 super::check::bytes(f.output_bytes)

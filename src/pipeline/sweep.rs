@@ -162,7 +162,7 @@ pub fn execute(plan: &SweepPlan, progress: &dyn Progress) -> Result<SweepOutcome
         } else {
             scenarios
                 .iter()
-                .map(|sc| sim::run(sc, 0..sc.run.tokens, &advance))
+                .map(|sc| sim::run_aggregates(sc, 0..sc.run.tokens, &advance))
                 .collect()
         }
     });
