@@ -2059,6 +2059,22 @@ fn shards_run_as_separate_processes_merge_to_the_whole_run_byte_for_byte() {
     );
     assert_eq!(twice.status.code(), Some(2));
     assert!(!dir.0.join("m").exists());
+    // A shard written by another generation of the random streams is refused.
+    let manifest = dir.0.join("part2/manifest.json");
+    let good = fs::read_to_string(&manifest).unwrap();
+    let streams = format!("\"random_streams\": {}", otpdrift::rng::STREAMS);
+    assert!(good.contains(&streams), "{good}");
+    fs::write(&manifest, good.replace(&streams, "\"random_streams\": 1")).unwrap();
+    let foreign = otpdrift(&["merge", "part1", "part2", "part3", "--out", "m"], &dir.0);
+    assert_eq!(foreign.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&foreign.stderr)
+            .contains("the recorded scenario, seed or otpdrift build differs"),
+        "{}",
+        String::from_utf8_lossy(&foreign.stderr)
+    );
+    assert!(!dir.0.join("m").exists());
+    fs::write(&manifest, good).unwrap();
     let out = ok(&otpdrift(
         &["merge", "part3", "part1", "part2", "--out", "merged"],
         &dir.0,

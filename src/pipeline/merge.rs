@@ -122,12 +122,14 @@ pub fn merge_sweeps(args: &MergeArgs) -> Result<SweepOutcome> {
     for p in &parts {
         if p.manifest.scenario != base.manifest.scenario
             || p.manifest.seed != base.manifest.seed
+            || (&p.manifest.version, p.manifest.random_streams)
+                != (&base.manifest.version, base.manifest.random_streams)
             || p.facts.points != base.facts.points
             || p.facts.targets != base.facts.targets
             || p.shard.n != n
         {
             return Err(Error::input(format!(
-                "{}: a shard of another sweep than {} (the recorded scenario, seed, settings, targets or N differs)",
+                "{}: a shard of another sweep than {} (the recorded scenario, seed, otpdrift build, settings, targets or N differs)",
                 p.dir.display(),
                 base.dir.display()
             )));
@@ -249,9 +251,13 @@ pub fn merge_runs(args: &MergeArgs, progress: &dyn Progress) -> Result<RunOutcom
     parts.sort_by_key(|p| (p.agg.shard_start, p.agg.shard_end));
     let base = &parts[0];
     for p in &parts[1..] {
-        if p.manifest.scenario != base.manifest.scenario || p.manifest.seed != base.manifest.seed {
+        if p.manifest.scenario != base.manifest.scenario
+            || p.manifest.seed != base.manifest.seed
+            || (&p.manifest.version, p.manifest.random_streams)
+                != (&base.manifest.version, base.manifest.random_streams)
+        {
             return Err(Error::input(format!(
-                "{}: a shard of another run than {} (the recorded scenario or seed differs)",
+                "{}: a shard of another run than {} (the recorded scenario, seed or otpdrift build differs)",
                 p.dir.display(),
                 base.dir.display()
             )));

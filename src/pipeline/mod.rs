@@ -193,6 +193,7 @@ fn manifest(
     crate::results::Manifest {
         tool: "otpdrift".into(),
         version: env!("CARGO_PKG_VERSION").into(),
+        random_streams: crate::rng::STREAMS,
         command: command.into(),
         scenario_path: input.file.clone(),
         scenario_sha256: input.sha256(),

@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 pub struct Manifest {
     pub tool: String,
     pub version: String,
+    /// The generation of the random streams and decision rules ([`crate::rng::STREAMS`]): the
+    /// same scenario and seed give the same results only within one; `merge` refuses to mix.
+    #[serde(default)]
+    pub random_streams: u32,
     /// `run` or `sweep`.
     pub command: String,
     pub scenario_path: String,

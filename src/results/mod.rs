@@ -322,6 +322,7 @@ pub fn test_manifest(sc: &Scenario) -> Manifest {
     Manifest {
         tool: "otpdrift".into(),
         version: "test".into(),
+        random_streams: crate::rng::STREAMS,
         command: "run".into(),
         scenario_path: "t.toml".into(),
         scenario_sha256: String::new(),
