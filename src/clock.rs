@@ -596,7 +596,7 @@ impl Clock {
 
     /// Device time at true time `t` (see [`Clock::peek`]).
     pub fn device_time(&self, t: Millis) -> Millis {
-        t + (self.peek(t) * 1000.0).round() as Millis
+        t + crate::time::ms_of_s(self.peek(t))
     }
 
     /// Sets the offset at the current time (a user fixing the clock, a recovery step).

@@ -222,14 +222,23 @@ impl OffsetHist {
     }
 
     pub fn record_s(&mut self, abs_offset_s: f64) {
-        let ms = (abs_offset_s.abs() * 1000.0).round() as u64;
+        let ms = crate::time::ms_of_s(abs_offset_s.abs()) as u64;
         self.record_at(ms, Self::bin(ms));
     }
 
     /// Records one offset in two histograms (a bucket's and the run's), finding its bin once.
     pub fn record_both(a: &mut OffsetHist, b: &mut OffsetHist, abs_offset_s: f64) {
-        let ms = (abs_offset_s.abs() * 1000.0).round() as u64;
-        let bin = Self::bin(ms);
+        Self::record_both_at(a, b, Self::locate(abs_offset_s));
+    }
+
+    /// Where an offset goes: (whole milliseconds, bin), for [`OffsetHist::record_both_at`].
+    pub fn locate(abs_offset_s: f64) -> (u64, usize) {
+        let ms = crate::time::ms_of_s(abs_offset_s.abs()) as u64;
+        (ms, Self::bin(ms))
+    }
+
+    /// [`OffsetHist::record_both`] of an offset already located.
+    pub fn record_both_at(a: &mut OffsetHist, b: &mut OffsetHist, (ms, bin): (u64, usize)) {
         a.record_at(ms, bin);
         b.record_at(ms, bin);
     }

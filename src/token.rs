@@ -5,6 +5,7 @@ use crate::rng::Rng;
 use crate::time::{Millis, YEAR};
 use rand::RngCore;
 use serde::Serialize;
+use std::cell::Cell;
 use std::fmt;
 
 /// What kind of device shows the codes; each kind brings its own clock and battery defaults.
@@ -144,6 +145,16 @@ pub fn fast_code(key: u64, step: u64, digits: u32) -> u32 {
     ((h as u128 * 10u128.pow(digits)) >> 64) as u32
 }
 
+/// A credential's computed codes, direct-mapped by step; see [`code_cache`].
+pub type CodeCache = std::rc::Rc<[Cell<(i64, u32)>]>;
+
+/// An empty cache for the codes of at least `steps` consecutive steps (a validator's widest
+/// scan both ways), up to 8,192 (128 KB for the credential in use on each thread).
+pub fn code_cache(steps: u64) -> CodeCache {
+    let n = (steps.clamp(CACHE as u64, 8192) as usize).next_power_of_two();
+    (0..n).map(|_| Cell::new((i64::MIN, 0))).collect()
+}
+
 /// One credential on one device.
 #[derive(Clone)]
 pub struct Token {
@@ -157,7 +168,9 @@ pub struct Token {
     /// Recently computed (step, code) pairs, direct-mapped by step: the token and the validator
     /// often need the same step, and a wide scan repeated within a login (retries, skew
     /// detection) or a few hours later reads mostly the same steps. A power of two long.
-    cache: Box<[(i64, u32)]>,
+    /// Shared by the copies of this credential that a sweep's settings simulate side by side:
+    /// a code depends only on the secret and the step.
+    cache: CodeCache,
     pub hmacs: u64,
     pub born: Millis,
     pub codes_used: u64,
@@ -185,7 +198,7 @@ impl Token {
             fast: None,
             secret: secret.into_boxed_slice(),
             digits: spec.digits,
-            cache: vec![(i64::MIN, 0); CACHE].into_boxed_slice(),
+            cache: code_cache(CACHE as u64),
             hmacs: 0,
             born,
             codes_used: codes_before,
@@ -197,13 +210,10 @@ impl Token {
         t
     }
 
-    /// Keeps the codes of at least `steps` consecutive steps (a validator's widest scan both
-    /// ways), up to 8,192 (128 KB for the credential in use on each thread).
-    pub fn cache_steps(mut self, steps: u64) -> Token {
-        let n = (steps.clamp(CACHE as u64, 8192) as usize).next_power_of_two();
-        if n != self.cache.len() {
-            self.cache = vec![(i64::MIN, 0); n].into_boxed_slice();
-        }
+    /// Keeps codes in `cache` (see [`code_cache`]), which other copies of this credential may
+    /// share.
+    pub fn with_cache(mut self, cache: CodeCache) -> Token {
+        self.cache = cache;
         self
     }
 
@@ -224,13 +234,14 @@ impl Token {
         if let Some(key) = self.fast {
             return fast_code(key, step as u64, self.digits);
         }
-        let slot = (step as usize) & (self.cache.len() - 1);
-        if self.cache[slot].0 == step {
-            return self.cache[slot].1;
+        let slot = &self.cache[(step as usize) & (self.cache.len() - 1)];
+        let (s, c) = slot.get();
+        if s == step {
+            return c;
         }
         self.hmacs += 1;
         let c = self.keyed.hotp(step as u64, self.digits);
-        self.cache[slot] = (step, c);
+        slot.set((step, c));
         c
     }
 

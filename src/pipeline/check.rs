@@ -59,6 +59,11 @@ pub struct Footprint {
 }
 
 pub fn footprint(sc: &crate::scenario::Scenario) -> Footprint {
+    footprint_side_by_side(sc, 1)
+}
+
+/// [`footprint`] of `k` settings of a sweep simulated side by side: each has its own counters.
+pub fn footprint_side_by_side(sc: &crate::scenario::Scenario, k: usize) -> Footprint {
     let buckets = Buckets::new(sc.run.bucket, sc.run.start, sc.run.end()).len() as f64;
     let names = sc.populations.len() as f64 + 1.0;
     // Replacements and reinstalls add credentials; a few percent a year is typical.
@@ -74,7 +79,7 @@ pub fn footprint(sc: &crate::scenario::Scenario) -> Footprint {
     let wave = 16_384.0 * 250.0 * 2.0;
     Footprint {
         output_bytes: output,
-        memory_bytes: 12e6 + 4e6 + wave + 3.0 * per_tally,
+        memory_bytes: 12e6 + 4e6 + k as f64 * (wave + 3.0 * per_tally),
     }
 }
 

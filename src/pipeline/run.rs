@@ -139,9 +139,10 @@ impl RunPlan {
         Ok(plan)
     }
 
-    /// Refuses a run whose estimated memory exceeds what the machine has available.
-    pub fn fits(sc: &Scenario) -> Result<()> {
-        let f = super::check::footprint(sc);
+    /// Refuses a run (or `side_by_side` settings of a sweep) whose estimated memory exceeds
+    /// what the machine has available.
+    pub fn fits(sc: &Scenario, side_by_side: usize) -> Result<()> {
+        let f = super::check::footprint_side_by_side(sc, side_by_side);
         match super::check::available_memory() {
             Some(m) if f.memory_bytes > 0.8 * m => Err(crate::error::Error::input(format!(
                 "this run would need about {} of memory ({} available) and write about {}; use a coarser run.bucket or a shorter run.horizon, or pass --yes to run it anyway",
@@ -174,7 +175,7 @@ impl RunPlan {
             input.scenario.run.seed = s;
         }
         if !yes {
-            Self::fits(&input.scenario)?;
+            Self::fits(&input.scenario, 1)?;
         }
         let out = out.unwrap_or_else(|| super::default_out(&input.scenario.run.name, force));
         export::check_writable(&out, force)?;

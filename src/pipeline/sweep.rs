@@ -114,7 +114,7 @@ impl SweepPlan {
         // Points run one after another on one fleet: the largest decides the memory.
         if !yes {
             for sc in &scenarios {
-                super::run::RunPlan::fits(sc)?;
+                super::run::RunPlan::fits(sc, sim::SIDE_BY_SIDE)?;
             }
         }
         let out = out.unwrap_or_else(|| super::default_out(&input.scenario.run.name, force));
@@ -148,7 +148,7 @@ pub fn execute(plan: &SweepPlan, progress: &dyn Progress) -> Result<SweepOutcome
     let same = same_fleet(&plan.scenarios);
     let range = plan.range();
     let scenarios = &plan.scenarios[range.clone()];
-    // Every setting simulates its whole fleet, one after another.
+    // Progress counts every setting's users (settings run side by side share their work).
     let total: u64 = scenarios.iter().map(|s| s.run.tokens).sum();
     progress.start(
         total,
@@ -156,16 +156,7 @@ pub fn execute(plan: &SweepPlan, progress: &dyn Progress) -> Result<SweepOutcome
     );
     let watch = Stopwatch::start();
     let advance = |n| progress.advance(n);
-    let results = pool.install(|| {
-        if same {
-            sim::run_points(scenarios, &advance)
-        } else {
-            scenarios
-                .iter()
-                .map(|sc| sim::run_aggregates(sc, 0..sc.run.tokens, &advance))
-                .collect()
-        }
-    });
+    let results = pool.install(|| sim::run_points(scenarios, &advance));
     let wall = watch.seconds();
     progress.finish();
 

@@ -9,13 +9,15 @@ use crate::otp::totp_step;
 use crate::rng::{behaviour_at, behaviour_key, stream, stream_gen, LoginRng, Purpose, Rng};
 use crate::scenario::{DecideMode, Population, Scenario};
 use crate::time::{Millis, SECOND};
-use crate::token::{credential_id, DeathCause, Token, TokenKind};
+use crate::token::{code_cache, credential_id, CodeCache, DeathCause, Token, TokenKind};
 use crate::user::{typo, Schedule};
 use crate::validator::{
     CredentialState, Decision, Resync, Scheme, SyncFailure, ValidatorConfig, Verdict, NO_CODE,
 };
 use rand::Rng as _;
 use rand_distr::{Distribution, Poisson};
+use std::cell::RefCell;
+use std::rc::Rc;
 
 /// Why an attempt was rejected, from the simulation's knowledge of what the user did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,7 +80,7 @@ fn decide(
 }
 
 fn ms(secs: f64) -> Millis {
-    (secs * 1000.0).round() as Millis
+    crate::time::ms_of_s(secs)
 }
 
 fn round3(x: f64) -> f64 {
@@ -93,9 +95,10 @@ enum Try {
 }
 
 /// One credential in use: its token, clock and the validator's state for it.
+#[derive(Clone)]
 struct Credential {
     token: Token,
-    clock: Clock,
+    clock: SharedClock,
     vstate: CredentialState,
     rec: TokenRecord,
     max_abs: f64,
@@ -132,6 +135,14 @@ struct Life<'a> {
     /// The latest time the validator has seen a request for this user: every request is
     /// decided in time order, so nothing the user or the attacker does may come before it.
     last_seen: Millis,
+    codes: &'a Codes,
+    /// Keys each login's behaviour stream.
+    behaviour: u64,
+    /// Busy with a failed login's recovery steps until then.
+    busy_until: Millis,
+    last_login: Millis,
+    /// The horizon is reached: no more logins.
+    done: bool,
 }
 
 /// One traced user's requests and credentials.
@@ -149,6 +160,7 @@ impl<'a> Life<'a> {
         index: u64,
         generation: u32,
         born: Millis,
+        codes: &Codes,
     ) -> Credential {
         let seed = sc.run.seed;
         let mut clock_rng = stream_gen(seed, index, Purpose::Clock, generation);
@@ -172,7 +184,7 @@ impl<'a> Life<'a> {
             &mut stream_gen(seed, index, Purpose::Secret, generation),
         );
         let token = match sc.run.decide {
-            DecideMode::Exact => token.cache_steps(2 * sc.validator.widest_scan() as u64 + 8),
+            DecideMode::Exact => token.with_cache(codes.of(generation)),
             DecideMode::Fast => token.fast(),
         };
 
@@ -180,7 +192,7 @@ impl<'a> Life<'a> {
         let clock = Clock::new(&p.clock, born.max(sc.run.start), clock_rng);
         Credential {
             token,
-            clock,
+            clock: SharedClock::new(clock),
             vstate: CredentialState::enrolled(born.max(sc.run.start)),
             rec: TokenRecord {
                 token: index,
@@ -274,6 +286,7 @@ impl<'a> Life<'a> {
             self.index,
             self.generation,
             ready,
+            self.codes,
         );
         self.record_enrolment();
         if ready > at {
@@ -522,11 +535,14 @@ impl Life<'_> {
             let off = self.cred.clock.peek(now).abs();
             if off > r.notice_above_s && rng.random::<f64>() < r.fix_clock_probability {
                 now += step(rng);
-                self.cred.clock.advance(now);
+                self.cred.clock.get_mut().advance(now);
                 if self.p.clock.sync.enabled && !self.cred.clock.auto_time_on() {
-                    self.cred.clock.turn_on_auto_time();
+                    self.cred.clock.get_mut().turn_on_auto_time();
                 } else {
-                    self.cred.clock.set_offset(r.fix_accuracy_s.sample(rng));
+                    self.cred
+                        .clock
+                        .get_mut()
+                        .set_offset(r.fix_accuracy_s.sample(rng));
                 }
                 tally.buckets[b].clock_fixes += 1;
                 if self.retry_after_step(&mut now, rng, tally, b) {
@@ -558,9 +574,9 @@ impl Life<'_> {
         }
         if app && self.totp && rng.random::<f64>() < r.reset_probability {
             now += step(rng);
-            self.cred.clock.advance(now);
-            let x = self.cred.clock.network_time_error();
-            self.cred.clock.set_offset(x);
+            self.cred.clock.get_mut().advance(now);
+            let x = self.cred.clock.get_mut().network_time_error();
+            self.cred.clock.get_mut().set_offset(x);
             tally.buckets[b].app_resets += 1;
             if self.retry_after_step(&mut now, rng, tally, b) {
                 return now;
@@ -603,13 +619,13 @@ impl Life<'_> {
                     _ => c.deaths_expired += 1,
                 }
                 if self.totp {
-                    self.cred.clock.advance(when);
+                    self.cred.clock.get_mut().advance(when);
                 }
                 self.close(when, Some(cause));
             }
             _ => {
                 if self.totp {
-                    self.cred.clock.advance(end);
+                    self.cred.clock.get_mut().advance(end);
                     tally.final_offsets.record_s(self.cred.clock.offset().abs());
                 }
                 self.close(end, None);
@@ -645,7 +661,7 @@ impl Attacker {
     }
 
     fn next_ms(&self) -> Millis {
-        self.next.round() as Millis
+        crate::time::round_i64(self.next)
     }
 }
 
@@ -700,6 +716,329 @@ impl Life<'_> {
     }
 }
 
+/// A credential's clock. The copies of one user that a sweep's settings simulate side by side
+/// share one state (copy on write) for as long as each has moved it through the same calls, so
+/// sharing never changes what a copy sees.
+#[derive(Clone)]
+struct SharedClock(Option<Rc<Clock>>);
+
+impl std::ops::Deref for SharedClock {
+    type Target = Clock;
+    fn deref(&self) -> &Clock {
+        self.0
+            .as_deref()
+            .expect("a clock is away only while advancing")
+    }
+}
+
+impl SharedClock {
+    fn new(c: Clock) -> SharedClock {
+        SharedClock(Some(Rc::new(c)))
+    }
+
+    /// The clock to change: this copy's own from now on if other copies share it.
+    fn get_mut(&mut self) -> &mut Clock {
+        Rc::make_mut(
+            self.0
+                .as_mut()
+                .expect("a clock is away only while advancing"),
+        )
+    }
+}
+
+/// One user's credentials' code caches, by generation, shared by the copies of the user (a
+/// credential's codes depend only on its secret, which depends only on the user and generation).
+struct Codes {
+    steps: u64,
+    by_generation: RefCell<Vec<CodeCache>>,
+}
+
+impl Codes {
+    fn new(points: &[&Scenario]) -> Codes {
+        let widest = points.iter().map(|sc| sc.validator.widest_scan());
+        Codes {
+            steps: 2 * widest.max().unwrap_or(0) as u64 + 8,
+            by_generation: RefCell::new(Vec::new()),
+        }
+    }
+
+    fn of(&self, generation: u32) -> CodeCache {
+        let mut v = self.by_generation.borrow_mut();
+        while v.len() <= generation as usize {
+            v.push(code_cache(self.steps));
+        }
+        Rc::clone(&v[generation as usize])
+    }
+}
+
+impl<'a> Life<'a> {
+    fn new(
+        sc: &'a Scenario,
+        buckets: &'a Buckets,
+        pop: usize,
+        index: u64,
+        traced: bool,
+        codes: &'a Codes,
+        first: Option<&Credential>,
+    ) -> Life<'a> {
+        let p: &Population = &sc.populations[pop];
+        let start = sc.run.start;
+        let totp = p.token.kind.is_totp();
+        let mut life = Life {
+            sc,
+            p,
+            buckets,
+            index,
+            pop,
+            end: sc.run.end(),
+            scheme: if totp {
+                Scheme::Totp {
+                    step_s: p.token.step_s,
+                    t0: p.token.t0,
+                }
+            } else {
+                Scheme::Hotp
+            },
+            step_ms: p.token.step_s as i64 * SECOND,
+            t0_ms: p.token.t0 * SECOND,
+            totp,
+            // Another setting's copy of this user starts with the same credential (the
+            // validator's state for it starts empty at any setting).
+            cred: match first {
+                Some(c) => c.clone(),
+                None => Life::credential(sc, p, pop, index, 0, start, codes),
+            },
+            generation: 0,
+            records: Vec::new(),
+            no_token: Vec::new(),
+            waiting_until: None,
+            incident_start: None,
+            failed_incidents: 0,
+            token_rng: stream(sc.run.seed, index, Purpose::Token),
+            trace: traced.then(|| UserTrace {
+                token: index,
+                events: Vec::new(),
+                secrets: Vec::new(),
+            }),
+            attacker: sc
+                .attack
+                .as_ref()
+                .filter(|a| index < a.simulate_accounts && a.guesses_per_day > 0.0)
+                .map(|a| {
+                    let mut at = Attacker {
+                        rng: stream(sc.run.seed, index, Purpose::Attack),
+                        next: start as f64,
+                        rate_per_ms: a.guesses_per_day / 86_400_000.0,
+                    };
+                    at.advance();
+                    at
+                }),
+            attack_counts: Vec::new(),
+            last_seen: start,
+            codes,
+            behaviour: behaviour_key(sc.run.seed, index),
+            busy_until: start,
+            last_login: start,
+            done: false,
+        };
+        if life.attacker.is_some() {
+            life.attack_counts = vec![Counts::default(); buckets.len()];
+        }
+        life.record_enrolment();
+        life
+    }
+
+    /// Scheduled login `t` (in bucket `bt`), up to reading the token: when the login starts and
+    /// its bucket, if it goes on (the caller then moves the clock there). `done` is set once
+    /// the horizon is reached.
+    fn begin_login(
+        &mut self,
+        t: Millis,
+        bt: usize,
+        tally: &mut PopTally,
+    ) -> Option<(Millis, usize)> {
+        // A login cannot start before the user's last request (a retry of the previous login
+        // can run past this one's scheduled time): it starts right after.
+        let scheduled = t;
+        let t = t.max(self.last_seen);
+        if t >= self.end {
+            self.done = true;
+            return None;
+        }
+        self.attack_until(t);
+        if t < self.busy_until {
+            return None; // still busy with the last failure's recovery
+        }
+        let b = if t == scheduled {
+            bt
+        } else {
+            self.buckets.index(t)
+        };
+        tally.buckets[b].logins += 1;
+        self.cred.rec.logins += 1;
+        if let Some(w) = self.waiting_until {
+            if t < w {
+                tally.buckets[b].logins_without_token += 1;
+                return None;
+            }
+            self.waiting_until = None;
+        }
+        Some((t, b))
+    }
+
+    /// The rest of the user's `n`-th scheduled login, started at `t` in bucket `b` with the
+    /// clock there; `offset` is the clock's offset then and where it goes in a histogram.
+    fn login(
+        &mut self,
+        n: u64,
+        (t, b): (Millis, usize),
+        offset: Option<(f64, (u64, usize))>,
+        tally: &mut PopTally,
+    ) {
+        let (p, buckets) = (self.p, self.buckets);
+        if let Some((x, at)) = offset {
+            self.cred.max_abs = self.cred.max_abs.max(x);
+            OffsetHist::record_both_at(&mut tally.offsets[b], &mut tally.offsets_total, at);
+        } else if p.token.unsent_presses_per_day > 0.0 {
+            // Presses that never reached the validator run the HOTP counter (and battery) ahead.
+            let since = self.last_login.max(self.cred.rec.born);
+            let lambda = p.token.unsent_presses_per_day * (t - since).max(0) as f64 / 86_400_000.0;
+            if lambda > 0.0 {
+                let k = Poisson::new(lambda).map_or(0, |d| d.sample(&mut self.token_rng) as u64);
+                for _ in 0..k {
+                    if self.cred.token.alive_at(t) {
+                        self.cred.token.counter += 1;
+                        self.cred.token.use_code(t);
+                    }
+                }
+            }
+        }
+        self.last_login = t;
+        let mut rng = behaviour_at(self.behaviour, n);
+        // A push approval needs no code and no clock (drawn only when pushes exist, so
+        // code-only fleets keep their streams).
+        if p.user.push_share > 0.0 && rng.random::<f64>() < p.user.push_share {
+            let c = &mut tally.buckets[b];
+            c.push_logins += 1;
+            c.first_try_ok += 1;
+            c.logins_ok += 1;
+            self.failed_incidents = 0;
+            if let Some(s) = self.incident_start.take() {
+                tally.recovery_time.record_s((t - s) as f64 / 1000.0);
+            }
+            return;
+        }
+        let (outcome, at) = self.try_login(t, &mut rng, &mut tally.buckets[b]);
+        match outcome {
+            Try::Accepted { first } => {
+                let c = &mut tally.buckets[b];
+                c.first_try_ok += first as u64;
+                c.logins_ok += 1;
+                self.failed_incidents = 0;
+                if let Some(s) = self.incident_start.take() {
+                    tally.recovery_time.record_s((at - s) as f64 / 1000.0);
+                }
+            }
+            Try::Rejected(Rejection::Dead) => {
+                // A flat battery (or an expired token): the helpdesk ships a replacement.
+                let (died, cause) = self.cred.token.death().expect("a dead token has a death");
+                let c = &mut tally.buckets[b];
+                c.tickets_replace_dead += 1;
+                c.logins_abandoned += 1;
+                match cause {
+                    DeathCause::Battery => tally.buckets[buckets.index(died)].deaths_battery += 1,
+                    _ => tally.buckets[buckets.index(died)].deaths_expired += 1,
+                }
+                self.incident_start.get_or_insert(t);
+                let ready = t + ms(p.recovery.shipping_delay_s.sample(&mut rng));
+                self.replace(died, cause, ready);
+                // From the death, not just from noticing it, the user had no working token.
+                if let Some(last) = self.no_token.last_mut() {
+                    last.0 = died;
+                }
+            }
+            Try::Rejected(why) => {
+                tally.buckets[b].incidents += 1;
+                self.incident_start.get_or_insert(t);
+                // Only time spent on recovery steps keeps the user from their next logins.
+                let done = self.ladder(at, why, &mut rng, tally);
+                if done > at {
+                    self.busy_until = done;
+                }
+            }
+        }
+    }
+
+    /// After the last login: the attacker's remaining guesses, the open credential closed, the
+    /// lifetime gauges. Returns the user's records and trace.
+    fn end_of_life(mut self, tally: &mut PopTally) -> (Vec<TokenRecord>, Option<UserTrace>) {
+        self.attack_until(self.end);
+        for (b, c) in tally.buckets.iter_mut().zip(&self.attack_counts) {
+            b.add(c);
+        }
+        self.finish(tally);
+        // Lifetime gauges at each bucket's end: a user has at most one live credential.
+        for i in 0..self.buckets.len() {
+            let e = self.buckets.end_of(i);
+            let live = |born: Millis, died: Option<(Millis, DeathCause)>| {
+                born < e && died.is_none_or(|(d, _)| d >= e)
+            };
+            let alive = self.records.iter().any(|r| live(r.born, r.died));
+            tally.alive_end[i] += alive as u64;
+            tally.without_token_end[i] += !alive as u64;
+        }
+        tally.tokens += 1;
+        (self.records, self.trace)
+    }
+}
+
+/// Moves each copy's clock to the time its login reads it (`at`). Copies sharing one state and
+/// moving it to the same time share the result; one that moves elsewhere, or not at all, keeps
+/// the state it had. `scratch` is reused between calls.
+fn advance_clocks(
+    lives: &mut [Life],
+    at: &[Option<(Millis, usize)>],
+    (moved, scratch): &mut (Vec<bool>, Vec<usize>),
+) {
+    if let ([life], [Some((t, _))]) = (&mut *lives, at) {
+        life.cred.clock.get_mut().advance(*t);
+        return;
+    }
+    moved.clear();
+    moved.resize(lives.len(), false);
+    for i in 0..lives.len() {
+        let Some((t, _)) = at[i].filter(|_| !moved[i]) else {
+            continue;
+        };
+        let mut rc = lives[i]
+            .cred
+            .clock
+            .0
+            .take()
+            .expect("each clock is taken once");
+        scratch.clear();
+        for j in i + 1..lives.len() {
+            let same = lives[j]
+                .cred
+                .clock
+                .0
+                .as_ref()
+                .is_some_and(|o| Rc::ptr_eq(o, &rc));
+            if at[j].is_some_and(|a| a.0 == t) && !moved[j] && same {
+                lives[j].cred.clock.0 = None;
+                moved[j] = true;
+                scratch.push(j);
+            }
+        }
+        // Clones only if a copy outside the group still needs the state before `t`.
+        Rc::make_mut(&mut rc).advance(t);
+        for &j in scratch.iter() {
+            lives[j].cred.clock.0 = Some(Rc::clone(&rc));
+        }
+        lives[i].cred.clock.0 = Some(rc);
+    }
+}
+
 /// Simulates user `index` of population `pop` and adds what happened to `tally`; returns one
 /// record per credential the user went through.
 pub fn simulate_token(
@@ -710,181 +1049,80 @@ pub fn simulate_token(
     tally: &mut PopTally,
     traced: bool,
 ) -> (Vec<TokenRecord>, Option<UserTrace>) {
-    let p: &Population = &sc.populations[pop];
-    let start = sc.run.start;
-    let end = sc.run.end();
-    let totp = p.token.kind.is_totp();
-    let mut life = Life {
-        sc,
-        p,
-        buckets,
-        index,
-        pop,
-        end,
-        scheme: if totp {
-            Scheme::Totp {
-                step_s: p.token.step_s,
-                t0: p.token.t0,
-            }
-        } else {
-            Scheme::Hotp
-        },
-        step_ms: p.token.step_s as i64 * SECOND,
-        t0_ms: p.token.t0 * SECOND,
-        totp,
-        cred: Life::credential(sc, p, pop, index, 0, start),
-        generation: 0,
-        records: Vec::new(),
-        no_token: Vec::new(),
-        waiting_until: None,
-        incident_start: None,
-        failed_incidents: 0,
-        token_rng: stream(sc.run.seed, index, Purpose::Token),
-        trace: traced.then(|| UserTrace {
-            token: index,
-            events: Vec::new(),
-            secrets: Vec::new(),
-        }),
-        attacker: sc
-            .attack
-            .as_ref()
-            .filter(|a| index < a.simulate_accounts && a.guesses_per_day > 0.0)
-            .map(|a| {
-                let mut at = Attacker {
-                    rng: stream(sc.run.seed, index, Purpose::Attack),
-                    next: start as f64,
-                    rate_per_ms: a.guesses_per_day / 86_400_000.0,
-                };
-                at.advance();
-                at
-            }),
-        attack_counts: Vec::new(),
-        last_seen: start,
-    };
-    if life.attacker.is_some() {
-        life.attack_counts = vec![Counts::default(); buckets.len()];
+    let mut lives = simulate_points(&[sc], buckets, pop, index, &mut [tally], traced);
+    lives.pop().expect("one life per point")
+}
+
+/// [`simulate_token`] at each of `points`, scenarios that differ only in their validator (a
+/// sweep's settings): the same user side by side, sharing the login schedule, the clock while
+/// the copies have moved it alike, and the computed codes. Each copy's figures are exactly
+/// those it would have alone (tested).
+pub fn simulate_points(
+    points: &[&Scenario],
+    buckets: &Buckets,
+    pop: usize,
+    index: u64,
+    tallies: &mut [&mut PopTally],
+    traced: bool,
+) -> Vec<(Vec<TokenRecord>, Option<UserTrace>)> {
+    let sc = points[0];
+    let p = &sc.populations[pop];
+    let codes = Codes::new(points);
+    let mut lives: Vec<Life> = Vec::with_capacity(points.len());
+    for sc in points {
+        let first = lives.first().map(|l| &l.cred);
+        let life = Life::new(sc, buckets, pop, index, traced, &codes, first);
+        lives.push(life);
     }
-    life.record_enrolment();
-    let behaviour = behaviour_key(sc.run.seed, index);
     let schedule = Schedule::new(
         &p.user,
-        start,
-        end,
+        sc.run.start,
+        sc.run.end(),
         stream(sc.run.seed, index, Purpose::Schedule),
     );
-    let mut busy_until = start;
-    let mut last_login = start;
-
+    let totp = p.token.kind.is_totp();
+    let end = sc.run.end();
+    let mut at = vec![None; lives.len()];
+    let mut scratch = (Vec::new(), Vec::new());
     for (n, t) in schedule.enumerate() {
-        // A login cannot start before the user's last request (a retry of the previous login
-        // can run past this one's scheduled time): it starts right after.
-        let t = t.max(life.last_seen);
-        if t >= end {
+        let bt = if t < end { buckets.index(t) } else { 0 };
+        let mut going = false;
+        for ((l, tally), a) in lives.iter_mut().zip(tallies.iter_mut()).zip(&mut at) {
+            *a = if l.done {
+                None
+            } else {
+                l.begin_login(t, bt, tally)
+            };
+            going |= !l.done;
+        }
+        if !going {
             break;
         }
-        life.attack_until(t);
-        if t < busy_until {
-            continue; // still busy with the last failure's recovery
-        }
-        let b = buckets.index(t);
-        tally.buckets[b].logins += 1;
-        life.cred.rec.logins += 1;
-        if let Some(w) = life.waiting_until {
-            if t < w {
-                tally.buckets[b].logins_without_token += 1;
-                continue;
-            }
-            life.waiting_until = None;
-        }
         if totp {
-            life.cred.clock.advance(t);
-            let x = life.cred.clock.offset().abs();
-            life.cred.max_abs = life.cred.max_abs.max(x);
-            OffsetHist::record_both(&mut tally.offsets[b], &mut tally.offsets_total, x);
-        } else if p.token.unsent_presses_per_day > 0.0 {
-            // Presses that never reached the validator run the HOTP counter (and battery) ahead.
-            let since = last_login.max(life.cred.rec.born);
-            let lambda = p.token.unsent_presses_per_day * (t - since).max(0) as f64 / 86_400_000.0;
-            if lambda > 0.0 {
-                let k = Poisson::new(lambda).map_or(0, |d| d.sample(&mut life.token_rng) as u64);
-                for _ in 0..k {
-                    if life.cred.token.alive_at(t) {
-                        life.cred.token.counter += 1;
-                        life.cred.token.use_code(t);
+            advance_clocks(&mut lives, &at, &mut scratch);
+        }
+        // Copies sharing a clock state share its offset.
+        let mut seen: Option<(*const Clock, f64, (u64, usize))> = None;
+        for ((l, tally), a) in lives.iter_mut().zip(tallies.iter_mut()).zip(&at) {
+            let Some(a) = *a else { continue };
+            let offset = totp.then(|| {
+                let c: *const Clock = &*l.cred.clock;
+                match seen {
+                    Some((s, x, loc)) if s == c => (x, loc),
+                    _ => {
+                        let x = l.cred.clock.offset().abs();
+                        let loc = OffsetHist::locate(x);
+                        seen = Some((c, x, loc));
+                        (x, loc)
                     }
                 }
-            }
-        }
-        last_login = t;
-        let mut rng = behaviour_at(behaviour, n as u64);
-        // A push approval needs no code and no clock (drawn only when pushes exist, so
-        // code-only fleets keep their streams).
-        if p.user.push_share > 0.0 && rng.random::<f64>() < p.user.push_share {
-            let c = &mut tally.buckets[b];
-            c.push_logins += 1;
-            c.first_try_ok += 1;
-            c.logins_ok += 1;
-            life.failed_incidents = 0;
-            if let Some(s) = life.incident_start.take() {
-                tally.recovery_time.record_s((t - s) as f64 / 1000.0);
-            }
-            continue;
-        }
-        let (outcome, at) = life.try_login(t, &mut rng, &mut tally.buckets[b]);
-        match outcome {
-            Try::Accepted { first } => {
-                let c = &mut tally.buckets[b];
-                c.first_try_ok += first as u64;
-                c.logins_ok += 1;
-                life.failed_incidents = 0;
-                if let Some(s) = life.incident_start.take() {
-                    tally.recovery_time.record_s((at - s) as f64 / 1000.0);
-                }
-            }
-            Try::Rejected(Rejection::Dead) => {
-                // A flat battery (or an expired token): the helpdesk ships a replacement.
-                let (died, cause) = life.cred.token.death().expect("a dead token has a death");
-                let c = &mut tally.buckets[b];
-                c.tickets_replace_dead += 1;
-                c.logins_abandoned += 1;
-                match cause {
-                    DeathCause::Battery => tally.buckets[buckets.index(died)].deaths_battery += 1,
-                    _ => tally.buckets[buckets.index(died)].deaths_expired += 1,
-                }
-                life.incident_start.get_or_insert(t);
-                let ready = t + ms(p.recovery.shipping_delay_s.sample(&mut rng));
-                life.replace(died, cause, ready);
-                // From the death, not just from noticing it, the user had no working token.
-                if let Some(last) = life.no_token.last_mut() {
-                    last.0 = died;
-                }
-            }
-            Try::Rejected(why) => {
-                tally.buckets[b].incidents += 1;
-                life.incident_start.get_or_insert(t);
-                // Only time spent on recovery steps keeps the user from their next logins.
-                let done = life.ladder(at, why, &mut rng, tally);
-                if done > at {
-                    busy_until = done;
-                }
-            }
+            });
+            l.login(n as u64, a, offset, tally);
         }
     }
-    life.attack_until(end);
-    for (b, c) in tally.buckets.iter_mut().zip(&life.attack_counts) {
-        b.add(c);
-    }
-    life.finish(tally);
-    // Lifetime gauges at each bucket's end: a user has at most one live credential.
-    for i in 0..buckets.len() {
-        let e = buckets.end_of(i);
-        let live = |born: Millis, died: Option<(Millis, DeathCause)>| {
-            born < e && died.is_none_or(|(d, _)| d >= e)
-        };
-        let alive = life.records.iter().any(|r| live(r.born, r.died));
-        tally.alive_end[i] += alive as u64;
-        tally.without_token_end[i] += !alive as u64;
-    }
-    tally.tokens += 1;
-    (life.records, life.trace)
+    lives
+        .into_iter()
+        .zip(tallies.iter_mut())
+        .map(|(l, tally)| l.end_of_life(tally))
+        .collect()
 }

@@ -4,10 +4,10 @@
 mod life;
 mod trace;
 
-pub use life::{simulate_token, Rejection, TokenRecord, UserTrace};
+pub use life::{simulate_points, simulate_token, Rejection, TokenRecord, UserTrace};
 pub use trace::{TraceAction, TraceEvent, TraceOutcome, TraceSecret, TraceSelect};
 
-use crate::metrics::{Buckets, Tally};
+use crate::metrics::{Buckets, PopTally, Tally};
 use crate::scenario::Scenario;
 use rayon::prelude::*;
 use std::ops::Range;
@@ -74,6 +74,26 @@ pub fn run_streamed(
     progress: &(dyn Fn(u64) + Sync),
     sink: &mut dyn FnMut(Vec<TokenRecord>),
 ) -> RunResult {
+    let mut r = run_side_by_side(&[sc], shard, trace, progress, &mut |_, recs| sink(recs));
+    r.pop().expect("one result per point")
+}
+
+/// The most settings simulated side by side: each keeps its own tallies on every thread, so
+/// more would cost memory (and cache) for little more sharing.
+pub const SIDE_BY_SIDE: usize = 8;
+
+/// Runs `points`, scenarios that differ only in their validator, side by side: each user is
+/// simulated at every point at once, sharing its schedule, clock and codes (see
+/// [`simulate_points`]). `sink` gets each point's records with the point's index.
+fn run_side_by_side(
+    points: &[&Scenario],
+    shard: Range<u64>,
+    trace: TraceSelect,
+    progress: &(dyn Fn(u64) + Sync),
+    sink: &mut dyn FnMut(usize, Vec<TokenRecord>),
+) -> Vec<RunResult> {
+    let sc = points[0];
+    let k = points.len();
     let buckets = Buckets::new(sc.run.bucket, sc.run.start, sc.run.end());
     let npop = sc.populations.len();
     let bounds = sc.population_ranges();
@@ -84,14 +104,15 @@ pub fn run_streamed(
             .unwrap_or(npop - 1)
     };
     let nb = buckets.len();
-    // One tally per worker thread for the whole run: integer counters and canonical
+    // One tally per point per worker thread for the whole run: integer counters and canonical
     // histograms, so which thread simulated a token never shows in the merged result.
     let slots = rayon::current_num_threads() + 1;
-    let tallies: Vec<Mutex<Tally>> = (0..slots)
-        .map(|_| Mutex::new(Tally::new(npop, nb)))
+    let tallies: Vec<Mutex<Vec<Tally>>> = (0..slots)
+        .map(|_| Mutex::new(vec![Tally::new(npop, nb); k]))
         .collect();
-    let mut traces = Vec::new();
-    let mut hmacs = 0;
+    let mut traces: Vec<Vec<UserTrace>> = (0..k).map(|_| Vec::new()).collect();
+    let mut hmacs = vec![0; k];
+    type Done = Vec<(Vec<TokenRecord>, Vec<UserTrace>)>;
     let mut wave = shard.start;
     while wave < shard.end {
         let wave_end = wave.saturating_add(WAVE).min(shard.end);
@@ -99,77 +120,115 @@ pub fn run_streamed(
             .step_by(CHUNK as usize)
             .map(|s| s..(s + CHUNK).min(wave_end))
             .collect();
-        let done: Vec<(Vec<TokenRecord>, Vec<UserTrace>)> = chunks
+        let done: Vec<Done> = chunks
             .into_par_iter()
             .map(|chunk| {
                 let slot = rayon::current_thread_index().map_or(slots - 1, |i| i.min(slots - 2));
                 let mut tally = tallies[slot]
                     .lock()
                     .expect("a tally lock is never poisoned");
-                let (mut recs, mut traced) = (Vec::new(), Vec::new());
+                let mut out: Done = (0..k).map(|_| (Vec::new(), Vec::new())).collect();
                 let n = chunk.end - chunk.start;
                 for i in chunk {
                     let pop = pop_of(i);
-                    let t = &mut tally.pops[pop];
+                    let mut ts: Vec<&mut PopTally> =
+                        tally.iter_mut().map(|t| &mut t.pops[pop]).collect();
                     let is_traced = trace.includes(i, sc.run.tokens);
-                    let (r, tr) = simulate_token(sc, &buckets, pop, i, t, is_traced);
+                    let lives = simulate_points(points, &buckets, pop, i, &mut ts, is_traced);
                     let mortal = sc.populations[pop].battery.is_some();
-                    for rec in &r {
-                        t.credentials += 1;
-                        if mortal {
-                            let end = rec.died.map_or(sc.run.end(), |d| d.0);
-                            t.lives
-                                .record(end - rec.born, rec.died.is_some_and(|d| d.1.is_death()));
+                    for ((t, (r, tr)), o) in ts.iter_mut().zip(lives).zip(&mut out) {
+                        for rec in &r {
+                            t.credentials += 1;
+                            if mortal {
+                                let end = rec.died.map_or(sc.run.end(), |d| d.0);
+                                let died = rec.died.is_some_and(|d| d.1.is_death());
+                                t.lives.record(end - rec.born, died);
+                            }
                         }
+                        o.0.extend(r);
+                        o.1.extend(tr);
                     }
-                    recs.extend(r);
-                    traced.extend(tr);
                 }
                 drop(tally);
-                progress(n);
-                (recs, traced)
+                progress(n * k as u64);
+                out
             })
             .collect();
-        for (recs, traced) in done {
-            hmacs += recs.iter().map(|t| t.hmacs).sum::<u64>();
-            traces.extend(traced);
-            sink(recs);
+        for per_point in done {
+            for (j, (recs, traced)) in per_point.into_iter().enumerate() {
+                hmacs[j] += recs.iter().map(|t| t.hmacs).sum::<u64>();
+                traces[j].extend(traced);
+                sink(j, recs);
+            }
         }
         wave = wave_end;
     }
-    // One user's trace is one piece, in the order it happened: users in order, their own order.
-    let trace_secrets = traces.iter().flat_map(|t| t.secrets.clone()).collect();
-    let trace = traces.into_iter().flat_map(|t| t.events).collect();
-    let mut tally = tallies
+    let mut merged = vec![Tally::default(); k];
+    for slot in tallies {
+        let parts = slot.into_inner().expect("a tally lock is never poisoned");
+        for (m, t) in merged.iter_mut().zip(parts) {
+            *m = std::mem::take(m).merge(t);
+        }
+    }
+    merged
         .into_iter()
-        .map(|t| t.into_inner().expect("a tally lock is never poisoned"))
-        .fold(Tally::default(), Tally::merge);
-    tally.settle();
-    RunResult {
-        population_names: sc.populations.iter().map(|p| p.name.clone()).collect(),
-        buckets,
-        tally,
-        tokens: Vec::new(),
-        shard,
-        hmacs,
-        trace,
-        trace_secrets,
+        .zip(traces)
+        .zip(hmacs)
+        .map(|((mut tally, traces), hmacs)| {
+            tally.settle();
+            // One user's trace is one piece, in the order it happened: users in order, their
+            // own order.
+            let trace_secrets = traces.iter().flat_map(|t| t.secrets.clone()).collect();
+            let trace = traces.into_iter().flat_map(|t| t.events).collect();
+            RunResult {
+                population_names: sc.populations.iter().map(|p| p.name.clone()).collect(),
+                buckets: buckets.clone(),
+                tally,
+                tokens: Vec::new(),
+                shard: shard.clone(),
+                hmacs,
+                trace,
+                trace_secrets,
+            }
+        })
+        .collect()
+}
+
+/// Whether two settings may run side by side: the same scenario but for the validator.
+fn side_by_side(a: &Scenario, b: &Scenario) -> bool {
+    a.validator == b.validator || {
+        let mut b = b.clone();
+        b.validator = a.validator.clone();
+        *a == b
     }
 }
 
 /// Runs every point of a sweep on the same fleet. Common random numbers need nothing more than
 /// the seed: each user's streams are keyed by (seed, user, purpose), so user i has the same
-/// clock, logins and behaviour at every point. Points run one after another, each spread over
-/// all threads.
-///
-/// Measured and left out: simulating each user at every point in turn while sharing computed
-/// codes in a per-user map was slower than this (the map cost more than the HMACs it saved,
-/// and alternating between points' tallies spoiled the caches).
+/// clock, logins and behaviour at every point. Consecutive points that differ only in their
+/// validator (up to [`SIDE_BY_SIDE`]) run side by side and share each user's schedule, clock
+/// path and codes; each point's result is exactly that of running it alone (tested).
 pub fn run_points(points: &[Scenario], progress: &(dyn Fn(u64) + Sync)) -> Vec<RunResult> {
-    points
-        .iter()
-        .map(|sc| run_aggregates(sc, 0..sc.run.tokens, progress))
-        .collect()
+    let mut out = Vec::with_capacity(points.len());
+    let mut rest = points;
+    while let Some(first) = rest.first() {
+        let n = rest
+            .iter()
+            .take(SIDE_BY_SIDE)
+            .take_while(|p| side_by_side(first, p))
+            .count();
+        let group: Vec<&Scenario> = rest[..n].iter().collect();
+        let shard = 0..first.run.tokens;
+        out.extend(run_side_by_side(
+            &group,
+            shard,
+            TraceSelect::None,
+            progress,
+            &mut |_, _| {},
+        ));
+        rest = &rest[n..];
+    }
+    out
 }
 
 /// [`run`] keeping only the aggregates (no token records): memory flat in the fleet, for
@@ -274,6 +333,80 @@ token = { kind = "hotp" }
         assert_eq!(alone[0].tokens[5].born, alone[2].tokens[5].born);
     }
 
+    /// Everything that makes the copies of a user at different settings part ways: retries and
+    /// recovery steps that move the clock (on clocks that wander, so a clock's path depends on
+    /// when it is read), logins skipped while busy, lockouts, an attacker, syncs, next-code
+    /// challenges, wide skew scans, batteries and replacements.
+    const PARTING: &str = r#"
+[run]
+horizon = "1y"
+tokens = 48
+seed = 5
+bucket = "month"
+
+[attack]
+guesses_per_day = 4
+simulate_accounts = 3
+
+[[population]]
+share = 0.5
+token = { kind = "phone" }
+clock = { drift_ppm = { dist = "normal", mean = 0, sd = 25 }, wander_ppm_per_sqrt_day = 0.5, sync = { enabled = false } }
+user = { typo_probability = 0.1, logins_per_day = 3 }
+
+[[population]]
+share = 0.3
+token = { kind = "hardware" }
+clock = { drift_ppm = { dist = "normal", mean = 0, sd = 40 }, wander_ppm_per_sqrt_day = 0.3 }
+battery = { life_codes = 600, codes_at_start = { dist = "uniform", min = 0, max = 500 } }
+user = { typo_probability = 0.05 }
+
+[[population]]
+share = 0.2
+token = { kind = "hotp", unsent_presses_per_day = 0.5 }
+
+# google-authenticator's rules with a narrower skew scan, so that the test stays quick.
+[[sweep]]
+vary = { "validator.preset" = ["rfc6238", "vip", "privacyidea", "rsa", "onespan", "pam-oath", "keycloak", "django-otp"] }
+
+[[sweep]]
+vary = { "validator.drift" = [{ mode = "consistent", k = 3, search = 60 }] }
+"#;
+
+    #[test]
+    fn settings_side_by_side_give_exactly_what_each_gives_alone() {
+        let pts = points(PARTING);
+        assert_eq!(pts.len(), 9);
+        let together = run_points(&pts, &|_| {});
+        let mut hmacs = (0, 0);
+        for (sc, r) in pts.iter().zip(&together) {
+            let alone = run(sc, 0..sc.run.tokens, &|_| {});
+            assert_eq!(r.tally, alone.tally, "{:?}", sc.validator);
+            hmacs.0 += r.hmacs;
+            hmacs.1 += alone.hmacs;
+        }
+        // The copies really part ways (so the test covers forking), and share their codes.
+        let all = |r: &RunResult| r.tally.all().total;
+        let c: Vec<Counts> = together.iter().map(all).collect();
+        assert!(
+            c.iter().any(|c| c.clock_fixes > 0 && c.app_resets > 0),
+            "{c:?}"
+        );
+        assert!(c.iter().any(|c| c.resyncs_succeeded > 0));
+        assert!(c.iter().any(|c| c.next_code_challenges > 0));
+        assert!(c.iter().any(|c| c.lockouts > 0 && c.attack_guesses > 0));
+        assert!(c.iter().any(|c| c.tickets_replace_dead > 0));
+        let accepted: std::collections::BTreeSet<u64> = c.iter().map(|c| c.accepted).collect();
+        assert!(
+            accepted.len() >= 7,
+            "the settings decide differently: {accepted:?}"
+        );
+        assert!(
+            hmacs.0 < hmacs.1,
+            "shared codes: {hmacs:?} HMACs together, alone"
+        );
+    }
+
     /// Users who never retry, never climb the ladder and never lock: each login is exactly one
     /// attempt at the same moment with the same clock at every point.
     const PLAIN: &str = r#"
@@ -311,10 +444,14 @@ combine = "zip"
     #[test]
     fn widening_the_window_never_lowers_acceptance_without_drift_learning_or_replay() {
         let pts = points(PLAIN);
-        let res = run_points(&pts, &|_| {});
+        let res: Vec<RunResult> = pts
+            .iter()
+            .map(|sc| run(sc, 0..sc.run.tokens, &|_| {}))
+            .collect();
         for w in res.windows(2) {
             let (narrow, wide) = (&w[0].tokens, &w[1].tokens);
             assert_eq!(narrow.len(), wide.len());
+            assert!(narrow.len() >= 120, "every user has a record");
             for (a, b) in narrow.iter().zip(wide) {
                 assert_eq!(
                     (a.token, a.logins, a.attempts),

@@ -173,7 +173,7 @@ impl CredentialState {
 
 impl ValidatorConfig {
     fn server_ms(&self, now: Millis) -> Millis {
-        now + (self.server_offset_s * 1000.0).round() as Millis
+        now + crate::time::ms_of_s(self.server_offset_s)
     }
 
     /// How long a code stays acceptable with no drift learned: (back + ahead + 1) steps.
