@@ -52,7 +52,7 @@ pub fn stream_gen(seed: u64, token: u64, purpose: Purpose, generation: u32) -> R
 /// logins' draws stay fixed even when an earlier login took more retries at another setting;
 /// a login draws a handful of numbers, so setting up a ChaCha block per login (256 bytes of
 /// keystream, 14% of a run) bought nothing.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoginRng(u64);
 
 const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;

@@ -135,7 +135,7 @@ struct Life<'a> {
     /// The latest time the validator has seen a request for this user: every request is
     /// decided in time order, so nothing the user or the attacker does may come before it.
     last_seen: Millis,
-    codes: &'a Codes,
+    shared: &'a Shared,
     /// Keys each login's behaviour stream.
     behaviour: u64,
     /// Busy with a failed login's recovery steps until then.
@@ -160,7 +160,7 @@ impl<'a> Life<'a> {
         index: u64,
         generation: u32,
         born: Millis,
-        codes: &Codes,
+        shared: &Shared,
     ) -> Credential {
         let seed = sc.run.seed;
         let mut clock_rng = stream_gen(seed, index, Purpose::Clock, generation);
@@ -184,7 +184,7 @@ impl<'a> Life<'a> {
             &mut stream_gen(seed, index, Purpose::Secret, generation),
         );
         let token = match sc.run.decide {
-            DecideMode::Exact => token.with_cache(codes.of(generation)),
+            DecideMode::Exact => token.with_cache(shared.of(generation)),
             DecideMode::Fast => token.fast(),
         };
 
@@ -286,7 +286,7 @@ impl<'a> Life<'a> {
             self.index,
             self.generation,
             ready,
-            self.codes,
+            self.shared,
         );
         self.record_enrolment();
         if ready > at {
@@ -320,10 +320,89 @@ impl Life<'_> {
         (s, c.token.code(s))
     }
 
+    /// Reads the token at `read` (first waiting for a fresh code, or for the next one when
+    /// `challenged`) and types what it shows.
+    fn read_and_type(
+        &mut self,
+        read: &mut Millis,
+        challenged: bool,
+        rng: &mut LoginRng,
+        c: &mut Counts,
+    ) -> Typed {
+        let u = &self.p.user;
+        if self.totp {
+            let left = self.fresh_code_wait(*read);
+            if challenged {
+                // The validator asked for the next code: wait for it to appear.
+                *read += left + 500;
+            } else if (left as f64) < u.fresh_code_below_s * 1000.0
+                && rng.random::<f64>() < u.wait_probability
+            {
+                *read += left;
+                c.waited_for_fresh_code += 1;
+            }
+        }
+        let (step, code) = self.show_code(*read);
+        let typed = rng.random::<f64>() < u.typo_probability && code != NO_CODE;
+        let submitted = if typed {
+            typo(code, self.cred.token.digits(), rng)
+        } else {
+            code
+        };
+        let submit = *read + ms(u.delay_s.sample(rng));
+        Typed {
+            step,
+            typed,
+            submitted,
+            submit,
+        }
+    }
+
+    /// [`Life::read_and_type`] of a TOTP try's first attempt, shared by the copies of this user
+    /// that reach it in the same state: the same clock state, start and random stream give the
+    /// same read, code, typo and delay at every setting.
+    fn read_and_type_shared(
+        &mut self,
+        read: &mut Millis,
+        rng: &mut LoginRng,
+        c: &mut Counts,
+    ) -> Typed {
+        let clock = self
+            .cred
+            .clock
+            .0
+            .as_ref()
+            .expect("a clock is away only while advancing");
+        let hit = self.shared.first.borrow().as_ref().and_then(|f| {
+            (Rc::ptr_eq(&f.clock, clock) && f.start == *read && f.rng_before == *rng)
+                .then(|| (f.read, f.waited, f.rng_after.clone(), f.typed))
+        });
+        if let Some((at, waited, after, typed)) = hit {
+            *read = at;
+            c.waited_for_fresh_code += waited as u64;
+            *rng = after;
+            self.cred.token.use_code(at); // the press, as show_code makes it
+            return typed;
+        }
+        let (start, rng_before, waits_before) = (*read, rng.clone(), c.waited_for_fresh_code);
+        let typed = self.read_and_type(read, false, rng, c);
+        *self.shared.first.borrow_mut() = Some(FirstTry {
+            clock: Rc::clone(self.cred.clock.0.as_ref().expect("the clock is back")),
+            start,
+            rng_before,
+            read: *read,
+            waited: c.waited_for_fresh_code > waits_before,
+            rng_after: rng.clone(),
+            typed,
+        });
+        typed
+    }
+
     /// One login try from `start`: an attempt and up to `retries` retries with fresh codes.
     /// Returns the outcome and the time of the last submission.
     fn try_login(&mut self, start: Millis, rng: &mut LoginRng, c: &mut Counts) -> (Try, Millis) {
-        let u = &self.p.user;
+        let p = self.p;
+        let u = &p.user;
         let mut read = start;
         let mut attempt = 0;
         let mut challenged = false;
@@ -338,26 +417,16 @@ impl Life<'_> {
                     .get_or_insert((read, Rejection::Dead));
                 return (Try::Rejected(Rejection::Dead), read);
             }
-            if self.totp {
-                let left = self.fresh_code_wait(read);
-                if challenged {
-                    // The validator asked for the next code: wait for it to appear.
-                    read += left + 500;
-                } else if (left as f64) < u.fresh_code_below_s * 1000.0
-                    && rng.random::<f64>() < u.wait_probability
-                {
-                    read += left;
-                    c.waited_for_fresh_code += 1;
-                }
-            }
-            let (step, code) = self.show_code(read);
-            let typed = rng.random::<f64>() < u.typo_probability && code != NO_CODE;
-            let submitted = if typed {
-                typo(code, self.cred.token.digits(), rng)
+            let Typed {
+                step,
+                typed,
+                submitted,
+                submit,
+            } = if attempt == 0 && !challenged && self.totp && self.shared.side_by_side {
+                self.read_and_type_shared(&mut read, rng, c)
             } else {
-                code
+                self.read_and_type(&mut read, challenged, rng, c)
             };
-            let submit = read + ms(u.delay_s.sample(rng));
             let offset = self.traced_offset(read);
             self.before_request(submit);
             let cr = &mut self.cred;
@@ -746,19 +815,46 @@ impl SharedClock {
     }
 }
 
-/// One user's credentials' code caches, by generation, shared by the copies of the user (a
-/// credential's codes depend only on its secret, which depends only on the user and generation).
-struct Codes {
+/// What the copies of one user at several settings share: the code caches of the user's
+/// credentials by generation (a credential's codes depend only on its secret, which depends
+/// only on the user and generation), and the current login's first attempt.
+struct Shared {
+    side_by_side: bool,
     steps: u64,
     by_generation: RefCell<Vec<CodeCache>>,
+    first: RefCell<Option<FirstTry>>,
 }
 
-impl Codes {
-    fn new(points: &[&Scenario]) -> Codes {
+/// A login try's first attempt as one copy made it, for the others to reuse.
+struct FirstTry {
+    /// Held, so that no other clock state can take its address while this is kept.
+    clock: Rc<Clock>,
+    start: Millis,
+    rng_before: LoginRng,
+    read: Millis,
+    waited: bool,
+    rng_after: LoginRng,
+    typed: Typed,
+}
+
+/// A code read and typed: the step shown, whether a digit was mistyped, what was submitted
+/// and when.
+#[derive(Clone, Copy)]
+struct Typed {
+    step: i64,
+    typed: bool,
+    submitted: u32,
+    submit: Millis,
+}
+
+impl Shared {
+    fn new(points: &[&Scenario]) -> Shared {
         let widest = points.iter().map(|sc| sc.validator.widest_scan());
-        Codes {
+        Shared {
+            side_by_side: points.len() > 1,
             steps: 2 * widest.max().unwrap_or(0) as u64 + 8,
             by_generation: RefCell::new(Vec::new()),
+            first: RefCell::new(None),
         }
     }
 
@@ -778,7 +874,7 @@ impl<'a> Life<'a> {
         pop: usize,
         index: u64,
         traced: bool,
-        codes: &'a Codes,
+        shared: &'a Shared,
         first: Option<&Credential>,
     ) -> Life<'a> {
         let p: &Population = &sc.populations[pop];
@@ -806,7 +902,7 @@ impl<'a> Life<'a> {
             // validator's state for it starts empty at any setting).
             cred: match first {
                 Some(c) => c.clone(),
-                None => Life::credential(sc, p, pop, index, 0, start, codes),
+                None => Life::credential(sc, p, pop, index, 0, start, shared),
             },
             generation: 0,
             records: Vec::new(),
@@ -835,7 +931,7 @@ impl<'a> Life<'a> {
                 }),
             attack_counts: Vec::new(),
             last_seen: start,
-            codes,
+            shared,
             behaviour: behaviour_key(sc.run.seed, index),
             busy_until: start,
             last_login: start,
@@ -1067,11 +1163,11 @@ pub fn simulate_points(
 ) -> Vec<(Vec<TokenRecord>, Option<UserTrace>)> {
     let sc = points[0];
     let p = &sc.populations[pop];
-    let codes = Codes::new(points);
+    let shared = Shared::new(points);
     let mut lives: Vec<Life> = Vec::with_capacity(points.len());
     for sc in points {
         let first = lives.first().map(|l| &l.cred);
-        let life = Life::new(sc, buckets, pop, index, traced, &codes, first);
+        let life = Life::new(sc, buckets, pop, index, traced, &shared, first);
         lives.push(life);
     }
     let schedule = Schedule::new(
@@ -1098,6 +1194,8 @@ pub fn simulate_points(
         if !going {
             break;
         }
+        // Released before the clocks move, so that a clock no copy needs is changed in place.
+        shared.first.borrow_mut().take();
         if totp {
             advance_clocks(&mut lives, &at, &mut scratch);
         }
