@@ -9,15 +9,18 @@ use crate::otp::totp_step;
 use crate::rng::{behaviour_at, behaviour_key, stream, stream_gen, LoginRng, Purpose, Rng};
 use crate::scenario::{DecideMode, Population, Scenario};
 use crate::time::{Millis, SECOND};
-use crate::token::{code_cache, credential_id, CodeCache, DeathCause, Token, TokenKind};
-use crate::user::{typo, Schedule};
+use crate::token::{credential_id, DeathCause, Token, TokenKind};
+use crate::user::typo;
 use crate::validator::{
     CredentialState, Decision, Resync, Scheme, SyncFailure, ValidatorConfig, Verdict, NO_CODE,
 };
 use rand::Rng as _;
 use rand_distr::{Distribution, Poisson};
-use std::cell::RefCell;
-use std::rc::Rc;
+
+mod shared;
+
+pub use shared::{simulate_points, simulate_token};
+use shared::{Shared, SharedClock, Typed};
 
 /// Why an attempt was rejected, from the simulation's knowledge of what the user did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -356,46 +359,6 @@ impl Life<'_> {
             submitted,
             submit,
         }
-    }
-
-    /// [`Life::read_and_type`] of a TOTP try's first attempt, shared by the copies of this user
-    /// that reach it in the same state: the same clock state, start and random stream give the
-    /// same read, code, typo and delay at every setting.
-    fn read_and_type_shared(
-        &mut self,
-        read: &mut Millis,
-        rng: &mut LoginRng,
-        c: &mut Counts,
-    ) -> Typed {
-        let clock = self
-            .cred
-            .clock
-            .0
-            .as_ref()
-            .expect("a clock is away only while advancing");
-        let hit = self.shared.first.borrow().as_ref().and_then(|f| {
-            (Rc::ptr_eq(&f.clock, clock) && f.start == *read && f.rng_before == *rng)
-                .then(|| (f.read, f.waited, f.rng_after.clone(), f.typed))
-        });
-        if let Some((at, waited, after, typed)) = hit {
-            *read = at;
-            c.waited_for_fresh_code += waited as u64;
-            *rng = after;
-            self.cred.token.use_code(at); // the press, as show_code makes it
-            return typed;
-        }
-        let (start, rng_before, waits_before) = (*read, rng.clone(), c.waited_for_fresh_code);
-        let typed = self.read_and_type(read, false, rng, c);
-        *self.shared.first.borrow_mut() = Some(FirstTry {
-            clock: Rc::clone(self.cred.clock.0.as_ref().expect("the clock is back")),
-            start,
-            rng_before,
-            read: *read,
-            waited: c.waited_for_fresh_code > waits_before,
-            rng_after: rng.clone(),
-            typed,
-        });
-        typed
     }
 
     /// One login try from `start`: an attempt and up to `retries` retries with fresh codes.
@@ -785,88 +748,6 @@ impl Life<'_> {
     }
 }
 
-/// A credential's clock. The copies of one user that a sweep's settings simulate side by side
-/// share one state (copy on write) for as long as each has moved it through the same calls, so
-/// sharing never changes what a copy sees.
-#[derive(Clone)]
-struct SharedClock(Option<Rc<Clock>>);
-
-impl std::ops::Deref for SharedClock {
-    type Target = Clock;
-    fn deref(&self) -> &Clock {
-        self.0
-            .as_deref()
-            .expect("a clock is away only while advancing")
-    }
-}
-
-impl SharedClock {
-    fn new(c: Clock) -> SharedClock {
-        SharedClock(Some(Rc::new(c)))
-    }
-
-    /// The clock to change: this copy's own from now on if other copies share it.
-    fn get_mut(&mut self) -> &mut Clock {
-        Rc::make_mut(
-            self.0
-                .as_mut()
-                .expect("a clock is away only while advancing"),
-        )
-    }
-}
-
-/// What the copies of one user at several settings share: the code caches of the user's
-/// credentials by generation (a credential's codes depend only on its secret, which depends
-/// only on the user and generation), and the current login's first attempt.
-struct Shared {
-    side_by_side: bool,
-    steps: u64,
-    by_generation: RefCell<Vec<CodeCache>>,
-    first: RefCell<Option<FirstTry>>,
-}
-
-/// A login try's first attempt as one copy made it, for the others to reuse.
-struct FirstTry {
-    /// Held, so that no other clock state can take its address while this is kept.
-    clock: Rc<Clock>,
-    start: Millis,
-    rng_before: LoginRng,
-    read: Millis,
-    waited: bool,
-    rng_after: LoginRng,
-    typed: Typed,
-}
-
-/// A code read and typed: the step shown, whether a digit was mistyped, what was submitted
-/// and when.
-#[derive(Clone, Copy)]
-struct Typed {
-    step: i64,
-    typed: bool,
-    submitted: u32,
-    submit: Millis,
-}
-
-impl Shared {
-    fn new(points: &[&Scenario]) -> Shared {
-        let widest = points.iter().map(|sc| sc.validator.widest_scan());
-        Shared {
-            side_by_side: points.len() > 1,
-            steps: 2 * widest.max().unwrap_or(0) as u64 + 8,
-            by_generation: RefCell::new(Vec::new()),
-            first: RefCell::new(None),
-        }
-    }
-
-    fn of(&self, generation: u32) -> CodeCache {
-        let mut v = self.by_generation.borrow_mut();
-        while v.len() <= generation as usize {
-            v.push(code_cache(self.steps));
-        }
-        Rc::clone(&v[generation as usize])
-    }
-}
-
 impl<'a> Life<'a> {
     fn new(
         sc: &'a Scenario,
@@ -1086,141 +967,4 @@ impl<'a> Life<'a> {
         tally.tokens += 1;
         (self.records, self.trace)
     }
-}
-
-/// Moves each copy's clock to the time its login reads it (`at`). Copies sharing one state and
-/// moving it to the same time share the result; one that moves elsewhere, or not at all, keeps
-/// the state it had. `scratch` is reused between calls.
-fn advance_clocks(
-    lives: &mut [Life],
-    at: &[Option<(Millis, usize)>],
-    (moved, scratch): &mut (Vec<bool>, Vec<usize>),
-) {
-    if let ([life], [Some((t, _))]) = (&mut *lives, at) {
-        life.cred.clock.get_mut().advance(*t);
-        return;
-    }
-    moved.clear();
-    moved.resize(lives.len(), false);
-    for i in 0..lives.len() {
-        let Some((t, _)) = at[i].filter(|_| !moved[i]) else {
-            continue;
-        };
-        let mut rc = lives[i]
-            .cred
-            .clock
-            .0
-            .take()
-            .expect("each clock is taken once");
-        scratch.clear();
-        for j in i + 1..lives.len() {
-            let same = lives[j]
-                .cred
-                .clock
-                .0
-                .as_ref()
-                .is_some_and(|o| Rc::ptr_eq(o, &rc));
-            if at[j].is_some_and(|a| a.0 == t) && !moved[j] && same {
-                lives[j].cred.clock.0 = None;
-                moved[j] = true;
-                scratch.push(j);
-            }
-        }
-        // Clones only if a copy outside the group still needs the state before `t`.
-        Rc::make_mut(&mut rc).advance(t);
-        for &j in scratch.iter() {
-            lives[j].cred.clock.0 = Some(Rc::clone(&rc));
-        }
-        lives[i].cred.clock.0 = Some(rc);
-    }
-}
-
-/// Simulates user `index` of population `pop` and adds what happened to `tally`; returns one
-/// record per credential the user went through.
-pub fn simulate_token(
-    sc: &Scenario,
-    buckets: &Buckets,
-    pop: usize,
-    index: u64,
-    tally: &mut PopTally,
-    traced: bool,
-) -> (Vec<TokenRecord>, Option<UserTrace>) {
-    let mut lives = simulate_points(&[sc], buckets, pop, index, &mut [tally], traced);
-    lives.pop().expect("one life per point")
-}
-
-/// [`simulate_token`] at each of `points`, scenarios that differ only in their validator (a
-/// sweep's settings): the same user side by side, sharing the login schedule, the clock while
-/// the copies have moved it alike, and the computed codes. Each copy's figures are exactly
-/// those it would have alone (tested).
-pub fn simulate_points(
-    points: &[&Scenario],
-    buckets: &Buckets,
-    pop: usize,
-    index: u64,
-    tallies: &mut [&mut PopTally],
-    traced: bool,
-) -> Vec<(Vec<TokenRecord>, Option<UserTrace>)> {
-    let sc = points[0];
-    let p = &sc.populations[pop];
-    let shared = Shared::new(points);
-    let mut lives: Vec<Life> = Vec::with_capacity(points.len());
-    for sc in points {
-        let first = lives.first().map(|l| &l.cred);
-        let life = Life::new(sc, buckets, pop, index, traced, &shared, first);
-        lives.push(life);
-    }
-    let schedule = Schedule::new(
-        &p.user,
-        sc.run.start,
-        sc.run.end(),
-        stream(sc.run.seed, index, Purpose::Schedule),
-    );
-    let totp = p.token.kind.is_totp();
-    let end = sc.run.end();
-    let mut at = vec![None; lives.len()];
-    let mut scratch = (Vec::new(), Vec::new());
-    for (n, t) in schedule.enumerate() {
-        let bt = if t < end { buckets.index(t) } else { 0 };
-        let mut going = false;
-        for ((l, tally), a) in lives.iter_mut().zip(tallies.iter_mut()).zip(&mut at) {
-            *a = if l.done {
-                None
-            } else {
-                l.begin_login(t, bt, tally)
-            };
-            going |= !l.done;
-        }
-        if !going {
-            break;
-        }
-        // Released before the clocks move, so that a clock no copy needs is changed in place.
-        shared.first.borrow_mut().take();
-        if totp {
-            advance_clocks(&mut lives, &at, &mut scratch);
-        }
-        // Copies sharing a clock state share its offset.
-        let mut seen: Option<(*const Clock, f64, (u64, usize))> = None;
-        for ((l, tally), a) in lives.iter_mut().zip(tallies.iter_mut()).zip(&at) {
-            let Some(a) = *a else { continue };
-            let offset = totp.then(|| {
-                let c: *const Clock = &*l.cred.clock;
-                match seen {
-                    Some((s, x, loc)) if s == c => (x, loc),
-                    _ => {
-                        let x = l.cred.clock.offset().abs();
-                        let loc = OffsetHist::locate(x);
-                        seen = Some((c, x, loc));
-                        (x, loc)
-                    }
-                }
-            });
-            l.login(n as u64, a, offset, tally);
-        }
-    }
-    lives
-        .into_iter()
-        .zip(tallies.iter_mut())
-        .map(|(l, tally)| l.end_of_life(tally))
-        .collect()
 }
