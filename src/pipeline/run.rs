@@ -282,28 +282,36 @@ impl TokensStream {
         let path = staged.path(Self::FILE);
         let file = std::fs::File::create(&path)
             .map_err(|e| crate::error::Error::failed(format!("{}: {e}", path.display())))?;
+        Ok(Self::to_writer(file, path, names))
+    }
+
+    /// Streams into `out`; `path` names it in errors.
+    pub fn to_writer(
+        out: impl std::io::Write + Send + 'static,
+        path: PathBuf,
+        names: &[String],
+    ) -> TokensStream {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<sim::TokenRecord>>(2);
         let names = names.to_vec();
         let writer = std::thread::spawn(move || {
-            let mut w = TokensCsv::new(std::io::BufWriter::with_capacity(1 << 20, file), &names)?;
+            let mut w = TokensCsv::new(std::io::BufWriter::with_capacity(1 << 20, out), &names)?;
             for recs in rx {
                 w.write(&recs)?;
             }
             use std::io::Write;
             w.finish()?.flush()
         });
-        Ok(TokensStream {
+        TokensStream {
             tx: Some(tx),
             writer,
             path,
-        })
+        }
     }
 
-    /// Hands over records; after a write error they are dropped and `finish` reports it.
-    pub fn send(&self, recs: Vec<sim::TokenRecord>) {
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(recs);
-        }
+    /// Hands over records. False once the writer has failed (a full disk, say): the records
+    /// are dropped, the run should stop, and `finish` reports the error.
+    pub fn send(&self, recs: Vec<sim::TokenRecord>) -> bool {
+        self.tx.as_ref().is_some_and(|tx| tx.send(recs).is_ok())
     }
 
     pub fn finish(mut self) -> Result<()> {
@@ -441,5 +449,73 @@ impl RunOutcome {
             if m.threads == 1 { "" } else { "s" }
         );
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A disk that fills after `room` bytes.
+    struct Filling {
+        room: usize,
+    }
+
+    impl std::io::Write for Filling {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            if b.len() > self.room {
+                return Err(std::io::Error::from_raw_os_error(28)); // ENOSPC
+            }
+            self.room -= b.len();
+            Ok(b.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_full_disk_stops_the_token_stream_and_is_reported() {
+        let sc = Scenario::from_toml(
+            "s.toml",
+            "[run]\nhorizon = \"7d\"\ntokens = 4\n[[population]]\nshare = 1\ntoken = { kind = \"phone\" }\n",
+        )
+        .unwrap();
+        let rec = sim::run(&sc, 0..1, &|_| {}).tokens[0].clone();
+        let names = sc.population_names();
+        let tokens = TokensStream::to_writer(Filling { room: 3 << 20 }, "t.csv".into(), &names);
+        // 10,000 rows are about 1 MB: the writer fails on the fourth or fifth batch, and from
+        // then on every batch is refused.
+        let taken = (0..50)
+            .take_while(|_| tokens.send(vec![rec.clone(); 10_000]))
+            .count();
+        assert!((3..10).contains(&taken), "{taken} batches taken");
+        assert!(!tokens.send(vec![rec.clone()]));
+        let e = tokens.finish().unwrap_err().to_string();
+        assert!(e.contains("t.csv") && e.contains("No space left"), "{e}");
+    }
+
+    #[test]
+    fn a_sink_that_can_take_no_more_stops_the_run_after_its_wave() {
+        let sc = Scenario::from_toml(
+            "s.toml",
+            "[run]\nhorizon = \"1d\"\ntokens = 20000\n[[population]]\nshare = 1\ntoken = { kind = \"phone\" }\n",
+        )
+        .unwrap();
+        // Refused from the first batch on: the rest of that wave is handed over, then no more.
+        let mut handed = 0;
+        let r = sim::run_streamed(
+            &sc,
+            0..20_000,
+            sim::TraceSelect::None,
+            &|_| {},
+            &mut |recs| {
+                handed += recs.len();
+                false
+            },
+        );
+        assert_eq!(handed, 16_384, "one wave of records");
+        assert_eq!(r.tally.all().tokens, 16_384);
     }
 }

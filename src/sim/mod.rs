@@ -60,19 +60,24 @@ pub fn run_traced(
     progress: &(dyn Fn(u64) + Sync),
 ) -> RunResult {
     let mut tokens = Vec::new();
-    let mut r = run_streamed(sc, shard, trace, progress, &mut |recs| tokens.extend(recs));
+    let mut r = run_streamed(sc, shard, trace, progress, &mut |recs| {
+        tokens.extend(recs);
+        true
+    });
     r.tokens = tokens;
     r
 }
 
 /// [`run_traced`], handing the records to `sink` in (user, generation) order, a wave at a time,
 /// instead of keeping them: memory stays flat in the number of tokens. `tokens` is empty.
+/// When `sink` returns false (it can no longer take them: a full disk), the run stops after
+/// that wave and the result covers only the waves done.
 pub fn run_streamed(
     sc: &Scenario,
     shard: Range<u64>,
     trace: TraceSelect,
     progress: &(dyn Fn(u64) + Sync),
-    sink: &mut dyn FnMut(Vec<TokenRecord>),
+    sink: &mut dyn FnMut(Vec<TokenRecord>) -> bool,
 ) -> RunResult {
     let mut r = run_side_by_side(&[sc], shard, trace, progress, &mut |_, recs| sink(recs));
     r.pop().expect("one result per point")
@@ -84,13 +89,14 @@ pub const SIDE_BY_SIDE: usize = 8;
 
 /// Runs `points`, scenarios that differ only in their validator, side by side: each user is
 /// simulated at every point at once, sharing its schedule, clock and codes (see
-/// [`simulate_points`]). `sink` gets each point's records with the point's index.
+/// [`simulate_points`]). `sink` gets each point's records with the point's index, and stops
+/// the run after the wave by returning false.
 fn run_side_by_side(
     points: &[&Scenario],
     shard: Range<u64>,
     trace: TraceSelect,
     progress: &(dyn Fn(u64) + Sync),
-    sink: &mut dyn FnMut(usize, Vec<TokenRecord>),
+    sink: &mut dyn FnMut(usize, Vec<TokenRecord>) -> bool,
 ) -> Vec<RunResult> {
     let sc = points[0];
     let k = points.len();
@@ -154,14 +160,15 @@ fn run_side_by_side(
                 out
             })
             .collect();
+        let mut going = true;
         for per_point in done {
             for (j, (recs, traced)) in per_point.into_iter().enumerate() {
                 hmacs[j] += recs.iter().map(|t| t.hmacs).sum::<u64>();
                 traces[j].extend(traced);
-                sink(j, recs);
+                going &= sink(j, recs);
             }
         }
-        wave = wave_end;
+        wave = if going { wave_end } else { shard.end };
     }
     let mut merged = vec![Tally::default(); k];
     for slot in tallies {
@@ -224,7 +231,7 @@ pub fn run_points(points: &[Scenario], progress: &(dyn Fn(u64) + Sync)) -> Vec<R
             shard,
             TraceSelect::None,
             progress,
-            &mut |_, _| {},
+            &mut |_, _| true,
         ));
         rest = &rest[n..];
     }
@@ -238,7 +245,7 @@ pub fn run_aggregates(
     shard: Range<u64>,
     progress: &(dyn Fn(u64) + Sync),
 ) -> RunResult {
-    run_streamed(sc, shard, TraceSelect::None, progress, &mut |_| {})
+    run_streamed(sc, shard, TraceSelect::None, progress, &mut |_| true)
 }
 
 #[cfg(test)]
