@@ -111,10 +111,12 @@ impl SweepPlan {
             }
         }
         let (points, scenarios) = settings(&input.file, &input.text, &input.sets, &input.scenario)?;
-        // Points run one after another on one fleet: the largest decides the memory.
+        // Up to SIDE_BY_SIDE points run at once, each with its own counters; the largest
+        // decides the memory.
         if !yes {
+            let side_by_side = scenarios.len().min(sim::SIDE_BY_SIDE);
             for sc in &scenarios {
-                super::run::RunPlan::fits(sc, sim::SIDE_BY_SIDE)?;
+                super::run::RunPlan::fits(sc, side_by_side)?;
             }
         }
         let out = out.unwrap_or_else(|| super::default_out(&input.scenario.run.name, force));

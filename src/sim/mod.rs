@@ -214,7 +214,8 @@ fn side_by_side(a: &Scenario, b: &Scenario) -> bool {
 /// the seed: each user's streams are keyed by (seed, user, purpose), so user i has the same
 /// clock, logins and behaviour at every point. Consecutive points that differ only in their
 /// validator (up to [`SIDE_BY_SIDE`]) run side by side and share each user's schedule, clock
-/// path and codes; each point's result is exactly that of running it alone (tested).
+/// path and codes; each point's tally is exactly that of running it alone (tested). Only the
+/// HMAC counts differ: they are the HMACs actually computed, shared codes counted once.
 pub fn run_points(points: &[Scenario], progress: &(dyn Fn(u64) + Sync)) -> Vec<RunResult> {
     let mut out = Vec::with_capacity(points.len());
     let mut rest = points;
