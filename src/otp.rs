@@ -132,23 +132,25 @@ impl Sha1Pads {
 
     /// HMAC-SHA1(key, msg).
     pub fn mac(&self, msg: [u8; 8]) -> [u8; 20] {
-        // Each message is one block after the pad's: bytes, 0x80, zeros, the bit length.
-        let mut b = [0u8; 64];
-        b[..8].copy_from_slice(&msg);
-        b[8] = 0x80;
-        b[56..].copy_from_slice(&((64 + 8) as u64 * 8).to_be_bytes());
         let mut inner = self.inner;
-        compress(&mut inner, &b);
-        let mut b = [0u8; 64];
-        put_words(&inner, &mut b);
-        b[20] = 0x80;
-        b[56..].copy_from_slice(&((64 + 20) as u64 * 8).to_be_bytes());
+        compress(&mut inner, &after_pad(&msg));
+        let mut digest = [0u8; 20];
+        put_words(&inner, &mut digest);
         let mut outer = self.outer;
-        compress(&mut outer, &b);
-        let mut out = [0u8; 20];
-        put_words(&outer, &mut out);
-        out
+        compress(&mut outer, &after_pad(&digest));
+        put_words(&outer, &mut digest);
+        digest
     }
+}
+
+/// The one block that follows a pad's block for a message of under 56 bytes: the bytes,
+/// 0x80, zeros, and the bit length of pad and message.
+fn after_pad(msg: &[u8]) -> [u8; 64] {
+    let mut b = [0u8; 64];
+    b[..msg.len()].copy_from_slice(msg);
+    b[msg.len()] = 0x80;
+    b[56..].copy_from_slice(&((64 + msg.len()) as u64 * 8).to_be_bytes());
+    b
 }
 
 /// A SHA-1 state as its 20-byte digest, at the start of `out`.
