@@ -180,6 +180,60 @@ pub fn wilson95(k: u64, n: u64) -> Option<(f64, f64)> {
 const GROWTH: f64 = 1.02;
 const BINS: usize = 1600;
 
+/// The 1/64-octave slice holding `ms` > 0: its octave and the six bits after the leading one.
+fn slice(ms: u64) -> usize {
+    let e = 63 - ms.leading_zeros() as usize;
+    let j = if e >= 6 {
+        (ms >> (e - 6)) & 63
+    } else {
+        (ms << (6 - e)) & 63
+    };
+    e * 64 + j as usize
+}
+
+/// Lookup tables for [`OffsetHist::bin`].
+struct BinTables {
+    /// The bin of the smallest millisecond count in each slice.
+    slice_first: Vec<u16>,
+    /// `edge[k]`: the smallest count in bin k or above (`edge[BINS]` stands for none).
+    edge: Vec<u64>,
+}
+
+fn bin_tables() -> &'static BinTables {
+    static TABLES: std::sync::OnceLock<BinTables> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| {
+        let mut slice_first = vec![0u16; 64 * 64];
+        for e in 0..64usize {
+            for j in 0..64u64 {
+                // The smallest count in slice (e, j); below 64 a slice holds one count or none.
+                let lo = if e >= 6 {
+                    (64 + j) << (e - 6)
+                } else {
+                    let v = (64 + j) >> (6 - e);
+                    if slice(v) != e * 64 + j as usize {
+                        continue;
+                    }
+                    v
+                };
+                slice_first[e * 64 + j as usize] = OffsetHist::bin_by_log(lo) as u16;
+            }
+        }
+        let mut edge = vec![u64::MAX; BINS + 1];
+        edge[0] = 0;
+        let mut ms = 1u64;
+        for (k, e) in edge.iter_mut().enumerate().take(BINS).skip(1) {
+            // From just below 1.02^(k-1) upwards (edges never go down).
+            let guess = (GROWTH.powf(k as f64 - 1.0) * (1.0 - 1e-12)) as u64;
+            ms = ms.max(guess.saturating_sub(2)).max(1);
+            while OffsetHist::bin_by_log(ms) < k {
+                ms += 1;
+            }
+            *e = ms;
+        }
+        BinTables { slice_first, edge }
+    })
+}
+
 /// Histogram of absolute clock errors in milliseconds on log bins. Only the span of bins
 /// between the lowest and highest one used is stored (canonical for any order of recording
 /// or merging), so memory follows the spread of the data, not buckets times all bins.
@@ -194,12 +248,26 @@ pub struct OffsetHist {
 }
 
 impl OffsetHist {
-    fn bin(ms: u64) -> usize {
+    /// The bin of `ms`: 0 for 0, else 1 + ⌊ln ms / ln 1.02⌋ (capped), by definition.
+    fn bin_by_log(ms: u64) -> usize {
         if ms == 0 {
             0
         } else {
             (1 + ((ms as f64).ln() / GROWTH.ln()) as usize).min(BINS - 1)
         }
+    }
+
+    /// [`OffsetHist::bin_by_log`] from two table lookups instead of a logarithm (two of
+    /// which every login paid). Each slice of 1/64 of an octave spans a ratio under 1.02, so
+    /// it holds at most one bin edge: the bin is the slice's first bin, or the next one from
+    /// the edge. Both tables are built with `bin_by_log` itself, so the answer is the same.
+    fn bin(ms: u64) -> usize {
+        if ms == 0 {
+            return 0;
+        }
+        let t = bin_tables();
+        let b = t.slice_first[slice(ms)] as usize;
+        (b + (ms >= t.edge[b + 1]) as usize).min(BINS - 1)
     }
 
     /// Makes bins `from..=to` addressable, keeping the stored span minimal.
@@ -507,6 +575,34 @@ impl Tally {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bin_lookup_gives_the_logarithms_bin_for_every_count() {
+        // Every count to 2 million (offsets to half an hour), and each side of every edge.
+        for ms in 0..2_000_000u64 {
+            assert_eq!(OffsetHist::bin(ms), OffsetHist::bin_by_log(ms), "{ms} ms");
+        }
+        let t = bin_tables();
+        for k in 1..BINS {
+            let e = t.edge[k];
+            assert!(OffsetHist::bin_by_log(e) >= k && OffsetHist::bin_by_log(e - 1) < k);
+            for ms in e.saturating_sub(3)..=e.saturating_add(3) {
+                assert_eq!(OffsetHist::bin(ms), OffsetHist::bin_by_log(ms), "{ms} ms");
+            }
+        }
+        // Past the last edge everything is capped in the last bin.
+        for ms in [t.edge[BINS - 1], u64::MAX / 3, u64::MAX] {
+            assert_eq!(OffsetHist::bin(ms), BINS - 1);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_bin_lookup_agrees_at_any_magnitude(bits in 0u32..64, x: u64) {
+            let ms = x >> bits;
+            proptest::prop_assert_eq!(OffsetHist::bin(ms), OffsetHist::bin_by_log(ms));
+        }
+    }
 
     #[test]
     fn histograms_store_only_the_span_used_whatever_the_order() {

@@ -83,9 +83,24 @@ impl Keyed {
             Keyed::Sha256(m) => truncated(m, &msg),
             Keyed::Sha512(m) => truncated(m, &msg),
         };
-        bin % 10u32.pow(digits)
+        bin % POW10[digits as usize]
     }
 }
+
+/// 10^d for the 1 to 9 digits a code can have: a lookup, where `10u32.pow(d)` loops on every
+/// code.
+pub const POW10: [u32; 10] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+];
 
 /// HMAC-SHA1 of one 8-byte counter from the key's inner and outer hash states, each computed
 /// once: exactly two SHA-1 compressions a code, with the padded blocks laid out by hand (RFC

@@ -145,6 +145,9 @@ pub struct Schedule<'a> {
     /// The day's login count distribution for each weekday (its rate depends on the weekday's
     /// weight alone), built once instead of every day.
     poisson: [Option<Poisson<f64>>; 7],
+    /// The profile's hours with a weight, in order: the hour search skips the empty ones,
+    /// which it would pass over unchanged (u ≥ 0 is never below a zero weight).
+    hours: Vec<(Millis, f64)>,
 }
 
 impl<'a> Schedule<'a> {
@@ -169,6 +172,10 @@ impl<'a> Schedule<'a> {
             start,
             end,
             today: Vec::new(),
+            hours: (0..24)
+                .filter(|&h| spec.hours[h] != 0.0)
+                .map(|h| (h as Millis, spec.hours[h]))
+                .collect(),
         }
     }
 
@@ -188,15 +195,15 @@ impl<'a> Schedule<'a> {
         for _ in 0..n {
             let mut u = self.rng.random::<f64>() * self.hour_total;
             let mut hour = 23;
-            for (h, w) in self.spec.hours.iter().enumerate() {
-                if u < *w {
+            for &(h, w) in &self.hours {
+                if u < w {
                     hour = h;
                     break;
                 }
                 u -= w;
             }
             let within = (self.rng.random::<f64>() * HOUR as f64) as Millis;
-            let t = d * DAY + hour as Millis * HOUR + within - self.offset_ms;
+            let t = d * DAY + hour * HOUR + within - self.offset_ms;
             if t >= self.start && t < self.end {
                 self.today.push(t);
             }

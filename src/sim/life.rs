@@ -705,7 +705,7 @@ impl Life<'_> {
             return;
         };
         let v = &self.sc.validator;
-        let modulus = 10u32.pow(self.p.token.digits);
+        let modulus = crate::otp::POW10[self.p.token.digits as usize];
         while a.next_ms() < until {
             let g = a.next_ms();
             a.advance();
