@@ -252,10 +252,11 @@ pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
         (attempts, result.hmacs),
         facts,
     );
+    // Charts are drawn on the same threads (`--threads 1` means one).
     let (folder, manifest) = if plan.shard.is_some() {
         render_shard(sc, &result, manifest)?
     } else {
-        render(sc, &result, manifest, Format::Both, &[TokensStream::FILE])?
+        pool.install(|| render(sc, &result, manifest, Format::Both, &[TokensStream::FILE]))?
     };
     staged.finish(&folder)?;
     Ok(RunOutcome {

@@ -210,13 +210,16 @@ pub fn execute(plan: &SweepPlan, progress: &dyn Progress) -> Result<SweepOutcome
         (attempts, results.iter().map(|r| r.hmacs).sum()),
         facts,
     );
-    let (folder, data) = render(
-        base,
-        &table,
-        recommendation,
-        &mut manifest,
-        plan.shard.is_none(),
-    )?;
+    // Charts are drawn on the same threads (`--threads 1` means one).
+    let (folder, data) = pool.install(|| {
+        render(
+            base,
+            &table,
+            recommendation,
+            &mut manifest,
+            plan.shard.is_none(),
+        )
+    })?;
     export::write_folder(&plan.out, plan.force, &folder)?;
     Ok(SweepOutcome {
         data,

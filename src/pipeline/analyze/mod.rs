@@ -400,7 +400,8 @@ pub fn execute(plan: AnalyzePlan) -> Result<AnalyzeOutcome> {
     // The report and the fitted scenario read the files as written, as a later reader would.
     let data = DriftData::from_files(&plan.out.display().to_string(), |n| folder.read(n))
         .map_err(|e| Error::failed(format!("the analysis does not read back: {e}")))?;
-    for (n, b) in crate::export::drift_views(&data)? {
+    // Charts are drawn on the same threads (`--threads 1` means one).
+    for (n, b) in pool.install(|| crate::export::drift_views(&data))? {
         folder.add(n, b);
     }
     export::write_folder(&plan.out, plan.force, &folder)
