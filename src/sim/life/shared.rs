@@ -230,8 +230,14 @@ pub fn simulate_points(
     let end = sc.run.end();
     let mut at = vec![None; lives.len()];
     let mut scratch = (Vec::new(), Vec::new());
+    let mut bt = 0;
     for (n, t) in schedule.enumerate() {
-        let bt = if t < end { buckets.index(t) } else { 0 };
+        // Logins come in time order.
+        bt = if t < end {
+            buckets.index_from(bt, t)
+        } else {
+            0
+        };
         let mut going = false;
         for ((l, tally), a) in lives.iter_mut().zip(tallies.iter_mut()).zip(&mut at) {
             *a = if l.done {
