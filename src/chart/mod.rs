@@ -12,6 +12,7 @@ pub use figures::Figure;
 pub use style::{colour as figures_colour, thousands};
 
 use crate::results::RunData;
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::sync::Once;
 
@@ -79,13 +80,29 @@ pub fn render_svg(fig: Figure, d: &RunData) -> Result<String, String> {
 /// A chart as PNG bytes.
 pub fn render_png(fig: Figure, d: &RunData) -> Result<Vec<u8>, String> {
     register_fonts();
-    let mut buf = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut buf, (WIDTH, HEIGHT)).into_drawing_area();
-        figures::draw(fig, d, &root)?;
-        root.present().map_err(|e| e.to_string())?;
+    png_of(|root| figures::draw(fig, d, root))
+}
+
+/// What `draw` draws on a white canvas of the chart size, as PNG bytes. The canvas is one per
+/// thread and reused, cleared white each time: a fresh 4 MB canvas a chart cost more in
+/// allocating and faulting in pages than the drawing of a small run's charts.
+pub(crate) fn png_of(
+    draw: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> Result<(), String>,
+) -> Result<Vec<u8>, String> {
+    thread_local! {
+        static CANVAS: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    encode_png(&buf)
+    let mut buf = CANVAS.with(|c| std::mem::take(&mut *c.borrow_mut()));
+    buf.clear();
+    buf.resize((WIDTH * HEIGHT * 3) as usize, 255);
+    let drawn = (|| {
+        let root = BitMapBackend::with_buffer(&mut buf, (WIDTH, HEIGHT)).into_drawing_area();
+        draw(&root)?;
+        root.present().map_err(|e| e.to_string())
+    })();
+    let png = drawn.and_then(|()| encode_png(&buf));
+    CANVAS.with(|c| *c.borrow_mut() = buf);
+    png
 }
 
 /// An RGB buffer of the chart size as PNG bytes.
@@ -106,25 +123,29 @@ type Files = Vec<(String, Vec<u8>)>;
 
 /// Every chart of a results folder in the requested formats: (file name, bytes).
 pub fn render_all(d: &RunData, format: Format) -> Result<Files, String> {
+    in_parallel(&Figure::ALL, |&fig| {
+        let mut files = Vec::new();
+        if format != Format::Svg {
+            files.push((format!("{}.png", fig.stem()), render_png(fig, d)?));
+        }
+        if format != Format::Png {
+            files.push((
+                format!("{}.svg", fig.stem()),
+                render_svg(fig, d)?.into_bytes(),
+            ));
+        }
+        Ok(files)
+    })
+}
+
+/// Each figure's files drawn on its own worker of the current pool (PNG encoding is most of a
+/// small run's fixed cost), handed back in the figures' fixed order.
+pub(crate) fn in_parallel<T: Sync>(
+    figures: &[T],
+    draw: impl Fn(&T) -> Result<Files, String> + Sync,
+) -> Result<Files, String> {
     use rayon::prelude::*;
-    // Each figure on its own worker (PNG encoding is most of a small run's fixed cost); the
-    // files come back in the fixed order.
-    let each: Vec<Result<Files, String>> = Figure::ALL
-        .par_iter()
-        .map(|&fig| {
-            let mut files = Vec::new();
-            if format != Format::Svg {
-                files.push((format!("{}.png", fig.stem()), render_png(fig, d)?));
-            }
-            if format != Format::Png {
-                files.push((
-                    format!("{}.svg", fig.stem()),
-                    render_svg(fig, d)?.into_bytes(),
-                ));
-            }
-            Ok(files)
-        })
-        .collect();
+    let each: Vec<Result<Files, String>> = figures.par_iter().map(&draw).collect();
     let mut files = Vec::new();
     for f in each {
         files.extend(f?);

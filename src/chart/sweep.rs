@@ -411,22 +411,19 @@ fn draw<DB: DrawingBackend>(which: &str, d: &SweepData, root: &DrawingArea<DB, S
 /// Both sweep charts as PNG and SVG files.
 pub fn render_sweep(d: &SweepData) -> Result<Vec<(String, Vec<u8>)>, String> {
     register_fonts();
-    let mut files = Vec::new();
-    for (stem, _) in SWEEP_FIGURES {
+    super::in_parallel(&SWEEP_FIGURES, |&(stem, _)| {
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
             draw(stem, d, &root)?;
             root.present().map_err(e)?;
         }
-        let mut buf = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
-        {
-            let root = BitMapBackend::with_buffer(&mut buf, (WIDTH, HEIGHT)).into_drawing_area();
-            draw(stem, d, &root)?;
-            root.present().map_err(e)?;
-        }
-        files.push((format!("{stem}.png"), super::encode_png(&buf)?));
-        files.push((format!("{stem}.svg"), svg.into_bytes()));
-    }
-    Ok(files)
+        Ok(vec![
+            (
+                format!("{stem}.png"),
+                super::png_of(|root| draw(stem, d, root))?,
+            ),
+            (format!("{stem}.svg"), svg.into_bytes()),
+        ])
+    })
 }

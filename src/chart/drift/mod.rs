@@ -4,7 +4,7 @@
 
 use super::axes::{date, date_label, date_ticks, days_between};
 use super::style::{bold, colour_index, e, font, house, thousands, ticked, Areas, GREY, R};
-use super::{encode_png, register_fonts, Format, HEIGHT, WIDTH};
+use super::{register_fonts, Format, HEIGHT, WIDTH};
 use crate::results::cells::get;
 use crate::results::drift::{DriftData, DriftRow, ObservationRow};
 use crate::time::{month_floor, next_month, parse_rfc3339, Millis, DAY};
@@ -38,17 +38,13 @@ const INK: RGBColor = RGBColor(35, 35, 35);
 pub fn render_all(d: &DriftData, format: Format) -> Result<Vec<(String, Vec<u8>)>, String> {
     register_fonts();
     let c = Ctx::new(d);
-    let mut files = Vec::new();
-    for (stem, _) in DRIFT_FIGURES {
+    super::in_parallel(&DRIFT_FIGURES, |&(stem, _)| {
+        let mut files = Vec::new();
         if format != Format::Svg {
-            let mut buf = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
-            {
-                let root =
-                    BitMapBackend::with_buffer(&mut buf, (WIDTH, HEIGHT)).into_drawing_area();
-                draw(stem, &c, &root)?;
-                root.present().map_err(e)?;
-            }
-            files.push((format!("{stem}.png"), encode_png(&buf)?));
+            files.push((
+                format!("{stem}.png"),
+                super::png_of(|root| draw(stem, &c, root))?,
+            ));
         }
         if format != Format::Png {
             let mut svg = String::new();
@@ -59,8 +55,8 @@ pub fn render_all(d: &DriftData, format: Format) -> Result<Vec<(String, Vec<u8>)
             }
             files.push((format!("{stem}.svg"), svg.into_bytes()));
         }
-    }
-    Ok(files)
+        Ok(files)
+    })
 }
 
 fn draw<DB: DrawingBackend>(stem: &str, c: &Ctx, root: &DrawingArea<DB, Shift>) -> R {
