@@ -68,10 +68,19 @@ impl Format {
 /// A chart as an SVG document.
 pub fn render_svg(fig: Figure, d: &RunData) -> Result<String, String> {
     register_fonts();
+    svg_of(|root| figures::draw(fig, d, root))
+}
+
+/// What `draw` draws on a white page of the chart size, as an SVG document (the white is a
+/// rectangle first in the document, so viewers do not show it transparent).
+pub(crate) fn svg_of(
+    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<(), String>,
+) -> Result<String, String> {
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, (WIDTH, HEIGHT)).into_drawing_area();
-        figures::draw(fig, d, &root)?;
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        draw(&root)?;
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(out)
@@ -85,7 +94,8 @@ pub fn render_png(fig: Figure, d: &RunData) -> Result<Vec<u8>, String> {
 
 /// What `draw` draws on a white canvas of the chart size, as PNG bytes. The canvas is one per
 /// thread and reused, cleared white each time: a fresh 4 MB canvas a chart cost more in
-/// allocating and faulting in pages than the drawing of a small run's charts.
+/// allocating and faulting in pages than the drawing of a small run's charts. (Figures do not
+/// paint their background themselves: [`svg_of`] and this start them on white.)
 pub(crate) fn png_of(
     draw: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> Result<(), String>,
 ) -> Result<Vec<u8>, String> {

@@ -121,15 +121,15 @@ pub(super) fn house<'m, 'a, 'b, X: Ranged, Y: Ranged, DB: DrawingBackend>(
         .bold_line_style(GRID)
 }
 
-/// Clears the chart, writes its title and subtitle, and splits the rest into the plot and a
-/// legend panel `legend_w` pixels wide on the right.
+/// Writes the chart's title and subtitle (on the white page `png_of` and `svg_of` start
+/// with), and splits the rest into the plot and a legend panel `legend_w` pixels wide on the
+/// right.
 pub(super) fn titled<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
     sub: &str,
     legend_w: u32,
 ) -> Result<Areas<DB>, String> {
-    root.fill(&WHITE).map_err(e)?;
     let (head, body) = root.split_vertically(100);
     head.draw(&Text::new(title.to_string(), (30, 16), bold(34)))
         .map_err(e)?;

@@ -2,7 +2,7 @@
 //! trade-off with its Pareto front, and a figure against one swept parameter with 95% bands.
 
 use super::style::{bold, colour_index, e, font, house, thousands, Areas, GREY, R};
-use super::{register_fonts, HEIGHT, WIDTH};
+use super::{register_fonts, HEIGHT};
 use crate::results::cells::get;
 use crate::results::{SweepData, SweepLine};
 use plotters::coord::Shift;
@@ -412,12 +412,7 @@ fn draw<DB: DrawingBackend>(which: &str, d: &SweepData, root: &DrawingArea<DB, S
 pub fn render_sweep(d: &SweepData) -> Result<Vec<(String, Vec<u8>)>, String> {
     register_fonts();
     super::in_parallel(&SWEEP_FIGURES, |&(stem, _)| {
-        let mut svg = String::new();
-        {
-            let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-            draw(stem, d, &root)?;
-            root.present().map_err(e)?;
-        }
+        let svg = super::svg_of(|root| draw(stem, d, root))?;
         Ok(vec![
             (
                 format!("{stem}.png"),

@@ -4,7 +4,7 @@
 
 use super::axes::{date, date_label, date_ticks, days_between};
 use super::style::{bold, colour_index, e, font, house, thousands, ticked, Areas, GREY, R};
-use super::{register_fonts, Format, HEIGHT, WIDTH};
+use super::{register_fonts, Format, WIDTH};
 use crate::results::cells::get;
 use crate::results::drift::{DriftData, DriftRow, ObservationRow};
 use crate::time::{month_floor, next_month, parse_rfc3339, Millis, DAY};
@@ -47,12 +47,7 @@ pub fn render_all(d: &DriftData, format: Format) -> Result<Vec<(String, Vec<u8>)
             ));
         }
         if format != Format::Png {
-            let mut svg = String::new();
-            {
-                let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-                draw(stem, &c, &root)?;
-                root.present().map_err(e)?;
-            }
+            let svg = super::svg_of(|root| draw(stem, &c, root))?;
             files.push((format!("{stem}.svg"), svg.into_bytes()));
         }
         Ok(files)
@@ -171,7 +166,6 @@ impl<'a> Ctx<'a> {
         notes: &[String],
         legend_w: u32,
     ) -> Result<Areas<DB>, String> {
-        root.fill(&WHITE).map_err(e)?;
         let style = font(21).color(&GREY);
         let room = WIDTH as i32 - 64;
         let mut lines: Vec<String> = vec![String::new()];

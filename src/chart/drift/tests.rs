@@ -1,6 +1,7 @@
 //! The drift charts on a synthetic analysis: every figure renders, at size, with its labels.
 
 use super::*;
+use crate::chart::HEIGHT;
 use crate::results::cells::{Fixed, Time};
 use crate::results::drift::{DriftManifest, FleetRow, StepRow};
 use rand::{Rng, SeedableRng};
