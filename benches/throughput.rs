@@ -1,5 +1,6 @@
 //! Throughput: raw one-time codes per second, and simulated attempts per second on one thread,
-//! measured in the same run so their ratio is meaningful on a noisy machine.
+//! measured in the same run so their ratio is meaningful on a noisy machine; and the fixed cost
+//! of a whole one-token run (tables, 12 charts, report, written to disk).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use otpdrift::otp::{Algorithm, Keyed};
@@ -115,5 +116,26 @@ fn sweep_point(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, codes, simulate, sweep_point);
+/// A whole `run` of one token over a year on one thread: what a small run costs besides its
+/// simulation (reading the scenario, the tables, 12 charts in PNG and SVG, the report, and
+/// writing the folder). The goal is under 50 ms (docs/scale.md).
+fn fixed_cost(c: &mut Criterion) {
+    use otpdrift::pipeline::{run, ScenarioInput, Silent};
+    let dir = std::env::temp_dir().join(format!("otpdrift-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
+    let path = dir.join("one.toml");
+    std::fs::write(&path, FLEET.replace("tokens = 200", "tokens = 1")).expect("scenario written");
+    let input = ScenarioInput::load(&path, &[]).expect("valid bench scenario");
+    let plan = run::RunPlan::new(input, Some(dir.join("out")), None, Some(1), true, true)
+        .expect("a run plan");
+    let mut g = c.benchmark_group("fixed");
+    g.sample_size(20);
+    g.bench_function("one_token_whole_run_one_thread", |b| {
+        b.iter(|| run::execute(&plan, &Silent).expect("the run").files)
+    });
+    g.finish();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group!(benches, codes, simulate, sweep_point, fixed_cost);
 criterion_main!(benches);
