@@ -133,29 +133,39 @@ type Files = Vec<(String, Vec<u8>)>;
 
 /// Every chart of a results folder in the requested formats: (file name, bytes).
 pub fn render_all(d: &RunData, format: Format) -> Result<Files, String> {
-    in_parallel(&Figure::ALL, |&fig| {
-        let mut files = Vec::new();
-        if format != Format::Svg {
-            files.push((format!("{}.png", fig.stem()), render_png(fig, d)?));
-        }
-        if format != Format::Png {
-            files.push((
-                format!("{}.svg", fig.stem()),
-                render_svg(fig, d)?.into_bytes(),
-            ));
-        }
-        Ok(files)
-    })
+    in_parallel(
+        &Figure::ALL,
+        format,
+        |fig| fig.stem(),
+        |&fig| render_png(fig, d),
+        |&fig| render_svg(fig, d),
+    )
 }
 
-/// Each figure's files drawn on its own worker of the current pool (PNG encoding is most of a
-/// small run's fixed cost), handed back in the figures' fixed order.
+/// Each figure's files in `format` (`stem.png`, then `stem.svg`), drawn on its own worker of
+/// the current pool (PNG encoding is most of a small run's fixed cost) and handed back in the
+/// figures' fixed order.
 pub(crate) fn in_parallel<T: Sync>(
     figures: &[T],
-    draw: impl Fn(&T) -> Result<Files, String> + Sync,
+    format: Format,
+    stem: impl Fn(&T) -> &str + Sync,
+    png: impl Fn(&T) -> Result<Vec<u8>, String> + Sync,
+    svg: impl Fn(&T) -> Result<String, String> + Sync,
 ) -> Result<Files, String> {
     use rayon::prelude::*;
-    let each: Vec<Result<Files, String>> = figures.par_iter().map(&draw).collect();
+    let each: Vec<Result<Files, String>> = figures
+        .par_iter()
+        .map(|f| {
+            let mut files = Vec::new();
+            if format != Format::Svg {
+                files.push((format!("{}.png", stem(f)), png(f)?));
+            }
+            if format != Format::Png {
+                files.push((format!("{}.svg", stem(f)), svg(f)?.into_bytes()));
+            }
+            Ok(files)
+        })
+        .collect();
     let mut files = Vec::new();
     for f in each {
         files.extend(f?);

@@ -411,14 +411,11 @@ fn draw<DB: DrawingBackend>(which: &str, d: &SweepData, root: &DrawingArea<DB, S
 /// Both sweep charts as PNG and SVG files.
 pub fn render_sweep(d: &SweepData) -> Result<Vec<(String, Vec<u8>)>, String> {
     register_fonts();
-    super::in_parallel(&SWEEP_FIGURES, |&(stem, _)| {
-        let svg = super::svg_of(|root| draw(stem, d, root))?;
-        Ok(vec![
-            (
-                format!("{stem}.png"),
-                super::png_of(|root| draw(stem, d, root))?,
-            ),
-            (format!("{stem}.svg"), svg.into_bytes()),
-        ])
-    })
+    super::in_parallel(
+        &SWEEP_FIGURES,
+        super::Format::Both,
+        |(stem, _)| stem,
+        |&(stem, _)| super::png_of(|root| draw(stem, d, root)),
+        |&(stem, _)| super::svg_of(|root| draw(stem, d, root)),
+    )
 }

@@ -38,20 +38,13 @@ const INK: RGBColor = RGBColor(35, 35, 35);
 pub fn render_all(d: &DriftData, format: Format) -> Result<Vec<(String, Vec<u8>)>, String> {
     register_fonts();
     let c = Ctx::new(d);
-    super::in_parallel(&DRIFT_FIGURES, |&(stem, _)| {
-        let mut files = Vec::new();
-        if format != Format::Svg {
-            files.push((
-                format!("{stem}.png"),
-                super::png_of(|root| draw(stem, &c, root))?,
-            ));
-        }
-        if format != Format::Png {
-            let svg = super::svg_of(|root| draw(stem, &c, root))?;
-            files.push((format!("{stem}.svg"), svg.into_bytes()));
-        }
-        Ok(files)
-    })
+    super::in_parallel(
+        &DRIFT_FIGURES,
+        format,
+        |(stem, _)| stem,
+        |&(stem, _)| super::png_of(|root| draw(stem, &c, root)),
+        |&(stem, _)| super::svg_of(|root| draw(stem, &c, root)),
+    )
 }
 
 fn draw<DB: DrawingBackend>(stem: &str, c: &Ctx, root: &DrawingArea<DB, Shift>) -> R {
