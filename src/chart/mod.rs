@@ -155,6 +155,7 @@ pub(crate) fn in_parallel<T: Sync>(
     use rayon::prelude::*;
     let each: Vec<Result<Files, String>> = figures
         .par_iter()
+        .with_max_len(1)
         .map(|f| {
             let mut files = Vec::new();
             if format != Format::Svg {

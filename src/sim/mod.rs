@@ -128,6 +128,10 @@ fn run_side_by_side(
             .collect();
         let done: Vec<Done> = chunks
             .into_par_iter()
+            // One chunk per task: rayon's adaptive splitting otherwise hands a thread a run of
+            // chunks it cannot give away, and the other idles at the end (2 threads on the
+            // quickstart: 1.73 -> 1.95 times one thread).
+            .with_max_len(1)
             .map(|chunk| {
                 let slot = rayon::current_thread_index().map_or(slots - 1, |i| i.min(slots - 2));
                 let mut tally = tallies[slot]

@@ -234,6 +234,7 @@ pub fn execute(plan: AnalyzePlan) -> Result<AnalyzeOutcome> {
     let results: Vec<(Analysed, Vec<u64>)> = pool.install(|| {
         creds
             .into_par_iter()
+            .with_max_len(1)
             .map(|(id, mut c)| {
                 let lost = match secrets.get(&id) {
                     Some(sec) => locate_codes(&mut c, sec, delay_s, range),
