@@ -79,11 +79,17 @@ impl Keyed {
     pub fn hotp(&self, counter: u64, digits: u32) -> u32 {
         let msg = counter.to_be_bytes();
         let bin = match self {
-            Keyed::Sha1(p) => truncate(&p.mac(msg)),
+            Keyed::Sha1(p) => truncate_words(&p.mac_words(msg)),
             Keyed::Sha256(m) => truncated(m, &msg),
             Keyed::Sha512(m) => truncated(m, &msg),
         };
-        bin % POW10[digits as usize]
+        // The usual digit counts as constants: the compiler turns `%` by a constant into a
+        // multiply, where a divisor read from a table is a hardware division.
+        match digits {
+            6 => bin % 1_000_000,
+            8 => bin % 100_000_000,
+            _ => bin % POW10[digits as usize],
+        }
     }
 }
 
@@ -147,14 +153,21 @@ impl Sha1Pads {
 
     /// HMAC-SHA1(key, msg).
     pub fn mac(&self, msg: [u8; 8]) -> [u8; 20] {
+        let mut digest = [0u8; 20];
+        put_words(&self.mac_words(msg), &mut digest);
+        digest
+    }
+
+    /// HMAC-SHA1(key, msg) as the outer hash's five state words (the digest is their
+    /// big-endian bytes).
+    fn mac_words(&self, msg: [u8; 8]) -> [u32; 5] {
         let mut inner = self.inner;
         compress(&mut inner, &after_pad(&msg));
         let mut digest = [0u8; 20];
         put_words(&inner, &mut digest);
         let mut outer = self.outer;
         compress(&mut outer, &after_pad(&digest));
-        put_words(&outer, &mut digest);
-        digest
+        outer
     }
 }
 
@@ -179,6 +192,16 @@ fn truncated<M: Mac + Clone>(m: &M, msg: &[u8]) -> u32 {
     let mut m = m.clone();
     m.update(msg);
     truncate(&m.finalize().into_bytes())
+}
+
+/// [`truncate`] of a SHA-1 digest given as its state words: the four bytes at the offset
+/// are read from the two words they fall in, so the digest is never stored as bytes and
+/// loaded back at an odd offset (a load the CPU cannot forward from the smaller stores).
+fn truncate_words(w: &[u32; 5]) -> u32 {
+    let off = (w[4] & 0x0f) as usize;
+    let (i, byte) = (off / 4, off % 4);
+    let pair = (w[i] as u64) << 32 | w[i + 1] as u64;
+    ((pair >> (32 - 8 * byte)) as u32) & 0x7fff_ffff
 }
 
 fn truncate(h: &[u8]) -> u32 {
@@ -261,6 +284,14 @@ mod tests {
             m.update(&counter.to_be_bytes());
             let want: [u8; 20] = m.finalize().into_bytes().into();
             prop_assert_eq!(Sha1Pads::new(&key).mac(counter.to_be_bytes()), want);
+        }
+
+        #[test]
+        fn codes_from_state_words_are_the_rfc_4226_truncation(key in proptest::collection::vec(any::<u8>(), 0..80), counter in any::<u64>(), digits in 1u32..=9) {
+            let pads = Sha1Pads::new(&key);
+            let bin = truncate(&pads.mac(counter.to_be_bytes()));
+            prop_assert_eq!(truncate_words(&pads.mac_words(counter.to_be_bytes())), bin);
+            prop_assert_eq!(Keyed::new(Algorithm::Sha1, &key).hotp(counter, digits), bin % 10u32.pow(digits));
         }
     }
 

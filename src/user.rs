@@ -147,7 +147,61 @@ pub struct Schedule<'a> {
     poisson: [Option<Poisson<f64>>; 7],
     /// The profile's hours with a weight, in order: the hour search skips the empty ones,
     /// which it would pass over unchanged (u ≥ 0 is never below a zero weight).
-    hours: Vec<(Millis, f64)>,
+    hours: Vec<Millis>,
+    /// For each of those hours, the least draw that passes it over (see [`hour_edges`]).
+    edges: Vec<f64>,
+}
+
+/// The walk that picks a login's hour from a draw `u` in [0, total): the first hour whose
+/// weight exceeds what is left of `u` after subtracting the weights before it, one
+/// subtraction at a time (so the pick depends on how each subtraction rounds). Returns the
+/// index into `weights`, or `weights.len()` when rounding leaves `u` past every hour.
+fn walk_hours(weights: &[f64], mut u: f64) -> usize {
+    for (i, &w) in weights.iter().enumerate() {
+        if u < w {
+            return i;
+        }
+        u -= w;
+    }
+    weights.len()
+}
+
+/// The draws at which [`walk_hours`] moves past each hour: `edges[k]` is the least `u ≥ 0`
+/// whose walk goes beyond hour `k`. The walk's answer only grows with `u` (each rounded
+/// subtraction is monotone), so it is the number of edges at or below `u`: compared all at
+/// once, without the walk's chain of dependent subtractions and its unpredictable branch.
+/// Each edge is found from the plain running sum, then moved one float at a time to where
+/// the walk itself changes its answer, so the picks are exactly the walk's.
+fn hour_edges(weights: &[f64]) -> Vec<f64> {
+    let beyond = |k: usize, u: f64| walk_hours(weights, u) > k;
+    let mut sum = 0.0;
+    (0..weights.len())
+        .map(|k| {
+            sum += weights[k];
+            let mut e = sum;
+            while e > 0.0 && beyond(k, below(e)) {
+                e = below(e);
+            }
+            while !beyond(k, e) {
+                e = above(e);
+            }
+            e
+        })
+        .collect()
+}
+
+/// The next float above a finite `x ≥ 0` (`f64::next_up`, which needs Rust 1.86).
+fn above(x: f64) -> f64 {
+    f64::from_bits(x.to_bits() + 1)
+}
+
+/// The next float below a finite `x > 0`; 0 stays 0.
+fn below(x: f64) -> f64 {
+    if x > 0.0 {
+        f64::from_bits(x.to_bits() - 1)
+    } else {
+        0.0
+    }
 }
 
 impl<'a> Schedule<'a> {
@@ -160,6 +214,7 @@ impl<'a> Schedule<'a> {
             let lambda = rate * w * weekday_scale;
             (lambda > 0.0).then(|| Poisson::new(lambda).ok()).flatten()
         });
+        let weighted: Vec<usize> = (0..24).filter(|&h| spec.hours[h] != 0.0).collect();
         Schedule {
             spec,
             rng,
@@ -172,10 +227,8 @@ impl<'a> Schedule<'a> {
             start,
             end,
             today: Vec::new(),
-            hours: (0..24)
-                .filter(|&h| spec.hours[h] != 0.0)
-                .map(|h| (h as Millis, spec.hours[h]))
-                .collect(),
+            hours: weighted.iter().map(|&h| h as Millis).collect(),
+            edges: hour_edges(&weighted.iter().map(|&h| spec.hours[h]).collect::<Vec<_>>()),
         }
     }
 
@@ -193,15 +246,9 @@ impl<'a> Schedule<'a> {
                 .map_or(0, |p| p.sample(&mut self.rng) as u64),
         };
         for _ in 0..n {
-            let mut u = self.rng.random::<f64>() * self.hour_total;
-            let mut hour = 23;
-            for &(h, w) in &self.hours {
-                if u < w {
-                    hour = h;
-                    break;
-                }
-                u -= w;
-            }
+            let u = self.rng.random::<f64>() * self.hour_total;
+            let k = self.edges.iter().filter(|&&e| e <= u).count();
+            let hour = self.hours.get(k).copied().unwrap_or(23);
             let within = (self.rng.random::<f64>() * HOUR as f64) as Millis;
             let t = d * DAY + hour * HOUR + within - self.offset_ms;
             if t >= self.start && t < self.end {
@@ -270,6 +317,32 @@ mod tests {
             retries: 0,
             retry_delay_s: Dist::Fixed(0.0),
         }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn hour_edges_pick_exactly_what_the_walk_picks(
+            weights in proptest::collection::vec(1e-3f64..50.0, 1..24),
+            draws in proptest::collection::vec(0.0f64..1.0, 200),
+        ) {
+            let edges = hour_edges(&weights);
+            let total: f64 = weights.iter().sum();
+            let by_edges = |u: f64| edges.iter().filter(|&&e| e <= u).count();
+            // Random draws, and each edge with the floats on either side of it.
+            let near = edges.iter().flat_map(|&e| [below(e), e, above(e)]);
+            for u in draws.iter().map(|d| d * total).chain(near).filter(|u| *u >= 0.0) {
+                proptest::prop_assert_eq!(by_edges(u), walk_hours(&weights, u), "u = {}", u);
+            }
+        }
+    }
+
+    #[test]
+    fn hour_edges_of_whole_weights_are_the_running_sums() {
+        let w = [1.0, 3.0, 0.5, 2.0];
+        let e = hour_edges(&w);
+        assert_eq!(e, vec![1.0, 4.0, 4.5, 6.5]);
+        assert_eq!(walk_hours(&w, 3.999_999), 1);
+        assert_eq!(walk_hours(&w, 4.0), 2);
     }
 
     #[test]
