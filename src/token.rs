@@ -176,7 +176,9 @@ pub struct Token {
     pub codes_used: u64,
     /// HOTP: the counter of the next press.
     pub counter: u64,
-    battery: Option<BatterySpec>,
+    /// The battery budget, with its years-per-unit-of-budget denominator computed once (the
+    /// death time is recomputed at every press).
+    battery: Option<(BatterySpec, f64)>,
     death: Option<(Millis, DeathCause)>,
 }
 
@@ -203,7 +205,7 @@ impl Token {
             born,
             codes_used: codes_before,
             counter: 0,
-            battery: battery.cloned(),
+            battery: battery.map(|b| (b.clone(), 1.0 / b.life_years + b.self_discharge_per_year)),
             death: None,
         };
         t.update_death();
@@ -255,10 +257,12 @@ impl Token {
     }
 
     fn update_death(&mut self) {
-        let Some(b) = &self.battery else { return };
+        let Some((b, per_year)) = &self.battery else {
+            return;
+        };
         // years/L + codes/C + sd*years = 1, solved for years.
         let left = 1.0 - self.codes_used as f64 / b.life_codes;
-        let years = left.max(0.0) / (1.0 / b.life_years + b.self_discharge_per_year);
+        let years = left.max(0.0) / per_year;
         let battery_end = self.born + (years * YEAR as f64) as Millis;
         let mut death = (battery_end, DeathCause::Battery);
         if let Some(e) = b.expiry_s {
