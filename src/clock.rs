@@ -385,6 +385,19 @@ impl Clock {
         c
     }
 
+    /// A clock whose crystal was made at `born` but whose simulation starts at `start` (a
+    /// token already in service): events, syncs and the offset start at `start`, aging
+    /// continues from the crystal's age then.
+    pub fn in_service(spec: &ClockSpec, born: Millis, start: Millis, rng: Rng) -> Clock {
+        let mut c = Clock::new(spec, start, rng);
+        if born < start {
+            c.born = born;
+            c.aging_at_t = c.aging_at(start).0;
+            c.rate_at_t = c.drift_to(start).3;
+        }
+        c
+    }
+
     /// Offset (device minus true, seconds) at the last advance.
     pub fn offset(&self) -> f64 {
         self.x
@@ -494,6 +507,9 @@ impl Clock {
                         self.events.syncs_failed += 1;
                     } else if self.x.abs() > self.threshold_s {
                         self.x = self.spec.sync.residual_s.sample(&mut self.rng);
+                        // The clock now shows network time: a later zone fix or return from
+                        // a trip must not step it back by an error it no longer has.
+                        self.reverts.clear();
                         self.events.syncs_applied += 1;
                     }
                 }
@@ -550,6 +566,7 @@ impl Clock {
                     .clone()
                     .expect("scheduled only when set");
                 self.x = (e.to - now) as f64 / 1000.0;
+                self.reverts.clear();
                 self.events.resets += 1;
                 self.next[idx] = next_poisson(&mut self.rng, now, self.rates[2]);
             }
@@ -611,8 +628,14 @@ impl Clock {
         if !self.spec.sync.enabled {
             return;
         }
-        self.auto_on = true;
-        self.next[Slot::AutoOn as usize] = NEVER;
+        if !self.auto_on {
+            self.auto_on = true;
+            self.next[Slot::AutoOn as usize] = NEVER;
+            // As when the user switches it back on unprompted: it can be switched off again.
+            let off = next_poisson(&mut self.rng, self.t, self.off_rate);
+            self.next[Slot::AutoOff as usize] = off;
+            self.due = self.due.min(off);
+        }
         if self.x.abs() > self.threshold_s {
             self.x = self.spec.sync.residual_s.sample(&mut self.rng);
             self.reverts.clear();
@@ -835,5 +858,100 @@ mod tests {
         assert_eq!(c.offset(), 3600.0);
         c.advance(first + 600_000 + 1);
         assert_eq!(c.offset(), 0.0);
+    }
+
+    #[test]
+    fn auto_time_turned_back_on_by_the_user_can_be_switched_off_again() {
+        // Off 12 times a year, never back on by itself; the user switches it on the next day
+        // each time. Over 10 years the offs are Poisson with mean about 120 (the day off each
+        // time is 3% of the horizon), not the one the clock had before the fix.
+        let mut spec = ClockSpec::ideal();
+        spec.sync.enabled = true;
+        spec.sync.off_rate_per_year = Dist::Fixed(12.0);
+        let mut c = Clock::new(&spec, 0, rng());
+        for d in 1..=3650 {
+            c.advance(d * DAY);
+            if !c.auto_time_on() {
+                c.turn_on_auto_time();
+            }
+        }
+        let offs = c.events.auto_time_off;
+        assert!((90..=150).contains(&offs), "{offs}");
+    }
+
+    #[test]
+    fn a_sync_or_reset_drops_pending_reverts() {
+        // A zone mistake of +1 h, corrected by the user after 10 days. A daily sync fixes the
+        // clock first, so the user's correction must not leave it an hour slow.
+        let mut spec = ClockSpec::ideal();
+        spec.sync.enabled = true;
+        spec.sync.interval_s = Dist::Fixed(86_400.0);
+        spec.events.timezone_error = Some(TimezoneError {
+            rate_per_year: Dist::Fixed(1e9),
+            hours: Dist::Fixed(1.0),
+            corrected_after_s: Some(Dist::Fixed(10.0 * 86_400.0)),
+        });
+        let mut c = Clock::new(&spec, 0, rng());
+        let mistake = c.next[Slot::Timezone as usize];
+        c.rates[1] = 0.0;
+        c.advance(mistake + 1);
+        assert_eq!(c.offset(), 3600.0);
+        c.advance(mistake + 10 * DAY + 1);
+        assert_eq!(c.offset(), 0.0);
+        assert_eq!(c.events.syncs_applied, 1);
+
+        // A reset to an old date, then the return from a trip to the future.
+        let mut spec = ClockSpec::ideal();
+        spec.events.future_trip = Some(FutureTrip {
+            rate_per_year: Dist::Fixed(1e9),
+            amount_s: Dist::Fixed(3600.0),
+            back_after_s: Dist::Fixed(600.0),
+        });
+        spec.events.reset = Some(Reset {
+            rate_per_year: Dist::Fixed(0.0),
+            to: 0,
+        });
+        let mut c = Clock::new(&spec, 10 * DAY, rng());
+        let trip = c.next[Slot::Future as usize];
+        c.rates[3] = 0.0;
+        c.advance(trip + 1);
+        c.next[Slot::Reset as usize] = trip + 100_000;
+        c.due = c.due.min(trip + 100_000);
+        c.advance(trip + 700_000);
+        // Reset to the epoch at trip + 100 s, then no step back by the trip's hour.
+        let want = -((trip + 100_000) as f64) / 1000.0;
+        assert_eq!(c.offset(), want);
+    }
+
+    #[test]
+    fn a_token_in_service_keeps_aging_from_its_birth() {
+        // Aging 2 ppm at one year; a token born two years before the start gains over the
+        // next 30 days G(2y + 30d) - G(2y), far less than a new token's G(30d).
+        let mut spec = ClockSpec::ideal();
+        spec.aging_ppm_first_year = Dist::Fixed(2.0);
+        let tau = 30.0 * 86_400.0;
+        let scale = 2e-6 / (YEAR_S / tau).ln_1p();
+        let g = |a: f64| scale * ((tau + a) * (a / tau).ln_1p() - a);
+        let (two_years, month) = (2.0 * YEAR_S, 30.0 * 86_400.0);
+        let start = (two_years * 1000.0) as Millis;
+        let mut old = Clock::in_service(&spec, 0, start, rng());
+        old.advance(start + 30 * DAY);
+        let want = g(two_years + month) - g(two_years);
+        assert!(
+            (old.offset() - want).abs() < 1e-9,
+            "{} vs {want}",
+            old.offset()
+        );
+        let mut new = Clock::in_service(&spec, start, start, rng());
+        new.advance(start + 30 * DAY);
+        assert!((new.offset() - g(month)).abs() < 1e-9, "{}", new.offset());
+        // The old crystal runs at its two-year frequency from the start.
+        let fresh = Clock::in_service(&spec, 0, start, rng());
+        let rate = scale * (two_years / tau).ln_1p();
+        assert!(
+            (fresh.rate_at_t - rate).abs() < 1e-15,
+            "{}",
+            fresh.rate_at_t
+        );
     }
 }

@@ -266,6 +266,50 @@ recovery = { enabled = false }
     assert!(num(all, "rejected_dead") > 0.0);
 }
 
+#[test]
+fn a_battery_dying_in_the_recovery_ladder_is_a_battery_death() {
+    // Every hard token is two days fast (hopeless) and its battery holds five codes. The
+    // ladder (a retry, then three resyncs of two codes each) needs more than five, so each
+    // battery dies during it: a battery death with its ticket, never a failing token replaced.
+    let dir = Dir::new("ladder-battery");
+    let scenario = r#"
+[run]
+name = "ladder"
+start = "2026-01-01"
+horizon = "120d"
+tokens = 20
+seed = 5
+bucket = "month"
+
+[validator]
+preset = "privacyidea"
+
+[[population]]
+token = { kind = "hardware" }
+clock = { profile = "ideal", initial_offset = "2d" }
+battery = { life_years = 5, life_codes = 5 }
+user = { logins_per_day = 2, typo_probability = 0, retries = 1 }
+recovery = { resync_probability = 1, resync_tries = 3, replace_probability = 1, escalate_after = 1 }
+"#;
+    let path = dir.write("ladder.toml", scenario);
+    ok(&otpdrift(
+        &["run", path.to_str().unwrap(), "--out", "out"],
+        &dir.0,
+    ));
+    let creds = read_csv(&dir.0.join("out/tokens.csv"));
+    let dead: Vec<_> = creds.iter().filter(|t| !t["died"].is_empty()).collect();
+    assert!(dead.len() > 100, "{} deaths", dead.len());
+    for t in &dead {
+        assert_eq!(t["death_cause"], "battery", "{t:?}");
+        assert_eq!(num(t, "codes_used"), 5.0, "{t:?}");
+    }
+    let rows = read_csv(&dir.0.join("out/summary.csv"));
+    let all = row(&rows, "all");
+    assert_eq!(num(all, "deaths_battery"), dead.len() as f64);
+    assert_eq!(num(all, "tickets_replace_dead"), dead.len() as f64);
+    assert_eq!(num(all, "tickets_replace_failing"), 0.0);
+}
+
 const SMALL_MIXED: &str = r#"
 [run]
 name = "mixed"

@@ -217,3 +217,21 @@ fn vip_security_levels_set_the_validation_window() {
     let e = sc("security_level = \"high\"").unwrap_err().to_string();
     assert!(e.contains("validator.security_level: expected \"low\" or \"medium\" (VIP's High window is not published"), "{e}");
 }
+
+#[test]
+fn a_t0_beyond_year_9999_is_refused_not_wrapped() {
+    let e = errors(
+        "[run]\nstart = \"2026-01-01\"\n[[population]]\ntoken = { kind = \"phone\", t0 = -9223372036854775807 }\n",
+    );
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with("s.toml:4:")
+            && e[0].contains("population[0].token.t0: expected unix seconds between")
+            && e[0].ends_with("found -9223372036854775807"),
+        "{}",
+        e[0]
+    );
+    // The edge itself is allowed.
+    let ok = "[run]\nstart = \"2026-01-01\"\n[[population]]\ntoken = { kind = \"phone\", t0 = -253402300799 }\n";
+    assert_eq!(parse(ok).unwrap().populations[0].token.t0, -253_402_300_799);
+}

@@ -9,14 +9,16 @@ use crate::otp::totp_step;
 use crate::rng::{behaviour_at, behaviour_key, stream, stream_gen, LoginRng, Purpose, Rng};
 use crate::scenario::{DecideMode, Population, Scenario};
 use crate::time::{Millis, SECOND};
-use crate::token::{credential_id, DeathCause, Token, TokenKind};
+use crate::token::{credential_id, DeathCause, Token};
 use crate::user::typo;
 use crate::validator::{
-    CredentialState, Decision, Resync, Scheme, SyncFailure, ValidatorConfig, Verdict, NO_CODE,
+    CredentialState, Decision, Resync, Scheme, ValidatorConfig, Verdict, NO_CODE,
 };
 use rand::Rng as _;
 use rand_distr::{Distribution, Poisson};
 
+mod recovery;
+use recovery::count_sync_failure;
 mod shared;
 
 pub use shared::{simulate_points, simulate_token};
@@ -191,8 +193,9 @@ impl<'a> Life<'a> {
             DecideMode::Fast => token.fast(),
         };
 
-        // The clock starts where the simulation does, or when a replacement is born.
-        let clock = Clock::new(&p.clock, born.max(sc.run.start), clock_rng);
+        // The clock starts where the simulation does, or when a replacement is born; a token
+        // already in service keeps aging from its own birth.
+        let clock = Clock::in_service(&p.clock, born, born.max(sc.run.start), clock_rng);
         Credential {
             token,
             clock: SharedClock::new(clock),
@@ -222,7 +225,7 @@ impl<'a> Life<'a> {
     fn close(&mut self, at: Millis, cause: Option<DeathCause>) {
         let c = &mut self.cred;
         if self.totp {
-            let x = c.clock.peek(at.max(0));
+            let x = c.clock.peek(at);
             c.rec.final_offset_s = Some(round3(x));
             c.rec.max_abs_offset_s = Some(round3(c.max_abs.max(x.abs())));
             c.rec.final_drift_steps = Some(c.vstate.drift_steps);
@@ -324,14 +327,29 @@ impl Life<'_> {
     }
 
     /// Reads the token at `read` (first waiting for a fresh code, or for the next one when
-    /// `challenged`) and types what it shows.
+    /// `challenged`) and types what it shows; None if the token is dead by then.
     fn read_and_type(
         &mut self,
         read: &mut Millis,
         challenged: bool,
         rng: &mut LoginRng,
         c: &mut Counts,
-    ) -> Typed {
+    ) -> Option<Typed> {
+        self.wait_for_code(read, challenged, rng, c);
+        self.cred
+            .token
+            .alive_at(*read)
+            .then(|| self.press_and_type(*read, rng))
+    }
+
+    /// The wait before reading a TOTP code: for a fresh one, or for the next when `challenged`.
+    pub(super) fn wait_for_code(
+        &self,
+        read: &mut Millis,
+        challenged: bool,
+        rng: &mut LoginRng,
+        c: &mut Counts,
+    ) {
         let u = &self.p.user;
         if self.totp {
             let left = self.fresh_code_wait(*read);
@@ -345,14 +363,19 @@ impl Life<'_> {
                 c.waited_for_fresh_code += 1;
             }
         }
-        let (step, code) = self.show_code(*read);
+    }
+
+    /// Presses the token at `read` and types the code it shows.
+    pub(super) fn press_and_type(&mut self, read: Millis, rng: &mut LoginRng) -> Typed {
+        let u = &self.p.user;
+        let (step, code) = self.show_code(read);
         let typed = rng.random::<f64>() < u.typo_probability && code != NO_CODE;
         let submitted = if typed {
             typo(code, self.cred.token.digits(), rng)
         } else {
             code
         };
-        let submit = *read + ms(u.delay_s.sample(rng));
+        let submit = read + ms(u.delay_s.sample(rng));
         Typed {
             step,
             typed,
@@ -372,23 +395,25 @@ impl Life<'_> {
         loop {
             c.attempts += 1;
             self.cred.rec.attempts += 1;
-            if !self.cred.token.alive_at(read) {
+            // The token is read after any wait for a fresh code: it may die in that wait.
+            let shown = if attempt == 0 && !challenged && self.totp && self.shared.side_by_side {
+                self.read_and_type_shared(&mut read, rng, c)
+            } else {
+                self.read_and_type(&mut read, challenged, rng, c)
+            };
+            let Some(Typed {
+                step,
+                typed,
+                submitted,
+                submit,
+            }) = shown
+            else {
                 c.rejected_dead += 1;
                 self.cred
                     .rec
                     .first_rejection
                     .get_or_insert((read, Rejection::Dead));
                 return (Try::Rejected(Rejection::Dead), read);
-            }
-            let Typed {
-                step,
-                typed,
-                submitted,
-                submit,
-            } = if attempt == 0 && !challenged && self.totp && self.shared.side_by_side {
-                self.read_and_type_shared(&mut read, rng, c)
-            } else {
-                self.read_and_type(&mut read, challenged, rng, c)
             };
             let offset = self.traced_offset(read);
             self.before_request(submit);
@@ -446,6 +471,10 @@ impl Life<'_> {
                     let mut at = submit;
                     match self.resync(&mut at, rng) {
                         Ok(_) => c.resyncs_succeeded += 1,
+                        Err(_) if !self.cred.token.alive_at(at) => {
+                            c.rejected_dead += 1;
+                            return (Try::Rejected(Rejection::Dead), at);
+                        }
                         Err(f) => count_sync_failure(c, f),
                     }
                     read = at;
@@ -477,165 +506,6 @@ impl Life<'_> {
         }
     }
 
-    /// The validator's sync ("Test") flow: the user reads consecutive codes and submits them.
-    fn resync(&mut self, now: &mut Millis, rng: &mut LoginRng) -> Result<i64, SyncFailure> {
-        let n = self.sc.validator.sync.map_or(2, |s| s.codes);
-        let mut codes = Vec::with_capacity(n as usize);
-        let mut read = *now;
-        for i in 0..n {
-            if i > 0 && self.totp {
-                read += self.fresh_code_wait(read) + 500;
-            }
-            if !self.cred.token.alive_at(read) {
-                return Err(SyncFailure::OutsideWindow);
-            }
-            codes.push(self.show_code(read).1);
-        }
-        let submit = read + ms(self.p.user.delay_s.sample(rng));
-        *now = submit;
-        let offset = self.traced_offset(read);
-        self.before_request(submit);
-        let cr = &mut self.cred;
-        let r = self
-            .sc
-            .validator
-            .sync(&mut cr.vstate, self.scheme, submit, &codes, |s| {
-                cr.token.code(s)
-            });
-        self.record(
-            submit,
-            TraceAction::Sync(codes),
-            offset,
-            TraceOutcome::Synced(r),
-        );
-        r
-    }
-
-    /// After a step of the ladder: one more login try. True if it got the user in.
-    fn retry_after_step(
-        &mut self,
-        now: &mut Millis,
-        rng: &mut LoginRng,
-        tally: &mut PopTally,
-        b: usize,
-    ) -> bool {
-        let (outcome, at) = self.try_login(*now, rng, &mut tally.buckets[b]);
-        *now = at;
-        if let Try::Accepted { .. } = outcome {
-            let c = &mut tally.buckets[b];
-            c.logins_ok += 1;
-            c.recovered_in_ladder += 1;
-            self.failed_incidents = 0;
-            if let Some(s) = self.incident_start.take() {
-                tally.recovery_time.record_s((at - s) as f64 / 1000.0);
-            }
-            return true;
-        }
-        false
-    }
-
-    /// The recovery ladder after a login failed at `now` for `why`. Returns when the user is done.
-    fn ladder(
-        &mut self,
-        mut now: Millis,
-        why: Rejection,
-        rng: &mut LoginRng,
-        tally: &mut PopTally,
-    ) -> Millis {
-        let r = &self.p.recovery;
-        let kind = self.p.token.kind;
-        let app = matches!(kind, TokenKind::Phone | TokenKind::Desktop);
-        let b = self.buckets.index(now);
-        let step = |rng: &mut LoginRng| ms(r.step_delay_s.sample(rng));
-
-        if why == Rejection::Locked || self.cred.vstate.is_locked(now) {
-            if rng.random::<f64>() < r.helpdesk_unlock_probability {
-                tally.buckets[b].tickets_lockout += 1;
-                now += ms(r.helpdesk_delay_s.sample(rng));
-                self.before_request(now);
-                self.cred.vstate.unlock();
-                self.record(now, TraceAction::Unlock, None, TraceOutcome::Done);
-                if self.retry_after_step(&mut now, rng, tally, b) {
-                    return now;
-                }
-            } else {
-                tally.buckets[b].logins_abandoned += 1;
-                return now;
-            }
-        }
-        if app && self.totp {
-            let off = self.cred.clock.peek(now).abs();
-            if off > r.notice_above_s && rng.random::<f64>() < r.fix_clock_probability {
-                now += step(rng);
-                self.cred.clock.get_mut().advance(now);
-                if self.p.clock.sync.enabled && !self.cred.clock.auto_time_on() {
-                    self.cred.clock.get_mut().turn_on_auto_time();
-                } else {
-                    self.cred
-                        .clock
-                        .get_mut()
-                        .set_offset(r.fix_accuracy_s.sample(rng));
-                }
-                tally.buckets[b].clock_fixes += 1;
-                if self.retry_after_step(&mut now, rng, tally, b) {
-                    return now;
-                }
-            }
-        }
-        if self.sc.validator.sync.is_some() && rng.random::<f64>() < r.resync_probability {
-            for _ in 0..r.resync_tries {
-                now += step(rng);
-                tally.buckets[b].resyncs_attempted += 1;
-                match self.resync(&mut now, rng) {
-                    Ok(_) => {
-                        tally.buckets[b].resyncs_succeeded += 1;
-                        now += step(rng);
-                        if self.retry_after_step(&mut now, rng, tally, b) {
-                            return now;
-                        }
-                        break;
-                    }
-                    Err(f) => {
-                        count_sync_failure(&mut tally.buckets[b], f);
-                        if f == SyncFailure::Locked {
-                            break;
-                        }
-                    }
-                }
-            }
-        }
-        if app && self.totp && rng.random::<f64>() < r.reset_probability {
-            now += step(rng);
-            self.cred.clock.get_mut().advance(now);
-            let x = self.cred.clock.get_mut().network_time_error();
-            self.cred.clock.get_mut().set_offset(x);
-            tally.buckets[b].app_resets += 1;
-            if self.retry_after_step(&mut now, rng, tally, b) {
-                return now;
-            }
-        }
-        self.failed_incidents += 1;
-        let escalate = self.failed_incidents >= r.escalate_after;
-        if app && escalate && rng.random::<f64>() < r.reinstall_probability {
-            tally.buckets[b].tickets_reinstall += 1;
-            tally.buckets[b].logins_abandoned += 1;
-            let ready = now + ms(r.reinstall_delay_s.sample(rng));
-            self.replace(now, DeathCause::Reinstalled, ready);
-            self.failed_incidents = 0;
-            return now;
-        }
-        if !app && escalate && rng.random::<f64>() < r.replace_probability {
-            tally.buckets[b].tickets_replace_failing += 1;
-            tally.buckets[b].logins_abandoned += 1;
-            let ready = now + ms(r.shipping_delay_s.sample(rng));
-            self.replace(now, DeathCause::Replaced, ready);
-            self.failed_incidents = 0;
-            return now;
-        }
-        tally.buckets[b].logins_abandoned += 1;
-        now
-    }
-
     /// Closes the user's current credential at the end of the horizon.
     fn finish(&mut self, tally: &mut PopTally) {
         let end = self.end;
@@ -663,18 +533,6 @@ impl Life<'_> {
                 self.close(end, None);
             }
         }
-    }
-}
-
-/// Counts a failed sync by its cause.
-fn count_sync_failure(c: &mut Counts, f: SyncFailure) {
-    match f {
-        SyncFailure::OutsideWindow | SyncFailure::Unsupported => {
-            c.resync_failed_outside_window += 1
-        }
-        SyncFailure::NotConsecutive => c.resync_failed_not_consecutive += 1,
-        SyncFailure::Replay => c.resync_failed_replay += 1,
-        SyncFailure::Locked => c.resync_failed_locked += 1,
     }
 }
 
@@ -872,7 +730,7 @@ impl<'a> Life<'a> {
         offset: Option<(f64, (u64, usize))>,
         tally: &mut PopTally,
     ) {
-        let (p, buckets) = (self.p, self.buckets);
+        let p = self.p;
         if let Some((x, at)) = offset {
             self.cred.max_abs = self.cred.max_abs.max(x);
             OffsetHist::record_both_at(&mut tally.offsets[b], &mut tally.offsets_total, at);
@@ -916,24 +774,7 @@ impl<'a> Life<'a> {
                     tally.recovery_time.record_s((at - s) as f64 / 1000.0);
                 }
             }
-            Try::Rejected(Rejection::Dead) => {
-                // A flat battery (or an expired token): the helpdesk ships a replacement.
-                let (died, cause) = self.cred.token.death().expect("a dead token has a death");
-                let c = &mut tally.buckets[b];
-                c.tickets_replace_dead += 1;
-                c.logins_abandoned += 1;
-                match cause {
-                    DeathCause::Battery => tally.buckets[buckets.index(died)].deaths_battery += 1,
-                    _ => tally.buckets[buckets.index(died)].deaths_expired += 1,
-                }
-                self.incident_start.get_or_insert(t);
-                let ready = t + ms(p.recovery.shipping_delay_s.sample(&mut rng));
-                self.replace(died, cause, ready);
-                // From the death, not just from noticing it, the user had no working token.
-                if let Some(last) = self.no_token.last_mut() {
-                    last.0 = died;
-                }
-            }
+            Try::Rejected(Rejection::Dead) => self.token_died(t, b, &mut rng, tally),
             Try::Rejected(why) => {
                 tally.buckets[b].incidents += 1;
                 self.incident_start.get_or_insert(t);

@@ -152,7 +152,9 @@ fn run_side_by_side(
                             if mortal {
                                 let end = rec.died.map_or(sc.run.end(), |d| d.0);
                                 let died = rec.died.is_some_and(|d| d.1.is_death());
-                                t.lives.record(end - rec.born, died);
+                                // A token in service before the start is observed from then.
+                                let entry = sc.run.start - rec.born;
+                                t.lives.record(entry.max(0), end - rec.born, died);
                             }
                         }
                         o.0.extend(r);

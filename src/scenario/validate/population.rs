@@ -78,6 +78,16 @@ pub(super) fn population(
             fmt_s(step),
         );
     }
+    // T0 in milliseconds must fit the simulator's i64 time with room for a run: years
+    // -9999..9999 are plenty for any real deployment.
+    const T0_LIMIT_S: i64 = 253_402_300_799;
+    if let Some(t0) = rt.t0.filter(|t| t.abs() > T0_LIMIT_S) {
+        c.err(
+            &format!("{tp}.t0"),
+            format!("unix seconds between -{T0_LIMIT_S} and {T0_LIMIT_S} (years -9999 to 9999)"),
+            t0.to_string(),
+        );
+    }
     let token = TokenSpec {
         kind,
         algorithm,

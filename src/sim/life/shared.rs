@@ -61,6 +61,8 @@ struct FirstTry {
     rng_before: LoginRng,
     read: Millis,
     waited: bool,
+    /// The stream after the wait, where a copy whose token is dead by `read` stops.
+    rng_waited: LoginRng,
     rng_after: LoginRng,
     typed: Typed,
 }
@@ -104,7 +106,7 @@ impl Life<'_> {
         read: &mut Millis,
         rng: &mut LoginRng,
         c: &mut Counts,
-    ) -> Typed {
+    ) -> Option<Typed> {
         let clock = self
             .cred
             .clock
@@ -112,28 +114,47 @@ impl Life<'_> {
             .as_ref()
             .expect("a clock is away only while advancing");
         let hit = self.shared.first.borrow().as_ref().and_then(|f| {
-            (Rc::ptr_eq(&f.clock, clock) && f.start == *read && f.rng_before == *rng)
-                .then(|| (f.read, f.waited, f.rng_after.clone(), f.typed))
+            (Rc::ptr_eq(&f.clock, clock) && f.start == *read && f.rng_before == *rng).then(|| {
+                (
+                    f.read,
+                    f.waited,
+                    f.rng_waited.clone(),
+                    f.rng_after.clone(),
+                    f.typed,
+                )
+            })
         });
-        if let Some((at, waited, after, typed)) = hit {
+        if let Some((at, waited, rng_waited, after, typed)) = hit {
             *read = at;
             c.waited_for_fresh_code += waited as u64;
+            // Copies share a clock but not necessarily a battery.
+            if !self.cred.token.alive_at(at) {
+                *rng = rng_waited;
+                return None;
+            }
             *rng = after;
             self.cred.token.use_code(at); // the press, as show_code makes it
-            return typed;
+            return Some(typed);
         }
         let (start, rng_before, waits_before) = (*read, rng.clone(), c.waited_for_fresh_code);
-        let typed = self.read_and_type(read, false, rng, c);
+        self.wait_for_code(read, false, rng, c);
+        if !self.cred.token.alive_at(*read) {
+            *self.shared.first.borrow_mut() = None;
+            return None;
+        }
+        let rng_waited = rng.clone();
+        let typed = self.press_and_type(*read, rng);
         *self.shared.first.borrow_mut() = Some(FirstTry {
             clock: Rc::clone(self.cred.clock.0.as_ref().expect("the clock is back")),
             start,
             rng_before,
             read: *read,
             waited: c.waited_for_fresh_code > waits_before,
+            rng_waited,
             rng_after: rng.clone(),
             typed,
         });
-        typed
+        Some(typed)
     }
 }
 
