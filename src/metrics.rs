@@ -427,13 +427,16 @@ impl Lives {
     /// One credential observed from age `entry_ms` (0 unless it was already in service) to age
     /// `exit_ms`, when it died (true) or was censored (alive at the end, retired early).
     pub fn record(&mut self, entry_ms: i64, exit_ms: i64, died: bool) {
+        if exit_ms < entry_ms {
+            return; // never at risk while observed
+        }
         let exit = self.bin(exit_ms);
         if died {
             self.0[exit].1 += 1;
         } else {
             self.0[exit].2 += 1;
         }
-        let entry = self.bin(entry_ms.min(exit_ms));
+        let entry = self.bin(entry_ms);
         self.0[entry].3 += 1;
     }
 
@@ -724,11 +727,13 @@ mod tests {
         assert_eq!(l.quantile_years(0.6), y(11.0));
         assert_eq!(l.quantile_years(0.75), y(12.0));
         assert_eq!(l.quantile_years(0.76), None);
-        // An entry after the exit (a clock rounding) is clamped to the exit's hour.
+        // A life that ended before it was observed is not in the table.
         let mut z = Lives::default();
         z.record(5 * HOUR_MS, 3 * HOUR_MS, true);
-        assert_eq!(z.0, vec![(3, 1, 0, 1)]);
-        assert_eq!(z.quantile_years(1.0), y(3.0));
+        assert_eq!(z, Lives::default());
+        z.record(5 * HOUR_MS, 5 * HOUR_MS + 1, true);
+        assert_eq!(z.0, vec![(5, 1, 0, 1)]);
+        assert_eq!(z.quantile_years(1.0), y(5.0));
     }
 
     #[test]

@@ -94,6 +94,26 @@ pub struct BatterySpec {
     pub codes_at_start: crate::dist::Dist,
 }
 
+impl BatterySpec {
+    /// Budget used per year of age (life and self-discharge).
+    fn per_year(&self) -> f64 {
+        1.0 / self.life_years + self.self_discharge_per_year
+    }
+
+    /// Years of age the budget lasts after `codes` codes, at `per_year` ([`Self::per_year`]).
+    fn years_for(&self, codes: u64, per_year: f64) -> f64 {
+        (1.0 - codes as f64 / self.life_codes).max(0.0) / per_year
+    }
+
+    /// Whether a token `age` old that has shown `codes` codes still works: neither its budget
+    /// nor its expiry is spent (in the same arithmetic as [`Token::alive_at`]).
+    pub fn alive_at_age(&self, age: Millis, codes: u64) -> bool {
+        let years = self.years_for(codes, self.per_year());
+        (years * YEAR as f64) as Millis > age
+            && self.expiry_s.is_none_or(|e| (e * 1000.0) as Millis > age)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeathCause {
@@ -205,7 +225,7 @@ impl Token {
             born,
             codes_used: codes_before,
             counter: 0,
-            battery: battery.map(|b| (b.clone(), 1.0 / b.life_years + b.self_discharge_per_year)),
+            battery: battery.map(|b| (b.clone(), b.per_year())),
             death: None,
         };
         t.update_death();
@@ -261,8 +281,7 @@ impl Token {
             return;
         };
         // years/L + codes/C + sd*years = 1, solved for years.
-        let left = 1.0 - self.codes_used as f64 / b.life_codes;
-        let years = left.max(0.0) / per_year;
+        let years = b.years_for(self.codes_used, *per_year);
         let battery_end = self.born + (years * YEAR as f64) as Millis;
         let mut death = (battery_end, DeathCause::Battery);
         if let Some(e) = b.expiry_s {

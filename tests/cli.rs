@@ -310,6 +310,138 @@ recovery = { resync_probability = 1, resync_tries = 3, replace_probability = 1, 
     assert_eq!(num(all, "tickets_replace_failing"), 0.0);
 }
 
+#[test]
+fn a_reinstalled_app_keeps_its_device_clock() {
+    // Desktop apps on clocks 10 minutes to an hour off, users who always reinstall: the new
+    // credential runs on the same device, so it shows the same clock error (an ideal clock
+    // neither drifts nor jumps), and the reinstalls go on.
+    let dir = Dir::new("reinstall");
+    let scenario = r#"
+[run]
+name = "reinstall"
+start = "2026-01-01"
+horizon = "30d"
+tokens = 10
+seed = 9
+bucket = "7d"
+
+[[population]]
+token = { kind = "desktop" }
+clock = { profile = "ideal", initial_offset = { dist = "uniform", min = "10m", max = "1h" } }
+user = { logins_per_day = 2, typo_probability = 0 }
+recovery = { fix_clock_probability = 0, resync_probability = 0, reset_probability = 0, reinstall_probability = 1, escalate_after = 1 }
+"#;
+    let path = dir.write("r.toml", scenario);
+    ok(&otpdrift(
+        &["run", path.to_str().unwrap(), "--out", "out"],
+        &dir.0,
+    ));
+    let creds = read_csv(&dir.0.join("out/tokens.csv"));
+    let mut offsets: HashMap<&str, Vec<f64>> = HashMap::new();
+    for t in &creds {
+        offsets
+            .entry(t["token"].as_str())
+            .or_default()
+            .push(num(t, "final_offset_s"));
+    }
+    assert_eq!(offsets.len(), 10);
+    for (token, xs) in &offsets {
+        assert!(xs.len() > 5, "token {token}: {} credentials", xs.len());
+        assert!(xs[0].abs() >= 600.0, "token {token}: {xs:?}");
+        assert!(xs.iter().all(|x| *x == xs[0]), "token {token}: {xs:?}");
+    }
+}
+
+#[test]
+fn a_validator_learning_seconds_reports_its_drift_in_fractional_steps() {
+    // privacyIDEA learns shift = matched step * 30 - now, in seconds. A token 90 s ahead read
+    // and submitted at once matches step floor((t + 90) / 30), so the shift is in (60, 90] s:
+    // more than 2 and at most 3 steps, rarely whole.
+    let dir = Dir::new("seconds-drift");
+    let scenario = r#"
+[run]
+name = "shift"
+start = "2026-01-01"
+horizon = "20d"
+tokens = 30
+seed = 4
+bucket = "7d"
+
+[validator]
+preset = "privacyidea"
+
+[[population]]
+token = { kind = "hardware" }
+clock = { profile = "ideal", initial_offset = "90s" }
+user = { logins_per_day = 2, delay = "0s", typo_probability = 0, wait_probability = 0 }
+"#;
+    let path = dir.write("s.toml", scenario);
+    ok(&otpdrift(
+        &["run", path.to_str().unwrap(), "--out", "out"],
+        &dir.0,
+    ));
+    let creds = read_csv(&dir.0.join("out/tokens.csv"));
+    assert_eq!(creds.len(), 30);
+    let mut whole = 0;
+    for t in &creds {
+        let shift_s = num(t, "final_drift_steps") * 30.0;
+        assert!(shift_s > 60.0 && shift_s <= 90.0, "{t:?}");
+        whole += (shift_s == 90.0) as u32;
+    }
+    assert!(whole < 10, "{whole} of 30 whole steps");
+}
+
+#[test]
+fn tokens_in_service_at_the_start_are_alive_then() {
+    // Ages uniform over 0-8 years against a 5-year battery: 3/8 of the draws would be dead
+    // before the start. Tokens in service work, so ages are drawn conditioned on being alive
+    // (uniform over 0-5 years): about 30 / (5 * 365.25) = 1.6% of 600 die in the first 30
+    // days (about 10), not the 225 dead at the start.
+    let dir = Dir::new("in-service");
+    let scenario = r#"
+[run]
+name = "in-service"
+start = "2026-01-01"
+horizon = "30d"
+tokens = 600
+seed = 12
+bucket = "month"
+
+[[population]]
+token = { kind = "hardware" }
+battery = { life_years = 5, life_codes = 1e9, age_at_start = { dist = "uniform", min = "0s", max = "8y" } }
+user = { logins_per_day = 1 }
+"#;
+    let path = dir.write("s.toml", scenario);
+    ok(&otpdrift(
+        &["run", path.to_str().unwrap(), "--out", "out"],
+        &dir.0,
+    ));
+    let creds = read_csv(&dir.0.join("out/tokens.csv"));
+    let first: Vec<_> = creds.iter().filter(|t| t["generation"] == "0").collect();
+    assert_eq!(first.len(), 600);
+    // Born within five years (1,826.25 days) before the start; RFC 3339 strings order as times.
+    assert!(
+        first.iter().all(|t| t["born"].as_str() > "2020-12-31T18"),
+        "born too early"
+    );
+    let early = first
+        .iter()
+        .filter(|t| t["born"].as_str() < "2023-07-01")
+        .count();
+    // Half of the conditioned ages exceed 2.5 years (binomial sd about 12).
+    assert!(
+        (250..350).contains(&early),
+        "{early} tokens born before mid-2023"
+    );
+    let rows = read_csv(&dir.0.join("out/summary.csv"));
+    let deaths = num(row(&rows, "all"), "deaths_battery");
+    assert!((2.0..=22.0).contains(&deaths), "{deaths} deaths in 30 days");
+    assert!(first
+        .iter()
+        .all(|t| t["died"].is_empty() || t["died"].as_str() > "2026-01-01"));
+}
+
 const SMALL_MIXED: &str = r#"
 [run]
 name = "mixed"

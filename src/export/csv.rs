@@ -159,7 +159,7 @@ impl<W: std::io::Write> TokensCsv<W> {
                 accepted: t.accepted,
                 final_offset_s: Secs::opt(t.final_offset_s),
                 max_abs_offset_s: Secs::opt(t.max_abs_offset_s),
-                final_drift_steps: t.final_drift_steps,
+                final_drift_steps: Secs::opt(t.final_drift_steps),
                 first_rejection: t.first_rejection.map(|r| Time(r.0)),
                 first_rejection_reason: t.first_rejection.map(|r| r.1.as_str().to_string()),
             })?;

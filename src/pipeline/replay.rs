@@ -10,7 +10,7 @@ use crate::results::replay::{read_named, AttemptIn, AttemptRow, DecisionRow, Sec
 use crate::results::{FileError, Writer};
 use crate::scenario::{Override, Scenario};
 use crate::time::Millis;
-use crate::validator::{CredentialState, DriftLearning, Resync, Scheme, ValidatorConfig, Verdict};
+use crate::validator::{CredentialState, Resync, Scheme, ValidatorConfig, Verdict};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -338,13 +338,7 @@ pub fn decide(plan: &ReplayPlan) -> Vec<DecisionRow> {
                 (d.verdict == Verdict::Accepted, reason, d.offset)
             }
         };
-        let drift = match (sec.scheme, v.drift) {
-            (Scheme::Totp { step_s, .. }, DriftLearning::Seconds) => {
-                Fixed::of(st.shift_ms as f64 / (step_s as f64 * 1000.0))
-            }
-            (Scheme::Totp { .. }, _) => Fixed::of(st.drift_steps as f64),
-            (Scheme::Hotp, _) => None,
-        };
+        let drift = Fixed::opt(st.learned_steps(sec.scheme, v.drift));
         let expected = a
             .expected
             .as_deref()

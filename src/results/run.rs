@@ -263,7 +263,8 @@ pub struct TokenRow {
     pub accepted: u64,
     pub final_offset_s: Option<Secs>,
     pub max_abs_offset_s: Option<Secs>,
-    pub final_drift_steps: Option<i64>,
+    /// In steps; with decimals where the validator learns a shift in seconds.
+    pub final_drift_steps: Option<Secs>,
     pub first_rejection: Option<Time>,
     pub first_rejection_reason: Option<String>,
 }

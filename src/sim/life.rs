@@ -67,7 +67,7 @@ pub struct TokenRecord {
     pub max_abs_offset_s: Option<f64>,
     pub first_rejection: Option<(Millis, Rejection)>,
     /// The validator's learned drift at the end, in steps (TOTP).
-    pub final_drift_steps: Option<i64>,
+    pub final_drift_steps: Option<f64>,
     pub hmacs: u64,
 }
 
@@ -83,6 +83,9 @@ fn decide(
 ) -> Decision {
     v.verify(st, scheme, now, code, |s| token.code(s))
 }
+
+/// Draws of a token's age and codes at the start before giving up on an alive one.
+const IN_SERVICE_DRAWS: usize = 64;
 
 fn ms(secs: f64) -> Millis {
     crate::time::ms_of_s(secs)
@@ -171,11 +174,18 @@ impl<'a> Life<'a> {
         let mut clock_rng = stream_gen(seed, index, Purpose::Clock, generation);
         let (born, codes_before) = match (&p.battery, generation) {
             (Some(b), 0) => {
-                let age = b.age_at_start_s.sample(&mut clock_rng).max(0.0);
-                (
-                    born - ms(age),
-                    b.codes_at_start.sample(&mut clock_rng).max(0.0).round() as u64,
-                )
+                // A token in service at the start works then: one whose age and codes spent
+                // its budget was replaced before the run, so the pair is drawn again (the
+                // fleet's ages conditioned on being alive). A fleet that is hardly ever alive
+                // starts on new tokens.
+                (0..IN_SERVICE_DRAWS)
+                    .map(|_| {
+                        let age = ms(b.age_at_start_s.sample(&mut clock_rng).max(0.0));
+                        let codes = b.codes_at_start.sample(&mut clock_rng).max(0.0).round();
+                        (age, codes as u64)
+                    })
+                    .find(|&(age, codes)| b.alive_at_age(age, codes))
+                    .map_or((born, 0), |(age, codes)| (born - age, codes))
             }
             _ => (born, 0),
         };
@@ -228,7 +238,7 @@ impl<'a> Life<'a> {
             let x = c.clock.peek(at);
             c.rec.final_offset_s = Some(round3(x));
             c.rec.max_abs_offset_s = Some(round3(c.max_abs.max(x.abs())));
-            c.rec.final_drift_steps = Some(c.vstate.drift_steps);
+            c.rec.final_drift_steps = c.vstate.learned_steps(self.scheme, self.sc.validator.drift);
         }
         c.rec.died = cause.map(|k| (at, k));
         c.rec.codes_used = c.token.codes_used;
@@ -285,15 +295,23 @@ impl<'a> Life<'a> {
     fn replace(&mut self, at: Millis, cause: DeathCause, ready: Millis) {
         self.close(at, Some(cause));
         self.generation += 1;
-        self.cred = Self::credential(
-            self.sc,
-            self.p,
-            self.pop,
-            self.index,
-            self.generation,
-            ready,
-            self.shared,
+        let old = std::mem::replace(
+            &mut self.cred,
+            Self::credential(
+                self.sc,
+                self.p,
+                self.pop,
+                self.index,
+                self.generation,
+                ready,
+                self.shared,
+            ),
         );
+        if cause == DeathCause::Reinstalled {
+            // A reinstalled app runs on the same device: a new secret, the same clock (with
+            // its error, automatic-time setting and pending events).
+            self.cred.clock = old.clock;
+        }
         self.record_enrolment();
         if ready > at {
             self.no_token.push((at, ready));
@@ -587,6 +605,12 @@ impl Life<'_> {
                 TraceOutcome::Verified(d),
             );
             let c = &mut self.attack_counts[self.buckets.index(g)];
+            // A throttle, rate limit or brute-force block refuses the guess without comparing
+            // it: held back like a guess at a locked account, not a try at the code.
+            if d.verdict == Verdict::Locked {
+                c.attack_blocked += 1;
+                continue;
+            }
             c.attack_guesses += 1;
             if d.verdict == Verdict::Accepted {
                 c.attack_successes += 1;

@@ -598,6 +598,50 @@ simulate_accounts = 40
     }
 
     #[test]
+    fn guesses_refused_by_a_throttle_are_blocked_not_compared() {
+        // django-otp's throttle: after n failures in a row, attempts within 2^(n-1) s are
+        // refused uncompared. An attacker at 300 guesses a day mostly hits the throttle; the
+        // guesses that were compared still succeed at 1 - 0.99^3 each (two digits, ±1), and
+        // every guess is either compared or blocked.
+        let text = r#"
+[run]
+horizon = "60d"
+tokens = 40
+seed = 31
+bucket = "7d"
+
+[validator]
+drift = "none"
+replay = "none"
+lockout = { max_failures = 0 }
+throttle = { factor = "1s" }
+sync = "none"
+
+[[population]]
+token = { kind = "phone", digits = 2 }
+user = { logins_per_day = 0.2 }
+recovery = { enabled = false }
+
+[attack]
+guesses_per_day = 300
+simulate_accounts = 40
+"#;
+        let sc = Scenario::from_toml("a.toml", text).unwrap();
+        let c = run(&sc, 0..40, &|_| {}).tally.all().total;
+        // About 300 * 60 * 40 = 720,000 guesses in all (Poisson).
+        let all = c.attack_guesses + c.attack_blocked;
+        assert!((700_000..740_000).contains(&all), "{all}");
+        assert!(c.attack_blocked > c.attack_guesses, "{c:?}");
+        let p = 1.0 - 0.99f64.powi(3);
+        let simulated = c.attack_successes as f64 / c.attack_guesses as f64;
+        let se = (p * (1.0 - p) / c.attack_guesses as f64).sqrt();
+        assert!(
+            (simulated - p).abs() < 4.0 * se,
+            "simulated {simulated} per compared guess, expected {p} (se {se})"
+        );
+    }
+
+    #[test]
     fn fast_mode_gives_the_exact_modes_figures_on_a_mixed_fleet() {
         // Drifting hardware tokens that need the drift learning and resync, phones, HOTP,
         // typos: every summary figure of fast mode within sampling error of exact mode's.

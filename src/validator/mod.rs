@@ -152,6 +152,18 @@ pub struct CredentialState {
 }
 
 impl CredentialState {
+    /// The drift learned, in steps: whole steps, or a shift in seconds over the step for
+    /// validators that learn seconds (privacyIDEA); None for HOTP.
+    pub fn learned_steps(&self, scheme: Scheme, drift: DriftLearning) -> Option<f64> {
+        match (scheme, drift) {
+            (Scheme::Totp { step_s, .. }, DriftLearning::Seconds) => {
+                Some(self.shift_ms as f64 / (step_s as f64 * 1000.0))
+            }
+            (Scheme::Totp { .. }, _) => Some(self.drift_steps as f64),
+            (Scheme::Hotp, _) => None,
+        }
+    }
+
     /// A credential enrolled at `now`.
     pub fn enrolled(now: Millis) -> CredentialState {
         CredentialState {

@@ -57,6 +57,9 @@ pub(super) struct Shared {
 struct FirstTry {
     /// Held, so that no other clock state can take its address while this is kept.
     clock: Rc<Clock>,
+    /// The credential's generation: a reinstalled app keeps its device clock but not its
+    /// secret, so the clock alone does not say which codes were read.
+    generation: u32,
     start: Millis,
     rng_before: LoginRng,
     read: Millis,
@@ -114,7 +117,8 @@ impl Life<'_> {
             .as_ref()
             .expect("a clock is away only while advancing");
         let hit = self.shared.first.borrow().as_ref().and_then(|f| {
-            (Rc::ptr_eq(&f.clock, clock) && f.start == *read && f.rng_before == *rng).then(|| {
+            let same = Rc::ptr_eq(&f.clock, clock) && f.generation == self.generation;
+            (same && f.start == *read && f.rng_before == *rng).then(|| {
                 (
                     f.read,
                     f.waited,
@@ -146,6 +150,7 @@ impl Life<'_> {
         let typed = self.press_and_type(*read, rng);
         *self.shared.first.borrow_mut() = Some(FirstTry {
             clock: Rc::clone(self.cred.clock.0.as_ref().expect("the clock is back")),
+            generation: self.generation,
             start,
             rng_before,
             read: *read,
