@@ -442,6 +442,42 @@ user = { logins_per_day = 1 }
         .all(|t| t["died"].is_empty() || t["died"].as_str() > "2026-01-01"));
 }
 
+#[test]
+fn a_throttled_user_waits_instead_of_calling_the_helpdesk() {
+    // django-otp throttles (2^(n-1) s after n failures) but never locks. Desktop clocks five
+    // minutes off fail every login; the throttle refuses some attempts, but no account is
+    // ever locked, so no user calls the helpdesk to unlock one.
+    let dir = Dir::new("throttle");
+    let scenario = r#"
+[run]
+name = "throttle"
+start = "2026-01-01"
+horizon = "60d"
+tokens = 20
+seed = 8
+bucket = "month"
+
+[validator]
+preset = "django-otp"
+
+[[population]]
+token = { kind = "desktop" }
+clock = { profile = "ideal", initial_offset = "5m" }
+user = { logins_per_day = 3, typo_probability = 0, retries = 3, retry_delay = "1s" }
+recovery = { helpdesk_unlock_probability = 1, fix_clock_probability = 0, reset_probability = 0, reinstall_probability = 0 }
+"#;
+    let path = dir.write("t.toml", scenario);
+    ok(&otpdrift(
+        &["run", path.to_str().unwrap(), "--out", "out"],
+        &dir.0,
+    ));
+    let rows = read_csv(&dir.0.join("out/summary.csv"));
+    let all = row(&rows, "all");
+    assert!(num(all, "rejected_locked") > 100.0, "{all:?}");
+    assert_eq!(num(all, "tickets_lockout"), 0.0, "{all:?}");
+    assert_eq!(num(all, "logins_succeeded"), 0.0);
+}
+
 const SMALL_MIXED: &str = r#"
 [run]
 name = "mixed"

@@ -256,7 +256,7 @@ fn versus<DB: DrawingBackend>(d: &SweepData, root: &DrawingArea<DB, Shift>) -> R
     let (plot, leg) = head(
         root,
         &format!("First-try acceptance against {} — {}", params[x], d.name()),
-        "all populations · bands: 95% confidence interval (Wilson)",
+        "all populations · bands: 95% confidence interval, users as the unit",
     )?;
     // Group by the other parameters' values.
     let mut groups: Vec<(String, Vec<Band>)> = Vec::new();

@@ -4,7 +4,7 @@
 
 use super::{Exporter, Folder, RunContext};
 use crate::error::{Error, Result};
-use crate::metrics::{wilson95, PopTally};
+use crate::metrics::PopTally;
 use crate::otp::encode_base32;
 use crate::results::cells::{Rate, Secs, Time};
 use crate::results::replay::{AttemptRow, SecretRow};
@@ -38,7 +38,7 @@ impl Exporter<RunContext<'_>> for SummaryCsv {
     fn render(&self, ctx: &RunContext, out: &mut Folder) -> Result<()> {
         let mut w = Writer::of::<SummaryRow>();
         for (name, p) in named(ctx) {
-            let ci = wilson95(p.total.first_try_ok, p.total.logins);
+            let ci = p.users.first_try_ci95(p.total.first_try_ok, p.total.logins);
             w.row(&SummaryRow {
                 population: name,
                 tokens: p.tokens,

@@ -7,7 +7,7 @@ use super::{manifest, pct, thread_pool, Progress, ScenarioInput, Stopwatch};
 use crate::attack::{exposure, Exposure};
 use crate::error::{Error, Result};
 use crate::export::{self, Exporter, Folder, ManifestJson, SweepCharts, SweepCsv, SweepReport};
-use crate::metrics::{wilson95, Counts};
+use crate::metrics::{wilson95, PopTally};
 use crate::results::cells::{get, Fixed, Rate, Sci};
 use crate::results::{Facts, Manifest, SweepData, SweepFacts, SweepLine, SweepRow, SweepTable};
 use crate::scenario::sweep::{plain, settings};
@@ -319,21 +319,16 @@ pub fn table(
                     .map_or(String::new(), |s| plain(&s.1))
             })
             .collect();
-        let mut push = |population: String, c: Counts, tokens: u64, e: &Exposure| {
+        let mut push = |population: String, t: &PopTally, e: &Exposure| {
             lines.push(SweepLine {
                 point: i + 1,
                 label: pt.label(),
                 values: values.clone(),
-                row: row(population, &c, tokens, e, years),
+                row: row(population, t, e, years),
             });
         };
         for (p, pop) in sc.populations.iter().enumerate() {
-            push(
-                pop.name.clone(),
-                r.tally.pops[p].total,
-                r.tally.pops[p].tokens,
-                &exps[p],
-            );
+            push(pop.name.clone(), &r.tally.pops[p], &exps[p]);
         }
         // `all`: exposure weighted by population size (the chance that a random account falls).
         let n: f64 = sizes.iter().sum::<u64>().max(1) as f64;
@@ -358,16 +353,17 @@ pub fn table(
             meets_nist: exps.iter().all(|e| e.meets_nist),
         };
         let t = r.tally.all();
-        push("all".into(), t.total, t.tokens, &all);
+        push("all".into(), &t, &all);
     }
     SweepTable { params, lines }
 }
 
 /// One population's figures at one point.
-fn row(population: String, c: &Counts, tokens: u64, e: &Exposure, years: f64) -> SweepRow {
+fn row(population: String, t: &PopTally, e: &Exposure, years: f64) -> SweepRow {
+    let (c, tokens) = (&t.total, t.tokens);
     let logins = c.logins.max(1) as f64;
-    let ci = wilson95(c.first_try_ok, c.logins);
-    let ok = wilson95(c.logins_ok, c.logins);
+    let ci = t.users.first_try_ci95(c.first_try_ok, c.logins);
+    let ok = t.users.login_success_ci95(c.logins_ok, c.logins);
     let sim = wilson95(c.attack_successes, c.attack_guesses);
     SweepRow {
         population,

@@ -151,6 +151,8 @@ struct Life<'a> {
     last_login: Millis,
     /// The horizon is reached: no more logins.
     done: bool,
+    /// This user's logins, first-try successes and successes, for the rates' intervals.
+    logins: (u64, u64, u64),
 }
 
 /// One traced user's requests and credentials.
@@ -699,6 +701,7 @@ impl<'a> Life<'a> {
             busy_until: start,
             last_login: start,
             done: false,
+            logins: (0, 0, 0),
         };
         if life.attacker.is_some() {
             life.attack_counts = vec![Counts::default(); buckets.len()];
@@ -735,6 +738,7 @@ impl<'a> Life<'a> {
         };
         tally.buckets[b].logins += 1;
         self.cred.rec.logins += 1;
+        self.logins.0 += 1;
         if let Some(w) = self.waiting_until {
             if t < w {
                 tally.buckets[b].logins_without_token += 1;
@@ -781,6 +785,8 @@ impl<'a> Life<'a> {
             c.push_logins += 1;
             c.first_try_ok += 1;
             c.logins_ok += 1;
+            self.logins.1 += 1;
+            self.logins.2 += 1;
             self.failed_incidents = 0;
             if let Some(s) = self.incident_start.take() {
                 tally.recovery_time.record_s((t - s) as f64 / 1000.0);
@@ -793,17 +799,19 @@ impl<'a> Life<'a> {
                 let c = &mut tally.buckets[b];
                 c.first_try_ok += first as u64;
                 c.logins_ok += 1;
+                self.logins.1 += first as u64;
+                self.logins.2 += 1;
                 self.failed_incidents = 0;
                 if let Some(s) = self.incident_start.take() {
                     tally.recovery_time.record_s((at - s) as f64 / 1000.0);
                 }
             }
             Try::Rejected(Rejection::Dead) => self.token_died(t, b, &mut rng, tally),
-            Try::Rejected(why) => {
+            Try::Rejected(_) => {
                 tally.buckets[b].incidents += 1;
                 self.incident_start.get_or_insert(t);
                 // Only time spent on recovery steps keeps the user from their next logins.
-                let done = self.ladder(at, why, &mut rng, tally);
+                let done = self.ladder(at, &mut rng, tally);
                 if done > at {
                     self.busy_until = done;
                 }
@@ -830,6 +838,8 @@ impl<'a> Life<'a> {
             tally.without_token_end[i] += !alive as u64;
         }
         tally.tokens += 1;
+        let (n, first, ok) = self.logins;
+        tally.users.add_user(n, first, ok);
         (self.records, self.trace)
     }
 }

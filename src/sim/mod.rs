@@ -259,7 +259,7 @@ pub fn run_aggregates(
 mod tests {
 
     use super::*;
-    use crate::metrics::Counts;
+    use crate::metrics::{wilson95, Counts};
 
     const FLEET: &str = r#"
 [run]
@@ -595,6 +595,41 @@ simulate_accounts = 40
             );
             assert_eq!(r.hmacs == 0, mode == "fast", "{mode}: {} HMACs", r.hmacs);
         }
+    }
+
+    #[test]
+    fn first_try_intervals_cover_the_rate_across_fleets() {
+        // Half the tokens (drawn per user) run 10 minutes fast and never get in; the rest do
+        // at the first try but for 2% typos. Across seeds the fleet's first-try rate moves
+        // with the number of bad tokens (sd about 0.08 for 40 users), far more than a login
+        // count of 2,400 suggests (about 0.01). Intervals between users cover the expected
+        // 0.49 about 95% of the time; Wilson's over logins rarely.
+        let (mut covered, mut wilson_covered) = (0, 0);
+        for seed in 1..=40 {
+            let text = format!(
+                "[run]\nhorizon = \"60d\"\ntokens = 40\nseed = {seed}\nbucket = \"month\"\n\
+                 [validator]\nsync = \"none\"\ndrift = \"none\"\n\
+                 [[population]]\ntoken = {{ kind = \"hardware\" }}\n\
+                 clock = {{ profile = \"ideal\", initial_offset = {{ dist = \"mixture\", of = [\
+                 {{ weight = 1, dist = \"fixed\", value = \"0s\" }}, \
+                 {{ weight = 1, dist = \"fixed\", value = \"10m\" }}] }} }}\n\
+                 user = {{ logins_per_day = 1, typo_probability = 0.02 }}\n\
+                 recovery = {{ enabled = false }}\n"
+            );
+            let sc = Scenario::from_toml("c.toml", &text).unwrap();
+            let t = run(&sc, 0..40, &|_| {}).tally.all();
+            let c = t.total;
+            let truth = 0.5 * 0.98;
+            let (lo, hi) = t.users.first_try_ci95(c.first_try_ok, c.logins).unwrap();
+            covered += (lo <= truth && truth <= hi) as u32;
+            let (wl, wh) = wilson95(c.first_try_ok, c.logins).unwrap();
+            wilson_covered += (wl <= truth && truth <= wh) as u32;
+        }
+        assert!(covered >= 34, "{covered} of 40 intervals cover");
+        assert!(
+            wilson_covered <= 20,
+            "{wilson_covered} of 40 Wilson intervals cover"
+        );
     }
 
     #[test]

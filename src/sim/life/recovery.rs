@@ -94,6 +94,7 @@ impl Life<'_> {
             let c = &mut tally.buckets[b];
             c.logins_ok += 1;
             c.recovered_in_ladder += 1;
+            self.logins.2 += 1;
             self.failed_incidents = 0;
             if let Some(s) = self.incident_start.take() {
                 tally.recovery_time.record_s((at - s) as f64 / 1000.0);
@@ -107,11 +108,10 @@ impl Life<'_> {
         false
     }
 
-    /// The recovery ladder after a login failed at `now` for `why`. Returns when the user is done.
+    /// The recovery ladder after a login failed at `now`. Returns when the user is done.
     pub(super) fn ladder(
         &mut self,
         mut now: Millis,
-        why: Rejection,
         rng: &mut LoginRng,
         tally: &mut PopTally,
     ) -> Millis {
@@ -121,7 +121,10 @@ impl Life<'_> {
         let b = self.buckets.index(now);
         let step = |rng: &mut LoginRng| ms(r.step_delay_s.sample(rng));
 
-        if why == Rejection::Locked || self.cred.vstate.is_locked(now) {
+        // Only a real lock sends the user to the helpdesk. A throttle, rate limit or
+        // brute-force wait ("try again later") refuses for seconds to minutes: the user goes
+        // on with the ladder, whose steps take longer than that.
+        if self.cred.vstate.is_locked(now) {
             if rng.random::<f64>() < r.helpdesk_unlock_probability {
                 tally.buckets[b].tickets_lockout += 1;
                 now += ms(r.helpdesk_delay_s.sample(rng));
