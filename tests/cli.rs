@@ -478,6 +478,60 @@ recovery = { helpdesk_unlock_probability = 1, fix_clock_probability = 0, reset_p
     assert_eq!(num(all, "logins_succeeded"), 0.0);
 }
 
+#[test]
+fn nothing_is_decided_after_the_horizon() {
+    // Every desktop is locked out on its first login and the helpdesk takes 400 days, far
+    // past the 30-day horizon: no unlock, retry or guess may land after the end, and every
+    // locked login ends abandoned within it.
+    let dir = Dir::new("horizon-end");
+    let scenario = r#"
+[run]
+name = "horizon"
+start = "2026-01-01"
+horizon = "30d"
+tokens = 20
+seed = 3
+bucket = "7d"
+
+[validator]
+lockout = { max_failures = 3, unlock_after = "never" }
+
+[[population]]
+token = { kind = "desktop" }
+clock = { profile = "ideal", initial_offset = "10m" }
+user = { logins_per_day = 2 }
+recovery = { helpdesk_unlock_probability = 1, helpdesk_delay = "400d", fix_clock_probability = 0, reset_probability = 0, reinstall_probability = 0 }
+
+[attack]
+guesses_per_day = 50
+simulate_accounts = 20
+"#;
+    let path = dir.write("h.toml", scenario);
+    ok(&otpdrift(
+        &[
+            "run",
+            path.to_str().unwrap(),
+            "--trace",
+            "all",
+            "--out",
+            "out",
+        ],
+        &dir.0,
+    ));
+    let trace = read_csv(&dir.0.join("out/trace.csv"));
+    assert!(trace.len() > 50);
+    for e in &trace {
+        assert!(e["time"].as_str() < "2026-01-31", "{e:?}");
+    }
+    let rows = read_csv(&dir.0.join("out/summary.csv"));
+    let all = row(&rows, "all");
+    assert_eq!(num(all, "tickets_lockout"), 20.0);
+    assert_eq!(num(all, "logins_abandoned"), num(all, "logins"));
+    // 50 a day for 30 days on 20 accounts: Poisson with mean 30,000 (sd 173).
+    let guesses = num(all, "attack_guesses") + num(all, "attack_blocked");
+    assert!((guesses - 30_000.0).abs() < 700.0, "{guesses}");
+}
+
 const SMALL_MIXED: &str = r#"
 [run]
 name = "mixed"

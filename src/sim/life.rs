@@ -584,6 +584,8 @@ impl Life<'_> {
         };
         let v = &self.sc.validator;
         let modulus = crate::otp::POW10[self.p.token.digits as usize];
+        // Nothing is decided after the horizon (a ladder step can outlast it).
+        let until = until.min(self.end);
         while a.next_ms() < until {
             let g = a.next_ms();
             a.advance();
@@ -737,7 +739,6 @@ impl<'a> Life<'a> {
             self.buckets.index(t)
         };
         tally.buckets[b].logins += 1;
-        self.cred.rec.logins += 1;
         self.logins.0 += 1;
         if let Some(w) = self.waiting_until {
             if t < w {
@@ -746,6 +747,8 @@ impl<'a> Life<'a> {
             }
             self.waiting_until = None;
         }
+        // A login made with this credential (not one while waiting for it).
+        self.cred.rec.logins += 1;
         Some((t, b))
     }
 

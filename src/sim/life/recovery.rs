@@ -88,6 +88,11 @@ impl Life<'_> {
         tally: &mut PopTally,
         b: usize,
     ) -> bool {
+        if *now >= self.end {
+            // The step outlasts the horizon: the login is not retried within it.
+            tally.buckets[b].logins_abandoned += 1;
+            return true;
+        }
         let (outcome, at) = self.try_login(*now, rng, &mut tally.buckets[b]);
         *now = at;
         if let Try::Accepted { .. } = outcome {
@@ -128,6 +133,11 @@ impl Life<'_> {
             if rng.random::<f64>() < r.helpdesk_unlock_probability {
                 tally.buckets[b].tickets_lockout += 1;
                 now += ms(r.helpdesk_delay_s.sample(rng));
+                if now >= self.end {
+                    // Unlocked after the horizon: nothing more happens within it.
+                    tally.buckets[b].logins_abandoned += 1;
+                    return now;
+                }
                 self.before_request(now);
                 self.cred.vstate.unlock();
                 self.record(now, TraceAction::Unlock, None, TraceOutcome::Done);
@@ -161,6 +171,10 @@ impl Life<'_> {
         if self.sc.validator.sync.is_some() && rng.random::<f64>() < r.resync_probability {
             for _ in 0..r.resync_tries {
                 now += step(rng);
+                if now >= self.end {
+                    tally.buckets[b].logins_abandoned += 1;
+                    return now;
+                }
                 if !self.cred.token.alive_at(now) {
                     self.token_died(now, b, rng, tally);
                     return now;
