@@ -28,37 +28,42 @@ pub struct Exposure {
     pub meets_nist: bool,
 }
 
-/// Guesses per day the validator lets an attacker make on one account. With a lockout that
-/// unlocks by itself the attacker spends `max_failures` guesses per unlock period; with a
-/// lockout only the helpdesk clears, a careful attacker stops one short of it and waits for the
-/// user's next successful login to reset the count.
+/// Guesses per day the validator lets an attacker make on one account: the tightest of every
+/// limit configured. With a lockout that unlocks by itself the attacker spends `max_failures`
+/// guesses per unlock period; with a lockout only the helpdesk clears, a careful attacker stops
+/// one short of it and waits for the user's next login that reaches the validator (a code
+/// login, not a push) to reset the count; where failures count only within an interval
+/// (FreeIPA), pacing the guesses beats the lock. `user_logins_per_day` counts code logins.
 pub fn guess_cap(v: &ValidatorConfig, wanted: f64, user_logins_per_day: f64) -> f64 {
+    let mut cap = wanted;
     if let Some(t) = v.throttle {
         // django-otp: the n-th failure in a row costs a wait of factor·2^(n-1) s, so a burst
         // of n guesses takes about factor·2^n s; the user's successful logins reset it.
         let resets = user_logins_per_day.max(1.0);
         let gap_s = 86_400.0 / resets;
         let burst = 1.0 + (gap_s / t.factor_s).max(1.0).log2();
-        return wanted.min(resets * burst);
+        cap = cap.min(resets * burst);
     }
     // libpam's rate limit counts every attempt; Keycloak's brute-force waits settle at the
     // longest wait per guess.
-    let wanted = v.rate_limit.map_or(wanted, |r| {
-        wanted.min(r.attempts as f64 * 86_400.0 / r.per_s.max(1.0))
-    });
-    let wanted = v
-        .brute_force
-        .map_or(wanted, |b| wanted.min(86_400.0 / b.max_wait_s.max(1.0)));
-    match v.lockout {
-        None => wanted,
-        Some(l) => {
-            let cap = match l.unlock_after_s {
-                Some(u) => l.max_failures as f64 * 86_400.0 / u.max(1.0),
-                None => (l.max_failures.saturating_sub(1)) as f64 * user_logins_per_day.max(0.0),
-            };
-            wanted.min(cap)
-        }
+    if let Some(r) = v.rate_limit {
+        cap = cap.min(r.attempts as f64 * 86_400.0 / r.per_s.max(1.0));
     }
+    if let Some(b) = v.brute_force {
+        cap = cap.min(86_400.0 / b.max_wait_s.max(1.0));
+    }
+    if let Some(l) = v.lockout {
+        let mut lock = match l.unlock_after_s {
+            Some(u) => l.max_failures as f64 * 86_400.0 / u.max(1.0),
+            None => (l.max_failures.saturating_sub(1)) as f64 * user_logins_per_day.max(0.0),
+        };
+        if let Some(i) = l.failure_interval_s {
+            // max_failures - 1 guesses, then a pause of the interval: never locked.
+            lock = lock.max(l.max_failures.saturating_sub(1) as f64 * 86_400.0 / i.max(1.0));
+        }
+        cap = cap.min(lock);
+    }
+    cap
 }
 
 /// The exposure of one population's codes under the scenario's validator.
@@ -74,7 +79,9 @@ pub fn exposure(sc: &Scenario, pop: usize, spec: &AttackSpec) -> Exposure {
         (v.hotp_look_ahead + 1) as f64
     };
     let p_guess = (steps / 10f64.powi(p.token.digits as i32)).min(1.0);
-    let g = guess_cap(v, spec.guesses_per_day, p.user.logins_per_day.mean());
+    // Push approvals never reach the code validator, so they reset no failure count.
+    let code_logins = p.user.logins_per_day.mean() * (1.0 - p.user.push_share);
+    let g = guess_cap(v, spec.guesses_per_day, code_logins);
     // 1 - (1 - p)^n, computed stably for tiny p.
     let at_least_one = |n: f64| -(n * (-p_guess).ln_1p()).exp_m1();
     // A shift learned in seconds keeps up to one more step's worth of codes acceptable.
@@ -163,6 +170,36 @@ mod tests {
             &SPEC,
         );
         assert_eq!(e.guesses_per_day, 18.0);
+        // Half the logins are push approvals, which never reach the code validator: only the
+        // code logins (1 a day) reset the count.
+        let sc = Scenario::from_toml(
+            "a.toml",
+            "[validator]\nlockout = { max_failures = 10, unlock_after = \"never\" }\n\
+             [[population]]\ntoken = { kind = \"phone\" }\n\
+             user = { logins_per_day = 2, push_share = 0.5 }\n",
+        )
+        .unwrap();
+        assert_eq!(exposure(&sc, 0, &SPEC).guesses_per_day, 9.0);
+        // FreeIPA counts failures only within 60 s of each other: 5 guesses a minute never
+        // lock (7,200 a day), whatever the lock's length.
+        let e = exposure(&scenario("preset = \"freeipa\""), 0, &SPEC);
+        assert_eq!(e.guesses_per_day, 1000.0);
+        let many = AttackSpec {
+            guesses_per_day: 100_000.0,
+            simulate_accounts: 0,
+        };
+        let e = exposure(&scenario("preset = \"freeipa\""), 0, &many);
+        assert_eq!(e.guesses_per_day, 7200.0);
+        // Every limit applies: django-otp's throttle with a helpdesk-only lock of 5 failures
+        // allows 4 guesses per user login (8 a day), not the throttle's 32.8.
+        let e = exposure(
+            &scenario(
+                "preset = \"django-otp\"\nlockout = { max_failures = 5, unlock_after = \"never\" }",
+            ),
+            0,
+            &SPEC,
+        );
+        assert_eq!(e.guesses_per_day, 8.0);
     }
 
     #[test]

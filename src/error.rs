@@ -57,7 +57,9 @@ impl From<crate::export::OutputError> for Error {
             crate::export::OutputError::Exists(_) | crate::export::OutputError::Unusable(..) => {
                 Error::Input(e.to_string())
             }
-            crate::export::OutputError::Io(..) => Error::Failed(e.to_string()),
+            crate::export::OutputError::Io(..) | crate::export::OutputError::Taken { .. } => {
+                Error::Failed(e.to_string())
+            }
         }
     }
 }

@@ -2100,6 +2100,32 @@ fn analyze_skips_bad_rows_with_reasons_and_fails_only_when_nothing_is_left() {
 }
 
 #[test]
+fn analyze_judges_each_credential_by_a_window_of_its_own_steps() {
+    // Two clocks a steady minute fast, measured daily: one on a 30 s step, one on 60 s. A
+    // window of ±1 step is ±45 s for the first (outside) and ±90 s for the second (inside).
+    let dir = Dir::new("analyze-steps");
+    let mut log = String::from("credential,time,offset_s,step\n");
+    for d in 0..60 {
+        let t = 1_767_225_600 + d * 86_400 + 3_600 * (d % 7);
+        log.push_str(&format!("S30,{t},60.0,30\nS60,{t},60.0,60\n"));
+    }
+    dir.write("lab.csv", &log);
+    ok(&otpdrift(
+        &["analyze", "lab.csv", "--delay", "0s", "--out", "r"],
+        &dir.0,
+    ));
+    let rows = read_csv(&dir.0.join("r/window.csv"));
+    let at = |w: &str| {
+        rows.iter()
+            .find(|r| r["population"] == "all" && r["window_steps"] == w)
+            .unwrap_or_else(|| panic!("no window {w}"))
+    };
+    assert_eq!(num(at("0"), "inside_1y"), 0.0);
+    assert_eq!(num(at("1"), "inside_1y"), 1.0);
+    assert_eq!(num(at("2"), "inside_1y"), 2.0);
+}
+
+#[test]
 fn analyze_reads_hand_written_logs_as_their_writer_meant() {
     let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/analyze-hand");
     let dir = Dir::new("analyze-hand");
@@ -2414,4 +2440,22 @@ fn sweep_shards_run_as_separate_processes_merge_to_the_whole_sweep_byte_for_byte
             "{f} of the merged sweep shards differs from the whole sweep's"
         );
     }
+    // A shard whose table lost a setting's rows is refused, not merged into a shorter sweep.
+    let csv = dir.0.join("part2/sweep.csv");
+    let text = fs::read_to_string(&csv).unwrap();
+    let cut: String = text
+        .lines()
+        .filter(|l| !l.starts_with("4,"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(cut.len() < text.len());
+    fs::write(&csv, cut).unwrap();
+    let lost = otpdrift(&["merge", "part1", "part2", "part3", "--out", "m2"], &dir.0);
+    assert_eq!(lost.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&lost.stderr).contains("setting 4 has 0 rows, expected 3"),
+        "{}",
+        String::from_utf8_lossy(&lost.stderr)
+    );
+    assert!(!dir.0.join("m2").exists());
 }

@@ -129,11 +129,24 @@ fn secs(ms: Millis) -> f64 {
     ms as f64 / 1000.0
 }
 
-/// The two-sided 95% quantile of Student's t with `dof` degrees of freedom
-/// (Cornish-Fisher expansion; within 0.5% from 3 degrees of freedom up).
+/// The two-sided 95% quantile of Student's t with `dof` degrees of freedom: tabulated up to
+/// 8 (where the expansion errs, by 24% at 1), then the Cornish-Fisher expansion (within 0.02%).
 pub fn t95(dof: usize) -> f64 {
+    const TABLE: [f64; 8] = [
+        12.706_204_7,
+        4.302_652_7,
+        3.182_446_3,
+        2.776_445_1,
+        2.570_581_8,
+        2.446_911_9,
+        2.364_624_3,
+        2.306_004_1,
+    ];
+    if let Some(t) = TABLE.get(dof.max(1) - 1) {
+        return *t;
+    }
     let z: f64 = 1.959_963_984_540_054;
-    let v = dof.max(1) as f64;
+    let v = dof as f64;
     z + (z.powi(3) + z) / (4.0 * v)
         + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * v * v)
         + (3.0 * z.powi(7) + 19.0 * z.powi(5) + 17.0 * z.powi(3) - 15.0 * z) / (384.0 * v.powi(3))

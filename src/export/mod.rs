@@ -103,6 +103,11 @@ pub enum OutputError {
     /// The path cannot be a results folder (the current folder, a file).
     Unusable(PathBuf, &'static str),
     Io(PathBuf, io::Error),
+    /// Another writer took the folder while this one ran; these results were kept beside it.
+    Taken {
+        dir: PathBuf,
+        kept: PathBuf,
+    },
 }
 
 impl fmt::Display for OutputError {
@@ -118,6 +123,13 @@ impl fmt::Display for OutputError {
                 f,
                 "{}: {why}; give a new folder name, e.g. --out results/run1",
                 p.display()
+            ),
+            OutputError::Taken { dir, kept } => write!(
+                f,
+                "{} was written by another process while this one ran, so it was left alone; \
+                 this run's results are complete in {}",
+                dir.display(),
+                kept.display()
             ),
         }
     }
@@ -295,6 +307,7 @@ pub fn write_folder(
 /// temporary folder is removed.
 pub struct Staged {
     dir: PathBuf,
+    force: bool,
     tmp: PathBuf,
     parent: PathBuf,
     name: String,
@@ -319,6 +332,7 @@ impl Staged {
         in_flight(|v| v.push((tmp.clone(), None)));
         let staged = Staged {
             dir: dir.to_path_buf(),
+            force,
             tmp,
             parent,
             name,
@@ -338,6 +352,7 @@ impl Staged {
         self.done = true;
         let result = write_through(
             &self.dir,
+            self.force,
             &self.tmp,
             &self.parent,
             &self.name,
@@ -360,6 +375,7 @@ impl Drop for Staged {
 /// The steps of [`write_folder`] once the temporary folder exists and is registered.
 fn write_through(
     dir: &Path,
+    force: bool,
     tmp: &Path,
     parent: &Path,
     name: &str,
@@ -377,6 +393,23 @@ fn write_through(
         Ok(())
     })();
     if let Err(e) = written {
+        let _ = fs::remove_dir_all(tmp);
+        return Err(e);
+    }
+    // Checked again at the end: another run may have written the folder since `begin` (two
+    // runs of one scenario get the same default folder). Without --force it is not replaced,
+    // and nothing is ever replaced that is not a results folder; these results are kept under
+    // the next free name instead of being lost.
+    if let Err(e) = check_writable(dir, force) {
+        let kept = (2..1000)
+            .map(|n| parent.join(format!("{name}-{n}")))
+            .find(|p| !p.exists());
+        if let Some(kept) = kept.filter(|k| fs::rename(tmp, k).is_ok()) {
+            return Err(OutputError::Taken {
+                dir: dir.to_path_buf(),
+                kept,
+            });
+        }
         let _ = fs::remove_dir_all(tmp);
         return Err(e);
     }
@@ -409,6 +442,43 @@ fn write_through(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_folder_written_by_another_run_meanwhile_is_not_replaced() {
+        let base = std::env::temp_dir().join(format!("otpdrift-taken-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        let dir = base.join("r");
+        let folder = Folder {
+            files: vec![
+                ("a.csv".into(), b"mine\n".to_vec()),
+                ("manifest.json".into(), b"{}".to_vec()),
+            ],
+        };
+        // This run starts; another finishes first in the same folder.
+        let staged = Staged::begin(&dir, false).unwrap();
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("manifest.json"), b"{}").unwrap();
+        fs::write(dir.join("a.csv"), b"theirs\n").unwrap();
+        let e = staged.finish(&folder).unwrap_err();
+        let OutputError::Taken { kept, .. } = &e else {
+            panic!("{e}")
+        };
+        assert_eq!(kept, &base.join("r-2"));
+        assert_eq!(fs::read(dir.join("a.csv")).unwrap(), b"theirs\n");
+        assert_eq!(fs::read(kept.join("a.csv")).unwrap(), b"mine\n");
+        // With --force a results folder is replaced, as asked.
+        let staged = Staged::begin(&dir, true).unwrap();
+        staged.finish(&folder).unwrap();
+        assert_eq!(fs::read(dir.join("a.csv")).unwrap(), b"mine\n");
+        // A folder that stopped being results meanwhile is never replaced, even with --force.
+        let staged = Staged::begin(&dir, true).unwrap();
+        fs::remove_file(dir.join("manifest.json")).unwrap();
+        let e = staged.finish(&folder).unwrap_err();
+        assert!(matches!(e, OutputError::Taken { .. }), "{e}");
+        assert_eq!(fs::read(dir.join("a.csv")).unwrap(), b"mine\n");
+        assert!(base.join("r-3").join("manifest.json").is_file());
+        fs::remove_dir_all(&base).unwrap();
+    }
 
     #[test]
     fn folder_is_written_whole_and_not_overwritten_without_force() {

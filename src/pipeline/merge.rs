@@ -108,6 +108,24 @@ pub fn merge_sweeps(args: &MergeArgs) -> Result<SweepOutcome> {
                 range.end
             )));
         }
+        // Every setting of the shard, each with the same rows (its populations and `all`): a
+        // table that lost rows would otherwise merge into a sweep missing settings.
+        let rows = |p: u64| {
+            table
+                .lines
+                .iter()
+                .filter(|l| l.point as u64 == p + 1)
+                .count()
+        };
+        let per = rows(range.start);
+        if let Some(p) = range.clone().find(|&p| per == 0 || rows(p) != per) {
+            return Err(Error::input(format!(
+                "{csv}: setting {} has {} rows, expected {}: the shard's table is incomplete; run the shard again",
+                p + 1,
+                rows(p),
+                per.max(1)
+            )));
+        }
         parts.push(SweepPart {
             dir: dir.clone(),
             manifest,

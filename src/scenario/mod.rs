@@ -98,6 +98,16 @@ impl Scenario {
             .map(|p| p.share * n as f64)
             .collect();
         let mut sizes: Vec<u64> = exact.iter().map(|x| x.floor() as u64).collect();
+        // Shares may sum to a hair over one (validation allows 1e-6 either way), so the floors
+        // can exceed the fleet: the excess comes off the largest populations.
+        let mut excess = sizes.iter().sum::<u64>().saturating_sub(n);
+        while excess > 0 {
+            let largest = (0..sizes.len())
+                .max_by_key(|&i| (sizes[i], std::cmp::Reverse(i)))
+                .expect("an excess needs a population");
+            sizes[largest] -= 1;
+            excess -= 1;
+        }
         let mut left = n - sizes.iter().sum::<u64>();
         let mut order: Vec<usize> = (0..sizes.len()).collect();
         order.sort_by(|&a, &b| {

@@ -82,6 +82,16 @@ fn resolved_scenario_parses_back_to_the_same_scenario() {
 }
 
 #[test]
+fn shares_a_hair_over_one_still_split_the_fleet_exactly() {
+    let text = "[run]\ntokens = 10000000\n\
+        [[population]]\nname = \"a\"\nshare = 0.3333334\ntoken = { kind = \"phone\" }\n\
+        [[population]]\nname = \"b\"\nshare = 0.3333334\ntoken = { kind = \"phone\" }\n\
+        [[population]]\nname = \"c\"\nshare = 0.3333334\ntoken = { kind = \"phone\" }\n";
+    let s = parse(text).unwrap();
+    assert_eq!(s.population_sizes(), vec![3_333_333, 3_333_333, 3_333_334]);
+}
+
+#[test]
 fn shares_are_apportioned_to_sum_to_the_fleet() {
     let mut s = parse(MIXED).unwrap();
     s.run.tokens = 7;

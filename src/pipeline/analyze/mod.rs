@@ -136,6 +136,8 @@ struct Analysed {
     obs: Vec<Observation>,
     /// The ppm's standard error.
     ppm_se: Option<f64>,
+    /// The credential's step, seconds (its own, or the fleet's): its window's width.
+    step_s: f64,
 }
 
 /// What an analysis leaves: the folder written, and the figures for the terminal.
@@ -269,6 +271,7 @@ pub fn execute(plan: AnalyzePlan) -> Result<AnalyzeOutcome> {
                         est,
                         obs,
                         ppm_se,
+                        step_s: step.unwrap_or(step_default) as f64,
                     },
                     lost,
                 )
@@ -306,17 +309,11 @@ pub fn execute(plan: AnalyzePlan) -> Result<AnalyzeOutcome> {
     for p in pops.iter().filter(|p| p.as_str() != "all") {
         let mine: Vec<&Analysed> = all.iter().filter(|a| &a.population == p).collect();
         fleet.push(fleet_row(p, &mine, now));
-        windows.extend(window_rows(p, &mine, plan.step_s as f64, plan.delay_s, now));
+        windows.extend(window_rows(p, &mine, plan.delay_s, now));
     }
     let every: Vec<&Analysed> = all.iter().collect();
     fleet.push(fleet_row("all", &every, now));
-    windows.extend(window_rows(
-        "all",
-        &every,
-        plan.step_s as f64,
-        plan.delay_s,
-        now,
-    ));
+    windows.extend(window_rows("all", &every, plan.delay_s, now));
     let rows_used: u64 = all
         .iter()
         .map(|a| a.est.observations as u64 + a.est.outliers as u64)

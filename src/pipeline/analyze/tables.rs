@@ -112,10 +112,11 @@ pub const WINDOWS: [u32; 20] = [
     0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30, 50, 60, 100, 125, 200, 500, 1000,
 ];
 
+/// Each credential is judged by a window of ±w of its own steps (a 60 s token's ±1 is twice
+/// a 30 s token's).
 pub(super) fn window_rows(
     name: &str,
     all: &[&Analysed],
-    step: f64,
     delay_s: f64,
     now: Millis,
 ) -> Vec<WindowRow> {
@@ -128,15 +129,13 @@ pub(super) fn window_rows(
     WINDOWS
         .iter()
         .map(|&w| {
-            let (lo, hi) = (
-                -(w as f64 + 0.5) * step + delay_s,
-                (w as f64 + 0.5) * step + delay_s,
-            );
+            let half = |a: &&Analysed| (w as f64 + 0.5) * a.step_s;
             let year =
                 |a: &&Analysed| a.est.ppm.map_or(0.0, |p| p.value) * 1e-6 * YEAR as f64 / 1000.0;
             let inside = all
                 .iter()
                 .filter(|a| {
+                    let (lo, hi) = (delay_s - half(a), delay_s + half(a));
                     let now = a.est.offset_now.value;
                     let later = now + year(a);
                     now.is_finite() && [now, later].iter().all(|v| (lo..=hi).contains(v))
@@ -145,7 +144,7 @@ pub(super) fn window_rows(
             // Resynced now: the window is centred on today's offset and the delay.
             let after = all
                 .iter()
-                .filter(|a| a.est.ppm.is_some() && (lo - delay_s..=hi - delay_s).contains(&year(a)))
+                .filter(|a| a.est.ppm.is_some() && (-half(a)..=half(a)).contains(&year(a)))
                 .count() as u64;
             WindowRow {
                 population: name.into(),
