@@ -48,6 +48,16 @@ fn ok(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Writes `scenario` into a fresh folder named after `name` and runs it, with `extra` flags,
+/// into its `out/`.
+fn run_scenario(name: &str, scenario: &str, extra: &[&str]) -> Dir {
+    let dir = Dir::new(name);
+    let path = dir.write("s.toml", scenario);
+    let args = [&["run", path.to_str().unwrap(), "--out", "out"][..], extra].concat();
+    ok(&otpdrift(&args, &dir.0));
+    dir
+}
+
 /// Rows of a CSV file as maps from column name to cell.
 fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
     let mut r = csv::Reader::from_path(path).unwrap();
@@ -271,8 +281,9 @@ fn a_battery_dying_in_the_recovery_ladder_is_a_battery_death() {
     // Every hard token is two days fast (hopeless) and its battery holds five codes. The
     // ladder (a retry, then three resyncs of two codes each) needs more than five, so each
     // battery dies during it: a battery death with its ticket, never a failing token replaced.
-    let dir = Dir::new("ladder-battery");
-    let scenario = r#"
+    let dir = run_scenario(
+        "ladder-battery",
+        r#"
 [run]
 name = "ladder"
 start = "2026-01-01"
@@ -290,12 +301,9 @@ clock = { profile = "ideal", initial_offset = "2d" }
 battery = { life_years = 5, life_codes = 5 }
 user = { logins_per_day = 2, typo_probability = 0, retries = 1 }
 recovery = { resync_probability = 1, resync_tries = 3, replace_probability = 1, escalate_after = 1 }
-"#;
-    let path = dir.write("ladder.toml", scenario);
-    ok(&otpdrift(
-        &["run", path.to_str().unwrap(), "--out", "out"],
-        &dir.0,
-    ));
+"#,
+        &[],
+    );
     let creds = read_csv(&dir.0.join("out/tokens.csv"));
     let dead: Vec<_> = creds.iter().filter(|t| !t["died"].is_empty()).collect();
     assert!(dead.len() > 100, "{} deaths", dead.len());
@@ -315,8 +323,9 @@ fn a_reinstalled_app_keeps_its_device_clock() {
     // Desktop apps on clocks 10 minutes to an hour off, users who always reinstall: the new
     // credential runs on the same device, so it shows the same clock error (an ideal clock
     // neither drifts nor jumps), and the reinstalls go on.
-    let dir = Dir::new("reinstall");
-    let scenario = r#"
+    let dir = run_scenario(
+        "reinstall",
+        r#"
 [run]
 name = "reinstall"
 start = "2026-01-01"
@@ -330,12 +339,9 @@ token = { kind = "desktop" }
 clock = { profile = "ideal", initial_offset = { dist = "uniform", min = "10m", max = "1h" } }
 user = { logins_per_day = 2, typo_probability = 0 }
 recovery = { fix_clock_probability = 0, resync_probability = 0, reset_probability = 0, reinstall_probability = 1, escalate_after = 1 }
-"#;
-    let path = dir.write("r.toml", scenario);
-    ok(&otpdrift(
-        &["run", path.to_str().unwrap(), "--out", "out"],
-        &dir.0,
-    ));
+"#,
+        &[],
+    );
     let creds = read_csv(&dir.0.join("out/tokens.csv"));
     let mut offsets: HashMap<&str, Vec<f64>> = HashMap::new();
     for t in &creds {
@@ -357,8 +363,9 @@ fn a_validator_learning_seconds_reports_its_drift_in_fractional_steps() {
     // privacyIDEA learns shift = matched step * 30 - now, in seconds. A token 90 s ahead read
     // and submitted at once matches step floor((t + 90) / 30), so the shift is in (60, 90] s:
     // more than 2 and at most 3 steps, rarely whole.
-    let dir = Dir::new("seconds-drift");
-    let scenario = r#"
+    let dir = run_scenario(
+        "seconds-drift",
+        r#"
 [run]
 name = "shift"
 start = "2026-01-01"
@@ -374,12 +381,9 @@ preset = "privacyidea"
 token = { kind = "hardware" }
 clock = { profile = "ideal", initial_offset = "90s" }
 user = { logins_per_day = 2, delay = "0s", typo_probability = 0, wait_probability = 0 }
-"#;
-    let path = dir.write("s.toml", scenario);
-    ok(&otpdrift(
-        &["run", path.to_str().unwrap(), "--out", "out"],
-        &dir.0,
-    ));
+"#,
+        &[],
+    );
     let creds = read_csv(&dir.0.join("out/tokens.csv"));
     assert_eq!(creds.len(), 30);
     let mut whole = 0;
@@ -397,8 +401,9 @@ fn tokens_in_service_at_the_start_are_alive_then() {
     // before the start. Tokens in service work, so ages are drawn conditioned on being alive
     // (uniform over 0-5 years): about 30 / (5 * 365.25) = 1.6% of 600 die in the first 30
     // days (about 10), not the 225 dead at the start.
-    let dir = Dir::new("in-service");
-    let scenario = r#"
+    let dir = run_scenario(
+        "in-service",
+        r#"
 [run]
 name = "in-service"
 start = "2026-01-01"
@@ -411,12 +416,9 @@ bucket = "month"
 token = { kind = "hardware" }
 battery = { life_years = 5, life_codes = 1e9, age_at_start = { dist = "uniform", min = "0s", max = "8y" } }
 user = { logins_per_day = 1 }
-"#;
-    let path = dir.write("s.toml", scenario);
-    ok(&otpdrift(
-        &["run", path.to_str().unwrap(), "--out", "out"],
-        &dir.0,
-    ));
+"#,
+        &[],
+    );
     let creds = read_csv(&dir.0.join("out/tokens.csv"));
     let first: Vec<_> = creds.iter().filter(|t| t["generation"] == "0").collect();
     assert_eq!(first.len(), 600);
@@ -447,8 +449,9 @@ fn a_throttled_user_waits_instead_of_calling_the_helpdesk() {
     // django-otp throttles (2^(n-1) s after n failures) but never locks. Desktop clocks five
     // minutes off fail every login; the throttle refuses some attempts, but no account is
     // ever locked, so no user calls the helpdesk to unlock one.
-    let dir = Dir::new("throttle");
-    let scenario = r#"
+    let dir = run_scenario(
+        "throttle",
+        r#"
 [run]
 name = "throttle"
 start = "2026-01-01"
@@ -465,12 +468,9 @@ token = { kind = "desktop" }
 clock = { profile = "ideal", initial_offset = "5m" }
 user = { logins_per_day = 3, typo_probability = 0, retries = 3, retry_delay = "1s" }
 recovery = { helpdesk_unlock_probability = 1, fix_clock_probability = 0, reset_probability = 0, reinstall_probability = 0 }
-"#;
-    let path = dir.write("t.toml", scenario);
-    ok(&otpdrift(
-        &["run", path.to_str().unwrap(), "--out", "out"],
-        &dir.0,
-    ));
+"#,
+        &[],
+    );
     let rows = read_csv(&dir.0.join("out/summary.csv"));
     let all = row(&rows, "all");
     assert!(num(all, "rejected_locked") > 100.0, "{all:?}");
@@ -483,8 +483,9 @@ fn nothing_is_decided_after_the_horizon() {
     // Every desktop is locked out on its first login and the helpdesk takes 400 days, far
     // past the 30-day horizon: no unlock, retry or guess may land after the end, and every
     // locked login ends abandoned within it.
-    let dir = Dir::new("horizon-end");
-    let scenario = r#"
+    let dir = run_scenario(
+        "horizon-end",
+        r#"
 [run]
 name = "horizon"
 start = "2026-01-01"
@@ -505,19 +506,9 @@ recovery = { helpdesk_unlock_probability = 1, helpdesk_delay = "400d", fix_clock
 [attack]
 guesses_per_day = 50
 simulate_accounts = 20
-"#;
-    let path = dir.write("h.toml", scenario);
-    ok(&otpdrift(
-        &[
-            "run",
-            path.to_str().unwrap(),
-            "--trace",
-            "all",
-            "--out",
-            "out",
-        ],
-        &dir.0,
-    ));
+"#,
+        &["--trace", "all"],
+    );
     let trace = read_csv(&dir.0.join("out/trace.csv"));
     assert!(trace.len() > 50);
     for e in &trace {

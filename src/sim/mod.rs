@@ -545,13 +545,9 @@ combine = "zip"
         assert!(worse > 0, "no user did worse with the wider window");
     }
 
-    #[test]
-    fn simulated_guessing_matches_the_analytic_probability_in_both_modes() {
-        // Two-digit codes, a ±1 window, no lockout or replay: a guess hits one of the codes of
-        // three steps. Distinct codes among three random two-digit codes: 100 (1 - 0.99^3).
-        // In fast mode the chance collisions are drawn by the mixer, at the same rate.
-        for mode in ["exact", "fast"] {
-            let text = r#"
+    /// Forty accounts with two-digit codes, a ±1 window and no lockout, replay or drift,
+    /// under an attacker guessing 300 times a day; `MODE` is the decision mode.
+    const GUESSED: &str = r#"
 [run]
 decide = "MODE"
 horizon = "60d"
@@ -573,8 +569,15 @@ recovery = { enabled = false }
 [attack]
 guesses_per_day = 300
 simulate_accounts = 40
-"#
-            .replace("MODE", mode);
+"#;
+
+    #[test]
+    fn simulated_guessing_matches_the_analytic_probability_in_both_modes() {
+        // Two-digit codes, a ±1 window, no lockout or replay: a guess hits one of the codes of
+        // three steps. Distinct codes among three random two-digit codes: 100 (1 - 0.99^3).
+        // In fast mode the chance collisions are drawn by the mixer, at the same rate.
+        for mode in ["exact", "fast"] {
+            let text = GUESSED.replace("MODE", mode);
             let sc = Scenario::from_toml("a.toml", &text).unwrap();
             let r = run(&sc, 0..40, &|_| {});
             let c = r.tally.all().total;
@@ -638,30 +641,12 @@ simulate_accounts = 40
         // refused uncompared. An attacker at 300 guesses a day mostly hits the throttle; the
         // guesses that were compared still succeed at 1 - 0.99^3 each (two digits, ±1), and
         // every guess is either compared or blocked.
-        let text = r#"
-[run]
-horizon = "60d"
-tokens = 40
-seed = 31
-bucket = "7d"
-
-[validator]
-drift = "none"
-replay = "none"
-lockout = { max_failures = 0 }
-throttle = { factor = "1s" }
-sync = "none"
-
-[[population]]
-token = { kind = "phone", digits = 2 }
-user = { logins_per_day = 0.2 }
-recovery = { enabled = false }
-
-[attack]
-guesses_per_day = 300
-simulate_accounts = 40
-"#;
-        let sc = Scenario::from_toml("a.toml", text).unwrap();
+        let text = GUESSED.replace("MODE", "exact").replace(
+            "sync = \"none\"",
+            "throttle = { factor = \"1s\" }\nsync = \"none\"",
+        );
+        let sc = Scenario::from_toml("a.toml", &text).unwrap();
+        assert!(sc.validator.throttle.is_some());
         let c = run(&sc, 0..40, &|_| {}).tally.all().total;
         // About 300 * 60 * 40 = 720,000 guesses in all (Poisson).
         let all = c.attack_guesses + c.attack_blocked;
