@@ -215,19 +215,31 @@ impl Life<'_> {
         }
         self.failed_incidents += 1;
         let escalate = self.failed_incidents >= r.escalate_after;
-        if app && escalate && rng.random::<f64>() < r.reinstall_probability {
-            tally.buckets[b].tickets_reinstall += 1;
-            tally.buckets[b].logins_abandoned += 1;
-            let ready = now + ms(r.reinstall_delay_s.sample(rng));
-            self.replace(now, DeathCause::Reinstalled, ready);
-            self.failed_incidents = 0;
-            return now;
-        }
-        if !app && escalate && rng.random::<f64>() < r.replace_probability {
-            tally.buckets[b].tickets_replace_failing += 1;
-            tally.buckets[b].logins_abandoned += 1;
-            let ready = now + ms(r.shipping_delay_s.sample(rng));
-            self.replace(now, DeathCause::Replaced, ready);
+        // The helpdesk's last resort: an app reinstalled with a new credential, a hard token
+        // replaced (shipped).
+        let (probability, delay, cause) = if app {
+            (
+                r.reinstall_probability,
+                &r.reinstall_delay_s,
+                DeathCause::Reinstalled,
+            )
+        } else {
+            (
+                r.replace_probability,
+                &r.shipping_delay_s,
+                DeathCause::Replaced,
+            )
+        };
+        if escalate && rng.random::<f64>() < probability {
+            let c = &mut tally.buckets[b];
+            if app {
+                c.tickets_reinstall += 1;
+            } else {
+                c.tickets_replace_failing += 1;
+            }
+            c.logins_abandoned += 1;
+            let ready = now + ms(delay.sample(rng));
+            self.replace(now, cause, ready);
             self.failed_incidents = 0;
             return now;
         }
