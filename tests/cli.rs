@@ -1551,6 +1551,60 @@ fn a_pskc_key_container_from_rfc_6030_supplies_the_secrets() {
     );
 }
 
+#[test]
+fn a_pskc_totp_key_keeps_epoch_zero_and_starts_from_its_time_drift() {
+    // RFC 6238's SHA-1 key, 8 digits. `Time` is the token's clock at export in intervals
+    // (RFC 6030 s4.3.4), not the TOTP epoch: T1 still shows RFC 6238's 07081804 at
+    // 1111111109. T2's server had learned a drift of +2 steps: its window is centred two steps
+    // ahead, so the code of now's step is refused and the code two steps on is accepted.
+    let dir = Dir::new("pskc-totp");
+    let key = |id: &str, data: &str| {
+        format!(
+            "<Key Id=\"{id}\" Algorithm=\"urn:ietf:params:xml:ns:keyprov:pskc:totp\">\n\
+             <AlgorithmParameters><ResponseFormat Length=\"8\" Encoding=\"DECIMAL\"/></AlgorithmParameters>\n\
+             <Data><Secret><PlainValue>MTIzNDU2Nzg5MDEyMzQ1Njc4OTA=</PlainValue></Secret>{data}</Data>\n</Key>\n"
+        )
+    };
+    let container = |keys: String| {
+        format!("<KeyContainer Version=\"1.0\" xmlns=\"urn:ietf:params:xml:ns:keyprov:pskc\">\n<KeyPackage>\n{keys}</KeyPackage>\n</KeyContainer>\n")
+    };
+    dir.write(
+        "keys.xml",
+        &container(
+            key(
+                "T1",
+                "<Time><PlainValue>37037036</PlainValue></Time><TimeInterval><PlainValue>30</PlainValue></TimeInterval>",
+            ) + &key("T2", "<TimeDrift><PlainValue>2</PlainValue></TimeDrift>"),
+        ),
+    );
+    dir.write(
+        "log.csv",
+        "credential,time,action,code,expected\n\
+         T1,1111111109,verify,07081804,accept\n\
+         T2,1111111109,verify,07081804,reject\n\
+         T2,1111111110,verify,44266759,accept\n",
+    );
+    let out = otpdrift(&["replay", "log.csv", "--secrets", "keys.xml"], &dir.0);
+    ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("3 of 3 decisions match `expected`"), "{err}");
+    // Codes other than decimal digits are not decided, and a negative counter is refused.
+    dir.write(
+        "hex.xml",
+        &container(key("H", "").replace("DECIMAL", "HEXADECIMAL")),
+    );
+    let out = otpdrift(&["replay", "log.csv", "--secrets", "hex.xml"], &dir.0);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only DECIMAL codes"));
+    dir.write(
+        "neg.xml",
+        &container(key("N", "<Counter><PlainValue>-1</PlainValue></Counter>")),
+    );
+    let out = otpdrift(&["replay", "log.csv", "--secrets", "neg.xml"], &dir.0);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Counter -1 is negative"));
+}
+
 #[cfg(unix)]
 #[test]
 fn sigint_and_sigterm_leave_no_temporary_folder_and_keep_earlier_results() {

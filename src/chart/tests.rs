@@ -73,7 +73,7 @@ fn three_populations() {
     let svgs = check_all(&d, &["phone", "hard", "desk", "all"]);
     assert!(svgs[2].contains("Clock error (s)"), "clock error axis");
     assert!(
-        svgs[2].contains("window edge ±30s"),
+        svgs[2].contains("window edge ±45s"),
         "window edge line is labelled"
     );
     assert!(svgs[1].contains("Rejected attempts per 1,000 attempts"));

@@ -23,6 +23,8 @@ pub struct Secret {
     pub scheme: Scheme,
     /// HOTP: the counter expected at enrolment.
     pub counter: u64,
+    /// TOTP: the drift the validator held when the log starts, in steps.
+    pub drift_steps: i64,
 }
 
 /// A checked `replay`: the log, the secrets, the validator, where the decisions go.
@@ -190,6 +192,7 @@ fn add_secret(
                     digits,
                     scheme,
                     counter: s.counter.unwrap_or(0),
+                    drift_steps: s.drift_steps.unwrap_or(0),
                 },
             )
             .is_some()
@@ -295,9 +298,16 @@ pub fn decide(plan: &ReplayPlan) -> Vec<DecisionRow> {
             st.hotp_next = sec.counter as i64;
             st
         };
-        let st = states
-            .entry(a.credential.as_str())
-            .or_insert_with(|| enrolled(now));
+        // The first request finds the state the log starts from (a drift already learned);
+        // an `enrol` row starts afresh.
+        let st = states.entry(a.credential.as_str()).or_insert_with(|| {
+            let mut st = enrolled(now);
+            if let Scheme::Totp { step_s, .. } = sec.scheme {
+                st.drift_steps = sec.drift_steps;
+                st.shift_ms = sec.drift_steps * step_s as i64 * 1000;
+            }
+            st
+        });
         let code_of = |s: i64| sec.keyed.hotp(s as u64, sec.digits);
         let (accepted, reason, offset) = match a.action.trim() {
             "enrol" => {

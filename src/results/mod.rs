@@ -51,6 +51,9 @@ pub struct RunData {
     pub lifetime: Vec<Vec<LifetimeRow>>,
     /// Per population: absolute clock error of TOTP credentials in use at the end (aggregates.json).
     pub final_offsets: Vec<crate::metrics::OffsetHist>,
+    /// Per population and bucket: absolute clock error at login (aggregates.json), for shares
+    /// over spans longer than a bucket.
+    pub offsets: Vec<Vec<crate::metrics::OffsetHist>>,
 }
 
 /// Reads the manifest of a results folder.
@@ -187,12 +190,12 @@ impl RunData {
                 ),
             ));
         }
-        let final_offsets = agg
+        let (final_offsets, offsets) = agg
             .tally
             .pops
             .into_iter()
-            .map(|p| p.final_offsets)
-            .collect();
+            .map(|p| (p.final_offsets, p.offsets))
+            .unzip();
         Ok(RunData {
             manifest,
             scenario,
@@ -202,6 +205,7 @@ impl RunData {
             timeseries,
             lifetime,
             final_offsets,
+            offsets,
         })
     }
 

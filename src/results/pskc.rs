@@ -83,6 +83,14 @@ pub fn read(file: &str, text: &str) -> Result<Vec<(u64, SecretIn)>, FileError> {
             )));
         };
         let params = child(key, "AlgorithmParameters");
+        let encoding = params
+            .and_then(|p| child(p, "ResponseFormat"))
+            .and_then(|r| r.attribute("Encoding"));
+        if let Some(e) = encoding.filter(|e| !e.eq_ignore_ascii_case("DECIMAL")) {
+            return Err(bad(format!(
+                "key `{id}`: ResponseFormat Encoding `{e}`: only DECIMAL codes (RFC 4226) are decided"
+            )));
+        }
         let digits = params
             .and_then(|p| child(p, "ResponseFormat"))
             .and_then(|r| r.attribute("Length"))
@@ -117,6 +125,14 @@ pub fn read(file: &str, text: &str) -> Result<Vec<(u64, SecretIn)>, FileError> {
                 })
                 .transpose()
         };
+        let positive = |name: &str, v: Option<i64>, least: i64| -> Result<Option<i64>, FileError> {
+            match v {
+                Some(x) if x < least || x > u32::MAX as i64 => Err(bad(format!(
+                    "key `{id}`: {name} {x} is out of range (at least {least})"
+                ))),
+                _ => Ok(v),
+            }
+        };
         out.push((
             line,
             SecretIn {
@@ -124,10 +140,18 @@ pub fn read(file: &str, text: &str) -> Result<Vec<(u64, SecretIn)>, FileError> {
                 secret: encode_base32(&bytes),
                 algorithm: hash,
                 digits,
-                step: number("TimeInterval")?.map(|s| s as u32),
-                t0: number("Time")?,
+                step: positive("TimeInterval", number("TimeInterval")?, 1)?.map(|s| s as u32),
+                // RFC 6030 s4.3.4: `Time` is the token's time when the container was made (or
+                // the intervals since its start point), not the TOTP epoch, which stays 0.
+                t0: None,
                 kind: Some(kind.to_string()),
-                counter: number("Counter")?.map(|c| c as u64),
+                counter: number("Counter")?
+                    .map(|c| {
+                        u64::try_from(c)
+                            .map_err(|_| bad(format!("key `{id}`: Counter {c} is negative")))
+                    })
+                    .transpose()?,
+                drift_steps: number("TimeDrift")?,
             },
         ));
     }

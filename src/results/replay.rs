@@ -84,6 +84,10 @@ pub struct SecretIn {
     /// HOTP: the counter the validator expects next.
     #[serde(default)]
     pub counter: Option<u64>,
+    /// TOTP: the drift, in steps, the validator held for the credential when the log starts
+    /// (PSKC's `TimeDrift`).
+    #[serde(default)]
+    pub drift_steps: Option<i64>,
 }
 
 /// One credential's secret as written (a trace's secrets file).

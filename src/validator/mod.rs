@@ -188,6 +188,14 @@ impl ValidatorConfig {
         now + crate::time::ms_of_s(self.server_offset_s)
     }
 
+    /// How far (seconds) a device clock can be off before a window of `steps` steps on that
+    /// side refuses more than half of its codes: (steps + ½) steps, with no drift learned. A
+    /// code read at a uniformly random moment of its step lands in the window with probability
+    /// steps + 1 - |offset| / step, which is ½ there.
+    pub fn window_edge_s(steps: u32, step_s: u32) -> f64 {
+        (steps as f64 + 0.5) * step_s as f64
+    }
+
     /// How long a code stays acceptable with no drift learned: (back + ahead + 1) steps.
     pub fn acceptance_lifetime_s(&self, step_s: u32) -> f64 {
         (self.window_back + self.window_ahead + 1) as f64 * step_s as f64

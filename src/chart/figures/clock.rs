@@ -9,26 +9,20 @@ pub(super) fn clocked(d: &RunData) -> Vec<usize> {
         .collect()
 }
 
-/// Window edges in seconds of clock error (before any drift is learned).
+/// Window edges in seconds of clock error (before any drift is learned): where each side of
+/// the window starts refusing most codes, (steps + ½) steps
+/// ([`crate::validator::ValidatorConfig::window_edge_s`]).
 pub(super) fn edges(d: &RunData, pop: usize) -> Vec<(f64, String)> {
     let v = &d.scenario.validator;
-    let step = d.scenario.populations[pop].token.step_s as f64;
-    let (b, a) = (v.window_back as f64 * step, v.window_ahead as f64 * step);
-    if (a - b).abs() < 1e-9 {
-        vec![(
-            a.max(step * 0.5),
-            format!("window edge ±{}", format_duration(a)),
-        )]
+    let step = d.scenario.populations[pop].token.step_s;
+    let edge = |w| crate::validator::ValidatorConfig::window_edge_s(w, step);
+    let (b, a) = (edge(v.window_back), edge(v.window_ahead));
+    if v.window_back == v.window_ahead {
+        vec![(a, format!("window edge ±{}", format_duration(a)))]
     } else {
         vec![
-            (
-                b.max(step * 0.5),
-                format!("window back {}", format_duration(b)),
-            ),
-            (
-                a.max(step * 0.5),
-                format!("window ahead {}", format_duration(a)),
-            ),
+            (b, format!("window edge back {}", format_duration(b))),
+            (a, format!("window edge ahead {}", format_duration(a))),
         ]
     }
 }

@@ -116,10 +116,9 @@ pub struct AnalyzePlan {
 
 /// Offsets (s) a window of (back, ahead) steps of `step` accepts at least half the time.
 fn window_edges(window: (u32, u32), step: u32, delay_s: f64) -> (f64, f64) {
-    let s = step as f64;
     (
-        -(window.0 as f64 + 0.5) * s + delay_s,
-        (window.1 as f64 + 0.5) * s + delay_s,
+        delay_s - ValidatorConfig::window_edge_s(window.0, step),
+        delay_s + ValidatorConfig::window_edge_s(window.1, step),
     )
 }
 
