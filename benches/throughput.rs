@@ -126,8 +126,8 @@ fn fixed_cost(c: &mut Criterion) {
     let path = dir.join("one.toml");
     std::fs::write(&path, FLEET.replace("tokens = 200", "tokens = 1")).expect("scenario written");
     let input = ScenarioInput::load(&path, &[]).expect("valid bench scenario");
-    let plan = run::RunPlan::new(input, Some(dir.join("out")), None, Some(1), true, true)
-        .expect("a run plan");
+    let plan =
+        run::RunPlan::new(input, Some(dir.join("out")), None, Some(1), true).expect("a run plan");
     let mut g = c.benchmark_group("fixed");
     g.sample_size(20);
     g.bench_function("one_token_whole_run_one_thread", |b| {

@@ -58,12 +58,30 @@ pub struct Footprint {
     pub memory_bytes: f64,
 }
 
-pub fn footprint(sc: &crate::scenario::Scenario) -> Footprint {
-    footprint_side_by_side(sc, 1)
+pub fn footprint(sc: &crate::scenario::Scenario, threads: usize) -> Footprint {
+    footprint_side_by_side(sc, 1, threads)
+}
+
+/// Worker threads when none are asked for: every core.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Bytes a run's `--trace` holds until the end: every request of each traced user (about
+/// 160 bytes each; a login is a little over one request).
+pub fn trace_bytes(sc: &crate::scenario::Scenario, trace: crate::sim::TraceSelect) -> f64 {
+    let n = sc.run.tokens;
+    let users = (0..n).filter(|&i| trace.includes(i, n)).count() as f64;
+    let all = estimate(sc).pop().expect("`all` is last");
+    users * (all.logins / (n.max(1) as f64) * 1.2 + 2.0) * 160.0
 }
 
 /// [`footprint`] of `k` settings of a sweep simulated side by side: each has its own counters.
-pub fn footprint_side_by_side(sc: &crate::scenario::Scenario, k: usize) -> Footprint {
+pub fn footprint_side_by_side(
+    sc: &crate::scenario::Scenario,
+    k: usize,
+    threads: usize,
+) -> Footprint {
     let buckets = Buckets::new(sc.run.bucket, sc.run.start, sc.run.end()).len() as f64;
     let names = sc.populations.len() as f64 + 1.0;
     // Replacements and reinstalls add credentials; a few percent a year is typical.
@@ -71,24 +89,69 @@ pub fn footprint_side_by_side(sc: &crate::scenario::Scenario, k: usize) -> Footp
     let output = buckets * names * (170.0 + 60.0) + buckets * 300.0 + credentials * 130.0 + 3e6;
     // Token records are streamed to tokens.csv a wave at a time, so memory does not grow with
     // the fleet: the program and two charts being drawn, one wave of records in flight, and
-    // per worker (and the merged one) every bucket's counters and clock-error histogram, with
-    // token life binned by the hour. Measured: 18 MB for the quickstart, 36 MB for
-    // million.toml (1 M tokens, 5 years, 60 buckets).
+    // per worker thread (and one more) every bucket's counters and clock-error histogram, with
+    // token life binned by the hour. Measured on 2 threads: 18 MB for the quickstart, 36 MB
+    // for million.toml (1 M tokens, 5 years, 60 buckets).
     let hours = sc.run.horizon_s / 3600.0;
     let per_tally = buckets * names * (344.0 + 8.0 * 400.0) + hours * 16.0 * names;
     let wave = 16_384.0 * 250.0 * 2.0;
     Footprint {
         output_bytes: output,
-        memory_bytes: 12e6 + 4e6 + k as f64 * (wave + 3.0 * per_tally),
+        memory_bytes: 12e6 + 4e6 + k as f64 * (wave + (threads as f64 + 1.0) * per_tally),
     }
 }
 
-/// Memory this machine has available now (Linux `MemAvailable`), if it can tell.
+/// Memory available to this process now, if it can tell: the machine's (Linux
+/// `MemAvailable`), or less where its control group is limited (a Kubernetes pod's limit, a
+/// Slurm job's `--mem`), which the machine's figure does not show.
 pub fn available_memory() -> Option<f64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024.0)
+    let read = |p: &str| std::fs::read_to_string(p).ok();
+    let machine = read("/proc/meminfo").and_then(|info| {
+        let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+        let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb * 1024.0)
+    });
+    let group = read("/proc/self/cgroup").and_then(|c| cgroup_headroom(&c, &|p| read(p)));
+    match (machine, group) {
+        (Some(m), Some(g)) => Some(m.min(g)),
+        (m, g) => m.or(g),
+    }
+}
+
+/// The tightest memory headroom (limit minus use) of this process's control group and its
+/// ancestors, cgroup v2 (`memory.max`, `memory.current`) or v1 (`memory.limit_in_bytes`,
+/// `memory.usage_in_bytes`); None when no level is limited. `cgroups` is /proc/self/cgroup.
+fn cgroup_headroom(cgroups: &str, read: &dyn Fn(&str) -> Option<String>) -> Option<f64> {
+    // A v1 unlimited group reports a limit near 2^63.
+    const UNLIMITED: f64 = (1u64 << 60) as f64;
+    let (root, path, limit, usage) = cgroups.lines().find_map(|l| {
+        let mut f = l.splitn(3, ':');
+        let (id, controllers, path) = (f.next()?, f.next()?, f.next()?);
+        if controllers.split(',').any(|c| c == "memory") {
+            Some((
+                "/sys/fs/cgroup/memory",
+                path,
+                "memory.limit_in_bytes",
+                "memory.usage_in_bytes",
+            ))
+        } else if id == "0" && controllers.is_empty() {
+            Some(("/sys/fs/cgroup", path, "memory.max", "memory.current"))
+        } else {
+            None
+        }
+    })?;
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    (0..=parts.len())
+        .filter_map(|n| {
+            let dir = format!("{root}/{}", parts[..n].join("/"));
+            let dir = dir.trim_end_matches('/');
+            let max: f64 = read(&format!("{dir}/{limit}"))?.trim().parse().ok()?;
+            let used: f64 = read(&format!("{dir}/{usage}"))
+                .and_then(|u| u.trim().parse().ok())
+                .unwrap_or(0.0);
+            (max < UNLIMITED).then(|| (max - used).max(0.0))
+        })
+        .reduce(f64::min)
 }
 
 /// Bytes in words: `76 MB`, `1.9 GB`.
@@ -132,12 +195,14 @@ pub fn execute(input: &ScenarioInput) -> Result<String> {
             e.name, e.tokens, e.logins, e.attempts_low, e.attempts_high
         );
     }
-    let f = footprint(sc);
+    let threads = default_threads();
+    let f = footprint(sc, threads);
     let _ = writeln!(
         out,
-        "# about {} of results and {} of memory{}",
+        "# about {} of results and {} of memory on {threads} thread{}{}",
         bytes(f.output_bytes),
         bytes(f.memory_bytes),
+        if threads == 1 { "" } else { "s" },
         available_memory().map_or(String::new(), |m| format!(" ({} available)", bytes(m)))
     );
     let _ = writeln!(
@@ -163,4 +228,88 @@ pub fn execute(input: &ScenarioInput) -> Result<String> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cgroup_headroom;
+    use std::collections::HashMap;
+
+    fn files(f: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = f
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |p: &str| m.get(p).cloned()
+    }
+
+    #[test]
+    fn memory_grows_with_threads_and_traces() {
+        let sc = crate::scenario::Scenario::from_toml(
+            "s.toml",
+            "[run]\nhorizon = \"1y\"\ntokens = 1000\nbucket = \"1d\"\n[[population]]\ntoken = { kind = \"phone\" }\nuser = { logins_per_day = 2 }\n",
+        )
+        .unwrap();
+        let (two, eight) = (super::footprint(&sc, 2), super::footprint(&sc, 8));
+        assert!(eight.memory_bytes > two.memory_bytes, "{two:?} {eight:?}");
+        assert_eq!(two.output_bytes, eight.output_bytes);
+        use crate::sim::TraceSelect;
+        assert_eq!(super::trace_bytes(&sc, TraceSelect::None), 0.0);
+        // Every user: about 730 logins a year, 1.2 requests each, 160 bytes a request.
+        let all = super::trace_bytes(&sc, TraceSelect::All);
+        assert!(
+            (all / 1000.0 / 160.0 - (730.5 * 1.2 + 2.0)).abs() < 30.0,
+            "{all}"
+        );
+        let some = super::trace_bytes(&sc, TraceSelect::Sample(10));
+        assert!((some * 100.0 - all).abs() < all * 0.01, "{some} {all}");
+    }
+
+    #[test]
+    fn a_control_groups_limit_bounds_the_memory_available() {
+        // cgroup v2, a pod limited to 1 GiB with 100 MiB in use; its container unlimited.
+        let v2 = files(&[
+            ("/sys/fs/cgroup/kubepods/pod1/c1/memory.max", "max\n"),
+            (
+                "/sys/fs/cgroup/kubepods/pod1/c1/memory.current",
+                "90000000\n",
+            ),
+            ("/sys/fs/cgroup/kubepods/pod1/memory.max", "1073741824\n"),
+            ("/sys/fs/cgroup/kubepods/pod1/memory.current", "104857600\n"),
+        ]);
+        assert_eq!(
+            cgroup_headroom("0::/kubepods/pod1/c1\n", &v2),
+            Some(1_073_741_824.0 - 104_857_600.0)
+        );
+        // cgroup v1 (this development machine's layout): unlimited, then a 512 MiB job.
+        let cg = "4:memory:/process_api/x\n1:cpu:/\n0::/\n";
+        let unlimited = files(&[
+            (
+                "/sys/fs/cgroup/memory/process_api/x/memory.limit_in_bytes",
+                "9223372036854771712",
+            ),
+            (
+                "/sys/fs/cgroup/memory/process_api/x/memory.usage_in_bytes",
+                "3539509248",
+            ),
+            (
+                "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                "9223372036854771712",
+            ),
+        ]);
+        assert_eq!(cgroup_headroom(cg, &unlimited), None);
+        let job = files(&[
+            (
+                "/sys/fs/cgroup/memory/process_api/x/memory.limit_in_bytes",
+                "536870912",
+            ),
+            (
+                "/sys/fs/cgroup/memory/process_api/x/memory.usage_in_bytes",
+                "36870912",
+            ),
+        ]);
+        assert_eq!(cgroup_headroom(cg, &job), Some(5e8));
+        // No memory controller listed: nothing to say.
+        assert_eq!(cgroup_headroom("1:cpu:/\n", &job), None);
+    }
 }

@@ -141,17 +141,22 @@ pub fn default_out(name: &str, force: bool) -> std::path::PathBuf {
         .unwrap_or(base)
 }
 
-/// The worker pool: `threads` or every core.
-pub fn thread_pool(threads: Option<usize>) -> Result<(usize, rayon::ThreadPool)> {
-    let threads =
-        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+/// `--threads`, checked, or every core.
+pub fn worker_threads(threads: Option<usize>) -> Result<usize> {
+    let cores = check::default_threads();
+    let threads = threads.unwrap_or(cores);
     let most = (cores * 4).max(64);
     if threads == 0 || threads > most {
         return Err(Error::input(format!(
             "--threads: expected 1 to {most} (this machine has {cores} cores), found {threads}"
         )));
     }
+    Ok(threads)
+}
+
+/// The worker pool: `threads` or every core.
+pub fn thread_pool(threads: Option<usize>) -> Result<(usize, rayon::ThreadPool)> {
+    let threads = worker_threads(threads)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()

@@ -53,7 +53,7 @@ mod tests {
         let input = ScenarioInput::from_text("p.toml", SMALL.to_string(), &[]).unwrap();
         let dir = base.join("p");
         run(
-            &RunPlan::new(input, Some(dir.clone()), None, Some(1), false, false).unwrap(),
+            &RunPlan::new(input, Some(dir.clone()), None, Some(1), false).unwrap(),
             &Silent,
         )
         .unwrap();

@@ -126,8 +126,11 @@ impl RunPlan {
             (_, Some(m)) => ScenarioInput::from_manifest(m, &sets)?,
             (None, None) => unreachable!("clap requires one"),
         };
-        let mut plan = RunPlan::new(input, a.out, a.seed, a.threads, a.force, a.yes)?;
+        let mut plan = RunPlan::new(input, a.out, a.seed, a.threads, a.force)?;
         plan.trace = a.trace.unwrap_or_default();
+        if !a.yes {
+            Self::fits(&plan.input.scenario, 1, plan.threads, plan.trace)?;
+        }
         if plan.trace != TraceSelect::None
             && plan.input.scenario.run.decide == crate::scenario::DecideMode::Fast
         {
@@ -139,30 +142,44 @@ impl RunPlan {
         Ok(plan)
     }
 
-    /// Refuses a run (or `side_by_side` settings of a sweep) whose estimated memory exceeds
-    /// what the machine has available.
-    pub fn fits(sc: &Scenario, side_by_side: usize) -> Result<()> {
-        let f = super::check::footprint_side_by_side(sc, side_by_side);
+    /// Refuses a run (or `side_by_side` settings of a sweep) on `threads` worker threads, with
+    /// `trace`, whose estimated memory exceeds what this process has available.
+    pub fn fits(
+        sc: &Scenario,
+        side_by_side: usize,
+        threads: Option<usize>,
+        trace: TraceSelect,
+    ) -> Result<()> {
+        let threads = super::worker_threads(threads)?;
+        let f = super::check::footprint_side_by_side(sc, side_by_side, threads);
+        let traced = super::check::trace_bytes(sc, trace);
+        let need = f.memory_bytes + traced;
         match super::check::available_memory() {
-            Some(m) if f.memory_bytes > 0.8 * m => Err(crate::error::Error::input(format!(
-                "this run would need about {} of memory ({} available) and write about {}; use a coarser run.bucket or a shorter run.horizon, or pass --yes to run it anyway",
-                super::check::bytes(f.memory_bytes),
+            Some(m) if need > 0.8 * m => Err(crate::error::Error::input(format!(
+                "this run would need about {} of memory{} ({} available) and write about {}; use a coarser run.bucket, a shorter run.horizon{}, or pass --yes to run it anyway",
+                super::check::bytes(need),
+                if traced > 0.0 {
+                    format!(", {} of it for the trace", super::check::bytes(traced))
+                } else {
+                    String::new()
+                },
                 super::check::bytes(m),
-                super::check::bytes(f.output_bytes)
+                super::check::bytes(f.output_bytes),
+                if traced > 0.0 { " or a smaller --trace sample" } else { "" }
             ))),
             _ => Ok(()),
         }
     }
 
     /// Applies `--seed`, picks the default folder `results/<run.name>`, and refuses at once a
-    /// folder that holds results unless `force`.
+    /// folder that holds results unless `force`. (The memory check, [`RunPlan::fits`], needs
+    /// the trace too, so `from_args` makes it.)
     pub fn new(
         mut input: ScenarioInput,
         out: Option<PathBuf>,
         seed: Option<u64>,
         threads: Option<usize>,
         force: bool,
-        yes: bool,
     ) -> Result<RunPlan> {
         if let Some(s) = seed {
             // TOML (the manifest's scenario, --from-manifest) holds signed 64-bit integers.
@@ -173,9 +190,6 @@ impl RunPlan {
                 )));
             }
             input.scenario.run.seed = s;
-        }
-        if !yes {
-            Self::fits(&input.scenario, 1)?;
         }
         let out = out.unwrap_or_else(|| super::default_out(&input.scenario.run.name, force));
         export::check_writable(&out, force)?;

@@ -116,7 +116,12 @@ impl SweepPlan {
         if !yes {
             let side_by_side = scenarios.len().min(sim::SIDE_BY_SIDE);
             for sc in &scenarios {
-                super::run::RunPlan::fits(sc, side_by_side)?;
+                super::run::RunPlan::fits(
+                    sc,
+                    side_by_side,
+                    threads,
+                    crate::sim::TraceSelect::None,
+                )?;
             }
         }
         let out = out.unwrap_or_else(|| super::default_out(&input.scenario.run.name, force));
