@@ -86,7 +86,14 @@ pub fn footprint_side_by_side(
     let names = sc.populations.len() as f64 + 1.0;
     // Replacements and reinstalls add credentials; a few percent a year is typical.
     let credentials = sc.run.tokens as f64 * (1.0 + 0.05 * sc.run.horizon_s / crate::time::YEAR_S);
-    let output = buckets * names * (170.0 + 60.0) + buckets * 300.0 + credentials * 130.0 + 3e6;
+    // aggregates.json: per population and bucket about 950 B of counters and a clock-error
+    // histogram of up to 2.1 KB (about 12 B a login while sparse), measured on the quickstart.
+    let logins = estimate(sc).pop().map_or(0.0, |e| e.logins);
+    let pops = names - 1.0;
+    let per_cell = logins / (buckets * pops).max(1.0);
+    let aggregates = buckets * pops * (950.0 + (60.0 + 12.0 * per_cell).min(2100.0));
+    let output =
+        buckets * names * (170.0 + 60.0) + buckets * 300.0 + credentials * 130.0 + aggregates + 3e6;
     // Token records are streamed to tokens.csv a wave at a time, so memory does not grow with
     // the fleet: the program and two charts being drawn, one wave of records in flight, and
     // per worker thread (and one more) every bucket's counters and clock-error histogram, with
