@@ -14,7 +14,7 @@ use crate::validator::{DriftLearning, Replay, ValidatorConfig};
 use std::fmt::Write;
 
 fn pct(x: Option<f64>) -> String {
-    x.map_or("–".into(), |v| format!("{:.2}%", v * 100.0))
+    x.map_or("–".into(), crate::results::cells::percent)
 }
 
 fn date(t: crate::time::Millis) -> String {

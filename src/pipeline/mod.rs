@@ -312,5 +312,5 @@ pub fn hmac_codes_per_second(secs: f64) -> f64 {
 
 /// A rate as a percentage with two decimals, or `-`.
 pub fn pct(x: Option<f64>) -> String {
-    x.map_or("-".into(), |v| format!("{:.2}%", v * 100.0))
+    x.map_or("-".into(), crate::results::cells::percent)
 }

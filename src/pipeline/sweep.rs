@@ -382,8 +382,13 @@ fn row(population: String, t: &PopTally, e: &Exposure, years: f64) -> SweepRow {
         login_success_rate: Rate::opt(c.login_success_rate()),
         login_success_ci95_low: Rate::opt(ok.map(|x| x.0)),
         login_success_ci95_high: Rate::opt(ok.map(|x| x.1)),
-        incidents_per_1000_logins: Fixed::of(c.incidents as f64 / logins * 1000.0),
-        lockouts_per_1000_logins: Fixed::of(c.lockouts as f64 / logins * 1000.0),
+        // No logins, no rate: an empty cell, not a zero.
+        incidents_per_1000_logins: Fixed::opt(
+            (c.logins > 0).then(|| c.incidents as f64 / logins * 1000.0),
+        ),
+        lockouts_per_1000_logins: Fixed::opt(
+            (c.logins > 0).then(|| c.lockouts as f64 / logins * 1000.0),
+        ),
         tickets_per_100_users_year: Fixed::of(
             c.tickets() as f64 / (tokens.max(1) as f64) / years.max(1e-9) * 100.0,
         ),

@@ -31,6 +31,18 @@ fn finite(s: &str) -> Option<f64> {
     s.trim().parse::<f64>().ok().filter(|x| x.is_finite())
 }
 
+/// A rate as a percentage with two decimals that never rounds to a certainty it is not: a
+/// few failures in a million logins read `>99.99%`, not `100.00%` (for the terminal and the
+/// report; the CSV keeps six decimals).
+pub fn percent(v: f64) -> String {
+    let s = format!("{:.2}%", v * 100.0);
+    match s.as_str() {
+        "100.00%" if v < 1.0 => ">99.99%".into(),
+        "0.00%" if v > 0.0 => "<0.01%".into(),
+        _ => s,
+    }
+}
+
 /// A number written with `D` decimals (rates with 6, seconds and years with 3).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Fixed<const D: usize>(pub f64);
@@ -117,4 +129,16 @@ pub fn number(v: &serde_json::Value) -> Option<f64> {
 /// The value of an optional cell.
 pub fn get<const D: usize>(x: Option<Fixed<D>>) -> Option<f64> {
     x.map(|v| v.0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn percentages_never_round_to_a_certainty() {
+        assert_eq!(super::percent(0.999_977), ">99.99%");
+        assert_eq!(super::percent(1.0), "100.00%");
+        assert_eq!(super::percent(0.000_01), "<0.01%");
+        assert_eq!(super::percent(0.0), "0.00%");
+        assert_eq!(super::percent(0.978_5), "97.85%");
+    }
 }
