@@ -327,16 +327,24 @@ pub fn render_sweep(d: &SweepData) -> String {
     let t = &d.table;
     let lines: Vec<_> = t.all_lines().collect();
     let _ = writeln!(out, "# otpdrift sweep: {}\n", run.name);
+    let fleet = if d.same_fleet {
+        format!("Every setting runs on the same fleet — the same clocks, login times and user behaviour (common random numbers) — so differences come from the setting, not from noise. Seed {}.", run.seed)
+    } else {
+        "The settings do not all run on one fleet (they change its size, seed, dates or shares), so part of each difference is sampling noise: compare settings by their intervals. The fleet described is the base scenario's.".to_string()
+    };
     let _ = writeln!(
         out,
-        "**Scenario.** {} users over {} ({} to {}), {} settings of {}. Every setting runs on the same fleet — the same clocks, login times and user behaviour (common random numbers) — so differences come from the setting, not from noise. Seed {}.\n",
+        "**Scenario.** {} users over {} ({} to {}), {} settings of {}. {fleet}\n",
         thousands(run.tokens as f64),
         format_duration(run.horizon_s),
         date(run.start),
         date(run.end()),
         lines.len(),
-        t.params.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "),
-        run.seed
+        t.params
+            .iter()
+            .map(|p| format!("`{p}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
     );
     let _ = writeln!(out, "## Settings (all populations)\n");
     let _ = writeln!(out, "| # | setting | first-try acceptance (95% CI) | login success | incidents per 1,000 logins | tickets per 100 users a year | attacker success per account a year | code lifetime | NIST 800-63B |");

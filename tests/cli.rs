@@ -1679,6 +1679,42 @@ fn a_run_from_its_manifest_reproduces_the_csv_byte_for_byte() {
     }
     let out = otpdrift(&["run", "--from-manifest", "missing.json"], &dir.0);
     assert_eq!(out.status.code(), Some(2));
+    // A shard's manifest reruns that shard, not the whole fleet.
+    ok(&otpdrift(
+        &[
+            "run",
+            path.to_str().unwrap(),
+            "--shard",
+            "2/4",
+            "--out",
+            "s",
+        ],
+        &dir.0,
+    ));
+    ok(&otpdrift(
+        &["run", "--from-manifest", "s/manifest.json", "--out", "s2"],
+        &dir.0,
+    ));
+    assert_eq!(
+        fs::read(dir.0.join("s/tokens.csv")).unwrap(),
+        fs::read(dir.0.join("s2/tokens.csv")).unwrap()
+    );
+    // A manifest of other random streams would not reproduce: refused, as is a sweep's.
+    let text = fs::read_to_string(dir.0.join("a/manifest.json")).unwrap();
+    let old = text.replacen("\"random_streams\": 3", "\"random_streams\": 2", 1);
+    assert_ne!(old, text, "the manifest records its generation");
+    dir.write("old.json", &old);
+    let out = otpdrift(&["run", "--from-manifest", "old.json"], &dir.0);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("random-stream generation 2"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sweep = text.replacen("\"command\": \"run\"", "\"command\": \"sweep\"", 1);
+    dir.write("sweep.json", &sweep);
+    let out = otpdrift(&["run", "--from-manifest", "sweep.json"], &dir.0);
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
@@ -2451,6 +2487,57 @@ fn shards_run_as_separate_processes_merge_to_the_whole_run_byte_for_byte() {
         serde_json::from_slice(&fs::read(dir.0.join("whole/manifest.json")).unwrap()).unwrap();
     assert_eq!(m["attempts"], w["attempts"]);
     assert_eq!(m["hmacs"], w["hmacs"]);
+}
+
+#[test]
+fn a_set_on_a_swept_field_is_refused_not_silently_dropped() {
+    let dir = Dir::new("sweep-set");
+    let path = dir.write("s.toml", SWEEP);
+    let p = path.to_str().unwrap();
+    for set in [
+        "validator.window.back=5",
+        "validator.window={ back = 2, ahead = 2 }",
+    ] {
+        let out = otpdrift(&["sweep", p, "--set", set, "--out", "o"], &dir.0);
+        assert_eq!(out.status.code(), Some(2), "{set}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(
+                "expected a field the sweep does not vary (it sets `validator.window.back`"
+            ),
+            "{err}"
+        );
+    }
+    assert!(!dir.0.join("o").exists());
+    // A field the sweep leaves alone is set at every point.
+    ok(&otpdrift(
+        &["sweep", p, "--set", "run.tokens=12", "--out", "o"],
+        &dir.0,
+    ));
+    let rows = read_csv(&dir.0.join("o/sweep.csv"));
+    assert!(rows
+        .iter()
+        .filter(|r| r["population"] == "all")
+        .all(|r| r["tokens"] == "12"));
+    let report = fs::read_to_string(dir.0.join("o/report.md")).unwrap();
+    assert!(
+        report.contains("Every setting runs on the same fleet"),
+        "{report}"
+    );
+    // Settings on other seeds are other fleets: the report must not claim one fleet.
+    let seeds = dir.write(
+        "seeds.toml",
+        "[run]\nname = \"seeds\"\nhorizon = \"20d\"\ntokens = 10\n\
+         [[population]]\ntoken = { kind = \"phone\" }\n\
+         [[sweep]]\nvary = { \"run.seed\" = [1, 2] }\n",
+    );
+    ok(&otpdrift(
+        &["sweep", seeds.to_str().unwrap(), "--out", "seeds"],
+        &dir.0,
+    ));
+    let report = fs::read_to_string(dir.0.join("seeds/report.md")).unwrap();
+    assert!(!report.contains("same fleet"), "{report}");
+    assert!(report.contains("do not all run on one fleet"), "{report}");
 }
 
 #[test]

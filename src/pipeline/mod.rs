@@ -84,15 +84,39 @@ impl ScenarioInput {
         ScenarioInput::from_text(&file, text, sets)
     }
 
-    /// The scenario recorded in a results folder's manifest.json (resolved, seed included).
-    pub fn from_manifest(path: &Path, sets: &[Override]) -> Result<ScenarioInput> {
+    /// The scenario recorded in a `run`'s manifest.json (resolved, seed included), and the
+    /// shard it ran (`K/N`), if any. Refused when the manifest is not a run's, or when this
+    /// build's random streams differ from the ones that wrote it (the same scenario and seed
+    /// would give other results).
+    pub fn from_manifest(
+        path: &Path,
+        sets: &[Override],
+    ) -> Result<(ScenarioInput, Option<String>)> {
         let file = path.display().to_string();
         let bytes = std::fs::read(path)
             .map_err(|e| Error::input(format!("cannot read manifest {file}: {e}")))?;
         let m = crate::results::read_manifest(&file, &bytes)?;
+        let shard = match &m.facts {
+            crate::results::Facts::Run(f) if m.command == "run" => f.shard.clone(),
+            _ => {
+                return Err(Error::input(format!(
+                    "{file}: written by `otpdrift {}`; --from-manifest reruns a `run`'s manifest",
+                    m.command
+                )))
+            }
+        };
+        if m.random_streams != crate::rng::STREAMS {
+            return Err(Error::input(format!(
+                "{file}: written with random-stream generation {}, and this otpdrift {} is generation {}: the same scenario and seed give other results here; rerun it with the otpdrift that wrote it",
+                m.random_streams,
+                env!("CARGO_PKG_VERSION"),
+                crate::rng::STREAMS
+            )));
+        }
         let text = toml::to_string(&m.scenario)
             .map_err(|e| Error::input(format!("{file}: the recorded scenario: {e}")))?;
-        ScenarioInput::from_text(&format!("{file}#scenario"), text, sets)
+        let input = ScenarioInput::from_text(&format!("{file}#scenario"), text, sets)?;
+        Ok((input, shard))
     }
 
     /// Checks a scenario's text.
@@ -286,10 +310,12 @@ impl Calibration {
     }
 
     /// One simulated attempt's cost in raw codes: thread-seconds simulating per attempt times
-    /// the raw rate.
+    /// the raw rate. Threads beyond the cores wait for one, so at most a core's worth of each
+    /// wall second counts as busy.
     pub fn codes_per_attempt(&self, attempts: u64, wall: f64, threads: usize) -> f64 {
         let rate = self.codes_per_second();
-        let busy = (wall * threads as f64 - self.seconds()).max(1e-9);
+        let running = threads.min(check::default_threads()) as f64;
+        let busy = (wall * running - self.seconds()).max(1e-9);
         rate * busy / attempts.max(1) as f64
     }
 }

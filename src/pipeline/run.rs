@@ -121,11 +121,13 @@ impl RunPlan {
         if let Some(m) = &a.mode {
             sets.push(super::mode_override(m)?);
         }
-        let input = match (&a.scenario, &a.from_manifest) {
-            (Some(s), _) => ScenarioInput::load(s, &sets)?,
+        let (input, recorded_shard) = match (&a.scenario, &a.from_manifest) {
+            (Some(s), _) => (ScenarioInput::load(s, &sets)?, None),
             (_, Some(m)) => ScenarioInput::from_manifest(m, &sets)?,
             (None, None) => unreachable!("clap requires one"),
         };
+        // A shard's manifest reruns that shard unless another is asked for.
+        let recorded_shard = recorded_shard.map(|k| Shard::parse(&k)).transpose()?;
         let mut plan = RunPlan::new(input, a.out, a.seed, a.threads, a.force)?;
         plan.trace = a.trace.unwrap_or_default();
         if !a.yes {
@@ -138,7 +140,7 @@ impl RunPlan {
                 "--trace: the codes of run.decide = \"fast\" are not RFC codes, so a trace could not be replayed; trace an exact run (--mode exact)",
             ));
         }
-        plan.shard = a.shard;
+        plan.shard = a.shard.or(recorded_shard);
         Ok(plan)
     }
 

@@ -262,6 +262,7 @@ pub fn render(
         )
         .map_err(|e| Error::failed(format!("reading back the results: {e}")))?,
         recommendation,
+        same_fleet: matches!(&manifest.facts, Facts::Sweep(f) if f.same_fleet),
     };
     export::render_all(views, &data, &mut folder)?;
     Ok((folder, data))
@@ -607,11 +608,22 @@ impl SweepOutcome {
         let base = &self.data.scenario;
         let same = matches!(&self.manifest.facts, Facts::Sweep(s) if s.same_fleet);
         let mut out = String::new();
+        // A shard ran only its share of the settings: the rows it has.
+        let ran = {
+            let mut p: Vec<usize> = self.data.table.all_lines().map(|l| l.point).collect();
+            p.dedup();
+            p.len()
+        };
         let _ = writeln!(
             out,
-            "{} — {} settings on {} tokens{}",
+            "{} — {}{} settings on {} tokens{}",
             base.run.name,
-            self.labels.len(),
+            ran,
+            if ran < self.labels.len() {
+                format!(" of {}", self.labels.len())
+            } else {
+                String::new()
+            },
             base.run.tokens,
             if same { " (one fleet)" } else { "" }
         );
@@ -645,7 +657,7 @@ impl SweepOutcome {
             "\nwrote {} in {:.1} s ({:.2} s a setting): {} attempts, {:.0} attempts/s on {} thread{}",
             self.dir.display(),
             m.wall_seconds,
-            m.wall_seconds / self.labels.len().max(1) as f64,
+            m.wall_seconds / ran.max(1) as f64,
             m.attempts,
             m.attempts_per_second,
             m.threads,

@@ -147,6 +147,8 @@ pub struct SweepData {
     pub table: SweepTable,
     /// The recommendation in Markdown (the settings meeting the targets, or why none does).
     pub recommendation: String,
+    /// Every setting ran on one fleet (common random numbers), as the manifest records.
+    pub same_fleet: bool,
 }
 
 impl SweepData {

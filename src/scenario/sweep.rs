@@ -325,6 +325,43 @@ pub fn settings(
     base: &Scenario,
 ) -> Result<(Vec<Point>, Vec<Scenario>), ScenarioError> {
     let pts = points(&base.sweep);
+    // A --set on a field the sweep varies would be overridden at every point, silently.
+    let swept: Vec<String> = pts
+        .iter()
+        .flat_map(|p| p.settings.iter().map(|(path, _)| base.indexed_path(path)))
+        .collect();
+    let under = |a: &str, b: &str| {
+        a == b || a.starts_with(&format!("{b}.")) || a.starts_with(&format!("{b}["))
+    };
+    let clashes: Vec<Diagnostic> = sets
+        .iter()
+        .filter_map(|o| {
+            let mine = base.indexed_path(&o.path);
+            let hit = swept.iter().find(|s| under(s, &mine) || under(&mine, s))?;
+            Some(Diagnostic {
+                file: format!("--set {}", o.path),
+                line: 0,
+                col: 0,
+                path: o.path.clone(),
+                expected: format!(
+                    "a field the sweep does not vary (it sets `{hit}` at every point, so this value would never run); change the [sweep] instead"
+                ),
+                found: format!("`{}`", o.value),
+            })
+        })
+        .collect();
+    if !clashes.is_empty() {
+        let mut seen = Vec::new();
+        let diagnostics = clashes
+            .into_iter()
+            .filter(|d| {
+                let new = !seen.contains(&d.file);
+                seen.push(d.file.clone());
+                new
+            })
+            .collect();
+        return Err(ScenarioError { diagnostics });
+    }
     let map = SourceMap::new(text);
     let mut out = Vec::with_capacity(pts.len());
     // Each problem once, with the points that have it.
