@@ -2404,6 +2404,22 @@ fn shards_run_as_separate_processes_merge_to_the_whole_run_byte_for_byte() {
     for t in tasks {
         ok(&t.wait_with_output().expect("bash runs"));
     }
+    // Shard 2 rerun by hand as a one-task array (`--array=2`, SHARD_COUNT=3) is the same shard.
+    let before = fs::read(dir.0.join("2-of-3/tokens.csv")).unwrap();
+    ok(&bash(
+        "shard.sbatch",
+        &[
+            ("SCENARIO", p.to_string()),
+            ("SLURM_ARRAY_TASK_ID", "2".to_string()),
+            ("SLURM_ARRAY_TASK_COUNT", "1".to_string()),
+            ("SHARD_COUNT", "3".to_string()),
+            ("SLURM_CPUS_PER_TASK", "1".to_string()),
+            ("EXTRA_ARGS", "--trace 30".to_string()),
+        ],
+    )
+    .wait_with_output()
+    .expect("bash runs"));
+    assert_eq!(fs::read(dir.0.join("2-of-3/tokens.csv")).unwrap(), before);
     ok(
         &bash("merge.sbatch", &[("OUT", "merged-slurm".to_string())])
             .wait_with_output()
