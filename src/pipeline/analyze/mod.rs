@@ -136,7 +136,7 @@ struct Analysed {
     /// The ppm's standard error.
     ppm_se: Option<f64>,
     /// The credential's step, seconds (its own, or the fleet's): its window's width.
-    step_s: f64,
+    step_s: u32,
 }
 
 /// What an analysis leaves: the folder written, and the figures for the terminal.
@@ -270,7 +270,7 @@ pub fn execute(plan: AnalyzePlan) -> Result<AnalyzeOutcome> {
                         est,
                         obs,
                         ppm_se,
-                        step_s: step.unwrap_or(step_default) as f64,
+                        step_s: step.unwrap_or(step_default),
                     },
                     lost,
                 )

@@ -129,7 +129,7 @@ pub(super) fn window_rows(
     WINDOWS
         .iter()
         .map(|&w| {
-            let half = |a: &&Analysed| (w as f64 + 0.5) * a.step_s;
+            let half = |a: &&Analysed| ValidatorConfig::window_edge_s(w, a.step_s);
             let year =
                 |a: &&Analysed| a.est.ppm.map_or(0.0, |p| p.value) * 1e-6 * YEAR as f64 / 1000.0;
             let inside = all

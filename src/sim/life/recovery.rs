@@ -79,6 +79,16 @@ impl Life<'_> {
         }
     }
 
+    /// A ladder step that would start at `now` when the horizon has ended is not taken: the
+    /// login ends abandoned within the run (nothing is decided after it).
+    fn past_horizon(&self, now: Millis, b: usize, tally: &mut PopTally) -> bool {
+        let past = now >= self.end;
+        if past {
+            tally.buckets[b].logins_abandoned += 1;
+        }
+        past
+    }
+
     /// After a step of the ladder: one more login try. True if it got the user in, or if it
     /// found the token dead (then replaced): either way the ladder ends.
     fn retry_after_step(
@@ -88,9 +98,7 @@ impl Life<'_> {
         tally: &mut PopTally,
         b: usize,
     ) -> bool {
-        if *now >= self.end {
-            // The step outlasts the horizon: the login is not retried within it.
-            tally.buckets[b].logins_abandoned += 1;
+        if self.past_horizon(*now, b, tally) {
             return true;
         }
         let (outcome, at) = self.try_login(*now, rng, &mut tally.buckets[b]);
@@ -133,9 +141,7 @@ impl Life<'_> {
             if rng.random::<f64>() < r.helpdesk_unlock_probability {
                 tally.buckets[b].tickets_lockout += 1;
                 now += ms(r.helpdesk_delay_s.sample(rng));
-                if now >= self.end {
-                    // Unlocked after the horizon: nothing more happens within it.
-                    tally.buckets[b].logins_abandoned += 1;
+                if self.past_horizon(now, b, tally) {
                     return now;
                 }
                 self.before_request(now);
@@ -171,8 +177,7 @@ impl Life<'_> {
         if self.sc.validator.sync.is_some() && rng.random::<f64>() < r.resync_probability {
             for _ in 0..r.resync_tries {
                 now += step(rng);
-                if now >= self.end {
-                    tally.buckets[b].logins_abandoned += 1;
+                if self.past_horizon(now, b, tally) {
                     return now;
                 }
                 if !self.cred.token.alive_at(now) {
