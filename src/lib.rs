@@ -30,6 +30,8 @@ pub mod user;
 pub mod validator;
 
 #[cfg(test)]
+mod metamorphic;
+#[cfg(test)]
 mod robustness;
 #[cfg(test)]
 mod tidy;

@@ -327,8 +327,11 @@ pub fn render_sweep(d: &SweepData) -> String {
     let t = &d.table;
     let lines: Vec<_> = t.all_lines().collect();
     let _ = writeln!(out, "# otpdrift sweep: {}\n", run.name);
-    let fleet = if d.same_fleet {
+    let user_params: Vec<String> = t.swept_user_params().map(|p| format!("`{p}`")).collect();
+    let fleet = if d.same_fleet && user_params.is_empty() {
         format!("Every setting runs on the same fleet — the same clocks, login times and user behaviour (common random numbers) — so differences come from the setting, not from noise. Seed {}.", run.seed)
+    } else if d.same_fleet {
+        format!("Every setting runs on the same users with the same random draws (common random numbers, seed {}), but {} changes the users themselves (their clocks, logins or tokens): differences come from the setting, including what it does to the fleet, not from noise. The fleet described is the base scenario's.", run.seed, user_params.join(", "))
     } else {
         "The settings do not all run on one fleet (they change its size, seed, dates or shares), so part of each difference is sampling noise: compare settings by their intervals. The fleet described is the base scenario's.".to_string()
     };

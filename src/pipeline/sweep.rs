@@ -625,7 +625,11 @@ impl SweepOutcome {
                 String::new()
             },
             base.run.tokens,
-            if same { " (one fleet)" } else { "" }
+            match (same, self.data.table.swept_user_params().next().is_some()) {
+                (true, false) => " (one fleet)",
+                (true, true) => " (the same users and draws)",
+                _ => "",
+            }
         );
         let _ = writeln!(
             out,

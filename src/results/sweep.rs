@@ -77,6 +77,14 @@ pub struct SweepTable {
 }
 
 impl SweepTable {
+    /// The swept paths that change the users themselves (a population or run field): their
+    /// random draws are shared across settings, the clocks, logins or tokens they make are not.
+    pub fn swept_user_params(&self) -> impl Iterator<Item = &String> {
+        self.params
+            .iter()
+            .filter(|p| p.starts_with("population") || p.starts_with("run."))
+    }
+
     pub fn to_csv(&self) -> Vec<u8> {
         let mut header = vec!["point".to_string(), "label".to_string()];
         header.extend(self.params.iter().cloned());

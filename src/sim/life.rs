@@ -17,6 +17,7 @@ use crate::validator::{
 use rand::Rng as _;
 use rand_distr::{Distribution, Poisson};
 
+pub mod audit;
 mod recovery;
 use recovery::count_sync_failure;
 mod shared;
@@ -146,13 +147,17 @@ struct Life<'a> {
     shared: &'a Shared,
     /// Keys each login's behaviour stream.
     behaviour: u64,
-    /// Busy with a failed login's recovery steps until then.
-    busy_until: Millis,
+    /// In a login until then: its last request, or the end of its recovery steps. None before
+    /// the first login.
+    busy_until: Option<Millis>,
     last_login: Millis,
     /// The horizon is reached: no more logins.
     done: bool,
     /// This user's logins, first-try successes and successes, for the rates' intervals.
     logins: (u64, u64, u64),
+    /// Code attempts, next-code challenges among them, and login tries (a first try, then one
+    /// per recovery step), counted for the accounting audit of the tests.
+    made: audit::Made,
 }
 
 /// One traced user's requests and credentials.
@@ -412,8 +417,10 @@ impl Life<'_> {
         let mut read = start;
         let mut attempt = 0;
         let mut challenged = false;
+        self.made.tries += 1;
         loop {
             c.attempts += 1;
+            self.made.attempts += 1;
             self.cred.rec.attempts += 1;
             // The token is read after any wait for a fresh code: it may die in that wait.
             let shown = if attempt == 0 && !challenged && self.totp && self.shared.side_by_side {
@@ -481,6 +488,7 @@ impl Life<'_> {
                 }
                 Verdict::NextCodeRequired => {
                     c.next_code_challenges += 1;
+                    self.made.challenges += 1;
                     challenged = true;
                     continue;
                 }
@@ -700,10 +708,11 @@ impl<'a> Life<'a> {
             last_seen: start,
             shared,
             behaviour: behaviour_key(sc.run.seed, index),
-            busy_until: start,
+            busy_until: None,
             last_login: start,
             done: false,
             logins: (0, 0, 0),
+            made: audit::Made::default(),
         };
         if life.attacker.is_some() {
             life.attack_counts = vec![Counts::default(); buckets.len()];
@@ -721,28 +730,26 @@ impl<'a> Life<'a> {
         bt: usize,
         tally: &mut PopTally,
     ) -> Option<(Millis, usize)> {
-        // A login cannot start before the user's last request (a retry of the previous login
-        // can run past this one's scheduled time): it starts right after.
-        let scheduled = t;
-        let t = t.max(self.last_seen);
         if t >= self.end {
             self.done = true;
             return None;
         }
         self.attack_until(t);
-        if t < self.busy_until {
-            return None; // still busy with the last failure's recovery
+        // A login that comes due while the user is still in an earlier one (typing it, waiting
+        // to retry, on the recovery ladder) is that login: a person signing in does not start a
+        // second sign-in beside it. It is neither made nor counted, so a login never sends
+        // more than its own attempts and no two logins share an instant.
+        if self.busy_until.is_some_and(|busy| t <= busy) {
+            return None;
         }
-        let b = if t == scheduled {
-            bt
-        } else {
-            self.buckets.index(t)
-        };
+        debug_assert!(t >= self.last_seen, "a login starts after every request");
+        let b = bt;
         tally.buckets[b].logins += 1;
         self.logins.0 += 1;
         if let Some(w) = self.waiting_until {
             if t < w {
                 tally.buckets[b].logins_without_token += 1;
+                audit::login(self.index, t, t, audit::Made::default(), false);
                 return None;
             }
             self.waiting_until = None;
@@ -780,6 +787,7 @@ impl<'a> Life<'a> {
             }
         }
         self.last_login = t;
+        self.made = audit::Made::default();
         let mut rng = behaviour_at(self.behaviour, n);
         // A push approval needs no code and no clock (drawn only when pushes exist, so
         // code-only fleets keep their streams).
@@ -794,9 +802,11 @@ impl<'a> Life<'a> {
             if let Some(s) = self.incident_start.take() {
                 tally.recovery_time.record_s((t - s) as f64 / 1000.0);
             }
+            audit::login(self.index, t, t, self.made, true);
             return;
         }
         let (outcome, at) = self.try_login(t, &mut rng, &mut tally.buckets[b]);
+        self.busy_until = Some(at);
         match outcome {
             Try::Accepted { first } => {
                 let c = &mut tally.buckets[b];
@@ -815,11 +825,10 @@ impl<'a> Life<'a> {
                 self.incident_start.get_or_insert(t);
                 // Only time spent on recovery steps keeps the user from their next logins.
                 let done = self.ladder(at, &mut rng, tally);
-                if done > at {
-                    self.busy_until = done;
-                }
+                self.busy_until = Some(done.max(at));
             }
         }
+        audit::login(self.index, t, self.busy_until.unwrap_or(t), self.made, true);
     }
 
     /// After the last login: the attacker's remaining guesses, the open credential closed, the

@@ -1,0 +1,182 @@
+//! Metamorphic and accounting property tests over random scenarios that vary every section:
+//! wherever two paths must agree (a sweep point and the plain run of its setting, shards and
+//! the whole, one thread and two) they agree exactly, and every login of every user is
+//! accounted for.
+
+use crate::metrics::{Buckets, PopTally, Tally};
+use crate::scenario::{sweep::settings, Override, Scenario};
+use crate::sim::{self, audit, RunResult, TraceSelect};
+use proptest::prelude::*;
+
+#[path = "../tests/support/arb.rs"]
+mod arb;
+
+fn scenario(text: &str, sets: &[String]) -> Scenario {
+    let sets: Vec<Override> = sets.iter().map(|s| Override::parse(s).unwrap()).collect();
+    Scenario::from_toml_with("arb.toml", text, &sets)
+        .unwrap_or_else(|e| panic!("a generated scenario is valid:\n{e}\n{text}\n{sets:?}"))
+}
+
+fn alone(sc: &Scenario) -> RunResult {
+    sim::run(sc, 0..sc.run.tokens, &|_| {})
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    /// Every sweep point gives exactly what the plain run of its setting (by `--set`) gives,
+    /// whatever section the swept path is in. Sweeps run settings side by side where they
+    /// can: a sweep over a clock, user, token, battery, recovery, run or attack field once
+    /// returned the first setting's figures at every point.
+    #[test]
+    fn a_sweep_point_is_the_plain_run_of_its_setting(case in arb::case()) {
+        let text = case.with_sweep();
+        let base = scenario(&text, &[]);
+        let (points, scenarios) = settings("arb.toml", &text, &[], &base).unwrap();
+        let sets = case.points();
+        prop_assert_eq!(points.len(), sets.len());
+        let swept = sim::run_points(&scenarios, &|_| {});
+        for ((sc, r), set) in scenarios.iter().zip(&swept).zip(&sets) {
+            let plain = scenario(&text, set);
+            prop_assert!(sc == &plain, "the point's scenario is its --set's: {:?}", set);
+            let a = alone(&plain);
+            prop_assert_eq!(r.tally.all().total, a.tally.all().total, "{:?}\n{}", set, text);
+            prop_assert_eq!(&r.tally, &a.tally, "{:?}\n{}", set, text);
+            prop_assert_eq!(&r.population_names, &a.population_names);
+        }
+    }
+
+    /// A run is the merge of its shards (any split), and the same on one thread as on two.
+    #[test]
+    fn shards_and_threads_do_not_change_a_run(case in arb::case(), cut in 0.0f64..1.0, cut2 in 0.0f64..1.0) {
+        let sc = scenario(&case.base, &[]);
+        let n = sc.run.tokens;
+        let on = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| sim::run_traced(&sc, 0..n, TraceSelect::All, &|_| {}))
+        };
+        let (one, two) = (on(1), on(2));
+        prop_assert_eq!(&one, &two);
+        let mut cuts = [(cut * n as f64) as u64, (cut2 * n as f64) as u64];
+        cuts.sort();
+        let mut merged = Tally::default();
+        let (mut tokens, mut trace) = (Vec::new(), Vec::new());
+        for shard in [0..cuts[0], cuts[0]..cuts[1], cuts[1]..n] {
+            let part = sim::run_traced(&sc, shard, TraceSelect::All, &|_| {});
+            merged = merged.merge(part.tally);
+            tokens.extend(part.tokens);
+            trace.extend(part.trace);
+        }
+        merged.settle();
+        prop_assert_eq!(&merged, &one.tally);
+        prop_assert_eq!(&tokens, &one.tokens);
+        prop_assert_eq!(&trace, &one.trace);
+    }
+
+    /// Every login of every user, audited: counted once; no login starts before the previous
+    /// one is done (a login that comes due meanwhile is that login); at most `1 + retries`
+    /// code attempts a try, each answered with at most one next-code challenge, and at most one
+    /// try per recovery step; every attempt belongs to a login; requests in time order.
+    #[test]
+    fn every_login_is_accounted_for(case in arb::case()) {
+        let sc = scenario(&case.base, &[]);
+        let buckets = Buckets::new(sc.run.bucket, sc.run.start, sc.run.end());
+        for i in 0..sc.run.tokens {
+            let pop = sc.population_of(i);
+            let p = &sc.populations[pop];
+            let mut tally = PopTally::new(buckets.len());
+            let ((_, trace), log) = audit::recording(|| {
+                sim::simulate_token(&sc, &buckets, pop, i, &mut tally, true)
+            });
+            let mut c = crate::metrics::Counts::default();
+            tally.buckets.iter().for_each(|b| c.add(b));
+            prop_assert_eq!(log.len() as u64, c.logins, "user {} counts every login once", i);
+            let attempts: u64 = log.iter().map(|l| l.made.attempts).sum();
+            prop_assert_eq!(attempts, c.attempts, "user {}: every attempt belongs to a login", i);
+            let ladder = 5;
+            let mut done = i64::MIN;
+            for l in &log {
+                prop_assert_eq!(l.user, i);
+                prop_assert!(l.start > done, "user {}: a login at {} before the last ended at {}", i, l.start, done);
+                prop_assert!(l.end >= l.start);
+                done = l.end;
+                let m = l.made;
+                let answered = m.attempts - m.challenges;
+                prop_assert!(m.challenges <= answered, "{:?}", m);
+                prop_assert!(m.tries <= ladder, "user {}: {:?}", i, m);
+                prop_assert!(answered <= u64::from(m.tries) * u64::from(1 + p.user.retries),
+                    "user {}: {:?} with {} retries", i, m, p.user.retries);
+                if !l.with_token {
+                    prop_assert_eq!(m, audit::Made::default());
+                }
+            }
+            let trace = trace.unwrap();
+            for w in trace.events.windows(2) {
+                prop_assert!(w[0].time <= w[1].time, "user {}: requests out of order", i);
+            }
+        }
+    }
+
+    /// When nothing blocks the user (a perfect clock, no typos, no replay rule: nothing to
+    /// retry), their logins follow the schedule: about `logins_per_day × days` over whole weeks, less those that come due while one
+    /// is being typed (at most a few per cent at 40 a day).
+    #[test]
+    fn logins_follow_the_schedule_when_nothing_blocks_the_user(
+        seed in 0u64..10_000,
+        rate in 0.5f64..40.0,
+        delay in 0u32..12,
+        kind in proptest::sample::select(vec!["hardware", "phone"]),
+        exact in any::<bool>(),
+    ) {
+        let text = format!(
+            "[run]\nhorizon = \"56d\"\ntokens = 30\nseed = {seed}\n\
+             [validator]\nreplay = \"none\"\ndrift = \"none\"\n\
+             [[population]]\ntoken = {{ kind = \"{kind}\" }}\n\
+             clock = {{ profile = \"ideal\", initial_offset = \"0s\" }}\nbattery = {{ enabled = false }}\n\
+             user = {{ logins_per_day = {rate:.3}, schedule = \"{}\", delay = \"{delay}s\", typo_probability = 0 }}\n",
+            if exact { "exact" } else { "poisson" }
+        );
+        let sc = scenario(&text, &[]);
+        let c = alone(&sc).tally.all().total;
+        let expected = sc.populations[0].user.expected_logins(56.0) * 30.0;
+        prop_assert_eq!(c.logins_ok, c.logins, "nothing blocks these users");
+        prop_assert_eq!(c.attempts, c.logins);
+        let absorbed = 0.03 * expected;
+        let sd = if exact { 1.0 } else { expected.sqrt() };
+        let n = c.logins as f64;
+        prop_assert!(n <= expected + 4.0 * sd && n >= expected - absorbed - 4.0 * sd - 30.0,
+            "{} logins, {} expected ({})", n, expected, text);
+    }
+}
+
+#[test]
+fn a_retry_never_meets_a_login_that_came_due_meanwhile() {
+    // The issue's fleet: a 1-s step, a time-forward rule, 288 logins a day, one retry 10
+    // minutes later. A login that came due during the wait once started at the retry's
+    // instant, read the same code, was refused as a replay and retried 10 minutes later into
+    // the next one: a chain that replaced the user's own logins. Now replays come only from
+    // two logins in one second: rare, and never more than one attempt in a hundred.
+    let text = "[run]\nhorizon = \"7d\"\ntokens = 100\nseed = 3\n\
+        [validator]\ndrift = \"none\"\nreplay = \"time_forward\"\nlockout = { max_failures = 0 }\nsync = \"none\"\n\
+        [[population]]\ntoken = { kind = \"hardware\", step = \"1s\" }\n\
+        clock = { profile = \"ideal\", initial_offset = \"0s\" }\nbattery = { enabled = false }\nrecovery = { enabled = false }\n\
+        user = { logins_per_day = 288, retries = 1, retry_delay = \"10m\", delay = \"0s\", typo_probability = 0 }\n";
+    let sc = scenario(text, &[]);
+    let c = alone(&sc).tally.all().total;
+    let expected = sc.populations[0].user.expected_logins(7.0) * 100.0;
+    assert!(
+        c.rejected_replay * 100 < c.attempts,
+        "{} replays in {} attempts",
+        c.rejected_replay,
+        c.attempts
+    );
+    assert!(
+        (c.logins as f64) > 0.97 * expected,
+        "{} logins of {expected}",
+        c.logins
+    );
+    assert!(c.attempts <= 2 * c.logins);
+}
