@@ -39,29 +39,4 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-impl From<crate::scenario::ScenarioError> for Error {
-    fn from(e: crate::scenario::ScenarioError) -> Error {
-        Error::Input(e.to_string())
-    }
-}
-
-impl From<crate::results::FileError> for Error {
-    fn from(e: crate::results::FileError) -> Error {
-        Error::Input(e.to_string())
-    }
-}
-
-impl From<crate::export::OutputError> for Error {
-    fn from(e: crate::export::OutputError) -> Error {
-        match e {
-            crate::export::OutputError::Exists(_) | crate::export::OutputError::Unusable(..) => {
-                Error::Input(e.to_string())
-            }
-            crate::export::OutputError::Io(..) | crate::export::OutputError::Taken { .. } => {
-                Error::Failed(e.to_string())
-            }
-        }
-    }
-}
-
 pub type Result<T> = std::result::Result<T, Error>;

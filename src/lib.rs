@@ -8,12 +8,12 @@
 
 #![forbid(unsafe_code)]
 
+pub mod analyze;
 pub mod attack;
 pub mod chart;
 pub mod cli;
 pub mod clock;
 pub mod dist;
-pub mod drift;
 pub mod error;
 pub mod export;
 pub mod metrics;
@@ -24,6 +24,7 @@ pub mod results;
 pub mod rng;
 pub mod scenario;
 pub mod sim;
+pub mod stats;
 pub mod time;
 pub mod token;
 pub mod user;

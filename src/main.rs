@@ -24,7 +24,7 @@ fn stop_cleanly_on_signals() {
     };
     std::thread::spawn(move || {
         if let Some(sig) = signals.forever().next() {
-            otpdrift::export::abandon_in_flight();
+            otpdrift::pipeline::abandon_in_flight();
             let _ = writeln!(std::io::stderr(), "interrupted: no results were written");
             std::process::exit(128 + sig);
         }

@@ -11,6 +11,11 @@ use sha1::{Digest, Sha1};
 use sha2::{Sha256, Sha512};
 use std::fmt;
 
+/// What a token shows for a step before T0, and what a malformed typed code becomes: no step
+/// has this code (codes are below 10^digits), so it never matches. One rule everywhere: a
+/// step before T0 has no code (`otpdrift code` refuses it too).
+pub const NO_CODE: u32 = u32::MAX;
+
 /// The HMAC hash of a credential.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]

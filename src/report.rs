@@ -2,12 +2,13 @@
 //! warnings worth acting on, and the charts. Built from the loaded results ([`RunData`],
 //! [`SweepData`]), like the charts, so `otpdrift plot` rewrites it from the CSV alone.
 
-pub mod drift;
+pub mod analyze;
 
-use crate::chart::{thousands, Figure};
+use crate::chart::Figure;
 use crate::dist::format_seconds;
 use crate::metrics::wilson95;
 use crate::results::cells::get;
+use crate::results::cells::thousands;
 use crate::results::{RunData, SweepData};
 use crate::time::{format_duration, format_rfc3339, YEAR_S};
 use crate::validator::{DriftLearning, Replay, ValidatorConfig};
@@ -331,7 +332,7 @@ pub fn render_sweep(d: &SweepData) -> String {
     let fleet = if d.same_fleet && user_params.is_empty() {
         format!("Every setting runs on the same fleet — the same clocks, login times and user behaviour (common random numbers) — so differences come from the setting, not from noise. Seed {}.", run.seed)
     } else if d.same_fleet {
-        format!("Every setting runs on the same users with the same random draws (common random numbers, seed {}), but {} changes the users themselves (their clocks, logins or tokens): differences come from the setting, including what it does to the fleet, not from noise. The fleet described is the base scenario's.", run.seed, user_params.join(", "))
+        format!("Every setting runs on the same users with the same random draws (common random numbers, seed {}), but {} {} the users themselves (their clocks, logins or tokens): differences come from the setting, including what it does to the fleet, not from noise. The fleet described is the base scenario's.", run.seed, user_params.join(", "), if user_params.len() == 1 { "changes" } else { "change" })
     } else {
         "The settings do not all run on one fleet (they change its size, seed, dates or shares), so part of each difference is sampling noise: compare settings by their intervals. The fleet described is the base scenario's.".to_string()
     };
@@ -371,7 +372,7 @@ pub fn render_sweep(d: &SweepData) -> String {
             if r.meets_nist_800_63b { "yes" } else { "no" },
         );
     }
-    let front = crate::chart::sweep::pareto(&crate::chart::sweep::all_rows(d));
+    let front = crate::results::sweep::pareto(&crate::results::sweep::all_rows(d));
     let _ = writeln!(
         out,
         "\n## Pareto front\n\nNo other setting has both fewer first-try rejections and a lower attacker success: {}.\n",

@@ -99,7 +99,7 @@ proptest! {
         use crate::validator::{presets, CredentialState, Scheme};
         let v = presets::find(preset).unwrap().config;
         let keyed = crate::otp::Keyed::new(crate::otp::Algorithm::Sha1, b"12345678901234567890");
-        let code_of = |s: i64| if s < 0 { crate::validator::NO_CODE } else { keyed.hotp(s as u64, 6) };
+        let code_of = |s: i64| if s < 0 { crate::otp::NO_CODE } else { keyed.hotp(s as u64, 6) };
         let mut st = CredentialState::enrolled(0);
         let scheme = Scheme::Totp { step_s: 30, t0: 0 };
         for (what, at, a, b) in requests {
@@ -215,7 +215,7 @@ proptest! {
         now in -62_135_596_800_000i64..253_370_764_800_000,
         threshold in 1.0f64..1e6,
     ) {
-        use crate::drift::{analyse, Exit, Observation, Settings};
+        use crate::analyze::{estimate, Exit, Observation, Settings};
         let mut o: Vec<Observation> = obs.iter().map(|&(t, lo, w)| Observation { t, lo, hi: lo + w }).collect();
         let s = Settings {
             edges: (-45.0, 45.0),
@@ -223,7 +223,7 @@ proptest! {
             threshold_s: threshold,
             horizon_ms: (100 * 31_557_600_000i64).min(253_370_764_800_000 - now).max(0),
         };
-        let e = analyse(&mut o, &s);
+        let e = estimate(&mut o, &s);
         prop_assert_eq!(e.observations + e.outliers, o.len());
         prop_assert_eq!(e.assigned.len(), o.len());
         prop_assert_eq!(e.steps.len(), e.segments.len().saturating_sub(1));

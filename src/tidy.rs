@@ -34,70 +34,141 @@ fn files() -> Vec<(String, String)> {
         .collect()
 }
 
-/// The modules a file may not use: the layers above it, and its siblings' private business.
-fn forbidden(path: &str) -> &'static [&'static str] {
-    const ABOVE_MODEL: &[&str] = &[
-        "crate::scenario",
-        "crate::sim",
-        "crate::attack",
-        "crate::results",
-        "crate::export",
-        "crate::chart",
-        "crate::report",
-        "crate::pipeline",
-        "crate::cli",
-    ];
-    let top = path.split('/').next().unwrap_or(path);
-    match top.trim_end_matches(".rs") {
-        "otp" | "rng" | "time" | "clock" | "token" | "user" | "validator" | "dist" | "drift"
-        | "metrics" => ABOVE_MODEL,
-        "scenario" => &[
-            "crate::sim",
-            "crate::attack",
-            "crate::results",
-            "crate::export",
-            "crate::chart",
-            "crate::report",
-            "crate::pipeline",
-            "crate::cli",
-        ],
-        "sim" | "attack" => &[
-            "crate::results",
-            "crate::export",
-            "crate::chart",
-            "crate::report",
-            "crate::pipeline",
-            "crate::cli",
-        ],
-        "results" => &[
-            "crate::sim",
-            "crate::export",
-            "crate::chart",
-            "crate::report",
-            "crate::pipeline",
-            "crate::cli",
-        ],
-        // Charts and the report read results, never the simulation.
-        "chart" | "report" => &[
-            "crate::sim",
-            "crate::export",
-            "crate::pipeline",
-            "crate::cli",
-        ],
-        "export" => &["crate::pipeline", "crate::cli"],
-        "pipeline" => &["crate::cli"],
-        // The face calls pipelines and nothing below them.
-        "cli.rs" | "cli" | "main" => &[
-            "crate::sim",
-            "crate::export",
-            "crate::chart::render",
-            "crate::report",
-            "crate::results",
-            "crate::metrics",
-        ],
-        _ => &[],
+/// Every top-level module in its layer, lowest first. A module uses only modules of the layers
+/// below its own; a module missing from this list fails `every_module_has_a_layer`.
+const LAYERS: &[(&str, &[&str])] = &[
+    ("ground", &["error", "time", "rng", "otp"]),
+    ("measures", &["dist", "stats", "metrics", "validator"]),
+    ("model", &["clock", "token", "user", "analyze"]),
+    ("spec", &["scenario"]),
+    ("sim", &["sim", "attack"]),
+    ("results", &["results"]),
+    ("charts", &["chart"]),
+    ("report", &["report"]),
+    ("output", &["export"]),
+    ("pipelines", &["pipeline"]),
+    ("face", &["cli"]),
+    ("binary", &["main"]),
+    // Test-only modules drive whole pipelines on purpose.
+    ("tests", &["tidy", "robustness", "metamorphic"]),
+];
+
+fn layer_of(module: &str) -> Option<usize> {
+    LAYERS.iter().position(|(_, ms)| ms.contains(&module))
+}
+
+/// A source file's top-level module (`sim/life.rs` -> `sim`) and its depth in the module tree
+/// (`sim/life.rs` 2, `sim/mod.rs` and `cli.rs` 1; `lib.rs` 0).
+fn module_of(path: &str) -> (&str, usize) {
+    let top = path
+        .split('/')
+        .next()
+        .unwrap_or(path)
+        .trim_end_matches(".rs");
+    let parts = path.trim_end_matches(".rs").split('/').count();
+    let depth = if path.ends_with("/mod.rs") {
+        parts - 1
+    } else {
+        parts
+    };
+    (if path == "lib.rs" { "" } else { top }, depth)
+}
+
+/// The top-level modules a file's non-test code names: `crate::m`, `otpdrift::m` (the binary),
+/// and `super::…::m` chains that climb to the crate root.
+fn uses(path: &str, text: &str) -> Vec<String> {
+    let body = text.split("#[cfg(test)]").next().unwrap_or(text);
+    let (_, depth) = module_of(path);
+    let mut out = Vec::new();
+    let ident = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    for prefix in ["crate::", "otpdrift::"] {
+        for (i, _) in body.match_indices(prefix) {
+            let before = body[..i].chars().last();
+            if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+                continue; // `$crate::`, `my_crate::`
+            }
+            out.push(ident(&body[i + prefix.len()..]));
+        }
+    }
+    let root = "super::".repeat(depth.max(1));
+    for (i, _) in body.match_indices(&root) {
+        let rest = &body[i + root.len()..];
+        if !rest.starts_with("super::") {
+            out.push(ident(rest));
+        }
+    }
+    out.retain(|m| !m.is_empty());
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The top-level modules of the crate, from the file system.
+fn top_modules() -> Vec<String> {
+    let mut ms: Vec<String> = files()
+        .into_iter()
+        .map(|(p, _)| module_of(&p).0.to_string())
+        .filter(|m| !m.is_empty())
+        .collect();
+    ms.sort();
+    ms.dedup();
+    ms
+}
+
+#[test]
+fn every_module_has_a_layer() {
+    let missing: Vec<String> = top_modules()
+        .into_iter()
+        .filter(|m| layer_of(m).is_none())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "modules without a place in tidy::LAYERS (and ARCHITECTURE.md): {missing:?}"
+    );
+    let architecture =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("ARCHITECTURE.md"))
+            .expect("ARCHITECTURE.md");
+    for m in top_modules() {
+        assert!(
+            architecture.contains(&format!("{m}.rs")) || architecture.contains(&format!("{m}/")),
+            "ARCHITECTURE.md does not name {m}"
+        );
     }
 }
+
+/// Every import that goes up or sideways, as `src/FILE uses MODULE (layer -> layer)`.
+fn bad_imports(files: &[(String, String)]) -> Vec<String> {
+    let mut bad = Vec::new();
+    for (path, text) in files {
+        // Test files (`tests.rs`) drive whole pipelines on purpose.
+        if path.ends_with("tests.rs") || path == "lib.rs" {
+            continue;
+        }
+        let (me, _) = module_of(path);
+        let Some(mine) = layer_of(me) else { continue };
+        for m in uses(path, text) {
+            if m == me {
+                continue;
+            }
+            match layer_of(&m) {
+                Some(theirs) if theirs < mine => {}
+                Some(theirs) => bad.push(format!(
+                    "src/{path} uses {m} ({} -> {})",
+                    LAYERS[mine].0, LAYERS[theirs].0
+                )),
+                None => {}
+            }
+        }
+    }
+    bad
+}
+
+/// What the face may not call: it builds plans and prints what pipelines return.
+const BELOW_THE_FACE: &[&str] = &["sim", "export", "report", "results", "metrics"];
 
 #[test]
 fn every_module_starts_with_a_line_saying_what_it_owns() {
@@ -111,21 +182,57 @@ fn every_module_starts_with_a_line_saying_what_it_owns() {
 
 #[test]
 fn layers_only_look_down() {
-    let mut bad = Vec::new();
+    let bad = bad_imports(&files());
+    assert!(bad.is_empty(), "{bad:#?}");
     for (path, text) in files() {
-        // Test files (`tests.rs`) drive whole pipelines on purpose.
-        if path == "tidy.rs" || path.ends_with("tests.rs") {
-            continue;
-        }
-        for f in forbidden(&path) {
-            // The module itself and its tests may name the modules they check against.
-            let body = text.split("#[cfg(test)]").next().unwrap_or(&text);
-            if body.contains(f) {
-                bad.push(format!("src/{path} uses {f}"));
+        let (me, _) = module_of(&path);
+        if layer_of(me).is_some_and(|l| matches!(LAYERS[l].0, "face" | "binary")) {
+            for m in uses(&path, &text) {
+                assert!(!BELOW_THE_FACE.contains(&m.as_str()), "src/{path} uses {m}");
             }
         }
     }
-    assert!(bad.is_empty(), "{bad:#?}");
+}
+
+#[test]
+fn the_layer_check_sees_imports_up_sideways_and_from_the_binary() {
+    let probe = |path: &str, text: &str| bad_imports(&[(path.to_string(), text.to_string())]);
+    assert_eq!(
+        probe("clock.rs", "//! c\nuse crate::token::Token;\n"),
+        ["src/clock.rs uses token (model -> model)"]
+    );
+    assert_eq!(
+        probe(
+            "error.rs",
+            "//! e\nimpl From<crate::export::OutputError> for Error {}\n"
+        ),
+        ["src/error.rs uses export (ground -> output)"]
+    );
+    assert_eq!(
+        probe(
+            "main.rs",
+            "//! m\nfn f() { otpdrift::export::abandon_in_flight(); }\n"
+        )
+        .len(),
+        0,
+        "main may look down"
+    );
+    assert_eq!(
+        probe(
+            "sim/life/recovery.rs",
+            "//! r\nuse super::super::super::results::X;\n"
+        ),
+        ["src/sim/life/recovery.rs uses results (sim -> results)"]
+    );
+    assert!(probe(
+        "sim/life.rs",
+        "//! r\nuse super::trace::X;\n#[cfg(test)]\nuse crate::pipeline::run;\n"
+    )
+    .is_empty());
+    assert_eq!(
+        uses("main.rs", "use otpdrift::cli::Cli; otpdrift::export::x();"),
+        ["cli", "export"]
+    );
 }
 
 #[test]

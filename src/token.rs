@@ -251,7 +251,7 @@ impl Token {
     /// The code for step (TOTP) or counter (HOTP) `step`.
     pub fn code(&mut self, step: i64) -> u32 {
         if step < 0 {
-            return crate::validator::NO_CODE; // before T0 there is no code
+            return crate::otp::NO_CODE; // before T0 there is no code
         }
         if let Some(key) = self.fast {
             return fast_code(key, step as u64, self.digits);

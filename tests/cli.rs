@@ -2174,7 +2174,7 @@ fn analyze_skips_bad_rows_with_reasons_and_fails_only_when_nothing_is_left() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "error: empty.csv: nothing to analyse: 1 unparseable time (first: empty.csv:2:2: expected an RFC 3339 time or Unix seconds, found `nope`)\n"
+        "error: empty.csv: nothing to analyze: 1 unparseable time (first: empty.csv:2:2: expected an RFC 3339 time or Unix seconds, found `nope`)\n"
     );
     assert!(!dir.0.join("e").exists());
     // A missing column names the mapping flag.

@@ -1,15 +1,15 @@
 //! Report-quality charts (PNG and SVG) drawn with plotters from loaded results alone
-//! ([`RunData`], [`crate::results::SweepData`], [`crate::results::drift::DriftData`]), with a
+//! ([`RunData`], [`crate::results::SweepData`], [`crate::results::analyze::AnalyzeData`]), with a
 //! bundled font so nothing depends on the machine's fonts.
 
+pub mod analyze;
 mod axes;
-pub mod drift;
 mod figures;
 mod style;
 pub mod sweep;
 
 pub use figures::Figure;
-pub use style::{colour as figures_colour, thousands};
+pub use style::colour as figures_colour;
 
 use crate::results::RunData;
 use plotters::coord::Shift;

@@ -185,24 +185,6 @@ pub(super) fn legend<DB: DrawingBackend>(
     Ok(())
 }
 
-/// 1234567 -> "1,234,567".
-pub fn thousands(x: f64) -> String {
-    let n = x.round() as i64;
-    let digits = n.abs().to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if n < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
-}
-
 /// Runs of consecutive defined points.
 pub(super) fn runs(xs: &[f64], ys: &[Option<f64>]) -> Vec<Vec<(f64, f64)>> {
     let mut out = vec![Vec::new()];

@@ -1,9 +1,11 @@
 //! Sweep charts, drawn from sweep.csv alone: the user-failure against attacker-success
 //! trade-off with its Pareto front, and a figure against one swept parameter with 95% bands.
 
-use super::style::{bold, colour_index, e, font, house, thousands, Areas, GREY, R};
+use super::style::{bold, colour_index, e, font, house, Areas, GREY, R};
 use super::{register_fonts, HEIGHT};
 use crate::results::cells::get;
+use crate::results::cells::thousands;
+use crate::results::sweep::{all_rows, pareto, PointRow};
 use crate::results::{SweepData, SweepLine};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -12,46 +14,6 @@ use plotters::prelude::*;
 type Band = (f64, f64, f64, f64);
 
 const LEGEND_W: u32 = 420;
-
-/// One point's `all` row.
-#[derive(Clone, Debug)]
-pub struct PointRow {
-    pub point: usize,
-    pub label: String,
-    pub rejection: f64,
-    pub attack_year: f64,
-    pub nist: bool,
-}
-
-/// Every point's `all` row with the figures the trade-off needs.
-pub fn all_rows(d: &SweepData) -> Vec<PointRow> {
-    d.table
-        .all_lines()
-        .filter_map(|l| {
-            Some(PointRow {
-                point: l.point,
-                label: l.label.clone(),
-                rejection: get(l.row.first_try_rejection_rate)?,
-                attack_year: l.row.attack_p_success_year?.0,
-                nist: l.row.meets_nist_800_63b,
-            })
-        })
-        .collect()
-}
-
-/// Points no other point beats on both user failures and attacker success.
-pub fn pareto(rows: &[PointRow]) -> Vec<usize> {
-    rows.iter()
-        .filter(|a| {
-            !rows.iter().any(|b| {
-                b.rejection <= a.rejection
-                    && b.attack_year <= a.attack_year
-                    && (b.rejection < a.rejection || b.attack_year < a.attack_year)
-            })
-        })
-        .map(|a| a.point)
-        .collect()
-}
 
 fn head<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,

@@ -2,15 +2,15 @@
 //! manifest, charts, report), is gathered in a [`Folder`] in memory, and the folder is written
 //! into a temporary sibling and renamed into place, so it is never half-written.
 
+pub mod analyze;
 mod csv;
-pub mod drift;
 mod views;
 
 pub use self::csv::{AggregatesJson, LifetimeCsv, SummaryCsv, TimeseriesCsv, TokensCsv, Trace};
-pub use drift::{drift_view_names, drift_views, fitted_scenario};
+pub use analyze::{analyze_view_names, analyze_views, fitted_scenario};
 pub use views::{Charts, Report, SweepCharts, SweepCsv, SweepReport};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::results::Manifest;
 use crate::scenario::Scenario;
 use crate::sim::RunResult;
@@ -136,6 +136,16 @@ impl fmt::Display for OutputError {
 }
 
 impl std::error::Error for OutputError {}
+
+/// A folder in the way or unusable is the user's to fix (exit status 2); a failed write is not.
+impl From<OutputError> for Error {
+    fn from(e: OutputError) -> Error {
+        match e {
+            OutputError::Exists(_) | OutputError::Unusable(..) => Error::Input(e.to_string()),
+            OutputError::Io(..) | OutputError::Taken { .. } => Error::Failed(e.to_string()),
+        }
+    }
+}
 
 /// Writes one file through a temporary sibling and a rename, so readers never see half of it.
 pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> std::result::Result<(), OutputError> {

@@ -13,6 +13,9 @@ pub mod replay;
 pub mod run;
 pub mod sweep;
 
+/// Undoes any results folder being written: for the face's signal handler.
+pub use crate::export::abandon_in_flight;
+
 use crate::error::{Error, Result};
 use crate::otp::{Algorithm, Keyed};
 use crate::scenario::{Override, Scenario};

@@ -131,6 +131,24 @@ pub fn get<const D: usize>(x: Option<Fixed<D>>) -> Option<f64> {
     x.map(|v| v.0)
 }
 
+/// 1234567 -> "1,234,567".
+pub fn thousands(x: f64) -> String {
+    let n = x.round() as i64;
+    let digits = n.abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

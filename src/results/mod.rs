@@ -3,13 +3,13 @@
 //! charts, the report and the sweep choice that read them back. Loading a results folder checks
 //! its shape and reports problems at file:line:column.
 
+pub mod analyze;
 pub mod cells;
-pub mod drift;
 mod manifest;
 pub mod pskc;
 pub mod replay;
 mod run;
-mod sweep;
+pub mod sweep;
 mod table;
 
 pub use manifest::{Facts, Manifest, RunFacts, SweepFacts};

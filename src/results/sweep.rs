@@ -164,3 +164,43 @@ impl SweepData {
         &self.scenario.run.name
     }
 }
+
+/// One point's `all` row.
+#[derive(Clone, Debug)]
+pub struct PointRow {
+    pub point: usize,
+    pub label: String,
+    pub rejection: f64,
+    pub attack_year: f64,
+    pub nist: bool,
+}
+
+/// Every point's `all` row with the figures the trade-off needs.
+pub fn all_rows(d: &SweepData) -> Vec<PointRow> {
+    d.table
+        .all_lines()
+        .filter_map(|l| {
+            Some(PointRow {
+                point: l.point,
+                label: l.label.clone(),
+                rejection: super::cells::get(l.row.first_try_rejection_rate)?,
+                attack_year: l.row.attack_p_success_year?.0,
+                nist: l.row.meets_nist_800_63b,
+            })
+        })
+        .collect()
+}
+
+/// Points no other point beats on both user failures and attacker success.
+pub fn pareto(rows: &[PointRow]) -> Vec<usize> {
+    rows.iter()
+        .filter(|a| {
+            !rows.iter().any(|b| {
+                b.rejection <= a.rejection
+                    && b.attack_year <= a.attack_year
+                    && (b.rejection < a.rejection || b.attack_year < a.attack_year)
+            })
+        })
+        .map(|a| a.point)
+        .collect()
+}

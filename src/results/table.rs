@@ -38,6 +38,13 @@ impl fmt::Display for FileError {
 
 impl std::error::Error for FileError {}
 
+/// A file that does not read back is the user's input: exit status 2.
+impl From<FileError> for crate::error::Error {
+    fn from(e: FileError) -> crate::error::Error {
+        crate::error::Error::Input(e.to_string())
+    }
+}
+
 /// The column names of a row type: its serde field names in order, nested structs flattened.
 pub fn columns<R: Serialize + Default>() -> Vec<String> {
     fn leaves(v: &serde_json::Value, out: &mut Vec<String>) {

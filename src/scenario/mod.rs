@@ -432,5 +432,12 @@ impl fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
+/// A scenario's problems are the user's input: exit status 2.
+impl From<ScenarioError> for crate::error::Error {
+    fn from(e: ScenarioError) -> crate::error::Error {
+        crate::error::Error::Input(e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -489,7 +489,19 @@ impl Life<'_> {
                 Verdict::NextCodeRequired => {
                     c.next_code_challenges += 1;
                     self.made.challenges += 1;
-                    challenged = true;
+                    if !challenged {
+                        challenged = true;
+                        continue;
+                    }
+                    // Asked for the next code again right after answering (an attacker's guess
+                    // in between took the first challenge): that answer failed, and the user
+                    // goes on to a retry, so challenges cannot chain without bound.
+                    challenged = false;
+                    if attempt == u.retries {
+                        return (Try::Rejected(Rejection::OutOfWindow), submit);
+                    }
+                    attempt += 1;
+                    read = submit + ms(u.retry_delay_s.sample(rng));
                     continue;
                 }
                 Verdict::SyncRequired => {

@@ -9,10 +9,7 @@ use crate::time::Millis;
 use std::collections::VecDeque;
 use std::fmt;
 
-/// What a token shows for a step before T0, and what a malformed typed code becomes: no step
-/// has this code (codes are below 10^digits), so it never matches. One rule everywhere: a
-/// step before T0 has no code (`otpdrift code` refuses it too).
-pub const NO_CODE: u32 = u32::MAX;
+pub use crate::otp::NO_CODE;
 
 /// How a credential's codes are numbered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

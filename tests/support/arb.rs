@@ -62,7 +62,7 @@ pub const SWEEPABLE: &[(&str, &[&str])] = &[
         &["\"rfc6238\"", "\"vip\"", "\"freeipa\""],
     ),
     ("validator.window.back", &["0", "2"]),
-    ("validator.window.ahead", &["0", "3"]),
+    ("validator.window.ahead", &["0", "2"]),
     ("validator.lockout.max_failures", &["0", "3"]),
     ("validator.replay", &["\"none\"", "\"time_forward\""]),
     ("validator.drift", &["\"none\"", "\"steps\""]),

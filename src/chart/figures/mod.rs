@@ -12,6 +12,7 @@ mod tickets;
 use super::axes::*;
 use super::style::*;
 use super::{RunData, WIDTH};
+use crate::results::cells::thousands;
 use crate::results::cells::{get, Secs};
 use crate::results::{CountCells, OffsetCells};
 use crate::time::{format_duration, DAY};

@@ -5,13 +5,13 @@
 //! usable is an error.
 
 use super::replay::{read_secrets, Secret};
-use crate::drift::{analyse, Estimate, Exit, Observation, Settings, SlopeFrom};
+use crate::analyze::{estimate, Estimate, Exit, Observation, Settings, SlopeFrom};
 use crate::error::{Error, Result};
 use crate::export::{self, Folder};
-use crate::results::cells::{Fixed, Time};
-use crate::results::drift::{
-    DriftData, DriftManifest, DriftRow, FleetRow, ObservationRow, Skipped, StepRow, WindowRow,
+use crate::results::analyze::{
+    AnalyzeData, AnalyzeManifest, DriftRow, FleetRow, ObservationRow, Skipped, StepRow, WindowRow,
 };
+use crate::results::cells::{Fixed, Time};
 use crate::results::Writer;
 use crate::time::{
     format_rfc3339, parse_duration, parse_rfc3339, Millis, MAX_INSTANT, MIN_INSTANT,
@@ -143,7 +143,7 @@ struct Analysed {
 pub struct AnalyzeOutcome {
     pub out: PathBuf,
     pub files: usize,
-    pub data: DriftData,
+    pub data: AnalyzeData,
     pub emitted: Option<PathBuf>,
 }
 
@@ -261,7 +261,7 @@ pub fn execute(plan: AnalyzePlan) -> Result<AnalyzeOutcome> {
                         ..settings
                     },
                 };
-                let est = analyse(&mut obs, &mine);
+                let est = estimate(&mut obs, &mine);
                 let ppm_se = est.ppm_se;
                 (
                     Analysed {
@@ -296,7 +296,7 @@ pub fn execute(plan: AnalyzePlan) -> Result<AnalyzeOutcome> {
             .map(|s| format!("{} {} (first: {})", s.rows, s.reason, s.first))
             .collect::<Vec<_>>()
             .join("; ");
-        return Err(Error::input(format!("{file}: nothing to analyse: {why}")));
+        return Err(Error::input(format!("{file}: nothing to analyze: {why}")));
     }
     let now = plan.now;
     let mut pops: Vec<String> = all.iter().map(|a| a.population.clone()).collect();
@@ -346,7 +346,7 @@ pub fn execute(plan: AnalyzePlan) -> Result<AnalyzeOutcome> {
     }
 
     let wall = watch.seconds();
-    let manifest = DriftManifest {
+    let manifest = AnalyzeManifest {
         tool: "otpdrift".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         command: "analyze".into(),
@@ -381,7 +381,7 @@ pub fn execute(plan: AnalyzePlan) -> Result<AnalyzeOutcome> {
     folder.add("fleet.csv", write_rows(&fleet));
     folder.add("window.csv", write_rows(&windows));
     folder.add("drift-observations.csv", write_rows(&observations));
-    let mut data = DriftData {
+    let mut data = AnalyzeData {
         manifest,
         credentials,
         steps,
@@ -390,15 +390,15 @@ pub fn execute(plan: AnalyzePlan) -> Result<AnalyzeOutcome> {
         observations,
     };
     let mut names: Vec<String> = folder.files.iter().map(|f| f.0.clone()).collect();
-    names.extend(crate::export::drift_view_names());
+    names.extend(crate::export::analyze_view_names());
     names.push("manifest.json".into());
     data.manifest.files = names;
     folder.add("manifest.json", data.manifest.to_json());
     // The report and the fitted scenario read the files as written, as a later reader would.
-    let data = DriftData::from_files(&plan.out.display().to_string(), |n| folder.read(n))
+    let data = AnalyzeData::from_files(&plan.out.display().to_string(), |n| folder.read(n))
         .map_err(|e| Error::failed(format!("the analysis does not read back: {e}")))?;
     // Charts are drawn on the same threads (`--threads 1` means one).
-    for (n, b) in pool.install(|| crate::export::drift_views(&data))? {
+    for (n, b) in pool.install(|| crate::export::analyze_views(&data))? {
         folder.add(n, b);
     }
     export::write_folder(&plan.out, plan.force, &folder)

@@ -466,7 +466,7 @@ impl AnalyzePlan {
                     .collect::<Vec<_>>()
                     .join("; ")
             };
-            return Err(Error::input(format!("{file}: nothing to analyse: {why}")));
+            return Err(Error::input(format!("{file}: nothing to analyze: {why}")));
         };
         let now = match &a.now {
             Some(s) => parse_when(s).map_err(|_| {

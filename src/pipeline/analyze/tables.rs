@@ -2,7 +2,7 @@
 //! and the credentials the charts show.
 
 use super::*;
-use crate::drift::{mean_sd, quantile};
+use crate::stats::{mean_sd, quantile};
 
 pub(super) fn share(k: u64, n: u64) -> Option<Fixed<6>> {
     (n > 0).then(|| Fixed(k as f64 / n as f64))

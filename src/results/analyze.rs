@@ -122,7 +122,7 @@ pub struct Skipped {
 
 /// manifest.json of an analysis.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct DriftManifest {
+pub struct AnalyzeManifest {
     pub tool: String,
     pub version: String,
     pub command: String,
@@ -155,7 +155,7 @@ pub struct DriftManifest {
     pub files: Vec<String>,
 }
 
-impl DriftManifest {
+impl AnalyzeManifest {
     pub fn to_json(&self) -> Vec<u8> {
         let mut out = serde_json::to_vec_pretty(self).expect("the manifest serializes");
         out.push(b'\n');
@@ -177,8 +177,8 @@ fn rows<R: serde::de::DeserializeOwned + Serialize + Default>(
 
 /// An analysis folder loaded back: what its charts and report read.
 #[derive(Clone, Debug, Default)]
-pub struct DriftData {
-    pub manifest: DriftManifest,
+pub struct AnalyzeData {
+    pub manifest: AnalyzeManifest,
     pub credentials: Vec<DriftRow>,
     pub steps: Vec<StepRow>,
     pub fleet: Vec<FleetRow>,
@@ -186,7 +186,7 @@ pub struct DriftData {
     pub observations: Vec<ObservationRow>,
 }
 
-/// The files [`DriftData`] reads.
+/// The files [`AnalyzeData`] reads.
 pub const DRIFT_INPUTS: [&str; 6] = [
     "manifest.json",
     "drift.csv",
@@ -196,16 +196,16 @@ pub const DRIFT_INPUTS: [&str; 6] = [
     "drift-observations.csv",
 ];
 
-impl DriftData {
+impl AnalyzeData {
     /// Loads the files through `read` (a folder in memory or on disk).
     pub fn from_files(
         dir: &str,
         read: impl Fn(&str) -> Result<Vec<u8>, String>,
-    ) -> Result<DriftData, FileError> {
+    ) -> Result<AnalyzeData, FileError> {
         let get =
             |name: &str| read(name).map_err(|e| FileError::new(&format!("{dir}/{name}"), 0, 0, e));
         let path = |name: &str| format!("{dir}/{name}");
-        let manifest: DriftManifest =
+        let manifest: AnalyzeManifest =
             serde_json::from_slice(&get("manifest.json")?).map_err(|e| {
                 FileError::new(
                     &path("manifest.json"),
@@ -214,7 +214,7 @@ impl DriftData {
                     e.to_string(),
                 )
             })?;
-        Ok(DriftData {
+        Ok(AnalyzeData {
             manifest,
             credentials: rows(&path("drift.csv"), &get("drift.csv")?)?,
             steps: rows(&path("steps.csv"), &get("steps.csv")?)?,

@@ -1,8 +1,8 @@
 //! report.md of a drift analysis, from the loaded results alone: what to do first (resync,
 //! replace, which window), the fleet, the charts and how the figures were made.
 
+use crate::results::analyze::{AnalyzeData, DriftRow};
 use crate::results::cells::get;
-use crate::results::drift::{DriftData, DriftRow};
 use crate::time::format_duration;
 use std::fmt::Write;
 
@@ -42,7 +42,7 @@ fn list(rows: &[&DriftRow], n: usize, line: impl Fn(&DriftRow) -> String) -> Str
 }
 
 /// report.md; `png` names the PNG charts (else the SVGs).
-pub fn render(d: &DriftData, png: bool) -> String {
+pub fn render(d: &AnalyzeData, png: bool) -> String {
     let m = &d.manifest;
     let mut s = String::new();
     let source = m.inputs.first().map_or("the log", |i| i.0.as_str());

@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::chart::HEIGHT;
+use crate::results::analyze::{AnalyzeManifest, FleetRow, StepRow};
 use crate::results::cells::{Fixed, Time};
-use crate::results::drift::{DriftManifest, FleetRow, StepRow};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
@@ -107,7 +107,7 @@ fn fleet_row(pop: &str, rows: &[&DriftRow]) -> FleetRow {
 
 /// 300 credentials in two populations, a few out of the window, a few stepped, one wild
 /// estimate and a few without a slope; a year of observations of six charted credentials.
-fn fleet() -> DriftData {
+fn fleet() -> AnalyzeData {
     let now = parse_rfc3339(NOW).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let phones = Normal::new(2.5, 4.5).unwrap();
@@ -211,8 +211,8 @@ fn fleet() -> DriftData {
         fleet_row("hardware", &by("hardware")),
         fleet_row("all", &by("all")),
     ];
-    DriftData {
-        manifest: DriftManifest {
+    AnalyzeData {
+        manifest: AnalyzeManifest {
             tool: "otpdrift".into(),
             command: "analyze".into(),
             inputs: vec![("logs/validations-2025.csv".into(), "00".into())],
@@ -223,7 +223,7 @@ fn fleet() -> DriftData {
             edges_s: (-EDGE, EDGE),
             now: NOW.into(),
             credentials: 300,
-            ..DriftManifest::default()
+            ..AnalyzeManifest::default()
         },
         credentials,
         steps,
@@ -234,7 +234,7 @@ fn fleet() -> DriftData {
 }
 
 /// Two charted credentials: one slow to leave (its exit past the panel), one staying.
-fn two_panels() -> DriftData {
+fn two_panels() -> AnalyzeData {
     let mut d = fleet();
     d.observations
         .retain(|o| o.credential == "worst-01" || o.credential == "worst-04");
@@ -269,7 +269,7 @@ fn png_size(bytes: &[u8]) -> (u32, u32) {
     (reader.info().width, reader.info().height)
 }
 
-fn svgs(d: &DriftData) -> Vec<String> {
+fn svgs(d: &AnalyzeData) -> Vec<String> {
     render_all(d, Format::Svg)
         .unwrap()
         .into_iter()
@@ -367,7 +367,7 @@ fn the_figures_say_what_they_show() {
 
 #[test]
 fn an_empty_analysis_draws_no_data_panels() {
-    let d = DriftData::default();
+    let d = AnalyzeData::default();
     let files = render_all(&d, Format::Both).unwrap();
     assert_eq!(files.len(), 8);
     for (name, bytes) in &files {
@@ -380,7 +380,7 @@ fn an_empty_analysis_draws_no_data_panels() {
     assert!(s[1].contains("No credential has a frequency estimate (ppm)"));
     assert!(s[2].contains("No credentials in this analysis"));
     assert!(s[3].contains("No credential has both an offset now and a ppm"));
-    for (svg, (stem, _)) in s.iter().zip(DRIFT_FIGURES) {
+    for (svg, (stem, _)) in s.iter().zip(ANALYZE_FIGURES) {
         assert!(svg.contains(title(stem)));
         assert!(!svg.contains("NaN"));
     }
@@ -452,7 +452,7 @@ fn ranges_ticks_and_clipping() {
     );
 }
 
-/// `OTPDRIFT_DRIFT_CHARTS=/tmp/drift-charts cargo test --lib chart::drift` writes the
+/// `OTPDRIFT_DRIFT_CHARTS=/tmp/drift-charts cargo test --lib chart::analyze` writes the
 /// synthetic fleet's charts there to look at.
 #[test]
 fn writes_the_charts_when_asked() {
@@ -463,7 +463,7 @@ fn writes_the_charts_when_asked() {
     for (name, bytes) in render_all(&fleet(), Format::Both).unwrap() {
         std::fs::write(format!("{dir}/{name}"), bytes).unwrap();
     }
-    for (name, bytes) in render_all(&DriftData::default(), Format::Png).unwrap() {
+    for (name, bytes) in render_all(&AnalyzeData::default(), Format::Png).unwrap() {
         std::fs::write(format!("{dir}/empty_{name}"), bytes).unwrap();
     }
     for (name, bytes) in render_all(&two_panels(), Format::Png).unwrap() {

@@ -1,12 +1,13 @@
-//! Drift charts, drawn from a loaded analysis ([`DriftData`]) alone: the worst credentials'
+//! Drift charts, drawn from a loaded analysis ([`AnalyzeData`]) alone: the worst credentials'
 //! observations with their fits and predicted exits, the fleet's frequency errors, the
 //! timeline of predicted window exits, and offset now against frequency error.
 
 use super::axes::{date, date_label, date_ticks, days_between};
-use super::style::{bold, colour_index, e, font, house, thousands, ticked, Areas, GREY, R};
+use super::style::{bold, colour_index, e, font, house, ticked, Areas, GREY, R};
 use super::{register_fonts, Format, WIDTH};
+use crate::results::analyze::{AnalyzeData, DriftRow, ObservationRow};
 use crate::results::cells::get;
-use crate::results::drift::{DriftData, DriftRow, ObservationRow};
+use crate::results::cells::thousands;
 use crate::time::{month_floor, next_month, parse_rfc3339, Millis, DAY};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -14,7 +15,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::collections::BTreeMap;
 
 /// The drift charts: (file stem, title), in the order they are written.
-pub const DRIFT_FIGURES: [(&str, &str); 4] = [
+pub const ANALYZE_FIGURES: [(&str, &str); 4] = [
     ("drift_worst", "Clock drift of the worst credentials"),
     ("drift_ppm", "Clock frequency error across the fleet"),
     ("drift_exits", "Predicted exits from the validation window"),
@@ -35,11 +36,11 @@ const RED: RGBColor = RGBColor(200, 30, 30);
 const INK: RGBColor = RGBColor(35, 35, 35);
 
 /// Every drift chart in the requested formats: (file name, bytes).
-pub fn render_all(d: &DriftData, format: Format) -> Result<Vec<(String, Vec<u8>)>, String> {
+pub fn render_all(d: &AnalyzeData, format: Format) -> Result<Vec<(String, Vec<u8>)>, String> {
     register_fonts();
     let c = Ctx::new(d);
     super::in_parallel(
-        &DRIFT_FIGURES,
+        &ANALYZE_FIGURES,
         format,
         |(stem, _)| stem,
         |&(stem, _)| super::png_of(|root| draw(stem, &c, root)),
@@ -57,7 +58,7 @@ fn draw<DB: DrawingBackend>(stem: &str, c: &Ctx, root: &DrawingArea<DB, Shift>) 
 }
 
 fn title(stem: &str) -> &'static str {
-    DRIFT_FIGURES
+    ANALYZE_FIGURES
         .iter()
         .find(|f| f.0 == stem)
         .map_or("", |f| f.1)
@@ -66,14 +67,14 @@ fn title(stem: &str) -> &'static str {
 /// What every figure needs besides the rows: the instant "now" is, the populations in a
 /// fixed order (so each keeps its colour across the figures) and the window's edges.
 struct Ctx<'a> {
-    d: &'a DriftData,
+    d: &'a AnalyzeData,
     now: Millis,
     pops: Vec<String>,
     edges: (f64, f64),
 }
 
 impl<'a> Ctx<'a> {
-    fn new(d: &'a DriftData) -> Ctx<'a> {
+    fn new(d: &'a AnalyzeData) -> Ctx<'a> {
         let mut pops: Vec<String> = d
             .fleet
             .iter()

@@ -82,7 +82,7 @@ pub(super) fn count_ticks(max: f64, n: usize) -> Vec<f64> {
 }
 
 pub(super) fn quantile(sorted: &[f64], q: f64) -> f64 {
-    crate::drift::quantile(sorted, q).unwrap_or(f64::NAN)
+    crate::stats::quantile(sorted, q).unwrap_or(f64::NAN)
 }
 
 /// The 1st to 99th percentile range, widened by 8% of its width on each side: a handful of

@@ -3,13 +3,13 @@
 
 use crate::chart::{self, Format};
 use crate::error::{Error, Result};
+use crate::results::analyze::{AnalyzeData, DriftRow};
 use crate::results::cells::get;
-use crate::results::drift::{DriftData, DriftRow};
 use std::fmt::Write;
 
-/// The names of the files [`drift_views`] renders.
-pub fn drift_view_names() -> Vec<String> {
-    let mut v: Vec<String> = chart::drift::DRIFT_FIGURES
+/// The names of the files [`analyze_views`] renders.
+pub fn analyze_view_names() -> Vec<String> {
+    let mut v: Vec<String> = chart::analyze::ANALYZE_FIGURES
         .iter()
         .flat_map(|f| [format!("{}.png", f.0), format!("{}.svg", f.0)])
         .collect();
@@ -18,12 +18,12 @@ pub fn drift_view_names() -> Vec<String> {
 }
 
 /// Charts and report.md of an analysis.
-pub fn drift_views(d: &DriftData) -> Result<Vec<(String, Vec<u8>)>> {
-    let mut files = chart::drift::render_all(d, Format::Both)
+pub fn analyze_views(d: &AnalyzeData) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut files = chart::analyze::render_all(d, Format::Both)
         .map_err(|e| Error::failed(format!("drawing charts: {e}")))?;
     files.push((
         "report.md".into(),
-        crate::report::drift::render(d, true).into_bytes(),
+        crate::report::analyze::render(d, true).into_bytes(),
     ));
     Ok(files)
 }
@@ -48,7 +48,7 @@ fn plain(s: &str) -> String {
 }
 
 fn mean_sd(v: &[f64]) -> (f64, f64) {
-    crate::drift::mean_sd(v).unwrap_or((0.0, 0.0))
+    crate::stats::mean_sd(v).unwrap_or((0.0, 0.0))
 }
 
 /// A normal law in TOML (a fixed value when it has no spread), with `unit` after numbers.
@@ -75,7 +75,7 @@ fn normal(mean: f64, sd: f64, unit: &str) -> String {
 /// normal laws (the ppm spread with the estimates' noise taken out), manual changes and
 /// whole-hour mistakes at the rates seen; everything else is an ideal clock, so what is
 /// simulated is what was measured.
-pub fn fitted_scenario(d: &DriftData, name: &str) -> Result<String> {
+pub fn fitted_scenario(d: &AnalyzeData, name: &str) -> Result<String> {
     let m = &d.manifest;
     let mut pops: Vec<&str> = d
         .credentials
