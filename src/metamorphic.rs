@@ -91,8 +91,9 @@ proptest! {
             let ((_, trace), log) = audit::recording(|| {
                 sim::simulate_token(&sc, &buckets, pop, i, &mut tally, true)
             });
-            let mut c = crate::metrics::Counts::default();
-            tally.buckets.iter().for_each(|b| c.add(b));
+            let mut user = Tally { pops: vec![tally] };
+            user.settle();
+            let c = user.pops[0].total;
             prop_assert_eq!(log.len() as u64, c.logins, "user {} counts every login once", i);
             let attempts: u64 = log.iter().map(|l| l.made.attempts).sum();
             prop_assert_eq!(attempts, c.attempts, "user {}: every attempt belongs to a login", i);

@@ -470,7 +470,7 @@ impl Life<'_> {
                 Some(Resync::NextCode) => c.next_code_succeeded += 1,
                 None => {}
             }
-            let rejection = match d.verdict {
+            let counted = match d.verdict {
                 Verdict::Accepted => {
                     c.accepted += 1;
                     cr.rec.accepted += 1;
@@ -494,15 +494,10 @@ impl Life<'_> {
                         continue;
                     }
                     // Asked for the next code again right after answering (an attacker's guess
-                    // in between took the first challenge): that answer failed, and the user
-                    // goes on to a retry, so challenges cannot chain without bound.
-                    challenged = false;
-                    if attempt == u.retries {
-                        return (Try::Rejected(Rejection::OutOfWindow), submit);
-                    }
-                    attempt += 1;
-                    read = submit + ms(u.retry_delay_s.sample(rng));
-                    continue;
+                    // in between took the first challenge): that answer failed, counted as the
+                    // challenge it got, and the user goes on to a retry, so challenges cannot
+                    // chain without bound.
+                    None
                 }
                 Verdict::SyncRequired => {
                     // VIP error 4923: the user is asked for two consecutive codes at once.
@@ -518,25 +513,25 @@ impl Life<'_> {
                         Err(f) => count_sync_failure(c, f),
                     }
                     read = at;
-                    Rejection::OutOfWindow
+                    Some(Rejection::OutOfWindow)
                 }
-                Verdict::NoMatch if typed => Rejection::Typo,
-                Verdict::NoMatch => Rejection::OutOfWindow,
-                Verdict::Replay => Rejection::Replay,
-                Verdict::Locked => Rejection::Locked,
+                Verdict::NoMatch if typed => Some(Rejection::Typo),
+                Verdict::NoMatch => Some(Rejection::OutOfWindow),
+                Verdict::Replay => Some(Rejection::Replay),
+                Verdict::Locked => Some(Rejection::Locked),
             };
             challenged = false;
-            match rejection {
-                Rejection::OutOfWindow => c.rejected_out_of_window += 1,
-                Rejection::Replay => c.rejected_replay += 1,
-                Rejection::Locked => c.rejected_locked += 1,
-                Rejection::Typo => c.rejected_typo += 1,
-                Rejection::Dead => c.rejected_dead += 1,
+            if let Some(r) = counted {
+                match r {
+                    Rejection::OutOfWindow => c.rejected_out_of_window += 1,
+                    Rejection::Replay => c.rejected_replay += 1,
+                    Rejection::Locked => c.rejected_locked += 1,
+                    Rejection::Typo => c.rejected_typo += 1,
+                    Rejection::Dead => c.rejected_dead += 1,
+                }
+                self.cred.rec.first_rejection.get_or_insert((submit, r));
             }
-            self.cred
-                .rec
-                .first_rejection
-                .get_or_insert((submit, rejection));
+            let rejection = counted.unwrap_or(Rejection::OutOfWindow);
             // Retrying a locked account only feeds the lock.
             if rejection == Rejection::Locked || attempt == u.retries {
                 return (Try::Rejected(rejection), read);
@@ -755,12 +750,11 @@ impl<'a> Life<'a> {
             return None;
         }
         debug_assert!(t >= self.last_seen, "a login starts after every request");
-        let b = bt;
-        tally.buckets[b].logins += 1;
+        tally.buckets[bt].logins += 1;
         self.logins.0 += 1;
         if let Some(w) = self.waiting_until {
             if t < w {
-                tally.buckets[b].logins_without_token += 1;
+                tally.buckets[bt].logins_without_token += 1;
                 audit::login(self.index, t, t, audit::Made::default(), false);
                 return None;
             }
@@ -768,7 +762,7 @@ impl<'a> Life<'a> {
         }
         // A login made with this credential (not one while waiting for it).
         self.cred.rec.logins += 1;
-        Some((t, b))
+        Some((t, bt))
     }
 
     /// The rest of the user's `n`-th scheduled login, started at `t` in bucket `b` with the
