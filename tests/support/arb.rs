@@ -1,7 +1,7 @@
 //! Random scenarios for the metamorphic tests, shared by the unit tests (`src/metamorphic.rs`)
 //! and the integration test: every section varied (run, validator, each population's token,
-//! clock, battery, user and recovery, attack), with a sweep over random paths from every
-//! section.
+//! clock and its events, battery, user and recovery, attack), with a sweep over random paths
+//! from every section.
 
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
@@ -71,6 +71,10 @@ pub const SWEEPABLE: &[(&str, &[&str])] = &[
         &["\"0s\"", "\"50s\"", "\"-100s\""],
     ),
     ("population[0].clock.drift_ppm", &["0", "40"]),
+    (
+        "population[0].clock.events.manual_change.rate_per_year",
+        &["0", "20"],
+    ),
     ("population[0].token.digits", &["6", "8"]),
     ("population[0].token.step", &["\"30s\"", "\"60s\""]),
     ("population[0].battery.enabled", &["true", "false"]),
@@ -97,12 +101,15 @@ fn population(i: usize, totp_only: bool) -> impl Strategy<Value = String> {
         (0.3f64..30.0, 0u32..4, select(vec!["20s", "2m", "10m"])),
         (select(vec!["0s", "3s", "12s"]), 0.0f64..0.2, select(vec![0.0f64, 0.3])),
         (any::<bool>(), select(vec![0.0f64, 0.5, 1.0])),
+        (select(vec![0.0f64, 6.0, 30.0]), select(vec![0.0f64, 4.0, 12.0]), select(vec![0.0f64, 3.0])),
     )
         .prop_map(
-            move |((kind, digits, step), (sd_s, ppm), (battery, years), user, typing, rec)| {
+            move |((kind, digits, step), (sd_s, ppm), (battery, years), user, typing, rec, events)| {
                 let (logins, retries, retry_delay) = user;
                 let (delay, typo, push) = typing;
                 let (recovery, resync) = rec;
+                // Clock events: hand-set clocks, time-zone mistakes, trips into the future.
+                let (manual, zone, trip) = events;
                 let token = if kind == "hotp" {
                     format!("{{ kind = \"hotp\", digits = {digits}, unsent_presses_per_day = 0.3 }}")
                 } else {
@@ -111,7 +118,10 @@ fn population(i: usize, totp_only: bool) -> impl Strategy<Value = String> {
                 format!(
                     "[[population]]\nname = \"p{i}\"\ntoken = {token}\n\
                      clock = {{ initial_offset = {{ dist = \"normal\", mean = \"0s\", sd = \"{sd_s}s\" }}, \
-                     drift_ppm = {{ dist = \"normal\", mean = 0, sd = {ppm} }} }}\n\
+                     drift_ppm = {{ dist = \"normal\", mean = 0, sd = {ppm} }}, \
+                     events = {{ manual_change = {{ rate_per_year = {manual} }}, \
+                     timezone_error = {{ rate_per_year = {zone}, corrected_after = \"1d\" }}, \
+                     future_trip = {{ rate_per_year = {trip}, amount = \"25m\", back_after = \"2h\" }} }} }}\n\
                      battery = {{ enabled = {battery}, life_years = {years} }}\n\
                      recovery = {{ enabled = {recovery}, resync_probability = {resync} }}\n\
                      user = {{ logins_per_day = {logins:.3}, retries = {retries}, retry_delay = \"{retry_delay}\", \
