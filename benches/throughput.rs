@@ -120,14 +120,20 @@ fn sweep_point(c: &mut Criterion) {
 /// simulation (reading the scenario, the tables, 12 charts in PNG and SVG, the report, and
 /// writing the folder). The goal is under 50 ms (docs/scale.md).
 fn fixed_cost(c: &mut Criterion) {
-    use otpdrift::pipeline::{run, ScenarioInput, Silent};
+    use otpdrift::pipeline::{run, Output, Silent, Source};
     let dir = std::env::temp_dir().join(format!("otpdrift-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary folder");
     let path = dir.join("one.toml");
     std::fs::write(&path, FLEET.replace("tokens = 200", "tokens = 1")).expect("scenario written");
-    let input = ScenarioInput::load(&path, &[]).expect("valid bench scenario");
-    let plan =
-        run::RunPlan::new(input, Some(dir.join("out")), None, Some(1), true).expect("a run plan");
+    let plan = run::RunPlan::new(run::RunRequest {
+        output: Output {
+            out: Some(dir.join("out")),
+            force: true,
+        },
+        threads: Some(1),
+        ..run::RunRequest::new(Source::File(path))
+    })
+    .expect("a run plan");
     let mut g = c.benchmark_group("fixed");
     g.sample_size(20);
     g.bench_function("one_token_whole_run_one_thread", |b| {

@@ -1,12 +1,11 @@
 //! The `otpdrift` binary: parses argv, runs the library, prints errors, sets the exit status.
 
-use clap::Parser;
-use otpdrift::cli::{main_with, Cli};
+use otpdrift::cli::{main_with, parse};
 use std::io::Write;
 
 fn main() {
     stop_cleanly_on_signals();
-    let cli = Cli::parse();
+    let cli = parse();
     if let Err(e) = main_with(cli) {
         // A closed or full stderr is no reason to panic: the status still says it failed.
         let _ = writeln!(std::io::stderr(), "error: {e}");

@@ -170,8 +170,29 @@ pub fn bytes(x: f64) -> String {
     }
 }
 
+/// What the user asked of `check`.
+#[derive(Clone, Debug)]
+pub struct CheckRequest {
+    pub scenario: std::path::PathBuf,
+    pub sets: Vec<crate::scenario::Override>,
+}
+
+/// A checked `check`: the scenario, read and valid.
+pub struct CheckPlan {
+    pub input: ScenarioInput,
+}
+
+impl CheckPlan {
+    pub fn new(r: CheckRequest) -> Result<CheckPlan> {
+        Ok(CheckPlan {
+            input: ScenarioInput::load(&r.scenario, &r.sets)?,
+        })
+    }
+}
+
 /// The text `check` prints: the resolved scenario (itself a valid scenario) and the estimate.
-pub fn execute(input: &ScenarioInput) -> Result<String> {
+pub fn execute(plan: &CheckPlan) -> Result<String> {
+    let input = &plan.input;
     let sc = &input.scenario;
     // Every setting of a sweep must be a valid scenario too.
     let points = if sc.sweep.is_empty() {

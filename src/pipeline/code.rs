@@ -14,36 +14,45 @@ pub struct CodePlan {
     pub counter: u64,
 }
 
+/// What the user asked of `code`.
+#[derive(Clone, Debug)]
+pub struct CodeRequest {
+    /// The shared secret in Base32.
+    pub secret: String,
+    /// RFC 3339 time or Unix seconds (None: `now`).
+    pub time: Option<String>,
+    /// An HOTP counter instead of a time.
+    pub counter: Option<u64>,
+    pub digits: u32,
+    /// The TOTP step in seconds, and its epoch T0 in Unix seconds.
+    pub step: u32,
+    pub t0: i64,
+    pub algorithm: Algorithm,
+    /// The wall clock, for a request without a time.
+    pub now: Millis,
+}
+
 impl CodePlan {
-    /// From the flags: a Base32 secret, and a counter or a time (RFC 3339 or Unix seconds;
-    /// None: `now`).
-    pub fn new(
-        secret: &str,
-        time: Option<&str>,
-        counter: Option<u64>,
-        now: Millis,
-        (digits, step, t0): (u32, u32, i64),
-        algorithm: Algorithm,
-    ) -> Result<CodePlan> {
-        let key = decode_base32(secret).map_err(|e| Error::input(format!("--secret: {e}")))?;
-        let counter = match counter {
+    pub fn new(r: CodeRequest) -> Result<CodePlan> {
+        let key = decode_base32(&r.secret).map_err(|e| Error::input(format!("--secret: {e}")))?;
+        let counter = match r.counter {
             Some(c) => c,
             None => {
-                let t = match time {
+                let t = match &r.time {
                     Some(s) => {
                         parse_time_arg(s).map_err(|e| Error::input(format!("--time: {e}")))?
                     }
-                    None => now,
+                    None => r.now,
                 };
-                let s = totp_step(t.div_euclid(1000), t0, step);
+                let s = totp_step(t.div_euclid(1000), r.t0, r.step);
                 u64::try_from(s)
                     .map_err(|_| Error::input("--time: before T0, there is no TOTP step"))?
             }
         };
         Ok(CodePlan {
             key,
-            algorithm,
-            digits,
+            algorithm: r.algorithm,
+            digits: r.digits,
             counter,
         })
     }

@@ -4,7 +4,7 @@
 
 use super::run::{render, RunOutcome, Shard, TokensStream};
 use super::sweep::{choose, recommendation, SweepOutcome, Target, Verdict};
-use super::Progress;
+use super::{Output, Progress};
 use crate::chart::Format;
 use crate::error::{Error, Result};
 use crate::export::{Staged, TokensCsv};
@@ -16,18 +16,53 @@ use crate::sim::RunResult;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
-/// The flags of `otpdrift merge`.
-#[derive(clap::Args, Debug)]
-pub struct MergeArgs {
+/// What the user asked of `merge`.
+#[derive(Clone, Debug)]
+pub struct MergeRequest {
     /// The shard folders, in any order: all N of one `run --shard K/N` (or `sweep --shard`).
-    #[arg(required = true, num_args = 1..)]
     pub shards: Vec<PathBuf>,
-    /// Results folder (default: results/<run.name>).
-    #[arg(long)]
+    pub output: Output,
+}
+
+/// What the shards hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Run,
+    Sweep,
+}
+
+/// A checked `merge`: the shards (what they hold read from the first one's manifest) and where
+/// to write. Each shard is read and checked in full when merged.
+#[derive(Clone, Debug)]
+pub struct MergePlan {
+    pub shards: Vec<PathBuf>,
+    pub kind: Kind,
     pub out: Option<PathBuf>,
-    /// Replace an existing results folder.
-    #[arg(long)]
     pub force: bool,
+}
+
+impl MergePlan {
+    pub fn new(r: MergeRequest) -> Result<MergePlan> {
+        let Some(first) = r.shards.first() else {
+            return Err(Error::input(
+                "merge: expected the shard folders of one `run --shard K/N` or `sweep --shard K/N`, found none",
+            ));
+        };
+        let manifest = read_manifest(
+            &shown(first, "manifest.json"),
+            &read(first, "manifest.json")?,
+        )?;
+        Ok(MergePlan {
+            kind: if manifest.command == "sweep" {
+                Kind::Sweep
+            } else {
+                Kind::Run
+            },
+            shards: r.shards,
+            out: r.output.out,
+            force: r.output.force,
+        })
+    }
 }
 
 /// One shard folder, read and checked.
@@ -47,15 +82,11 @@ fn read(dir: &Path, file: &str) -> Result<Vec<u8>> {
 }
 
 /// Merges the shards; returns what to print.
-pub fn execute(args: &MergeArgs, progress: &dyn Progress) -> Result<String> {
-    let first = read_manifest(
-        &shown(&args.shards[0], "manifest.json"),
-        &read(&args.shards[0], "manifest.json")?,
-    )?;
-    if first.command == "sweep" {
-        return Ok(merge_sweeps(args)?.summary_text());
-    }
-    Ok(merge_runs(args, progress)?.summary_text())
+pub fn execute(plan: &MergePlan, progress: &dyn Progress) -> Result<String> {
+    Ok(match plan.kind {
+        Kind::Sweep => merge_sweeps(plan)?.summary_text(),
+        Kind::Run => merge_runs(plan, progress)?.summary_text(),
+    })
 }
 
 /// One `sweep --shard` folder, read and checked.
@@ -70,9 +101,9 @@ struct SweepPart {
 /// Merges `sweep --shard` folders into the whole sweep's folder: the tables joined in point
 /// order (each point was simulated whole by one shard, so its rows are the unsharded rows),
 /// then the recommendation, charts and report of the whole.
-pub fn merge_sweeps(args: &MergeArgs) -> Result<SweepOutcome> {
+pub fn merge_sweeps(plan: &MergePlan) -> Result<SweepOutcome> {
     let mut parts = Vec::new();
-    for dir in &args.shards {
+    for dir in &plan.shards {
         let file = shown(dir, "manifest.json");
         let manifest = read_manifest(&file, &read(dir, "manifest.json")?)?;
         let facts = match &manifest.facts {
@@ -170,7 +201,7 @@ pub fn merge_sweeps(args: &MergeArgs) -> Result<SweepOutcome> {
             }
         }
     }
-    let (sc, out) = scenario_and_out(args, &base.dir, &base.manifest)?;
+    let (sc, out) = scenario_and_out(plan, &base.dir, &base.manifest)?;
     let mut table = SweepTable {
         params: base.table.params.clone(),
         lines: Vec::new(),
@@ -213,7 +244,7 @@ pub fn merge_sweeps(args: &MergeArgs) -> Result<SweepOutcome> {
         ..base.facts.clone()
     });
     let (folder, data) = super::sweep::render(&sc, &table, text, &mut manifest, true)?;
-    crate::export::write_folder(&out, args.force, &folder)?;
+    crate::export::write_folder(&out, plan.force, &folder)?;
     Ok(SweepOutcome {
         data,
         manifest,
@@ -225,16 +256,13 @@ pub fn merge_sweeps(args: &MergeArgs) -> Result<SweepOutcome> {
 /// The recorded scenario of the first shard and the folder to write, which may not be one of
 /// the shards.
 fn scenario_and_out(
-    args: &MergeArgs,
+    plan: &MergePlan,
     first: &Path,
     manifest: &Manifest,
 ) -> Result<(crate::scenario::Scenario, PathBuf)> {
     let sc = recorded_scenario(&shown(first, "manifest.json"), manifest)?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| super::default_out(&sc.run.name, args.force));
-    for d in &args.shards {
+    let out = (plan.out.clone()).unwrap_or_else(|| super::default_out(&sc.run.name, plan.force));
+    for d in &plan.shards {
         if same_path(&out, d) {
             return Err(Error::input(format!(
                 "--out {}: is one of the shards being merged; write the whole result elsewhere",
@@ -246,9 +274,9 @@ fn scenario_and_out(
 }
 
 /// Merges `run --shard` folders into the whole run's folder.
-pub fn merge_runs(args: &MergeArgs, progress: &dyn Progress) -> Result<RunOutcome> {
+pub fn merge_runs(plan: &MergePlan, progress: &dyn Progress) -> Result<RunOutcome> {
     let mut parts = Vec::new();
-    for dir in &args.shards {
+    for dir in &plan.shards {
         let file = shown(dir, "manifest.json");
         let manifest = read_manifest(&file, &read(dir, "manifest.json")?)?;
         if manifest.command != "run" {
@@ -304,8 +332,8 @@ pub fn merge_runs(args: &MergeArgs, progress: &dyn Progress) -> Result<RunOutcom
             "tokens {next}..{fleet} of {fleet} are in none of the folders given; pass every shard"
         )));
     }
-    let (sc, out) = scenario_and_out(args, &base.dir, &base.manifest)?;
-    let staged = Staged::begin(&out, args.force)?;
+    let (sc, out) = scenario_and_out(plan, &base.dir, &base.manifest)?;
+    let staged = Staged::begin(&out, plan.force)?;
     progress.start(fleet, &sc.run.name);
     let names = sc.population_names();
     let mut outside = vec![TokensStream::FILE.to_string()];

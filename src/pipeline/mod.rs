@@ -1,7 +1,8 @@
 //! The commands' pipelines: each module owns one command's whole job, from a checked plan to
-//! the files written and the facts the terminal shows. The CLI turns flags into plans, calls a
-//! pipeline and prints what it returns; nothing here touches the terminal except through
-//! [`Progress`].
+//! the files written and the facts the terminal shows. Every pipeline is entered the same way:
+//! the face fills a plain `*Request` (what the user asked, no clap here), `*Plan::new` reads and
+//! checks it, and `execute` does the work and returns what to print; nothing here touches the
+//! terminal except through [`Progress`].
 
 pub mod analyze;
 pub mod check;
@@ -41,6 +42,47 @@ impl Progress for Silent {
     fn start(&self, _: u64, _: &str) {}
     fn advance(&self, _: u64) {}
     fn finish(&self) {}
+}
+
+/// Where a command writes: `--out` (None: the command's default name) and whether an existing
+/// result may be replaced (`--force`).
+#[derive(Clone, Debug, Default)]
+pub struct Output {
+    pub out: Option<std::path::PathBuf>,
+    pub force: bool,
+}
+
+/// Where a simulation's scenario comes from.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// A scenario file (TOML).
+    File(std::path::PathBuf),
+    /// The scenario a `run`'s manifest.json recorded (`run --from-manifest`).
+    Manifest(std::path::PathBuf),
+    /// A scenario already read (library callers, benches).
+    Input(Box<ScenarioInput>),
+}
+
+impl Source {
+    /// The scenario with `sets` (and `--mode`) applied, and the shard a manifest recorded.
+    fn load(
+        self,
+        mut sets: Vec<Override>,
+        mode: Option<&str>,
+    ) -> Result<(ScenarioInput, Option<String>)> {
+        if let Some(m) = mode {
+            sets.push(mode_override(m)?);
+        }
+        match self {
+            Source::File(p) => Ok((ScenarioInput::load(&p, &sets)?, None)),
+            Source::Manifest(p) => ScenarioInput::from_manifest(&p, &sets),
+            Source::Input(i) if sets.is_empty() => Ok((*i, None)),
+            Source::Input(i) => {
+                let all = [i.sets, sets].concat();
+                Ok((ScenarioInput::from_text(&i.file, i.text, &all)?, None))
+            }
+        }
+    }
 }
 
 /// A scenario file as read, and the scenario with its `--set` overrides applied: the input of

@@ -5,13 +5,32 @@ use crate::chart::Format;
 use crate::error::Result;
 use crate::export::{self, Charts, Exporter, Folder, Report};
 use crate::results::RunData;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-/// A checked `plot`: the folder and the formats to draw.
+/// What the user asked of `plot`.
 #[derive(Clone, Debug)]
+pub struct PlotRequest {
+    /// A results folder written by `run`.
+    pub dir: PathBuf,
+    pub format: Format,
+}
+
+/// A checked `plot`: the folder, loaded and checked, and the formats to draw.
 pub struct PlotPlan {
     pub dir: PathBuf,
     pub format: Format,
+    data: RunData,
+}
+
+impl PlotPlan {
+    /// Loads the folder; refused unless all of it reads.
+    pub fn new(r: PlotRequest) -> Result<PlotPlan> {
+        Ok(PlotPlan {
+            data: RunData::load(&r.dir)?,
+            dir: r.dir,
+            format: r.format,
+        })
+    }
 }
 
 /// The files `plot` would write for loaded results.
@@ -22,25 +41,27 @@ pub fn render(data: &RunData, format: Format) -> Result<Folder> {
     Ok(folder)
 }
 
-/// Loads, draws and replaces the charts and report; returns the number of files written.
+/// Draws and replaces the charts and report; returns the number of files written.
 pub fn execute(plan: &PlotPlan) -> Result<usize> {
-    let data = load(&plan.dir)?;
-    let folder = render(&data, plan.format)?;
+    let folder = render(&plan.data, plan.format)?;
     export::write_into(&plan.dir, &folder)?;
     Ok(folder.len())
-}
-
-/// A run folder, loaded and checked.
-pub fn load(dir: &Path) -> Result<RunData> {
-    Ok(RunData::load(dir)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::run::{execute as run, RunPlan};
-    use crate::pipeline::{ScenarioInput, Silent};
+    use crate::pipeline::run::{execute as run, RunPlan, RunRequest};
+    use crate::pipeline::{Output, ScenarioInput, Silent, Source};
     use std::fs;
+    use std::path::Path;
+
+    fn plot_of(dir: &Path, format: Format) -> Result<usize> {
+        execute(&PlotPlan::new(PlotRequest {
+            dir: dir.to_path_buf(),
+            format,
+        })?)
+    }
 
     const SMALL: &str = "[run]\nname = \"p\"\nhorizon = \"90d\"\ntokens = 30\nseed = 2\n\
         [[population]]\nname = \"hard\"\nshare = 0.6\ntoken = { kind = \"hardware\" }\n\
@@ -53,7 +74,15 @@ mod tests {
         let input = ScenarioInput::from_text("p.toml", SMALL.to_string(), &[]).unwrap();
         let dir = base.join("p");
         run(
-            &RunPlan::new(input, Some(dir.clone()), None, Some(1), false).unwrap(),
+            &RunPlan::new(RunRequest {
+                output: Output {
+                    out: Some(dir.clone()),
+                    force: false,
+                },
+                threads: Some(1),
+                ..RunRequest::new(Source::Input(Box::new(input)))
+            })
+            .unwrap(),
             &Silent,
         )
         .unwrap();
@@ -78,11 +107,7 @@ mod tests {
     #[test]
     fn plot_redraws_the_run_byte_for_byte() {
         let (dir, before) = folder("same");
-        let n = execute(&PlotPlan {
-            dir: dir.clone(),
-            format: Format::Both,
-        })
-        .unwrap();
+        let n = plot_of(&dir, Format::Both).unwrap();
         assert_eq!(n, 13, "six charts in two formats and the report");
         assert_eq!(snapshot(&dir), before);
         fs::remove_dir_all(dir.parent().unwrap()).unwrap();
@@ -96,12 +121,7 @@ mod tests {
             let text = fs::read_to_string(&p).unwrap();
             fs::write(&p, f(&text)).unwrap();
         };
-        let plot = || {
-            execute(&PlotPlan {
-                dir: dir.clone(),
-                format: Format::Both,
-            })
-        };
+        let plot = || plot_of(&dir, Format::Both);
         let d = dir.display();
         // A cell that is not a number.
         edit("summary.csv", &|t| {
@@ -139,11 +159,7 @@ mod tests {
         let (dir2, _) = folder("empty-ts");
         fs::write(dir2.join("timeseries.csv"), "").unwrap();
         let before = snapshot(&dir2);
-        let e = execute(&PlotPlan {
-            dir: dir2.clone(),
-            format: Format::Both,
-        })
-        .unwrap_err();
+        let e = plot_of(&dir2, Format::Both).unwrap_err();
         assert_eq!(
             e.to_string(),
             format!(
@@ -160,11 +176,7 @@ mod tests {
         let all = lines.remove(3);
         lines.push(all);
         fs::write(&p, lines.join("\n") + "\n").unwrap();
-        let e = execute(&PlotPlan {
-            dir: dir3.clone(),
-            format: Format::Svg,
-        })
-        .unwrap_err();
+        let e = plot_of(&dir3, Format::Svg).unwrap_err();
         assert!(
             e.to_string().starts_with(&format!(
                 "{}/lifetime.csv:4:1: column `bucket_start`: expected `2026-01-01T00:00:00Z` (one row per bucket and population",

@@ -473,43 +473,59 @@ impl ReplayOutcome {
     }
 }
 
-/// Reads the inputs of a replay.
-pub fn plan(
-    attempts: &Path,
-    secrets: &Path,
-    validator: ValidatorConfig,
-    out: Option<PathBuf>,
-    force: bool,
-) -> Result<ReplayPlan> {
-    let read = |p: &Path, what: &str| {
-        std::fs::read(p)
-            .map_err(|e| Error::input(format!("cannot read {what} {}: {e}", p.display())))
-    };
-    if let Some(o) = &out {
-        // --force replaces the output, never an input.
-        let same = |p: &Path| match (std::fs::canonicalize(o), std::fs::canonicalize(p)) {
-            (Ok(a), Ok(b)) => a == b,
-            _ => false,
+/// What the user asked of `replay`.
+#[derive(Clone, Debug)]
+pub struct ReplayRequest {
+    /// The attempt log (CSV).
+    pub attempts: PathBuf,
+    /// The credentials' secrets (CSV or PSKC).
+    pub secrets: PathBuf,
+    /// A validator preset (default rfc6238).
+    pub preset: Option<String>,
+    /// A TOML file with a `[validator]` table.
+    pub validator: Option<PathBuf>,
+    /// Validator overrides (`validator.PATH=VALUE`).
+    pub sets: Vec<Override>,
+    /// The decisions' file (None: standard output).
+    pub output: crate::pipeline::Output,
+}
+
+impl ReplayPlan {
+    /// Reads the validator, the secrets and the attempts.
+    pub fn new(r: ReplayRequest) -> Result<ReplayPlan> {
+        let validator = validator_from(r.validator.as_deref(), r.preset.as_deref(), &r.sets)?;
+        let (attempts, secrets, out, force) =
+            (&r.attempts, &r.secrets, r.output.out, r.output.force);
+        let read = |p: &Path, what: &str| {
+            std::fs::read(p)
+                .map_err(|e| Error::input(format!("cannot read {what} {}: {e}", p.display())))
         };
-        if same(attempts) || same(secrets) {
-            return Err(Error::input(format!(
-                "--out {}: that is an input of this replay; write the decisions elsewhere",
-                o.display()
-            )));
+        if let Some(o) = &out {
+            // --force replaces the output, never an input.
+            let same = |p: &Path| match (std::fs::canonicalize(o), std::fs::canonicalize(p)) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => false,
+            };
+            if same(attempts) || same(secrets) {
+                return Err(Error::input(format!(
+                    "--out {}: that is an input of this replay; write the decisions elsewhere",
+                    o.display()
+                )));
+            }
         }
+        let sfile = secrets.display().to_string();
+        let secrets = read_secrets(&sfile, &read(secrets, "secrets")?)?;
+        let afile = attempts.display().to_string();
+        let attempts = read_attempts(&afile, &read(attempts, "attempts")?, &secrets)?;
+        Ok(ReplayPlan {
+            attempts_file: afile,
+            attempts,
+            secrets,
+            validator,
+            out,
+            force,
+        })
     }
-    let sfile = secrets.display().to_string();
-    let secrets = read_secrets(&sfile, &read(secrets, "secrets")?)?;
-    let afile = attempts.display().to_string();
-    let attempts = read_attempts(&afile, &read(attempts, "attempts")?, &secrets)?;
-    Ok(ReplayPlan {
-        attempts_file: afile,
-        attempts,
-        secrets,
-        validator,
-        out,
-        force,
-    })
 }
 
 #[cfg(test)]
@@ -543,15 +559,14 @@ mod tests {
 
     /// Replays a directory of attempts, secrets and validator.
     fn replay_dir(dir: &Path, name: &str) -> (usize, Vec<String>) {
-        let text = std::fs::read_to_string(dir.join("validator.toml")).unwrap();
-        let v = validator(Some((&format!("{name}/validator.toml"), text)), None, &[]).unwrap();
-        let plan = plan(
-            &dir.join("attempts.csv"),
-            &dir.join("secrets.csv"),
-            v,
-            None,
-            false,
-        )
+        let plan = ReplayPlan::new(ReplayRequest {
+            attempts: dir.join("attempts.csv"),
+            secrets: dir.join("secrets.csv"),
+            preset: None,
+            validator: Some(dir.join("validator.toml")),
+            sets: Vec::new(),
+            output: crate::pipeline::Output::default(),
+        })
         .unwrap();
         let out = execute(&plan).unwrap();
         assert!(out.rows.iter().all(|r| r.matches_expected.is_some()));

@@ -1,7 +1,9 @@
 //! `otpdrift run`: simulate a scenario's fleet and write its results folder (CSV, manifest,
 //! then charts and report drawn from the CSV as written).
 
-use super::{manifest, pct, thread_pool, Calibration, Progress, ScenarioInput, Stopwatch};
+use super::{
+    manifest, pct, thread_pool, Calibration, Output, Progress, ScenarioInput, Source, Stopwatch,
+};
 use crate::chart::Format;
 use crate::error::Result;
 use crate::export::{
@@ -16,47 +18,41 @@ use crate::sim::{self, RunResult};
 use crate::time::{format_duration, format_rfc3339};
 use std::path::PathBuf;
 
-/// The flags of `otpdrift run`.
-#[derive(clap::Args, Debug)]
-pub struct RunArgs {
-    /// The scenario file (TOML).
-    #[arg(
-        required_unless_present = "from_manifest",
-        conflicts_with = "from_manifest"
-    )]
-    pub scenario: Option<PathBuf>,
-    /// Rerun the scenario and seed recorded in a results folder's manifest.json.
-    #[arg(long, value_name = "MANIFEST")]
-    pub from_manifest: Option<PathBuf>,
-    /// Results folder (default: results/<run.name>).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Override run.seed.
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// Replace an existing results folder.
-    #[arg(long)]
-    pub force: bool,
-    /// Run even when the estimated memory exceeds what the machine has available.
-    #[arg(long)]
-    pub yes: bool,
-    /// Override a scenario field, e.g. --set validator.preset=freeipa (repeatable).
-    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = Override::parse)]
+/// What the user asked of `run`.
+#[derive(Clone, Debug)]
+pub struct RunRequest {
+    pub source: Source,
+    /// `--set` overrides, applied to the scenario as read.
     pub sets: Vec<Override>,
-    /// Write the requests of about N users spread over the fleet (or `all`) to trace.csv,
-    /// in the replay format.
-    #[arg(long, value_name = "N|all", value_parser = TraceSelect::parse)]
-    pub trace: Option<TraceSelect>,
-    /// How codes are decided: `exact` (HMAC on both sides) or `fast` (step arithmetic, chance
-    /// collisions drawn); the same as --set run.decide=MODE.
-    #[arg(long, value_name = "exact|fast")]
+    /// `--mode exact|fast`, the same as `--set run.decide=MODE`.
     pub mode: Option<String>,
-    /// Run only the K-th of N equal token ranges; combine the N folders with `otpdrift merge`.
-    #[arg(long, value_name = "K/N", value_parser = Shard::parse_arg)]
+    /// Replaces run.seed.
+    pub seed: Option<u64>,
+    pub output: Output,
+    pub threads: Option<usize>,
+    /// Run even when the estimated memory exceeds what is available.
+    pub yes: bool,
+    /// Users whose requests go to trace.csv.
+    pub trace: TraceSelect,
+    /// None: the whole fleet, or the shard a manifest recorded.
     pub shard: Option<Shard>,
+}
+
+impl RunRequest {
+    /// A run of `source` as written: default folder, every core, nothing traced.
+    pub fn new(source: Source) -> RunRequest {
+        RunRequest {
+            source,
+            sets: Vec::new(),
+            mode: None,
+            seed: None,
+            output: Output::default(),
+            threads: None,
+            yes: false,
+            trace: TraceSelect::None,
+            shard: None,
+        }
+    }
 }
 
 /// A checked `run`: the scenario (seed applied), where to write, and how.
@@ -104,44 +100,52 @@ impl Shard {
         at(self.k - 1)..at(self.k)
     }
 
-    /// For clap: the message without the flag's name, which clap adds.
-    pub fn parse_arg(text: &str) -> std::result::Result<Shard, String> {
-        Shard::parse(text).map_err(|e| e.to_string().trim_start_matches("--shard: ").to_string())
-    }
-
     pub fn label(self) -> String {
         format!("{}/{}", self.k, self.n)
     }
 }
 
 impl RunPlan {
-    /// Reads the scenario (or the manifest's), applies the flags and checks the plan.
-    pub fn from_args(a: RunArgs) -> Result<RunPlan> {
-        let mut sets = a.sets;
-        if let Some(m) = &a.mode {
-            sets.push(super::mode_override(m)?);
-        }
-        let (input, recorded_shard) = match (&a.scenario, &a.from_manifest) {
-            (Some(s), _) => (ScenarioInput::load(s, &sets)?, None),
-            (_, Some(m)) => ScenarioInput::from_manifest(m, &sets)?,
-            (None, None) => unreachable!("clap requires one"),
-        };
+    /// Reads the scenario (or the manifest's), applies the request and checks the plan:
+    /// applies the seed, picks the default folder `results/<run.name>` and refuses at once a
+    /// folder that holds results unless `force`, and a run that would not fit in memory
+    /// unless `yes`.
+    pub fn new(r: RunRequest) -> Result<RunPlan> {
+        let (mut input, recorded_shard) = r.source.load(r.sets, r.mode.as_deref())?;
         // A shard's manifest reruns that shard unless another is asked for.
         let recorded_shard = recorded_shard.map(|k| Shard::parse(&k)).transpose()?;
-        let mut plan = RunPlan::new(input, a.out, a.seed, a.threads, a.force)?;
-        plan.trace = a.trace.unwrap_or_default();
-        if !a.yes {
-            Self::fits(&plan.input.scenario, 1, plan.threads, plan.trace)?;
+        if let Some(s) = r.seed {
+            // TOML (the manifest's scenario, --from-manifest) holds signed 64-bit integers.
+            if s > i64::MAX as u64 {
+                return Err(crate::error::Error::input(format!(
+                    "--seed: expected 0 to {}, found {s}",
+                    i64::MAX
+                )));
+            }
+            input.scenario.run.seed = s;
         }
-        if plan.trace != TraceSelect::None
-            && plan.input.scenario.run.decide == crate::scenario::DecideMode::Fast
+        let force = r.output.force;
+        let out =
+            (r.output.out).unwrap_or_else(|| super::default_out(&input.scenario.run.name, force));
+        export::check_writable(&out, force)?;
+        if !r.yes {
+            Self::fits(&input.scenario, 1, r.threads, r.trace)?;
+        }
+        if r.trace != TraceSelect::None
+            && input.scenario.run.decide == crate::scenario::DecideMode::Fast
         {
             return Err(crate::error::Error::input(
                 "--trace: the codes of run.decide = \"fast\" are not RFC codes, so a trace could not be replayed; trace an exact run (--mode exact)",
             ));
         }
-        plan.shard = a.shard.or(recorded_shard);
-        Ok(plan)
+        Ok(RunPlan {
+            input,
+            out,
+            force,
+            threads: r.threads,
+            trace: r.trace,
+            shard: r.shard.or(recorded_shard),
+        })
     }
 
     /// Refuses a run (or `side_by_side` settings of a sweep) on `threads` worker threads, with
@@ -171,38 +175,6 @@ impl RunPlan {
             ))),
             _ => Ok(()),
         }
-    }
-
-    /// Applies `--seed`, picks the default folder `results/<run.name>`, and refuses at once a
-    /// folder that holds results unless `force`. (The memory check, [`RunPlan::fits`], needs
-    /// the trace too, so `from_args` makes it.)
-    pub fn new(
-        mut input: ScenarioInput,
-        out: Option<PathBuf>,
-        seed: Option<u64>,
-        threads: Option<usize>,
-        force: bool,
-    ) -> Result<RunPlan> {
-        if let Some(s) = seed {
-            // TOML (the manifest's scenario, --from-manifest) holds signed 64-bit integers.
-            if s > i64::MAX as u64 {
-                return Err(crate::error::Error::input(format!(
-                    "--seed: expected 0 to {}, found {s}",
-                    i64::MAX
-                )));
-            }
-            input.scenario.run.seed = s;
-        }
-        let out = out.unwrap_or_else(|| super::default_out(&input.scenario.run.name, force));
-        export::check_writable(&out, force)?;
-        Ok(RunPlan {
-            input,
-            out,
-            force,
-            threads,
-            trace: TraceSelect::None,
-            shard: None,
-        })
     }
 }
 

@@ -3,7 +3,7 @@
 //! trade-off, and recommend the settings that meet the `--target`s.
 
 use super::run::Shard;
-use super::{manifest, pct, thread_pool, Progress, ScenarioInput, Stopwatch};
+use super::{manifest, pct, thread_pool, Output, Progress, ScenarioInput, Source, Stopwatch};
 use crate::attack::{exposure, Exposure};
 use crate::error::{Error, Result};
 use crate::export::{self, Exporter, Folder, ManifestJson, SweepCharts, SweepCsv, SweepReport};
@@ -17,35 +17,39 @@ use crate::time::{format_duration, YEAR_S};
 use std::fmt;
 use std::path::PathBuf;
 
-/// The flags of `otpdrift sweep`.
-#[derive(clap::Args, Debug)]
-pub struct SweepArgs {
-    /// The scenario file (TOML) with a [sweep] part.
-    pub scenario: PathBuf,
-    /// Results folder (default: results/<run.name>).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// Replace an existing results folder.
-    #[arg(long)]
-    pub force: bool,
-    /// Override a scenario field for every setting (repeatable).
-    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = Override::parse)]
+/// What the user asked of `sweep`.
+#[derive(Clone, Debug)]
+pub struct SweepRequest {
+    /// The scenario with a `[sweep]` part (a file, or one already read).
+    pub source: Source,
+    /// `--set` overrides for every setting.
     pub sets: Vec<Override>,
-    /// Keep settings whose `all` row meets this, e.g. first_try_acceptance>=0.995 (repeatable).
-    #[arg(long = "target", value_name = "COLUMN>=VALUE", value_parser = Target::parse)]
-    pub targets: Vec<Target>,
-    /// Run even when a setting's estimated memory exceeds what the machine has available.
-    #[arg(long)]
-    pub yes: bool,
-    /// How codes are decided, for every setting: `exact` or `fast` (as --set run.decide=MODE).
-    #[arg(long, value_name = "exact|fast")]
+    /// `--mode exact|fast` for every setting.
     pub mode: Option<String>,
-    /// Run only the K-th of N equal shares of the settings; combine with `otpdrift merge`.
-    #[arg(long, value_name = "K/N", value_parser = Shard::parse_arg)]
+    /// Keep settings whose `all` row meets these.
+    pub targets: Vec<Target>,
+    pub output: Output,
+    pub threads: Option<usize>,
+    /// Run even when a setting's estimated memory exceeds what is available.
+    pub yes: bool,
+    /// Run only the K-th of N shares of the settings.
     pub shard: Option<Shard>,
+}
+
+impl SweepRequest {
+    /// A sweep of `source` as written: no targets, default folder, every core.
+    pub fn new(source: Source) -> SweepRequest {
+        SweepRequest {
+            source,
+            sets: Vec::new(),
+            mode: None,
+            targets: Vec::new(),
+            output: Output::default(),
+            threads: None,
+            yes: false,
+            shard: None,
+        }
+    }
 }
 
 /// A checked `sweep`: the base scenario, its settings, the targets, where to write.
@@ -64,18 +68,6 @@ pub struct SweepPlan {
 }
 
 impl SweepPlan {
-    /// Reads the scenario, applies the flags and checks the plan.
-    pub fn from_args(a: SweepArgs) -> Result<SweepPlan> {
-        let mut sets = a.sets;
-        if let Some(m) = &a.mode {
-            sets.push(super::mode_override(m)?);
-        }
-        let input = ScenarioInput::load(&a.scenario, &sets)?;
-        let mut plan = SweepPlan::new(input, a.targets, a.out, a.threads, (a.force, a.yes))?;
-        plan.shard = a.shard;
-        Ok(plan)
-    }
-
     /// The points this run simulates: all, or its shard's share.
     pub fn range(&self) -> std::ops::Range<usize> {
         let n = self.points.len();
@@ -85,15 +77,18 @@ impl SweepPlan {
         })
     }
 
-    /// Expands and checks every setting and every target; refuses at once a folder that holds
-    /// results unless `force`.
-    pub fn new(
-        input: ScenarioInput,
-        targets: Vec<Target>,
-        out: Option<PathBuf>,
-        threads: Option<usize>,
-        (force, yes): (bool, bool),
-    ) -> Result<SweepPlan> {
+    /// Reads the scenario, expands and checks every setting and every target; refuses at once
+    /// a folder that holds results unless `force`, and a setting that would not fit in memory
+    /// unless `yes`.
+    pub fn new(r: SweepRequest) -> Result<SweepPlan> {
+        if let Source::Manifest(p) = &r.source {
+            return Err(Error::input(format!(
+                "{}: a sweep reads a scenario file; a manifest is rerun by `otpdrift run --from-manifest`",
+                p.display()
+            )));
+        }
+        let (input, _) = r.source.load(r.sets, r.mode.as_deref())?;
+        let (targets, threads, force) = (r.targets, r.threads, r.output.force);
         if input.scenario.sweep.is_empty() {
             return Err(Error::input(format!(
                 "{}: there is no [sweep] part; add one, e.g.\n[sweep]\nvary = {{ \"validator.window.back\" = [1, 2, 3] }}",
@@ -113,7 +108,7 @@ impl SweepPlan {
         let (points, scenarios) = settings(&input.file, &input.text, &input.sets, &input.scenario)?;
         // Up to SIDE_BY_SIDE points run at once, each with its own counters; the largest
         // decides the memory.
-        if !yes {
+        if !r.yes {
             let side_by_side = scenarios.len().min(sim::SIDE_BY_SIDE);
             for sc in &scenarios {
                 super::run::RunPlan::fits(
@@ -124,7 +119,8 @@ impl SweepPlan {
                 )?;
             }
         }
-        let out = out.unwrap_or_else(|| super::default_out(&input.scenario.run.name, force));
+        let out =
+            (r.output.out).unwrap_or_else(|| super::default_out(&input.scenario.run.name, force));
         export::check_writable(&out, force)?;
         Ok(SweepPlan {
             input,
@@ -134,7 +130,7 @@ impl SweepPlan {
             out,
             force,
             threads,
-            shard: None,
+            shard: r.shard,
         })
     }
 }
@@ -754,13 +750,15 @@ mod tests {
 
     fn plan(dir: &Path, targets: &[&str]) -> Result<SweepPlan> {
         let input = ScenarioInput::from_text("sw.toml", FLEET.to_string(), &[])?;
-        SweepPlan::new(
-            input,
-            targets.iter().map(|t| Target::parse(t).unwrap()).collect(),
-            Some(dir.to_path_buf()),
-            Some(1),
-            (false, false),
-        )
+        SweepPlan::new(SweepRequest {
+            targets: targets.iter().map(|t| Target::parse(t).unwrap()).collect(),
+            output: Output {
+                out: Some(dir.to_path_buf()),
+                force: false,
+            },
+            threads: Some(1),
+            ..SweepRequest::new(Source::Input(Box::new(input)))
+        })
     }
 
     #[test]

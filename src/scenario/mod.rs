@@ -4,6 +4,7 @@
 
 mod locate;
 pub mod overrides;
+mod problem;
 pub mod raw;
 mod resolved;
 pub mod sweep;

@@ -3,7 +3,7 @@
 //! each a checked scenario. Running them is `pipeline::sweep`'s job.
 
 use super::locate::SourceMap;
-use super::validate::{describe, Problem};
+use super::problem::{describe, fmt_n, Problem};
 use super::{Diagnostic, Override, Scenario, ScenarioError};
 use serde_json::json;
 use toml::Value;
@@ -94,7 +94,7 @@ fn parse_values(path: &str, v: &Value) -> Result<Vec<Value>, Problem> {
                 return Err(Problem::new(
                     path,
                     "at most 1000 values",
-                    format!("{} values", super::validate::fmt_n(count)),
+                    format!("{} values", fmt_n(count)),
                 ));
             }
             let n = count as usize;

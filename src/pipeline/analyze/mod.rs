@@ -38,53 +38,38 @@ use read::{Cred, Skips};
 pub use tables::WINDOWS;
 use tables::{drift_row, fleet_row, window_rows, worst};
 
-/// The flags of `analyze`, as given.
-#[derive(Clone, Debug, Default, clap::Args)]
-pub struct AnalyzeArgs {
+/// What the user asked of `analyze`.
+#[derive(Clone, Debug, Default)]
+pub struct AnalyzeRequest {
     /// The log (CSV), or a results folder written by `run --trace`.
     pub log: PathBuf,
     /// The secrets of a log of codes (CSV or PSKC, as replay reads them).
-    #[arg(long)]
     pub secrets: Option<PathBuf>,
     /// Judge against this preset's window (default rfc6238, or a trace's validator).
-    #[arg(long)]
     pub preset: Option<String>,
     /// Steps the window accepts behind the server's step.
-    #[arg(long)]
     pub window_back: Option<u32>,
     /// Steps the window accepts ahead of the server's step.
-    #[arg(long)]
     pub window_ahead: Option<u32>,
     /// The time step in seconds (default: the secrets' step, else 30).
-    #[arg(long)]
     pub step: Option<u32>,
     /// Time from reading a code to the server receiving it, added to code observations
     /// (default 5.5s; see docs/analyze.md).
-    #[arg(long)]
     pub delay: Option<String>,
     /// The time the offsets and exits are reckoned from (default: the log's last row).
-    #[arg(long)]
     pub now: Option<String>,
     /// Map a column of the log onto a documented name, e.g. --column credential=serial (repeatable).
-    #[arg(long = "column", value_name = "KEY=NAME")]
     pub columns: Vec<String>,
     /// How far from the expected step a code is searched for (default 1d).
-    #[arg(long)]
     pub search: Option<String>,
     /// A jump larger than this between observations is a clock step (default 3 steps, at least 60s).
-    #[arg(long)]
     pub step_threshold: Option<String>,
-    /// Results folder (default: results/analyze-<log name>).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Replace an existing results folder (and --emit-scenario file).
-    #[arg(long)]
-    pub force: bool,
+    /// The results folder (default: results/analyze-<log name>); `force` also replaces an
+    /// --emit-scenario file.
+    pub output: crate::pipeline::Output,
     /// Also write a scenario whose clocks are fitted to the log.
-    #[arg(long, value_name = "FILE")]
     pub emit_scenario: Option<PathBuf>,
     /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
     pub threads: Option<usize>,
 }
 

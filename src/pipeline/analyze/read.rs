@@ -110,7 +110,7 @@ pub(super) fn duration_flag(
 }
 
 impl AnalyzePlan {
-    pub fn new(a: &AnalyzeArgs) -> Result<AnalyzePlan> {
+    pub fn new(a: AnalyzeRequest) -> Result<AnalyzePlan> {
         let watch = super::super::Stopwatch::start();
         // A results folder of `run --trace`: its trace, secrets and validator.
         let (log, secrets, validator_file) = if a.log.is_dir() {
@@ -500,15 +500,16 @@ impl AnalyzePlan {
             log.file_stem()
                 .map_or("log".into(), |s| s.to_string_lossy().into_owned())
         );
-        let out = match &a.out {
+        let out = match &a.output.out {
             Some(o) => {
-                export::check_writable(o, a.force).map_err(|e| Error::input(e.to_string()))?;
+                export::check_writable(o, a.output.force)
+                    .map_err(|e| Error::input(e.to_string()))?;
                 o.clone()
             }
-            None => super::super::default_out(&name, a.force),
+            None => super::super::default_out(&name, a.output.force),
         };
         if let Some(e) = &a.emit_scenario {
-            if e.exists() && !a.force {
+            if e.exists() && !a.output.force {
                 return Err(Error::input(format!(
                     "--emit-scenario {}: the file exists; pass --force to replace it",
                     e.display()
@@ -532,7 +533,7 @@ impl AnalyzePlan {
             threshold_s,
             threshold_given,
             out,
-            force: a.force,
+            force: a.output.force,
             emit: a.emit_scenario.clone(),
             threads: a.threads,
             name,

@@ -39,41 +39,9 @@ use self::population::population;
 use self::run::run_spec;
 use self::user::{recovery, user};
 use self::validator::validator;
+pub use super::problem::Problem;
+use super::problem::{describe, fmt_n};
 pub use dist::Unit;
-
-/// One problem, before it is given a position.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Problem {
-    pub path: String,
-    pub expected: String,
-    pub found: String,
-}
-
-impl Problem {
-    pub fn new(
-        path: impl Into<String>,
-        expected: impl Into<String>,
-        found: impl Into<String>,
-    ) -> Problem {
-        Problem {
-            path: path.into(),
-            expected: expected.into(),
-            found: found.into(),
-        }
-    }
-}
-
-pub(super) fn describe(v: &Value) -> String {
-    match v {
-        Value::String(s) => format!("string \"{s}\""),
-        Value::Integer(i) => format!("integer {i}"),
-        Value::Float(f) => format!("number {f}"),
-        Value::Boolean(b) => format!("boolean {b}"),
-        Value::Datetime(d) => format!("datetime {d}"),
-        Value::Array(_) => "an array".into(),
-        Value::Table(_) => "a table".into(),
-    }
-}
 
 /// Collects problems while each section is checked, so one pass reports them all.
 pub(super) struct Checker {
@@ -199,20 +167,6 @@ impl Checker {
             }
         }
     }
-}
-
-pub(super) fn fmt_n(x: f64) -> String {
-    if x.is_infinite() {
-        return if x > 0.0 {
-            "infinity".into()
-        } else {
-            "-infinity".into()
-        };
-    }
-    if x != 0.0 && !(1e-6..1e15).contains(&x.abs()) {
-        return format!("{x:e}");
-    }
-    format!("{x}")
 }
 
 pub(super) fn fmt_s(x: f64) -> String {
