@@ -224,57 +224,55 @@ pub fn format_code(code: u32, digits: u32) -> String {
     format!("{code:0width$}", width = digits as usize)
 }
 
-/// Decodes RFC 4648 base32 (case-insensitive; spaces, dashes and `=` padding ignored).
+/// RFC 4648 Base32 as secrets are typed: case-insensitive, spaces, dashes and `=` padding
+/// ignored, unused trailing bits allowed (some apps leave them set).
+fn base32_typed() -> &'static data_encoding::Encoding {
+    static SPEC: std::sync::OnceLock<data_encoding::Encoding> = std::sync::OnceLock::new();
+    SPEC.get_or_init(|| {
+        let mut spec = data_encoding::BASE32_NOPAD.specification();
+        spec.ignore.push_str(" -=");
+        spec.translate.from.push_str("abcdefghijklmnopqrstuvwxyz");
+        spec.translate.to.push_str("ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+        spec.check_trailing_bits = false;
+        spec.encoding().expect("a valid Base32 specification")
+    })
+}
+
+/// Decodes RFC 4648 Base32 (case-insensitive; spaces, dashes and `=` padding ignored). A
+/// message never repeats the secret: it may be written to a log.
 pub fn decode_base32(s: &str) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(s.len() * 5 / 8);
-    let (mut buf, mut bits) = (0u64, 0u32);
-    for (i, c) in s.chars().enumerate() {
-        let v = match c.to_ascii_uppercase() {
-            c @ 'A'..='Z' => c as u64 - 'A' as u64,
-            c @ '2'..='7' => c as u64 - '2' as u64 + 26,
-            ' ' | '-' | '=' => continue,
-            _ => {
-                return Err(format!(
-                    "character `{c}` at position {} is not base32 (A-Z, 2-7)",
-                    i + 1
-                ))
-            }
-        };
-        buf = (buf << 5) | v;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buf >> bits) as u8);
-            buf &= (1 << bits) - 1;
-        }
+    if s.chars().all(|c| matches!(c, ' ' | '-' | '=')) {
+        return Err("the secret is empty".into());
     }
-    if out.is_empty() {
-        return Err(if s.trim().is_empty() {
-            "the secret is empty".into()
-        } else {
-            format!("`{s}` is shorter than one byte (8 Base32 characters make 5 bytes)")
+    base32_typed().decode(s.as_bytes()).map_err(|_| {
+        // The crate checks the length first; a wrong character is the clearer message.
+        let symbol = s.char_indices().find(|(_, c)| {
+            !matches!(c.to_ascii_uppercase(), 'A'..='Z' | '2'..='7' | ' ' | '-' | '=')
         });
-    }
-    Ok(out)
+        match symbol {
+            Some((byte, c)) => format!(
+                "character `{c}` at position {} is not base32 (A-Z, 2-7)",
+                s[..byte].chars().count() + 1
+            ),
+            None => {
+                let n = s.chars().filter(|c| !matches!(c, ' ' | '-' | '=')).count();
+                if n < 2 {
+                    "the secret is shorter than one byte (8 Base32 characters make 5 bytes)".to_string()
+                } else {
+                    format!(
+                        "the secret has {n} Base32 characters, a length no whole number of bytes has (8 characters make 5 bytes; {} or {} would)",
+                        n - 1,
+                        n + 1
+                    )
+                }
+            }
+        }
+    })
 }
 
 /// Base32 (RFC 4648) without padding, as authenticator apps show secrets.
 pub fn encode_base32(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
-    let (mut buf, mut bits) = (0u64, 0u32);
-    for b in bytes {
-        buf = (buf << 8) | *b as u64;
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(ALPHABET[((buf >> bits) & 31) as usize] as char);
-        }
-    }
-    if bits > 0 {
-        out.push(ALPHABET[((buf << (5 - bits)) & 31) as usize] as char);
-    }
-    out
+    data_encoding::BASE32_NOPAD.encode(bytes)
 }
 
 #[cfg(test)]
@@ -374,6 +372,22 @@ mod tests {
             b"Hello!\xde\xad\xbe\xef"
         );
         assert!(decode_base32("ABC1").unwrap_err().contains("position 4"));
+        // Positions count characters as typed, ignored ones and non-ASCII included.
+        assert_eq!(
+            decode_base32("AB C-é2").unwrap_err(),
+            "character `é` at position 6 is not base32 (A-Z, 2-7)"
+        );
+        // Unused trailing bits may be set (10 bits, 8 used).
+        assert_eq!(decode_base32("GH").unwrap(), [0x31]);
+        assert_eq!(decode_base32("  ==").unwrap_err(), "the secret is empty");
+        assert_eq!(
+            decode_base32("G").unwrap_err(),
+            "the secret is shorter than one byte (8 Base32 characters make 5 bytes)"
+        );
+        assert_eq!(
+            decode_base32("GEZ").unwrap_err(),
+            "the secret has 3 Base32 characters, a length no whole number of bytes has (8 characters make 5 bytes; 2 or 4 would)"
+        );
         assert_eq!(format_code(7081804, 8), "07081804");
         assert_eq!(format_code(42, 6), "000042");
     }

@@ -1790,7 +1790,7 @@ fn messages_say_what_is_wrong_and_where() {
     }
     let out = otpdrift(&["code", "--secret", "A"], &dir.0);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("`A` is shorter than one byte"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the secret is shorter than one byte"));
     let out = otpdrift(&["presets"], &dir.0);
     assert!(ok(&out).contains("vip-low"));
 }

@@ -439,14 +439,19 @@ fn first_crossing(l: &Line, c: f64, s: f64, k: f64, d0: f64, d_max: f64) -> Opti
         .find(|&r| f(r + 1.0 + r.abs() * 1e-9) >= 0.0)
 }
 
+/// When a fitted line leaves the window, in seconds from the line's centre; None where it
+/// does not before the horizon.
+struct Crossing {
+    /// The point estimate's first crossing.
+    point: Option<f64>,
+    /// The earliest crossing within the band (z standard errors either way).
+    early: Option<f64>,
+    /// The point's edge crossed by the band's slow side.
+    late: Option<f64>,
+}
+
 /// When a line leaves `edges`, from `d0` (seconds from the line's centre) on.
-fn exit_of(
-    l: &Line,
-    edges: (f64, f64),
-    d0: f64,
-    d_max: f64,
-    z: f64,
-) -> (Option<f64>, Option<f64>, Option<f64>) {
+fn exit_of(l: &Line, edges: (f64, f64), d0: f64, d_max: f64, z: f64) -> Crossing {
     let (lo, hi) = edges;
     // Upper edge: crossed when a + bΔ − hi ≥ 0; lower edge: when lo − (a + bΔ) ≥ 0.
     let up = |k: f64| first_crossing(l, l.a - hi, 1.0, k, d0, d_max);
@@ -463,7 +468,7 @@ fn exit_of(
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
-    (point, early, late)
+    Crossing { point, early, late }
 }
 
 /// Analyses one credential's observations (any order; sorted here).
@@ -599,14 +604,15 @@ pub fn estimate(obs: &mut [Observation], s: &Settings) -> Estimate {
             } else {
                 let d_max = d_now + secs(s.horizon_ms);
                 let at = |d: f64| centre + (d * 1000.0).round() as Millis;
-                match exit_of(&l, s.edges, d_now, d_max, q) {
-                    (Some(p), early, late) => Exit::At {
+                let c = exit_of(&l, s.edges, d_now, d_max, q);
+                match c.point {
+                    Some(p) => Exit::At {
                         at: at(p),
-                        early: at(early.unwrap_or(p).min(p)),
-                        late: late.map(at),
+                        early: at(c.early.unwrap_or(p).min(p)),
+                        late: c.late.map(at),
                     },
-                    (None, early, _) => Exit::NotWithin {
-                        early: early.map(at),
+                    None => Exit::NotWithin {
+                        early: c.early.map(at),
                     },
                 }
             };

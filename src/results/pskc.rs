@@ -5,29 +5,30 @@ use super::replay::SecretIn;
 use super::table::FileError;
 use crate::otp::encode_base32;
 
-/// Standard Base64 (RFC 4648 s4), whitespace ignored.
+/// Standard Base64 (RFC 4648 s4), whitespace ignored, `=` padding optional.
 fn base64(text: &str) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let (mut buf, mut bits) = (0u32, 0u32);
-    for c in text.bytes().filter(|c| !c.is_ascii_whitespace()) {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' => break,
-            _ => return Err(format!("`{}` is not Base64", c as char)),
-        };
-        buf = (buf << 6) | v as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buf >> bits) as u8);
-            buf &= (1 << bits) - 1;
+    static SPEC: std::sync::OnceLock<data_encoding::Encoding> = std::sync::OnceLock::new();
+    let enc = SPEC.get_or_init(|| {
+        let mut spec = data_encoding::BASE64_NOPAD.specification();
+        spec.ignore.push_str(" \t\r\n");
+        spec.check_trailing_bits = false;
+        spec.encoding().expect("a valid Base64 specification")
+    });
+    let body = text.trim_end_matches(|c: char| c == '=' || c.is_ascii_whitespace());
+    enc.decode(body.as_bytes()).map_err(|e| {
+        // The crate checks the length first; a wrong character is the clearer message.
+        let bad = |c: &char| !c.is_ascii_alphanumeric() && !"+/= \t\r\n".contains(*c);
+        match body.chars().find(bad) {
+            Some(c) => format!("`{c}` is not Base64"),
+            None if e.kind == data_encoding::DecodeKind::Symbol => {
+                "`=` is not Base64 inside the text".into()
+            }
+            None => format!(
+                "{} Base64 characters are no whole number of bytes (4 characters make 3 bytes)",
+                body.chars().filter(|c| !c.is_ascii_whitespace()).count()
+            ),
         }
-    }
-    Ok(out)
+    })
 }
 
 type Node<'a, 'i> = roxmltree::Node<'a, 'i>;
@@ -167,6 +168,14 @@ mod tests {
     fn base64_of_rfc_4648_vectors() {
         assert_eq!(super::base64("Zm9vYmFy").unwrap(), b"foobar");
         assert_eq!(super::base64("Zm9vYg==").unwrap(), b"foob");
-        assert!(super::base64("Zm9v*").is_err());
+        assert_eq!(super::base64("Zm9v*").unwrap_err(), "`*` is not Base64");
+        // Whitespace anywhere, padding optional, unused trailing bits allowed.
+        assert_eq!(super::base64(" Zm9v\n YmE=\n").unwrap(), b"fooba");
+        assert_eq!(super::base64("Zm9vYmE").unwrap(), b"fooba");
+        assert_eq!(super::base64("Zm9vYh").unwrap(), b"foob");
+        assert_eq!(
+            super::base64("Zm9vY").unwrap_err(),
+            "5 Base64 characters are no whole number of bytes (4 characters make 3 bytes)"
+        );
     }
 }
