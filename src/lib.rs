@@ -3,7 +3,7 @@
 //!
 //! Layers, each using only those below it (ARCHITECTURE.md has the map and the invariants):
 //! face [`cli`]; pipelines [`pipeline`]; output [`export`], [`chart`], [`report`]; results
-//! [`results`]; simulation [`sim`], [`attack`]; spec [`scenario`]; model [`clock`], [`token`],
+//! [`results`]; simulation [`sim`], [`attack`], [`probe`]; spec [`scenario`]; model [`clock`], [`token`],
 //! [`user`], [`validator`], [`dist`], [`metrics`]; ground [`otp`], [`rng`], [`time`], [`error`].
 
 #![forbid(unsafe_code)]
@@ -19,6 +19,7 @@ pub mod export;
 pub mod metrics;
 pub mod otp;
 pub mod pipeline;
+pub mod probe;
 pub mod report;
 pub mod results;
 pub mod rng;

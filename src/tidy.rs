@@ -41,7 +41,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("measures", &["dist", "stats", "metrics", "validator"]),
     ("model", &["clock", "token", "user", "analyze"]),
     ("spec", &["scenario"]),
-    ("sim", &["sim", "attack"]),
+    ("sim", &["sim", "attack", "probe"]),
     ("results", &["results"]),
     ("charts", &["chart"]),
     ("report", &["report"]),

@@ -1,0 +1,286 @@
+//! Probes of the model on simulated time: the configuration found must decide a held-out
+//! attempt log, made without looking at the probe (edges, replays, bursts of wrong codes, clock
+//! jumps, far codes, unlocks), exactly as the true configuration does.
+
+use super::model::ModelTransport;
+use super::*;
+use crate::otp::Algorithm;
+use crate::validator::{presets, CredentialState, DriftLearning, Lockout, Replay, Scheme};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const START: Millis = 1_772_323_200_000; // 2026-03-01T00:00:00Z
+
+fn credential(seed: u64) -> Credential {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    let key: Vec<u8> = (0..20).map(|_| r.random()).collect();
+    Credential {
+        id: format!("c{seed}"),
+        keyed: Keyed::new(Algorithm::Sha1, &key),
+        digits: 6,
+        step_s: 30,
+        t0: 0,
+    }
+}
+
+/// One attempt of a held-out log.
+#[derive(Clone, Copy, Debug)]
+enum Held {
+    Code { at: Millis, code: u32 },
+    Unlock,
+}
+
+/// A log made without the probe: a device clock that starts off, drifts and jumps; correct
+/// codes, retries, replays, codes at and past the edges, far codes, bursts of wrong codes,
+/// long pauses and administrator unlocks. Every code names one step within ±200 of its own.
+fn held_out(cred: &Credential, seed: u64, n: usize) -> Vec<Held> {
+    let mut r = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
+    let mut t = START + 7 * 86_400_000;
+    let mut dev_off: f64 = r.random_range(-200.0..200.0);
+    let ppm: f64 = r.random_range(-300.0..300.0);
+    let mut out = Vec::new();
+    let mut last: Option<u32> = None;
+    let unique = |step: i64| {
+        let c = cred.code_value(step);
+        (step - 200..=step + 200).all(|x| x == step || cred.code_value(x) != c)
+    };
+    while out.len() < n {
+        let gap: Millis = match r.random_range(0..100) {
+            0..=59 => r.random_range(2_000..40_000),
+            60..=89 => r.random_range(60_000..7_200_000),
+            _ => r.random_range(86_400_000..20 * 86_400_000),
+        };
+        t += gap;
+        dev_off += ppm * 1e-6 * gap as f64 / 1000.0;
+        let dev_step = cred.step_at(t + (dev_off * 1000.0) as Millis);
+        let kind = r.random_range(0..100);
+        let step = match kind {
+            0..=44 => dev_step,
+            45..=54 => {
+                if let Some(c) = last {
+                    out.push(Held::Code { at: t, code: c });
+                }
+                continue;
+            }
+            55..=62 => {
+                for _ in 0..r.random_range(2..12) {
+                    t += r.random_range(2_000..12_000);
+                    out.push(Held::Code {
+                        at: t,
+                        code: r.random_range(0..1_000_000),
+                    });
+                }
+                continue;
+            }
+            63..=77 => cred.step_at(t) + r.random_range(-16..=16),
+            78..=84 => cred.step_at(t) + r.random_range(-200..=200),
+            85..=90 => {
+                dev_off += r.random_range(-3600.0..3600.0);
+                continue;
+            }
+            91..=94 => {
+                out.push(Held::Unlock);
+                continue;
+            }
+            _ => dev_step + 1,
+        };
+        if unique(step) {
+            let c = cred.code_value(step);
+            out.push(Held::Code { at: t, code: c });
+            last = Some(c);
+        }
+    }
+    out
+}
+
+/// The answers of `cfg` to the log, from a credential enrolled at its start.
+fn answers(cfg: &ValidatorConfig, cred: &Credential, log: &[Held]) -> Vec<Answer> {
+    let scheme = Scheme::Totp {
+        step_s: cred.step_s,
+        t0: cred.t0,
+    };
+    let mut st = CredentialState::enrolled(START);
+    log.iter()
+        .filter_map(|h| match *h {
+            Held::Code { at, code } => Some(Answer::of(
+                cfg.verify(&mut st, scheme, at, code, |s| cred.code_value(s))
+                    .verdict,
+            )),
+            Held::Unlock => {
+                st.unlock();
+                None
+            }
+        })
+        .collect()
+}
+
+struct Probed {
+    outcome: Outcome,
+    differ: Vec<String>,
+}
+
+fn probe_model(truth: &ValidatorConfig, seed: u64, lockout: bool) -> Probed {
+    let cred = credential(seed);
+    let mut t = ModelTransport::new(truth.clone(), START);
+    // An administrator-only lock is measured through a transport that can unlock.
+    t.can_unlock = seed % 2 == 0 || truth.lockout.is_some_and(|l| l.unlock_after_s.is_none());
+    let limits = Limits {
+        allow_lockout: lockout,
+        ..Limits::default()
+    };
+    let outcome = probe(&cred, &mut t, &limits, &|_, _| {}).unwrap_or_else(|e| {
+        panic!(
+            "probe of {truth:?} failed: {e}\n{:#?}",
+            t.decisions.iter().rev().take(8).collect::<Vec<_>>()
+        )
+    });
+    let log = held_out(&cred, seed, 400);
+    let (want, got) = (
+        answers(truth, &cred, &log),
+        answers(&outcome.config, &cred, &log),
+    );
+    let differ = want
+        .iter()
+        .zip(&got)
+        .enumerate()
+        .filter(|(_, (a, b))| a != b)
+        .map(|(i, (a, b))| format!("attempt {i}: true {a:?}, probed {b:?}"))
+        .collect();
+    Probed { outcome, differ }
+}
+
+fn assert_same(name: &str, truth: &ValidatorConfig, p: &Probed) {
+    assert!(
+        p.differ.is_empty(),
+        "{name}: {} of the held-out decisions differ ({:?}); probed {:#?}\nfacets {:#?}\ntruth {truth:#?}",
+        p.differ.len(),
+        &p.differ[..p.differ.len().min(5)],
+        p.outcome.config,
+        p.outcome.facets
+    );
+}
+
+#[test]
+fn probing_a_preset_finds_a_configuration_that_decides_like_it() {
+    for name in [
+        "pyotp",
+        "keycloak",
+        "pam-oath",
+        "google-authenticator",
+        "linotp",
+        "privacyidea",
+        "rfc6238",
+    ] {
+        let truth = presets::find(name).unwrap().config;
+        let p = probe_model(&truth, 7, truth.lockout.is_some());
+        assert_eq!(p.outcome.stop, Stop::Converged, "{name}");
+        assert_same(name, &truth, &p);
+        eprintln!(
+            "{name}: {} attempts, {:.1} min of its time, window {:?}/{:?}",
+            p.outcome.sent.len(),
+            p.outcome.elapsed_ms as f64 / 60_000.0,
+            p.outcome.facets.back,
+            p.outcome.facets.ahead
+        );
+    }
+}
+
+/// A random configuration of the space the probe measures.
+fn random_config(r: &mut ChaCha8Rng) -> ValidatorConfig {
+    let mut c = super::space::blank();
+    c.window_back = r.random_range(0..=12);
+    c.window_ahead = r.random_range(0..=12);
+    (c.replay, c.skip_refused) = super::space::RULES[r.random_range(0..6)];
+    c.drift = super::space::DRIFTS[r.random_range(0..4)];
+    if r.random_bool(0.5) {
+        c.lockout = Some(Lockout {
+            max_failures: r.random_range(3..=10),
+            unlock_after_s: if r.random_bool(0.5) {
+                Some(r.random_range(60..=3600) as f64)
+            } else {
+                None
+            },
+            failure_interval_s: None,
+        });
+    }
+    c
+}
+
+#[test]
+fn probing_random_configurations_finds_ones_that_decide_alike() {
+    let n: u64 = std::env::var("OTPDRIFT_PROBE_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(12);
+    let mut attempts = Vec::new();
+    let mut minutes = Vec::new();
+    for seed in 0..n {
+        let mut r = ChaCha8Rng::seed_from_u64(1000 + seed);
+        let truth = random_config(&mut r);
+        let p = probe_model(&truth, 1000 + seed, truth.lockout.is_some());
+        assert_same(&format!("case {seed}"), &truth, &p);
+        attempts.push(p.outcome.sent.len());
+        minutes.push(p.outcome.elapsed_ms as f64 / 60_000.0);
+    }
+    attempts.sort();
+    minutes.sort_by(f64::total_cmp);
+    eprintln!(
+        "{n} random configurations: attempts median {} max {}; minutes of validator time median {:.1} max {:.1}",
+        attempts[attempts.len() / 2],
+        attempts[attempts.len() - 1],
+        minutes[minutes.len() / 2],
+        minutes[minutes.len() - 1]
+    );
+}
+
+#[test]
+fn a_window_of_ten_without_lockout_needs_a_few_hundred_attempts() {
+    let mut truth = presets::find("rfc6238").unwrap().config;
+    truth.window_back = 10;
+    truth.window_ahead = 10;
+    truth.lockout = None;
+    let p = probe_model(&truth, 3, false);
+    assert_same("±10", &truth, &p);
+    assert_eq!(
+        (p.outcome.facets.back, p.outcome.facets.ahead),
+        ((10, 10), (10, 10))
+    );
+    assert!(
+        p.outcome.sent.len() < 400,
+        "{} attempts",
+        p.outcome.sent.len()
+    );
+    assert!(
+        p.outcome.elapsed_ms < 3_600_000,
+        "{} ms",
+        p.outcome.elapsed_ms
+    );
+    let _ = (DriftLearning::Steps, Replay::TimeForward);
+}
+
+#[test]
+#[ignore]
+fn debug_one() {
+    let case: u64 = std::env::var("CASE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let mut r = ChaCha8Rng::seed_from_u64(case);
+    let truth = random_config(&mut r);
+    let p = probe_model(&truth, case, truth.lockout.is_some());
+    eprintln!("{truth:?}");
+    for s in &p.outcome.sent {
+        eprintln!(
+            "{:>8} step {:+} {:?} {:?} left {}",
+            (s.at - START) / 1000,
+            s.offset,
+            s.answer,
+            s.purpose,
+            s.left
+        );
+    }
+    eprintln!(
+        "{:?} {:?} {:?}",
+        p.outcome.facets, p.outcome.lockout, p.differ
+    );
+}
