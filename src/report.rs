@@ -3,6 +3,7 @@
 //! [`SweepData`]), like the charts, so `otpdrift plot` rewrites it from the CSV alone.
 
 pub mod analyze;
+pub mod probe;
 
 use crate::chart::Figure;
 use crate::dist::format_seconds;

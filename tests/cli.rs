@@ -2778,3 +2778,170 @@ fn sweeps_runs_shards_threads_and_traces_agree_on_random_scenarios() {
         })
         .unwrap();
 }
+
+/// Every file under `dir`, as bytes.
+fn all_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(all_files(&p));
+        } else {
+            out.push((p.clone(), fs::read(&p).unwrap()));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_probe_of_the_model_replays_to_its_own_answers_and_writes_no_secret() {
+    let d = Dir::new("probe");
+    // Two credentials, one 60-second, as a test-credential file would hold them.
+    let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+    let other = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+    d.write(
+        "s.csv",
+        &format!("credential,secret,step\nt1,{secret},30\nt2,{other},60\n"),
+    );
+    for (preset, lockout) in [
+        ("privacyidea", true),
+        ("keycloak", false),
+        ("google-authenticator", false),
+    ] {
+        let out = d.0.join(format!("p-{preset}"));
+        let mut args = vec!["probe", &*format!("model:{preset}")]
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>();
+        args.extend(["--secrets", "s.csv", "--out"].map(String::from));
+        args.push(out.display().to_string());
+        if lockout {
+            args.push("--allow-lockout".into());
+        }
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let printed = ok(&otpdrift(&a, &d.0));
+        assert!(
+            printed.contains("t1: window") && printed.contains("t2: window"),
+            "{printed}"
+        );
+        // The probe's own log, decided by the configuration it found: every answer again.
+        let dec = otpdrift(
+            &[
+                "replay",
+                &out.join("attempts.csv").display().to_string(),
+                "--secrets",
+                "s.csv",
+                "--validator",
+                &out.join("validator.toml").display().to_string(),
+            ],
+            &d.0,
+        );
+        let text = String::from_utf8_lossy(&dec.stderr).to_string();
+        assert!(dec.status.success(), "{text}");
+        let rows = String::from_utf8_lossy(&dec.stdout).to_string();
+        let t1 = rows.lines().filter(|l| l.starts_with("t1,")).count();
+        assert!(t1 > 10, "{t1} attempts for t1");
+        assert!(
+            rows.lines()
+                .skip(1)
+                .filter(|l| !l.contains(",unlock,"))
+                .all(|l| l.ends_with(",true")),
+            "{preset}: the probe's answers replay with its validator.toml"
+        );
+        // The window found is the preset's.
+        let v = fs::read_to_string(out.join("validator.toml")).unwrap();
+        let p = otpdrift(&["presets"], &d.0);
+        let presets = String::from_utf8_lossy(&p.stdout).to_string();
+        let block = presets.split(&format!("\n{preset}\n")).nth(1).unwrap();
+        let back = block
+            .split("back = ")
+            .nth(1)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap();
+        assert!(
+            v.contains(&format!("back = {back}  # measured")),
+            "{preset}: {v}"
+        );
+        // No secret in any file written: not in Base32, hex or raw.
+        for (path, bytes) in all_files(&out) {
+            let text = String::from_utf8_lossy(&bytes).to_ascii_uppercase();
+            for s in [secret, other] {
+                assert!(!text.contains(s), "{} holds a secret", path.display());
+            }
+            assert!(
+                !text.contains("3132333435363738"),
+                "{} holds a secret in hex",
+                path.display()
+            );
+        }
+        let report = fs::read_to_string(out.join("report.md")).unwrap();
+        assert!(
+            report.contains(&format!("Nearest preset: `{preset}`")),
+            "{report}"
+        );
+    }
+}
+
+#[test]
+fn a_probe_prints_its_plan_first_and_refuses_bad_input_with_status_2() {
+    let d = Dir::new("probe-plan");
+    d.write(
+        "s.csv",
+        "credential,secret\nt1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n",
+    );
+    let plan = ok(&otpdrift(
+        &[
+            "probe",
+            "model:rfc6238",
+            "--secrets",
+            "s.csv",
+            "--dry-run",
+            "--allow-lockout",
+        ],
+        &d.0,
+    ));
+    assert!(plan.contains("at most 600 attempts"), "{plan}");
+    assert!(plan.contains("WILL BE LOCKED"), "{plan}");
+    assert!(!d.0.join("results").exists(), "a dry run writes nothing");
+    for (args, want) in [
+        (
+            vec!["probe", "http://x", "--secrets", "s.csv"],
+            "expected model:PRESET or model:FILE.toml",
+        ),
+        (vec!["probe", "model:nope", "--secrets", "s.csv"], "nope"),
+        (
+            vec![
+                "probe",
+                "model:pyotp",
+                "--secrets",
+                "s.csv",
+                "--credential",
+                "t9",
+            ],
+            "--credential t9: not in s.csv",
+        ),
+        (
+            vec!["probe", "model:pyotp", "--secrets", "missing.csv"],
+            "cannot read secrets missing.csv",
+        ),
+        (
+            vec![
+                "probe",
+                "model:pyotp",
+                "--secrets",
+                "s.csv",
+                "--max-rate",
+                "fast",
+            ],
+            "--max-rate: expected N/s",
+        ),
+    ] {
+        let out = otpdrift(&args, &d.0);
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(!err.contains("GEZDGNBV"), "no secret in an error");
+    }
+}

@@ -14,6 +14,7 @@ mod code;
 mod flags;
 mod merge;
 mod plot;
+mod probe;
 mod replay;
 mod run;
 mod sweep;
@@ -50,6 +51,9 @@ pub enum Command {
     Plot(plot::PlotArgs),
     /// Print the one-time code of a secret at a time (TOTP) or counter (HOTP).
     Code(code::CodeArgs),
+    /// Measure a validator's rules (window, replay rule, drift learning, lockout) with test
+    /// credentials; write validator.toml, the attempts and report.md.
+    Probe(probe::ProbeArgs),
 }
 
 /// The command line of this process, parsed; a bad one exits here with clap's message and
@@ -70,6 +74,7 @@ pub fn main_with(cli: Cli) -> Result<()> {
         Command::Sweep(a) => a.execute(),
         Command::Plot(a) => a.execute(),
         Command::Code(a) => a.execute(),
+        Command::Probe(a) => a.execute(),
     }
 }
 

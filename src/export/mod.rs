@@ -4,6 +4,7 @@
 
 pub mod analyze;
 mod csv;
+pub mod probe;
 mod views;
 
 pub use self::csv::{AggregatesJson, LifetimeCsv, SummaryCsv, TimeseriesCsv, TokensCsv, Trace};

@@ -10,6 +10,7 @@ pub mod code;
 pub mod merge;
 pub mod plot;
 pub mod presets;
+pub mod probe;
 pub mod replay;
 pub mod run;
 pub mod sweep;

@@ -525,8 +525,7 @@ impl<'a> Session<'a> {
     /// most allowed) when `wait` (the first lock: whether it clears is measured), and by the
     /// transport's unlock otherwise or when waiting did not clear it.
     fn clear(&mut self, locked_at: Millis, wait: bool) -> Result<Cleared> {
-        if !wait && self.t.unlock(self.cred)? {
-            self.space.observe_unlock();
+        if !wait && self.unlock_by_transport()? {
             return Ok(Cleared::ByTransport);
         }
         let mut lo = 0;
@@ -540,11 +539,29 @@ impl<'a> Session<'a> {
             lo = self.sent.last().expect("a check").at - locked_at;
             after *= 2;
         }
-        if self.t.unlock(self.cred)? {
-            self.space.observe_unlock();
+        if self.unlock_by_transport()? {
             return Ok(Cleared::ByTransport);
         }
         Ok(Cleared::Not)
+    }
+
+    /// The transport's administrator unlock, if it has one; recorded as an `unlock` row.
+    fn unlock_by_transport(&mut self) -> Result<bool> {
+        if !self.t.unlock(self.cred)? {
+            return Ok(false);
+        }
+        self.space.observe_unlock();
+        let at = self.t.now();
+        self.sent.push(Sent {
+            at,
+            step: self.cred.step_at(at),
+            offset: 0,
+            code: String::new(),
+            answer: Answer::Accept,
+            purpose: Purpose::Unlock,
+            left: self.space.alive.len(),
+        });
+        Ok(true)
     }
 
     /// Counts the failures that lock (doubling, then halving between the last run that did not

@@ -168,6 +168,8 @@ pub enum Purpose {
     LockCheck,
     /// Re-centres the learned drift at the end.
     Restore,
+    /// The transport's administrator unlock (no code sent).
+    Unlock,
 }
 
 impl Purpose {
@@ -179,6 +181,7 @@ impl Purpose {
             Purpose::Wrong => "wrong_code",
             Purpose::LockCheck => "lock_check",
             Purpose::Restore => "restore",
+            Purpose::Unlock => "unlock",
         }
     }
 }
@@ -226,6 +229,20 @@ pub struct Outcome {
     pub elapsed_ms: Millis,
 }
 
+impl Outcome {
+    /// Codes sent (administrator unlocks are not attempts).
+    pub fn attempts(&self) -> usize {
+        self.sent
+            .iter()
+            .filter(|s| s.purpose != Purpose::Unlock)
+            .count()
+    }
+
+    pub fn unlocks(&self) -> usize {
+        self.sent.len() - self.attempts()
+    }
+}
+
 /// Runs a probe of one credential. `progress` hears (attempts so far, candidates left).
 pub fn probe(
     cred: &Credential,
@@ -241,7 +258,7 @@ pub fn probe(
 fn contradiction(sent: &[Sent], cred: &Credential) -> Error {
     let last = sent.last().expect("an attempt was made");
     Error::failed(format!(
-        "probe stopped at attempt {} ({} for the code of step {:+} from now on credential {}): no configuration in the model explains this answer with the ones before; nothing more was sent. The log so far is kept; see docs/probe.md for what the model covers",
+        "probe stopped at attempt {} ({} for the code of step {:+} from now on credential {}): no configuration in the model explains this answer with the ones before; nothing more was sent; see docs/probe.md for what the model covers",
         sent.len(),
         last.answer.as_str(),
         last.offset,

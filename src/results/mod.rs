@@ -6,6 +6,7 @@
 pub mod analyze;
 pub mod cells;
 mod manifest;
+pub mod probe;
 pub mod pskc;
 pub mod replay;
 mod run;

@@ -1,0 +1,65 @@
+//! `otpdrift probe`'s flags, its plan, and what it prints.
+
+use super::flags::OutputFlags;
+use super::{emit, note, Bar};
+use crate::error::Result;
+use crate::pipeline::probe::{self, ProbePlan, ProbeRequest};
+use std::path::PathBuf;
+
+/// The flags of `otpdrift probe`. Secrets come only from files: none is a flag.
+#[derive(clap::Args, Debug)]
+pub struct ProbeArgs {
+    /// What to probe: model:PRESET or model:FILE.toml (otpdrift's own validator, on simulated
+    /// time; for planning and tests).
+    pub target: String,
+    /// The test credentials' secrets (CSV or PSKC, as replay reads them).
+    #[arg(long)]
+    pub secrets: PathBuf,
+    /// A credential to probe (repeatable; default: every TOTP credential in the file).
+    #[arg(long = "credential", value_name = "ID")]
+    pub credentials: Vec<String>,
+    /// Print the plan (what is measured, how many attempts at most, what changes on the
+    /// server) and stop.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also measure the lockout: this locks the credential.
+    #[arg(long)]
+    pub allow_lockout: bool,
+    /// At most this many attempts per unit of time: N/s, N/min or N/h (default 12/min).
+    #[arg(long, value_name = "N/UNIT")]
+    pub max_rate: Option<String>,
+    /// At most this many attempts per credential (default 600).
+    #[arg(long)]
+    pub max_attempts: Option<u32>,
+    /// At most this much of the validator's time per credential (default 3h).
+    #[arg(long)]
+    pub max_time: Option<String>,
+    /// The widest window looked for, in steps either side (default 64).
+    #[arg(long)]
+    pub max_window: Option<u32>,
+    #[command(flatten)]
+    pub output: OutputFlags,
+}
+
+impl ProbeArgs {
+    pub fn execute(self) -> Result<()> {
+        let plan = ProbePlan::new(ProbeRequest {
+            target: self.target,
+            secrets: self.secrets,
+            credentials: self.credentials,
+            output: self.output.into(),
+            dry_run: self.dry_run,
+            allow_lockout: self.allow_lockout,
+            max_rate: self.max_rate,
+            max_attempts: self.max_attempts,
+            max_time: self.max_time,
+            max_window: self.max_window,
+        })?;
+        if plan.dry_run {
+            return emit(&plan.text());
+        }
+        note(&plan.text());
+        let outcome = probe::execute(&plan, &Bar::new())?;
+        emit(&format!("{}\n", outcome.summary_text()))
+    }
+}

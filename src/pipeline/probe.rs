@@ -1,0 +1,330 @@
+//! `otpdrift probe`: measure the rules of a validator through a transport, for test credentials
+//! whose secrets the user holds, and write the configuration found (validator.toml), every
+//! attempt with its answer (attempts.csv, the replay format) and report.md. The plan is made
+//! and printed before the first attempt.
+
+use super::replay::{read_secrets, validator_from};
+use super::{Output, Progress};
+use crate::error::{Error, Result};
+use crate::export;
+use crate::probe::{model::ModelTransport, probe, Credential, Limits, Transport};
+use crate::results::probe::{CredentialProbe, ProbeData};
+use crate::time::{format_duration, format_rfc3339, parse_duration, Millis};
+use crate::validator::{Scheme, ValidatorConfig};
+use std::path::{Path, PathBuf};
+
+/// What the user asked of `probe`.
+#[derive(Clone, Debug, Default)]
+pub struct ProbeRequest {
+    /// `model:PRESET` or `model:FILE.toml`.
+    pub target: String,
+    /// The test credentials' secrets (CSV or PSKC).
+    pub secrets: PathBuf,
+    /// The credentials to probe (default: every TOTP credential in the file).
+    pub credentials: Vec<String>,
+    pub output: Output,
+    /// Print the plan and stop.
+    pub dry_run: bool,
+    pub allow_lockout: bool,
+    /// `N/s`, `N/min` or `N/h` (default 12/min).
+    pub max_rate: Option<String>,
+    pub max_attempts: Option<u32>,
+    /// A duration (default 3h) of the validator's time per credential.
+    pub max_time: Option<String>,
+    pub max_window: Option<u32>,
+}
+
+/// What the probe talks to.
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// otpdrift's own validator, on simulated time.
+    Model(ValidatorConfig),
+}
+
+/// A checked probe: the target, the credentials, the limits and where to write.
+pub struct ProbePlan {
+    pub target_text: String,
+    pub target: Target,
+    pub secrets_file: String,
+    pub credentials: Vec<Credential>,
+    pub limits: Limits,
+    pub out: PathBuf,
+    pub force: bool,
+    pub dry_run: bool,
+}
+
+fn parse_rate(s: &str) -> Result<Millis> {
+    let bad = || {
+        Error::input(format!(
+            "--max-rate: expected N/s, N/min or N/h with N > 0 (for example 12/min), found `{s}`"
+        ))
+    };
+    let (n, unit) = s.split_once('/').ok_or_else(bad)?;
+    let n: f64 = n.trim().parse().map_err(|_| bad())?;
+    let per = match unit.trim() {
+        "s" => 1_000.0,
+        "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        _ => return Err(bad()),
+    };
+    if !(n > 0.0 && n.is_finite()) || per / n < 100.0 {
+        return Err(bad());
+    }
+    Ok((per / n).round() as Millis)
+}
+
+fn parse_target(t: &str) -> Result<Target> {
+    match t.split_once(':') {
+        Some(("model", what)) if !what.is_empty() => {
+            let v = if what.ends_with(".toml") || Path::new(what).is_file() {
+                validator_from(Some(Path::new(what)), None, &[])?
+            } else {
+                validator_from(None, Some(what), &[])?
+            };
+            Ok(Target::Model(v))
+        }
+        _ => Err(Error::input(format!(
+            "probe TARGET: expected model:PRESET or model:FILE.toml (otpdrift's own validator on simulated time), found `{t}`; the http, radius and pam transports are not in this version (docs/probe.md)"
+        ))),
+    }
+}
+
+impl ProbePlan {
+    pub fn new(r: ProbeRequest) -> Result<ProbePlan> {
+        let target = parse_target(&r.target)?;
+        let secrets_file = r.secrets.display().to_string();
+        let bytes = std::fs::read(&r.secrets)
+            .map_err(|e| Error::input(format!("cannot read secrets {secrets_file}: {e}")))?;
+        let secrets = read_secrets(&secrets_file, &bytes)?;
+        let mut ids: Vec<String> = if r.credentials.is_empty() {
+            let mut v: Vec<String> = secrets.keys().cloned().collect();
+            v.sort();
+            v
+        } else {
+            r.credentials.clone()
+        };
+        ids.dedup();
+        let mut credentials = Vec::new();
+        for id in &ids {
+            let s = secrets
+                .get(id)
+                .ok_or_else(|| Error::input(format!("--credential {id}: not in {secrets_file}")))?;
+            let Scheme::Totp { step_s, t0 } = s.scheme else {
+                return Err(Error::input(format!(
+                    "{secrets_file}: credential {id} is HOTP; probe measures TOTP validators"
+                )));
+            };
+            credentials.push(Credential {
+                id: id.clone(),
+                keyed: s.keyed.clone(),
+                digits: s.digits,
+                step_s,
+                t0,
+            });
+        }
+        if credentials.is_empty() {
+            return Err(Error::input(format!(
+                "{secrets_file}: no credential to probe"
+            )));
+        }
+        let mut limits = Limits {
+            allow_lockout: r.allow_lockout,
+            ..Limits::default()
+        };
+        if let Some(m) = &r.max_rate {
+            limits.min_interval_ms = parse_rate(m)?;
+        }
+        if let Some(n) = r.max_attempts {
+            if n < 2 {
+                return Err(Error::input(format!(
+                    "--max-attempts: expected at least 2, found {n}"
+                )));
+            }
+            limits.max_attempts = n;
+        }
+        if let Some(t) = &r.max_time {
+            let s = parse_duration(t).map_err(|e| Error::input(format!("--max-time: {e}")))?;
+            limits.max_time_ms = (s * 1000.0) as Millis;
+        }
+        if let Some(w) = r.max_window {
+            if !(1..=4096).contains(&w) {
+                return Err(Error::input(format!(
+                    "--max-window: expected 1 to 4096 steps, found {w}"
+                )));
+            }
+            limits.max_window = w;
+        }
+        let name = format!(
+            "probe-{}",
+            r.target
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '-'
+                })
+                .collect::<String>()
+        );
+        let force = r.output.force;
+        let out = r
+            .output
+            .out
+            .unwrap_or_else(|| super::default_out(&name, force));
+        if !r.dry_run {
+            export::check_writable(&out, force)?;
+        }
+        Ok(ProbePlan {
+            target_text: r.target,
+            target,
+            secrets_file,
+            credentials,
+            limits,
+            out,
+            force,
+            dry_run: r.dry_run,
+        })
+    }
+
+    /// The plan printed before the first attempt: what is measured, at most how many attempts
+    /// and how long, and what it changes on the server.
+    pub fn text(&self) -> String {
+        let l = &self.limits;
+        let ids: Vec<&str> = self.credentials.iter().map(|c| c.id.as_str()).collect();
+        format!(
+            "probe plan for {target}\n\
+             credentials: {ids}\n\
+             measures: the window back and ahead (up to ±{w} steps), the replay rule, drift learning{lock}\n\
+             at most {n} attempts and {t} of the validator's time per credential, one attempt every {pace} at most\n\
+             changes on the server: steps of accepted codes become used; the learned drift moves while measuring and is walked back to 0 at the end; after every refused code a correct one clears the failure count{locks}\n\
+             never: two refused codes in a row{never_lock}; secrets are read from {secrets} and written nowhere\n",
+            target = self.target_text,
+            ids = ids.join(", "),
+            w = l.max_window,
+            lock = if l.allow_lockout { ", and the lockout (failures that lock; whether and when it clears by itself)" } else { "" },
+            n = l.max_attempts,
+            t = format_duration(l.max_time_ms as f64 / 1000.0),
+            pace = format_duration(l.min_interval_ms as f64 / 1000.0),
+            locks = if l.allow_lockout {
+                format!("; --allow-lockout: the credential WILL BE LOCKED (up to {} wrong codes in a row), then unlocked by the transport's administrator call if it has one, else left to clear by itself (waiting up to {}); a lock that does not clear stays until an administrator unlocks it", l.max_lockout_failures, format_duration(l.max_unlock_wait_ms as f64 / 1000.0))
+            } else {
+                String::new()
+            },
+            never_lock = if l.allow_lockout { "" } else { " (so no lockout is triggered)" },
+            secrets = self.secrets_file,
+        )
+    }
+
+    fn transport(&self, start: Millis) -> Box<dyn Transport> {
+        match &self.target {
+            Target::Model(v) => {
+                let mut t = ModelTransport::new(v.clone(), start);
+                // The model has the administrator unlock a privacyIDEA or LinOTP API offers.
+                t.can_unlock = true;
+                Box::new(t)
+            }
+        }
+    }
+}
+
+/// What a probe did, for the terminal.
+pub struct ProbeOutcome {
+    pub data: ProbeData,
+    pub dir: PathBuf,
+}
+
+impl ProbeOutcome {
+    pub fn summary_text(&self) -> String {
+        let mut s = String::new();
+        for c in &self.data.credentials {
+            let o = &c.outcome;
+            let cfg = &o.config;
+            s.push_str(&format!(
+                "{}: window {} back, {} ahead; drift {}; replay {}; {}; {} attempts over {}\n",
+                c.id,
+                cfg.window_back,
+                cfg.window_ahead,
+                crate::report::probe::drift_name(cfg.drift),
+                crate::report::probe::rule_name((cfg.replay, cfg.skip_refused)),
+                cfg.lockout
+                    .map_or("no lockout measured".to_string(), |l| format!(
+                        "locks after {} failures",
+                        l.max_failures
+                    )),
+                o.sent.len(),
+                format_duration(o.elapsed_ms as f64 / 1000.0)
+            ));
+        }
+        s.push_str(&format!("wrote {} (report.md first)", self.dir.display()));
+        s
+    }
+}
+
+/// Probes every credential in turn and writes the folder.
+pub fn execute(plan: &ProbePlan, progress: &dyn Progress) -> Result<ProbeOutcome> {
+    let started_at = super::now_ms();
+    progress.start(
+        plan.limits.max_attempts as u64 * plan.credentials.len() as u64,
+        "probing",
+    );
+    let mut credentials = Vec::new();
+    for cred in &plan.credentials {
+        let mut t = plan.transport(super::now_ms());
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let outcome = probe(cred, t.as_mut(), &plan.limits, &|n, _| {
+            let before = done.swap(n, std::sync::atomic::Ordering::Relaxed);
+            progress.advance(n.saturating_sub(before) as u64);
+        })?;
+        credentials.push(CredentialProbe {
+            id: cred.id.clone(),
+            outcome,
+        });
+    }
+    progress.finish();
+    let transport = plan.transport(0).describe();
+    let data = ProbeData {
+        target: plan.target_text.clone(),
+        transport,
+        secrets_file: plan.secrets_file.clone(),
+        started_at,
+        finished_at: super::now_ms(),
+        plan: plan.text(),
+        credentials,
+    };
+    let mut folder = export::Folder::default();
+    for (name, bytes) in export::probe::probe_files(&data)? {
+        folder.add(name, bytes);
+    }
+    let manifest = serde_json::json!({
+        "tool": "otpdrift",
+        "version": env!("CARGO_PKG_VERSION"),
+        "command": "probe",
+        "target": data.target,
+        "transport": data.transport,
+        "secrets_file": data.secrets_file,
+        "credentials": data.credentials.iter().map(|c| serde_json::json!({
+            "id": c.id,
+            "attempts": c.outcome.sent.len(),
+            "validator_ms": c.outcome.elapsed_ms,
+            "converged": c.outcome.stop == crate::probe::Stop::Converged,
+        })).collect::<Vec<_>>(),
+        "limits": {
+            "max_attempts": plan.limits.max_attempts,
+            "max_time_s": plan.limits.max_time_ms as f64 / 1000.0,
+            "min_interval_s": plan.limits.min_interval_ms as f64 / 1000.0,
+            "max_window": plan.limits.max_window,
+            "allow_lockout": plan.limits.allow_lockout,
+        },
+        "started_at": format_rfc3339(data.started_at),
+        "finished_at": format_rfc3339(data.finished_at),
+        "files": folder.files.iter().map(|f| f.0.clone()).collect::<Vec<_>>(),
+    });
+    folder.add(
+        "manifest.json",
+        serde_json::to_vec_pretty(&manifest).map_err(|e| Error::failed(e.to_string()))?,
+    );
+    export::write_folder(&plan.out, plan.force, &folder)?;
+    Ok(ProbeOutcome {
+        data,
+        dir: plan.out.clone(),
+    })
+}
