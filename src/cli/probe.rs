@@ -9,8 +9,9 @@ use std::path::PathBuf;
 /// The flags of `otpdrift probe`. Secrets come only from files: none is a flag.
 #[derive(clap::Args, Debug)]
 pub struct ProbeArgs {
-    /// What to probe: model:PRESET or model:FILE.toml (otpdrift's own validator, on simulated
-    /// time; for planning and tests).
+    /// What to probe: privacyidea:http://HOST:PORT or linotp:http://HOST:PORT
+    /// (/validate/check by serial = the credential's id), or model:PRESET / model:FILE.toml
+    /// (otpdrift's own validator on simulated time, for planning and tests).
     pub target: String,
     /// The test credentials' secrets (CSV or PSKC, as replay reads them).
     #[arg(long)]
@@ -37,6 +38,10 @@ pub struct ProbeArgs {
     /// The widest window looked for, in steps either side (default 64).
     #[arg(long)]
     pub max_window: Option<u32>,
+    /// A libfaketime timestamp file (FAKETIME_TIMESTAMP_FILE) that sets a local test
+    /// server's clock: the probe moves the server's time instead of waiting.
+    #[arg(long, value_name = "FILE")]
+    pub server_clock_file: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputFlags,
 }
@@ -54,6 +59,7 @@ impl ProbeArgs {
             max_attempts: self.max_attempts,
             max_time: self.max_time,
             max_window: self.max_window,
+            server_clock_file: self.server_clock_file,
         })?;
         if plan.dry_run {
             return emit(&plan.text());

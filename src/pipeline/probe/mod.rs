@@ -3,6 +3,12 @@
 //! attempt with its answer (attempts.csv, the replay format) and report.md. The plan is made
 //! and printed before the first attempt.
 
+mod clock;
+mod http;
+
+pub use clock::{Clock, FileClock, SharedClock, WallClock};
+pub use http::{Flavour, HttpTransport};
+
 use super::replay::{read_secrets, validator_from};
 use super::{Output, Progress};
 use crate::error::{Error, Result};
@@ -32,13 +38,18 @@ pub struct ProbeRequest {
     /// A duration (default 3h) of the validator's time per credential.
     pub max_time: Option<String>,
     pub max_window: Option<u32>,
+    /// A libfaketime timestamp file that sets a local test server's clock: the probe moves
+    /// the server's time instead of waiting.
+    pub server_clock_file: Option<PathBuf>,
 }
 
 /// What the probe talks to.
 #[derive(Clone, Debug)]
 pub enum Target {
     /// otpdrift's own validator, on simulated time.
-    Model(ValidatorConfig),
+    Model(Box<ValidatorConfig>),
+    /// A product's HTTP API at a base URL.
+    Http { base: String, flavour: Flavour },
 }
 
 /// A checked probe: the target, the credentials, the limits and where to write.
@@ -51,6 +62,7 @@ pub struct ProbePlan {
     pub out: PathBuf,
     pub force: bool,
     pub dry_run: bool,
+    pub server_clock_file: Option<PathBuf>,
 }
 
 fn parse_rate(s: &str) -> Result<Millis> {
@@ -81,10 +93,20 @@ fn parse_target(t: &str) -> Result<Target> {
             } else {
                 validator_from(None, Some(what), &[])?
             };
-            Ok(Target::Model(v))
+            Ok(Target::Model(Box::new(v)))
+        }
+        Some((product @ ("privacyidea" | "linotp"), url)) if url.starts_with("http://") => {
+            Ok(Target::Http {
+                base: url.to_string(),
+                flavour: if product == "privacyidea" {
+                    Flavour::PrivacyIdea
+                } else {
+                    Flavour::LinOtp
+                },
+            })
         }
         _ => Err(Error::input(format!(
-            "probe TARGET: expected model:PRESET or model:FILE.toml (otpdrift's own validator on simulated time), found `{t}`; the http, radius and pam transports are not in this version (docs/probe.md)"
+            "probe TARGET: expected model:PRESET, model:FILE.toml, privacyidea:http://HOST:PORT or linotp:http://HOST:PORT, found `{t}` (HTTPS, RADIUS and PAM are not in this version: docs/probe.md)"
         ))),
     }
 }
@@ -182,6 +204,7 @@ impl ProbePlan {
             out,
             force,
             dry_run: r.dry_run,
+            server_clock_file: r.server_clock_file,
         })
     }
 
@@ -214,14 +237,42 @@ impl ProbePlan {
         )
     }
 
-    fn transport(&self, start: Millis) -> Box<dyn Transport> {
-        match &self.target {
+    fn transport(&self, start: Millis) -> Result<Box<dyn Transport>> {
+        Ok(match &self.target {
             Target::Model(v) => {
-                let mut t = ModelTransport::new(v.clone(), start);
+                let mut t = ModelTransport::new((**v).clone(), start);
                 // The model has the administrator unlock a privacyIDEA or LinOTP API offers.
                 t.can_unlock = true;
                 Box::new(t)
             }
+            Target::Http { base, flavour } => {
+                let clock: Box<dyn Clock> = match &self.server_clock_file {
+                    Some(f) => Box::new(FileClock::new(f.clone(), start)?),
+                    None => Box::new(WallClock),
+                };
+                Box::new(HttpTransport::new(
+                    base,
+                    *flavour,
+                    clock,
+                    http::Admin::from_env(),
+                ))
+            }
+        })
+    }
+
+    /// What the probe talks to, for the report.
+    pub fn describe(&self) -> String {
+        match &self.target {
+            Target::Model(v) => ModelTransport::new((**v).clone(), 0).describe(),
+            Target::Http { base, flavour } => format!(
+                "{} /validate/check at {base}{}",
+                flavour.name(),
+                if self.server_clock_file.is_some() {
+                    " (its clock set through a libfaketime file)"
+                } else {
+                    ""
+                }
+            ),
         }
     }
 }
@@ -268,7 +319,7 @@ pub fn execute(plan: &ProbePlan, progress: &dyn Progress) -> Result<ProbeOutcome
     );
     let mut credentials = Vec::new();
     for cred in &plan.credentials {
-        let mut t = plan.transport(super::now_ms());
+        let mut t = plan.transport(super::now_ms())?;
         let done = std::sync::atomic::AtomicUsize::new(0);
         let outcome = probe(cred, t.as_mut(), &plan.limits, &|n, _| {
             let before = done.swap(n, std::sync::atomic::Ordering::Relaxed);
@@ -280,7 +331,7 @@ pub fn execute(plan: &ProbePlan, progress: &dyn Progress) -> Result<ProbeOutcome
         });
     }
     progress.finish();
-    let transport = plan.transport(0).describe();
+    let transport = plan.describe();
     let data = ProbeData {
         target: plan.target_text.clone(),
         transport,
@@ -328,3 +379,6 @@ pub fn execute(plan: &ProbePlan, progress: &dyn Progress) -> Result<ProbeOutcome
         dir: plan.out.clone(),
     })
 }
+
+#[cfg(test)]
+mod tests;
