@@ -2908,7 +2908,7 @@ fn a_probe_prints_its_plan_first_and_refuses_bad_input_with_status_2() {
     for (args, want) in [
         (
             vec!["probe", "http://x", "--secrets", "s.csv"],
-            "expected model:PRESET or model:FILE.toml",
+            "expected model:PRESET, model:FILE.toml, privacyidea:http://HOST:PORT",
         ),
         (vec!["probe", "model:nope", "--secrets", "s.csv"], "nope"),
         (

@@ -287,7 +287,42 @@ impl<'a> Session<'a> {
                 }
             }
         }
-        Ok(None)
+        Ok(self.two_ahead(&menu).map(|a| (a, Purpose::Measure)))
+    }
+
+    /// Some rules differ only after a code that every candidate accepts (exact used steps and
+    /// time-forward differ on an unused step behind a later accepted one): the first code of
+    /// such a pair, if there is one.
+    fn two_ahead(&self, menu: &[Action]) -> Option<Action> {
+        let scheme = self.space.scheme;
+        let first_time = menu.first()?.at;
+        for a1 in menu.iter().filter(|a| a.at <= first_time + self.step_ms()) {
+            if self.unanimous(*a1) != Some(Answer::Accept) {
+                continue;
+            }
+            let after: Vec<_> = self
+                .space
+                .alive
+                .iter()
+                .map(|c| {
+                    let mut c = c.clone();
+                    c.decide(scheme, a1.at, a1.step);
+                    c
+                })
+                .collect();
+            let soonest = a1.at + self.limits.min_interval_ms;
+            for a2 in menu.iter().filter(|a| a.at >= soonest) {
+                let mut answers = after.iter().map(|c| c.predict(scheme, a2.at, a2.step));
+                let first = answers.next()?;
+                if first.1 {
+                    continue;
+                }
+                if answers.any(|x| x.0 != first.0 || x.1) {
+                    return Some(*a1);
+                }
+            }
+        }
+        None
     }
 
     pub(super) fn run(mut self) -> Result<Outcome> {
@@ -322,8 +357,9 @@ impl<'a> Session<'a> {
             let Some((a, purpose)) = self.choose()? else {
                 // One attempt at a time cannot tell consistent-skew learning (three refused
                 // codes at one skew, in successive steps) from none: try it once.
-                // Refused codes count as sightings when refused steps are skipped: the same
-                // experiment one step back tells the two apart.
+                // Refused codes count as sightings when refused steps are skipped: a code
+                // accepted and sent again at once, in three successive steps, tells the two
+                // apart (the third is accepted through the skew).
                 let f = self.space.facets();
                 let consistent = f
                     .drifts
@@ -337,7 +373,11 @@ impl<'a> Session<'a> {
                 };
                 if let Some(o) = experiment {
                     skew_tried = if o.is_none() { 1 } else { 2 };
-                    match self.skew_experiment(o)? {
+                    let done = match o {
+                        None => self.skew_experiment(None)?,
+                        Some(_) => self.replay_sightings()?,
+                    };
+                    match done {
                         Some(why) => break Stop::Budget(why),
                         None => continue,
                     }
@@ -387,6 +427,60 @@ impl<'a> Session<'a> {
             .map_or(0, |c| c.learned(self.space.scheme).round() as i64);
         let o = skew.map_or_else(|| self.far_skew(), |o| centre + o);
         self.skew_steps(o)
+    }
+
+    /// In three successive steps: the code of the centre, then the same code again (refused as
+    /// used). Returns why it stopped early (a budget), if it did.
+    fn replay_sightings(&mut self) -> Result<Option<String>> {
+        let scheme = self.space.scheme;
+        let mut last_step: Option<i64> = None;
+        let mut skew: Option<i64> = None;
+        for _ in 0..3 {
+            let now = self.t.now();
+            let mut at = self.allowed(now);
+            if let Some(p) = last_step {
+                at = at.max(self.guarded(self.cred.step_start(p + 1)));
+            }
+            if let Some(why) = self.budget_left(at) {
+                return Ok(Some(why));
+            }
+            let server = self.cred.step_at(at);
+            let centre = self
+                .space
+                .representative()
+                .map_or(0, |c| c.learned(scheme).round() as i64);
+            // The same skew each time, as near the centre as an unused step allows.
+            let want = skew.unwrap_or(centre);
+            let Some(a) = [0, 1, -1, 2, -2, 3, 4]
+                .iter()
+                .map(|d| Action {
+                    at,
+                    step: server + want + d,
+                })
+                .find(|a| self.unanimous(*a) == Some(Answer::Accept))
+            else {
+                return Ok(None);
+            };
+            skew.get_or_insert(a.step - server);
+            last_step = Some(server);
+            self.send(a, Purpose::Measure)?;
+            let now = self.t.now();
+            let again = Action {
+                at: self.allowed(now),
+                step: a.step,
+            };
+            if self.cred.step_at(again.at) != server {
+                return Ok(None);
+            }
+            if self.send(again, Purpose::Measure)? == Answer::Accept {
+                return Ok(None);
+            }
+        }
+        // The last refusal wants a recovery before anything else.
+        if let Some((a, p)) = self.choose()? {
+            self.send(a, p)?;
+        }
+        Ok(None)
     }
 
     /// One step past the farthest window edge ahead of any candidate.

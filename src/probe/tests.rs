@@ -95,11 +95,20 @@ fn held_out(cred: &Credential, seed: u64, n: usize) -> Vec<Held> {
 
 /// The answers of `cfg` to the log, from a credential enrolled at its start.
 fn answers(cfg: &ValidatorConfig, cred: &Credential, log: &[Held]) -> Vec<Answer> {
+    answers_from(cfg, cred, log, START)
+}
+
+fn answers_from(
+    cfg: &ValidatorConfig,
+    cred: &Credential,
+    log: &[Held],
+    enrolled: Millis,
+) -> Vec<Answer> {
     let scheme = Scheme::Totp {
         step_s: cred.step_s,
         t0: cred.t0,
     };
-    let mut st = CredentialState::enrolled(START);
+    let mut st = CredentialState::enrolled(enrolled);
     log.iter()
         .filter_map(|h| match *h {
             Held::Code { at, code } => Some(Answer::of(
@@ -285,4 +294,48 @@ fn a_window_of_ten_without_lockout_needs_a_few_hundred_attempts() {
         "{} ms",
         p.outcome.elapsed_ms
     );
+}
+
+#[test]
+fn probing_at_any_moment_finds_a_configuration_that_decides_alike() {
+    // The phase of the first attempt in its step, and the secret, change every choice after it.
+    for name in [
+        "keycloak",
+        "google-authenticator",
+        "pam-oath",
+        "privacyidea",
+        "linotp",
+    ] {
+        let truth = presets::find(name).unwrap().config;
+        for k in 0..8u64 {
+            let cred = credential(100 + k);
+            let start = START + k as i64 * 7_777_777 + 1_234;
+            let mut t = ModelTransport::new(truth.clone(), start);
+            t.can_unlock = true;
+            let limits = Limits {
+                allow_lockout: truth.lockout.is_some(),
+                ..Limits::default()
+            };
+            let o = probe(&cred, &mut t, &limits, &|_, _| {}).unwrap();
+            let log = held_out(&cred, 100 + k, 300);
+            let shift = |h: &Held| match *h {
+                Held::Code { at, code } => Held::Code {
+                    at: at - START + start,
+                    code,
+                },
+                Held::Unlock => Held::Unlock,
+            };
+            let log: Vec<Held> = log.iter().map(shift).collect();
+            let (want, got) = (
+                answers_from(&truth, &cred, &log, start),
+                answers_from(&o.config, &cred, &log, start),
+            );
+            let differ = want.iter().zip(&got).filter(|(a, b)| a != b).count();
+            assert_eq!(
+                differ, 0,
+                "{name} from {start}: {differ} decisions differ; {:?}",
+                o.facets
+            );
+        }
+    }
 }
