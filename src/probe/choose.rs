@@ -429,6 +429,20 @@ impl<'a> Session<'a> {
         self.skew_steps(o)
     }
 
+    /// The first allowed time in a step after `last` (any step when None), or why the budget
+    /// forbids it.
+    fn in_next_step(&mut self, last: Option<i64>) -> std::result::Result<Millis, String> {
+        let now = self.t.now();
+        let mut at = self.allowed(now);
+        if let Some(p) = last {
+            at = at.max(self.guarded(self.cred.step_start(p + 1)));
+        }
+        match self.budget_left(at) {
+            Some(why) => Err(why),
+            None => Ok(at),
+        }
+    }
+
     /// In three successive steps: the code of the centre, then the same code again (refused as
     /// used). Returns why it stopped early (a budget), if it did.
     fn replay_sightings(&mut self) -> Result<Option<String>> {
@@ -436,14 +450,10 @@ impl<'a> Session<'a> {
         let mut last_step: Option<i64> = None;
         let mut skew: Option<i64> = None;
         for _ in 0..3 {
-            let now = self.t.now();
-            let mut at = self.allowed(now);
-            if let Some(p) = last_step {
-                at = at.max(self.guarded(self.cred.step_start(p + 1)));
-            }
-            if let Some(why) = self.budget_left(at) {
-                return Ok(Some(why));
-            }
+            let at = match self.in_next_step(last_step) {
+                Ok(at) => at,
+                Err(why) => return Ok(Some(why)),
+            };
             let server = self.cred.step_at(at);
             let centre = self
                 .space
@@ -498,14 +508,10 @@ impl<'a> Session<'a> {
     fn skew_steps(&mut self, mut o: i64) -> Result<Option<String>> {
         let mut last_step: Option<i64> = None;
         for _ in 0..3 {
-            let now = self.t.now();
-            let mut at = self.allowed(now);
-            if let Some(p) = last_step {
-                at = at.max(self.guarded(self.cred.step_start(p + 1)));
-            }
-            if let Some(why) = self.budget_left(at) {
-                return Ok(Some(why));
-            }
+            let at = match self.in_next_step(last_step) {
+                Ok(at) => at,
+                Err(why) => return Ok(Some(why)),
+            };
             let server = self.cred.step_at(at);
             // A skew whose code no step near it shares (the same skew each time, if it can).
             while (server + o - 3..=server + o + 3).any(|x| {
