@@ -588,6 +588,79 @@ mod tests {
         (out.rows.len(), diffs)
     }
 
+    /// Every answer a real validator gave a probe (conformance/probe/, `run.sh` there), decided
+    /// again with the configuration that probe wrote.
+    #[test]
+    fn real_probes_replay_to_the_answers_they_got() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/probe");
+        let mut probes = 0;
+        for e in std::fs::read_dir(&root).unwrap() {
+            let dir = e.unwrap().path();
+            if !dir.join("attempts.csv").is_file() {
+                continue;
+            }
+            probes += 1;
+            let plan = ReplayPlan::new(ReplayRequest {
+                attempts: dir.join("attempts.csv"),
+                secrets: dir.join("secrets.csv"),
+                preset: None,
+                validator: Some(dir.join("validator.toml")),
+                sets: Vec::new(),
+                output: crate::pipeline::Output::default(),
+            })
+            .unwrap();
+            let out = execute(&plan).unwrap();
+            let verified = out
+                .rows
+                .iter()
+                .filter(|r| r.matches_expected.is_some())
+                .count();
+            assert!(verified >= 16, "{}: {verified} attempts", dir.display());
+            assert!(
+                out.mismatches.is_empty(),
+                "{}: {:?}",
+                dir.display(),
+                out.mismatches.len()
+            );
+        }
+        assert_eq!(probes, 2);
+    }
+
+    /// What the lockout probe of the real privacyIDEA measured (window, replay, drift in
+    /// seconds, 10 failures lock) decides the golden log recorded from privacyIDEA itself,
+    /// once the one part it does not measure yet, the two-code resync, is added as the preset
+    /// has it: every one of 12,000 decisions.
+    #[test]
+    fn the_real_probe_of_privacyidea_decides_its_golden_log_given_the_resync() {
+        let dir =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/probe/privacyidea-lockout");
+        let probed = std::fs::read_to_string(dir.join("validator.toml")).unwrap();
+        let mut v = validator(Some(("validator.toml", probed)), None, &[]).unwrap();
+        assert_eq!((v.window_back, v.window_ahead), (6, 5));
+        assert_eq!(v.lockout.map(|l| l.max_failures), Some(10));
+        v.sync = crate::validator::presets::find("privacyidea")
+            .unwrap()
+            .config
+            .sync;
+        let g = golden_dir("privacyidea");
+        let plan = ReplayPlan::new(ReplayRequest {
+            attempts: g.join("attempts.csv"),
+            secrets: g.join("secrets.csv"),
+            preset: Some("pyotp".into()),
+            validator: None,
+            sets: Vec::new(),
+            output: crate::pipeline::Output::default(),
+        })
+        .unwrap();
+        let plan = ReplayPlan {
+            validator: v,
+            ..plan
+        };
+        let out = execute(&plan).unwrap();
+        assert_eq!(out.rows.len(), 12_000);
+        assert_eq!(out.mismatches.len(), 0);
+    }
+
     fn conforms(name: &str) {
         let (n, diffs) = replay_golden(name);
         assert!(n >= 10_000, "{name}: only {n} attempts");

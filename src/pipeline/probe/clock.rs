@@ -52,8 +52,8 @@ impl FileClock {
 
     fn write(&mut self) -> Result<()> {
         let text = crate::time::format_rfc3339(self.now);
-        // libfaketime reads "@YYYY-MM-DD HH:MM:SS".
-        let stamp = format!("@{}\n", text[..19].replace('T', " "));
+        // An absolute "YYYY-MM-DD HH:MM:SS" (no `@`) is a frozen clock to libfaketime.
+        let stamp = format!("{}\n", text[..19].replace('T', " "));
         std::fs::write(&self.path, stamp).map_err(|e| {
             Error::failed(format!(
                 "cannot set the server clock in {}: {e}",
