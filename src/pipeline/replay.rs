@@ -557,9 +557,9 @@ mod tests {
         replay_dir(&golden_dir(name), name)
     }
 
-    /// Replays a directory of attempts, secrets and validator.
-    fn replay_dir(dir: &Path, name: &str) -> (usize, Vec<String>) {
-        let plan = ReplayPlan::new(ReplayRequest {
+    /// The plan of a directory holding attempts.csv, secrets.csv and validator.toml.
+    fn plan_of(dir: &Path) -> ReplayPlan {
+        ReplayPlan::new(ReplayRequest {
             attempts: dir.join("attempts.csv"),
             secrets: dir.join("secrets.csv"),
             preset: None,
@@ -567,8 +567,12 @@ mod tests {
             sets: Vec::new(),
             output: crate::pipeline::Output::default(),
         })
-        .unwrap();
-        let out = execute(&plan).unwrap();
+        .unwrap()
+    }
+
+    /// Replays a directory of attempts, secrets and validator.
+    fn replay_dir(dir: &Path, name: &str) -> (usize, Vec<String>) {
+        let out = execute(&plan_of(dir)).unwrap();
         assert!(out.rows.iter().all(|r| r.matches_expected.is_some()));
         let diffs = out
             .mismatches
@@ -600,16 +604,7 @@ mod tests {
                 continue;
             }
             probes += 1;
-            let plan = ReplayPlan::new(ReplayRequest {
-                attempts: dir.join("attempts.csv"),
-                secrets: dir.join("secrets.csv"),
-                preset: None,
-                validator: Some(dir.join("validator.toml")),
-                sets: Vec::new(),
-                output: crate::pipeline::Output::default(),
-            })
-            .unwrap();
-            let out = execute(&plan).unwrap();
+            let out = execute(&plan_of(&dir)).unwrap();
             let verified = out
                 .rows
                 .iter()
