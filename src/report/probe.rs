@@ -187,6 +187,9 @@ fn changes(o: &Outcome) -> Vec<String> {
         Some(d) if d.abs() < 1e-9 => v.push(
             "the learned drift is back at 0 steps (the restoring logins re-centred it)".into(),
         ),
+        Some(d) if d.abs() < 0.5 => v.push(format!(
+            "the learned drift is {d:+.2} steps, within half a step of 0: a validator that learns seconds keeps the fraction of a step any login leaves"
+        )),
         Some(d) => v.push(format!(
             "the learned drift is left at {d:+.2} steps: no code every configuration left accepts moves it closer (a normal login by the user re-centres it, or a resync)"
         )),
