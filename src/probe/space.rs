@@ -65,14 +65,9 @@ impl Candidate {
 
     /// What it would answer, state untouched.
     pub fn predict(&self, scheme: Scheme, at: Millis, step: i64) -> (Answer, bool) {
-        self.clone_state().decide(scheme, at, step)
-    }
-
-    fn clone_state(&self) -> Probe<'_> {
-        Probe {
-            cfg: &self.cfg,
-            st: self.st.clone(),
-        }
+        let mut st = self.st.clone();
+        let d = self.cfg.verify(&mut st, scheme, at, code_id(step), code_id);
+        (Answer::of(d.verdict), d.locked_now)
     }
 
     /// The drift it has learned, in steps.
@@ -83,21 +78,6 @@ impl Candidate {
     /// An administrator clears the lock.
     pub fn unlock(&mut self) {
         self.st.unlock();
-    }
-}
-
-/// A candidate's configuration with a scratch copy of its state.
-struct Probe<'a> {
-    cfg: &'a ValidatorConfig,
-    st: CredentialState,
-}
-
-impl Probe<'_> {
-    fn decide(mut self, scheme: Scheme, at: Millis, step: i64) -> (Answer, bool) {
-        let d = self
-            .cfg
-            .verify(&mut self.st, scheme, at, code_id(step), code_id);
-        (Answer::of(d.verdict), d.locked_now)
     }
 }
 
@@ -269,6 +249,13 @@ impl Space {
     fn widen(&mut self, dropped: &[ValidatorConfig]) {
         type Side = fn(&mut ValidatorConfig) -> &mut u32;
         let sides: [Side; 2] = [|c| &mut c.window_back, |c| &mut c.window_ahead];
+        let value = |c: &ValidatorConfig, i: usize| {
+            if i == 0 {
+                c.window_back
+            } else {
+                c.window_ahead
+            }
+        };
         for (i, side) in sides.into_iter().enumerate() {
             loop {
                 let cap = if i == 0 {
@@ -279,7 +266,7 @@ impl Space {
                 if cap >= self.max {
                     break;
                 }
-                let at_cap = |c: &ValidatorConfig| *side(&mut c.clone()) == cap;
+                let at_cap = |c: &ValidatorConfig| value(c, i) == cap;
                 let wider = |c: &ValidatorConfig| {
                     let mut w = c.clone();
                     *side(&mut w) = cap + 1;
