@@ -10,8 +10,9 @@ use std::path::PathBuf;
 #[derive(clap::Args, Debug)]
 pub struct ProbeArgs {
     /// What to probe: privacyidea:http://HOST:PORT or linotp:http://HOST:PORT
-    /// (/validate/check by serial = the credential's id), or model:PRESET / model:FILE.toml
-    /// (otpdrift's own validator on simulated time, for planning and tests).
+    /// (/validate/check by serial = the credential's id), radius:HOST:PORT (User-Name = the
+    /// id), pam:SERVICE (user = the id), or model:PRESET / model:FILE.toml (otpdrift's own
+    /// validator on simulated time, for planning and tests).
     pub target: String,
     /// The test credentials' secrets (CSV or PSKC, as replay reads them).
     #[arg(long)]
@@ -42,6 +43,13 @@ pub struct ProbeArgs {
     /// server's clock: the probe moves the server's time instead of waiting.
     #[arg(long, value_name = "FILE")]
     pub server_clock_file: Option<PathBuf>,
+    /// The RADIUS shared secret's file (its first line); else OTPDRIFT_RADIUS_SECRET.
+    #[arg(long, value_name = "FILE")]
+    pub radius_secret_file: Option<PathBuf>,
+    /// The program run once per PAM attempt as `HELPER SERVICE USER authenticate` with the
+    /// code on its standard input (default pamtester).
+    #[arg(long, value_name = "PATH")]
+    pub pam_helper: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputFlags,
 }
@@ -60,6 +68,8 @@ impl ProbeArgs {
             max_time: self.max_time,
             max_window: self.max_window,
             server_clock_file: self.server_clock_file,
+            radius_secret_file: self.radius_secret_file,
+            pam_helper: self.pam_helper,
         })?;
         if plan.dry_run {
             return emit(&plan.text());

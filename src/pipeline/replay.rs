@@ -618,26 +618,23 @@ mod tests {
                 out.mismatches.len()
             );
         }
-        assert_eq!(probes, 2);
+        assert_eq!(probes, 6);
     }
 
-    /// What the lockout probe of the real privacyIDEA measured (window, replay, drift in
-    /// seconds, 10 failures lock) decides the golden log recorded from privacyIDEA itself,
-    /// once the one part it does not measure yet, the two-code resync, is added as the preset
-    /// has it: every one of 12,000 decisions.
-    #[test]
-    fn the_real_probe_of_privacyidea_decides_its_golden_log_given_the_resync() {
-        let dir =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/probe/privacyidea-lockout");
+    /// Replays the golden log `golden` with the configuration a real probe wrote in
+    /// conformance/probe/`probe`, changed by `edit`: (attempts, differing decisions).
+    fn probed_decides_golden(
+        probe: &str,
+        golden: &str,
+        edit: impl Fn(&mut crate::validator::ValidatorConfig),
+    ) -> (usize, usize) {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("conformance/probe")
+            .join(probe);
         let probed = std::fs::read_to_string(dir.join("validator.toml")).unwrap();
         let mut v = validator(Some(("validator.toml", probed)), None, &[]).unwrap();
-        assert_eq!((v.window_back, v.window_ahead), (6, 5));
-        assert_eq!(v.lockout.map(|l| l.max_failures), Some(10));
-        v.sync = crate::validator::presets::find("privacyidea")
-            .unwrap()
-            .config
-            .sync;
-        let g = golden_dir("privacyidea");
+        edit(&mut v);
+        let g = golden_dir(golden);
         let plan = ReplayPlan::new(ReplayRequest {
             attempts: g.join("attempts.csv"),
             secrets: g.join("secrets.csv"),
@@ -647,13 +644,49 @@ mod tests {
             output: crate::pipeline::Output::default(),
         })
         .unwrap();
-        let plan = ReplayPlan {
+        let out = execute(&ReplayPlan {
             validator: v,
             ..plan
-        };
-        let out = execute(&plan).unwrap();
-        assert_eq!(out.rows.len(), 12_000);
-        assert_eq!(out.mismatches.len(), 0);
+        })
+        .unwrap();
+        (out.rows.len(), out.mismatches.len())
+    }
+
+    /// What the probes of the real google-authenticator-libpam and pam_oath measured, over
+    /// RADIUS (FreeRADIUS, rlm_pam) and through PAM, decides the golden logs recorded from the
+    /// same modules with the same options, every decision alike.
+    #[test]
+    fn real_probes_of_the_pam_modules_decide_their_golden_logs() {
+        for (probe, golden) in [
+            (
+                "radius-google-authenticator",
+                "google-authenticator-libpam-reuse",
+            ),
+            ("pam-google-authenticator", "google-authenticator-libpam"),
+            ("radius-pam-oath", "pam-oath"),
+            ("pam-pam-oath", "pam-oath"),
+        ] {
+            let (n, diffs) = probed_decides_golden(probe, golden, |_| {});
+            assert!(n >= 10_000, "{probe}: {n}");
+            assert_eq!(diffs, 0, "{probe} on {golden}: {diffs} of {n} differ");
+        }
+    }
+
+    /// What the lockout probe of the real privacyIDEA measured (window, replay, drift in
+    /// seconds, 10 failures lock) decides the golden log recorded from privacyIDEA itself,
+    /// once the one part it does not measure yet, the two-code resync, is added as the preset
+    /// has it: every one of 12,000 decisions.
+    #[test]
+    fn the_real_probe_of_privacyidea_decides_its_golden_log_given_the_resync() {
+        let preset = crate::validator::presets::find("privacyidea")
+            .unwrap()
+            .config;
+        let (n, diffs) = probed_decides_golden("privacyidea-lockout", "privacyidea", |v| {
+            assert_eq!((v.window_back, v.window_ahead), (6, 5));
+            assert_eq!(v.lockout.map(|l| l.max_failures), Some(10));
+            v.sync = preset.sync;
+        });
+        assert_eq!((n, diffs), (12_000, 0));
     }
 
     fn conforms(name: &str) {

@@ -5,9 +5,13 @@
 
 mod clock;
 mod http;
+mod pam;
+mod radius;
 
 pub use clock::{Clock, FileClock, SharedClock, WallClock};
 pub use http::{Flavour, HttpTransport};
+pub use pam::PamTransport;
+pub use radius::{RadiusTransport, SharedSecret};
 
 use super::replay::{read_secrets, validator_from};
 use super::{Output, Progress};
@@ -41,6 +45,10 @@ pub struct ProbeRequest {
     /// A libfaketime timestamp file that sets a local test server's clock: the probe moves
     /// the server's time instead of waiting.
     pub server_clock_file: Option<PathBuf>,
+    /// The RADIUS shared secret's file (else `OTPDRIFT_RADIUS_SECRET`).
+    pub radius_secret_file: Option<PathBuf>,
+    /// The program that runs one PAM conversation (default `pamtester`).
+    pub pam_helper: Option<PathBuf>,
 }
 
 /// What the probe talks to.
@@ -50,6 +58,10 @@ pub enum Target {
     Model(Box<ValidatorConfig>),
     /// A product's HTTP API at a base URL.
     Http { base: String, flavour: Flavour },
+    /// A RADIUS server, `HOST:PORT`.
+    Radius { server: String },
+    /// A PAM service on this machine.
+    Pam { service: String },
 }
 
 /// A checked probe: the target, the credentials, the limits and where to write.
@@ -63,6 +75,8 @@ pub struct ProbePlan {
     pub force: bool,
     pub dry_run: bool,
     pub server_clock_file: Option<PathBuf>,
+    pub radius_secret: Option<SharedSecret>,
+    pub pam_helper: PathBuf,
 }
 
 fn parse_rate(s: &str) -> Result<Millis> {
@@ -105,8 +119,21 @@ fn parse_target(t: &str) -> Result<Target> {
                 },
             })
         }
+        Some(("radius", server)) if server.contains(':') => Ok(Target::Radius {
+            server: server.to_string(),
+        }),
+        Some(("pam", service))
+            if !service.is_empty()
+                && service
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) =>
+        {
+            Ok(Target::Pam {
+                service: service.to_string(),
+            })
+        }
         _ => Err(Error::input(format!(
-            "probe TARGET: expected model:PRESET, model:FILE.toml, privacyidea:http://HOST:PORT or linotp:http://HOST:PORT, found `{t}` (HTTPS, RADIUS and PAM are not in this version: docs/probe.md)"
+            "probe TARGET: expected model:PRESET, model:FILE.toml, privacyidea:http://HOST:PORT, linotp:http://HOST:PORT, radius:HOST:PORT or pam:SERVICE, found `{t}` (HTTPS is not in this version: docs/probe.md)"
         ))),
     }
 }
@@ -114,6 +141,25 @@ fn parse_target(t: &str) -> Result<Target> {
 impl ProbePlan {
     pub fn new(r: ProbeRequest) -> Result<ProbePlan> {
         let target = parse_target(&r.target)?;
+        let radius_secret = match (&target, &r.radius_secret_file) {
+            (Target::Radius { .. }, Some(f)) => Some(SharedSecret::from_file(f)?),
+            (Target::Radius { .. }, None) => Some(SharedSecret::from_env().ok_or_else(|| {
+                Error::input(
+                    "radius: the shared secret comes from --radius-secret-file FILE or the environment variable OTPDRIFT_RADIUS_SECRET (never the command line)",
+                )
+            })??),
+            (_, Some(_)) => {
+                return Err(Error::input(
+                    "--radius-secret-file: only a radius:HOST:PORT target has a shared secret",
+                ))
+            }
+            _ => None,
+        };
+        if r.pam_helper.is_some() && !matches!(target, Target::Pam { .. }) {
+            return Err(Error::input(
+                "--pam-helper: only a pam:SERVICE target runs a PAM helper",
+            ));
+        }
         let secrets_file = r.secrets.display().to_string();
         let bytes = std::fs::read(&r.secrets)
             .map_err(|e| Error::input(format!("cannot read secrets {secrets_file}: {e}")))?;
@@ -205,6 +251,8 @@ impl ProbePlan {
             force,
             dry_run: r.dry_run,
             server_clock_file: r.server_clock_file,
+            radius_secret,
+            pam_helper: r.pam_helper.unwrap_or_else(|| "pamtester".into()),
         })
     }
 
@@ -245,34 +293,51 @@ impl ProbePlan {
                 t.can_unlock = true;
                 Box::new(t)
             }
-            Target::Http { base, flavour } => {
-                let clock: Box<dyn Clock> = match &self.server_clock_file {
-                    Some(f) => Box::new(FileClock::new(f.clone(), start)?),
-                    None => Box::new(WallClock),
-                };
-                Box::new(HttpTransport::new(
-                    base,
-                    *flavour,
-                    clock,
-                    http::Admin::from_env(),
-                ))
-            }
+            Target::Http { base, flavour } => Box::new(HttpTransport::new(
+                base,
+                *flavour,
+                self.clock(start)?,
+                http::Admin::from_env(),
+            )),
+            Target::Radius { server } => Box::new(RadiusTransport::new(
+                server,
+                self.radius_secret.clone().expect("checked in new"),
+                self.clock(start)?,
+            )?),
+            Target::Pam { service } => Box::new(PamTransport::new(
+                service,
+                self.pam_helper.clone(),
+                self.clock(start)?,
+            )),
+        })
+    }
+
+    /// The live validator's clock: this machine's, or a test server's set through a file.
+    fn clock(&self, start: Millis) -> Result<Box<dyn Clock>> {
+        Ok(match &self.server_clock_file {
+            Some(f) => Box::new(FileClock::new(f.clone(), start)?),
+            None => Box::new(WallClock),
         })
     }
 
     /// What the probe talks to, for the report.
     pub fn describe(&self) -> String {
-        match &self.target {
-            Target::Model(v) => ModelTransport::new((**v).clone(), 0).describe(),
-            Target::Http { base, flavour } => format!(
-                "{} /validate/check at {base}{}",
-                flavour.name(),
-                if self.server_clock_file.is_some() {
-                    " (its clock set through a libfaketime file)"
-                } else {
-                    ""
-                }
+        let what = match &self.target {
+            Target::Model(v) => return ModelTransport::new((**v).clone(), 0).describe(),
+            Target::Http { base, flavour } => {
+                format!("{} /validate/check at {base}", flavour.name())
+            }
+            Target::Radius { server } => {
+                format!("RADIUS (RFC 2865 PAP with Message-Authenticator) at {server}")
+            }
+            Target::Pam { service } => format!(
+                "PAM service {service} through {}",
+                self.pam_helper.display()
             ),
+        };
+        match self.server_clock_file {
+            Some(_) => format!("{what} (its clock set through a libfaketime file)"),
+            None => what,
         }
     }
 }

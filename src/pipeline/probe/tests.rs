@@ -131,25 +131,31 @@ fn through_http(preset: &str) -> Outcome {
     probe(&credential(), &mut t, &limits(), &|_, _| {}).unwrap()
 }
 
-fn through_model(preset: &str) -> Outcome {
+/// The live probe sent the codes the model's probe sends, at the same times, and found the
+/// same configuration.
+fn assert_probes_like_the_model(live: &Outcome, preset: &str, lim: &Limits) {
     let mut t = ModelTransport::new(presets::find(preset).unwrap().config, START);
     t.latency_ms = 0;
-    t.can_unlock = true;
-    probe(&credential(), &mut t, &limits(), &|_, _| {}).unwrap()
+    t.can_unlock = lim.allow_lockout;
+    let m = probe(&credential(), &mut t, lim, &|_, _| {}).unwrap();
+    let key = |s: &Sent| (s.at, s.step, s.code.clone(), s.answer, s.purpose);
+    assert_eq!(
+        live.sent.iter().map(key).collect::<Vec<_>>(),
+        m.sent.iter().map(key).collect::<Vec<_>>(),
+        "{preset}"
+    );
+    assert_eq!(live.config, m.config, "{preset}");
+    assert!(
+        live.attempts() > 15,
+        "{preset}: {} attempts",
+        live.attempts()
+    );
 }
 
 #[test]
 fn probing_over_http_sends_the_same_codes_and_finds_the_same_configuration() {
     for preset in ["privacyidea", "keycloak"] {
-        let (h, m) = (through_http(preset), through_model(preset));
-        let key = |s: &Sent| (s.at, s.step, s.code.clone(), s.answer, s.purpose);
-        assert_eq!(
-            h.sent.iter().map(key).collect::<Vec<_>>(),
-            m.sent.iter().map(key).collect::<Vec<_>>(),
-            "{preset}"
-        );
-        assert_eq!(h.config, m.config, "{preset}");
-        assert!(h.attempts() > 15, "{preset}: {} attempts", h.attempts());
+        assert_probes_like_the_model(&through_http(preset), preset, &limits());
     }
 }
 
@@ -203,6 +209,150 @@ fn answers_that_are_not_the_products_stop_the_probe_with_a_clear_error() {
         e.to_string().starts_with(&format!(
             "cannot reach http://127.0.0.1:{port}/validate/check"
         )),
+        "{e}"
+    );
+}
+
+/// What the test RADIUS server does.
+#[derive(Clone, Copy, PartialEq)]
+enum Radius {
+    /// Answers as a RADIUS server in front of the model, signing with the shared secret (and a
+    /// Message-Authenticator on every other reply).
+    Serve,
+    /// Signs its replies with another secret.
+    OtherSecret,
+}
+
+/// A RADIUS server for credential PROBE1 (User-Name) with shared secret `s3cret`, deciding with
+/// the model on the shared clock; it checks every request's Message-Authenticator and drops
+/// what fails. Returns its address.
+fn serve_radius(
+    cfg: crate::validator::ValidatorConfig,
+    clock: Arc<Mutex<Millis>>,
+    mode: Radius,
+) -> String {
+    use super::radius::{attributes, reply, reveal_password};
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = sock.local_addr().unwrap().to_string();
+    let cred = credential();
+    let mut st = CredentialState::enrolled(START);
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        let mut n_replies = 0;
+        loop {
+            let Ok((n, from)) = sock.recv_from(&mut buf) else {
+                return;
+            };
+            let p = &buf[..n];
+            let ra: [u8; 16] = p[4..20].try_into().unwrap();
+            let attrs = attributes(&p[20..]).unwrap();
+            let get = |t: u8| attrs.iter().find(|a| a.0 == t).map(|a| a.1);
+            let mut zeroed = p.to_vec();
+            zeroed[22..38].fill(0);
+            let mut m = <hmac::Hmac<md5::Md5> as hmac::Mac>::new_from_slice(b"s3cret").unwrap();
+            hmac::Mac::update(&mut m, &zeroed);
+            if attrs[0].0 != 80 || hmac::Mac::finalize(m).into_bytes()[..] != *get(80).unwrap() {
+                continue;
+            }
+            let code = if get(1) != Some(b"PROBE1".as_slice()) {
+                3
+            } else {
+                let pass = reveal_password(get(2).unwrap(), b"s3cret", &ra);
+                let pass: u32 = std::str::from_utf8(&pass)
+                    .unwrap()
+                    .parse()
+                    .unwrap_or(u32::MAX - 1);
+                let now = *clock.lock().unwrap();
+                let d = cfg.verify(
+                    &mut st,
+                    Scheme::Totp { step_s: 30, t0: 0 },
+                    now,
+                    pass,
+                    |s| cred.code_value(s),
+                );
+                if d.verdict == crate::validator::Verdict::Accepted {
+                    2
+                } else {
+                    3
+                }
+            };
+            let secret: &[u8] = if mode == Radius::OtherSecret {
+                b"other"
+            } else {
+                b"s3cret"
+            };
+            n_replies += 1;
+            let r = reply(
+                code,
+                p[1],
+                &ra,
+                secret,
+                &[(18, b"time=1")],
+                n_replies % 2 == 0,
+            );
+            sock.send_to(&r, from).unwrap();
+        }
+    });
+    addr
+}
+
+fn radius_transport(addr: &str, clock: Arc<Mutex<Millis>>, secret: &str) -> RadiusTransport {
+    let mut t = RadiusTransport::new(
+        addr,
+        SharedSecret::for_tests(secret),
+        Box::new(SharedClock(clock)),
+    )
+    .unwrap();
+    t.timeout = std::time::Duration::from_millis(300);
+    t.tries = 2;
+    t
+}
+
+#[test]
+fn probing_over_radius_sends_the_same_codes_and_finds_the_same_configuration() {
+    for preset in ["google-authenticator", "pam-oath"] {
+        let cfg = presets::find(preset).unwrap().config;
+        let clock = Arc::new(Mutex::new(START));
+        let addr = serve_radius(cfg, clock.clone(), Radius::Serve);
+        let mut t = radius_transport(&addr, clock, "s3cret");
+        let lim = Limits::default();
+        let r = probe(&credential(), &mut t, &lim, &|_, _| {}).unwrap();
+        assert_probes_like_the_model(&r, preset, &lim);
+    }
+}
+
+#[test]
+fn a_wrong_shared_secret_or_a_silent_server_stops_the_radius_probe_with_a_clear_error() {
+    let cfg = presets::find("pyotp").unwrap().config;
+    let clock = Arc::new(Mutex::new(START));
+    // The server drops requests signed with another secret: silence.
+    let addr = serve_radius(cfg.clone(), clock.clone(), Radius::Serve);
+    let mut t = radius_transport(&addr, clock.clone(), "not-it");
+    let e = probe(&credential(), &mut t, &limits(), &|_, _| {}).unwrap_err();
+    assert_eq!(e.status(), 1);
+    assert!(
+        e.to_string().contains(&format!(
+            "no answer from the RADIUS server at {addr} after 2 tries"
+        )),
+        "{e}"
+    );
+    assert!(!e.to_string().contains("not-it"), "{e}");
+    // A server whose replies are signed with another secret.
+    let addr = serve_radius(cfg.clone(), clock.clone(), Radius::OtherSecret);
+    let mut t = radius_transport(&addr, clock.clone(), "s3cret");
+    let e = probe(&credential(), &mut t, &limits(), &|_, _| {}).unwrap_err();
+    assert_eq!(e.status(), 2);
+    assert!(e.to_string().contains("the shared secret is wrong"), "{e}");
+    // A user the server does not know is refused like a wrong code: the baseline says so.
+    let addr = serve_radius(cfg, clock.clone(), Radius::Serve);
+    let mut t = radius_transport(&addr, clock, "s3cret");
+    let mut other = credential();
+    other.id = "NOPE".into();
+    let e = probe(&other, &mut t, &limits(), &|_, _| {}).unwrap_err();
+    assert_eq!(e.status(), 2);
+    assert!(
+        e.to_string()
+            .contains("credential NOPE: the validator answered reject to the code of now"),
         "{e}"
     );
 }
