@@ -63,5 +63,23 @@ probe() { # name flags...
     --server-clock-file "$PI_DIR/faketime" --out "conformance/probe/$name" --force "$@")
   cp "$HERE/secrets.csv" "$HERE/$name/secrets.csv"
 }
+# privacyIDEA re-reads its configuration when its clock says the cache is old, which a frozen
+# clock never does: the server is restarted after each change.
+set_autoresync() { # True|False
+  local jwt
+  jwt=$(curl -s -X POST "$PI_URL/auth" -d username=admin -d password=test | jq -r .result.value.token)
+  curl -s -X POST -H "Authorization: $jwt" -H "Content-Type: application/json" \
+    "$PI_URL/system/setConfig" -d "{\"AutoResync\": \"$1\"}" > /dev/null
+  "$HERE/privacyidea-server/stop.sh"
+  PI_FAKETIME_FILE="$PI_DIR/faketime" "$HERE/privacyidea-server/start.sh"
+}
+set_autoresync False   # the defaults first, whatever an earlier run left
 probe privacyidea
 OTPDRIFT_ADMIN_USER=admin OTPDRIFT_ADMIN_PASSWORD=test probe privacyidea-lockout --allow-lockout
+# The system setting AutoResync = True (privacyIDEA's sync window stays 1000 steps): the band
+# is measured out to 1100 steps, which moves the credential's centre thousands of steps ahead
+# and back (free here: the probe moves the server's clock).
+set_autoresync True
+OTPDRIFT_ADMIN_USER=admin OTPDRIFT_ADMIN_PASSWORD=test probe privacyidea-autoresync \
+  --allow-lockout --max-band 1100 --max-time 200h
+set_autoresync False

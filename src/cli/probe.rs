@@ -39,6 +39,10 @@ pub struct ProbeArgs {
     /// The widest window looked for, in steps either side (default 64).
     #[arg(long)]
     pub max_window: Option<u32>,
+    /// The widest band past the window (automatic resync, auto-sync) looked for, in steps
+    /// either side (default 40). Each accepted trial moves the credential's centre ahead.
+    #[arg(long, value_name = "STEPS")]
+    pub max_band: Option<u32>,
     /// A libfaketime timestamp file (FAKETIME_TIMESTAMP_FILE) that sets a local test
     /// server's clock: the probe moves the server's time instead of waiting.
     #[arg(long, value_name = "FILE")]
@@ -67,6 +71,7 @@ impl ProbeArgs {
             max_attempts: self.max_attempts,
             max_time: self.max_time,
             max_window: self.max_window,
+            max_band: self.max_band,
             server_clock_file: self.server_clock_file,
             radius_secret_file: self.radius_secret_file,
             pam_helper: self.pam_helper,

@@ -55,6 +55,15 @@ pub fn validator_toml(d: &ProbeData) -> Result<String> {
                 out.push_str(&format!("{line}  # {n}\n"))
             }
             _ => {
+                if let Some(field) = line
+                    .strip_prefix("[validator.")
+                    .and_then(|l| l.strip_suffix(']'))
+                    .filter(|f| *f == "auto_resync" || *f == "auto_sync")
+                {
+                    if let Some((_, found, how)) = notes.iter().find(|(f, _, _)| *f == field) {
+                        out.push_str(&format!("# {field}: measured: {found} ({how})\n"));
+                    }
+                }
                 if line.starts_with("[validator.lockout]") {
                     if let Some((_, found, _)) = notes.iter().find(|(f, _, _)| *f == "lockout") {
                         out.push_str(&format!("# lockout: {found}\n"));

@@ -618,7 +618,7 @@ mod tests {
                 out.mismatches.len()
             );
         }
-        assert_eq!(probes, 6);
+        assert_eq!(probes, 7);
     }
 
     /// Replays the golden log `golden` with the configuration a real probe wrote in
@@ -687,6 +687,28 @@ mod tests {
             v.sync = preset.sync;
         });
         assert_eq!((n, diffs), (12_000, 0));
+    }
+
+    /// The probe of the real privacyIDEA with AutoResync on found the automatic resync, its
+    /// style and its 1000-step sync window: with the two-code resync endpoint added as the
+    /// preset has it (not measured), every decision of the golden log recorded from
+    /// privacyIDEA with AutoResync on agrees.
+    #[test]
+    fn the_real_probe_of_privacyidea_with_autoresync_decides_its_golden_log() {
+        let preset = crate::validator::presets::find("privacyidea")
+            .unwrap()
+            .config;
+        let (n, diffs) =
+            probed_decides_golden("privacyidea-autoresync", "privacyidea-autoresync", |v| {
+                let a = v.auto_resync.expect("the band was found");
+                assert_eq!(
+                    (a.window, a.style),
+                    (1000, crate::validator::AutoStyle::Privacyidea)
+                );
+                v.sync = preset.sync;
+            });
+        assert!(n >= 10_000, "{n}");
+        assert_eq!(diffs, 0, "{diffs} of {n} differ");
     }
 
     fn conforms(name: &str) {

@@ -12,7 +12,7 @@ mod choose;
 pub mod model;
 mod space;
 
-pub use space::{Candidate, Facets, Space};
+pub use space::{Band, Candidate, Facets, Space};
 
 use crate::error::{Error, Result};
 use crate::otp::{format_code, totp_step, Keyed};
@@ -119,6 +119,9 @@ pub struct Limits {
     pub max_lockout_failures: u32,
     /// How long the probe waits at most to see a lock clear by itself.
     pub max_unlock_wait_ms: Millis,
+    /// The widest band beyond the window (automatic resync, auto-sync) looked for, in steps
+    /// either side of the centre.
+    pub max_band: u32,
 }
 
 impl Default for Limits {
@@ -132,6 +135,7 @@ impl Default for Limits {
             allow_lockout: false,
             max_lockout_failures: 20,
             max_unlock_wait_ms: 2 * 3_600_000,
+            max_band: 40,
         }
     }
 }
@@ -160,6 +164,8 @@ pub enum Purpose {
     Baseline,
     /// Chosen to split the candidates.
     Measure,
+    /// Past every window: does a band beyond it accept (and how far does it reach)?
+    Band,
     /// Every candidate accepts it: the failure count back to zero after a refusal.
     Recover,
     /// A code no step near now has, to count failures (lockout measurement).
@@ -177,6 +183,7 @@ impl Purpose {
         match self {
             Purpose::Baseline => "baseline",
             Purpose::Measure => "measure",
+            Purpose::Band => "band",
             Purpose::Recover => "recover",
             Purpose::Wrong => "wrong_code",
             Purpose::LockCheck => "lock_check",
@@ -227,6 +234,8 @@ pub struct Outcome {
     pub drift_left: Option<f64>,
     /// Validator time the probe took, first attempt to last.
     pub elapsed_ms: Millis,
+    /// The widest band looked for (`Limits::max_band`).
+    pub max_band: u32,
 }
 
 impl Outcome {

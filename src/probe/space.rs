@@ -6,7 +6,8 @@
 use super::Answer;
 use crate::time::Millis;
 use crate::validator::{
-    presets, CredentialState, DriftLearning, Lockout, Replay, Scheme, SearchOrder, ValidatorConfig,
+    presets, AutoResync, AutoStyle, CredentialState, DriftLearning, Lockout, Replay, Scheme,
+    SearchOrder, ValidatorConfig,
 };
 
 /// A code per step for the candidates: distinct for distinct steps. The probe never sends a
@@ -33,6 +34,90 @@ pub const DRIFTS: [DriftLearning; 4] = [
     DriftLearning::Seconds,
     DriftLearning::Consistent { k: 3, search: 1500 },
 ];
+
+/// What a code past the window can still do.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Band {
+    None,
+    /// Two codes in successive steps re-centre the window on the second, which is accepted
+    /// (privacyIDEA's AutoResync, or LinOTP's: the nearest match).
+    AutoResync(AutoStyle),
+    /// One code is accepted and re-centres the window (VIP's auto-sync band).
+    AutoSync,
+}
+
+/// The bands a candidate may grow, in the order a representative is preferred.
+pub const BANDS: [Band; 3] = [
+    Band::AutoResync(AutoStyle::Privacyidea),
+    Band::AutoResync(AutoStyle::Nearest),
+    Band::AutoSync,
+];
+
+/// The band widths tried first: every width to 64, then a quarter wider each time, up to
+/// `max`; the gap the truth falls in is filled in later (`refine_bands`).
+pub fn band_grid(max: u32) -> Vec<u32> {
+    let mut v: Vec<u32> = (1..=max.min(64)).collect();
+    let mut w = 64u32;
+    while w < max {
+        w = (w + w.div_ceil(4)).min(max);
+        v.push(w);
+    }
+    v
+}
+
+impl Band {
+    pub fn of(c: &ValidatorConfig) -> Band {
+        match (c.auto_resync, c.auto_sync) {
+            (Some(a), _) => Band::AutoResync(a.style),
+            (None, Some(_)) => Band::AutoSync,
+            (None, None) => Band::None,
+        }
+    }
+
+    /// How far from the true step (the window centred there) the trial of a band reaches: the
+    /// farthest offset whose pair (that code, then the next step's) it takes.
+    pub fn reach(c: &ValidatorConfig) -> i64 {
+        let w = Band::width(c).unwrap_or(0) as i64;
+        match Band::of(c) {
+            Band::None => 0,
+            // Searched from `back` steps past the centre's bottom: [c + back - w, c + back + w).
+            Band::AutoResync(AutoStyle::Privacyidea) => w + c.window_back as i64 - 2,
+            Band::AutoResync(AutoStyle::Nearest) => w - 1,
+            Band::AutoSync => w,
+        }
+    }
+
+    /// The band's width in steps either side, as the configuration has it.
+    pub fn width(c: &ValidatorConfig) -> Option<u32> {
+        c.auto_resync.map(|a| a.window).or(c.auto_sync)
+    }
+
+    /// `c` with this band, `width` steps either side. The second code of a resync must follow
+    /// the first by one step; how much later it may come is not measured (the probe sends the
+    /// two at once), so LinOTP's default timeout is written.
+    pub(super) fn on(self, c: &ValidatorConfig, width: u32) -> ValidatorConfig {
+        let mut c = c.clone();
+        c.auto_resync = None;
+        c.auto_sync = None;
+        match self {
+            Band::None => {}
+            Band::AutoResync(style) => {
+                c.auto_resync = Some(AutoResync {
+                    window: width,
+                    max_gap: 1,
+                    timeout_s: if style == AutoStyle::Nearest {
+                        300.0
+                    } else {
+                        f64::INFINITY
+                    },
+                    style,
+                })
+            }
+            Band::AutoSync => c.auto_sync = Some(width),
+        }
+        c
+    }
+}
 
 /// One configuration and the state it would hold after every attempt so far.
 #[derive(Clone, Debug)]
@@ -133,6 +218,8 @@ pub struct Space {
     history: Vec<Event>,
     /// The lockout every candidate carries once measured.
     lockout: Option<Lockout>,
+    /// The widest band beyond the window looked for, in steps either side.
+    pub max_band: u32,
 }
 
 /// What the candidates left say of each facet.
@@ -146,12 +233,14 @@ pub struct Facets {
     pub ahead_at_bound: bool,
     pub rules: Vec<(Replay, bool)>,
     pub drifts: Vec<DriftLearning>,
+    /// The bands beyond the window left, with their (least, most) widths.
+    pub bands: Vec<(Band, (u32, u32))>,
 }
 
 impl Space {
     /// Every configuration of the grid with windows up to `cap` steps (`max` at most), for a
     /// credential enrolled at `enrolled` (nothing learned, nothing used).
-    pub fn new(scheme: Scheme, enrolled: Millis, cap: u32, max: u32) -> Space {
+    pub fn new(scheme: Scheme, enrolled: Millis, cap: u32, max: u32, max_band: u32) -> Space {
         let cap = cap.min(max);
         let mut alive = Vec::new();
         for drift in DRIFTS {
@@ -172,6 +261,7 @@ impl Space {
             alive,
             history: Vec::new(),
             lockout: None,
+            max_band,
         }
     }
 
@@ -181,16 +271,146 @@ impl Space {
         let scheme = self.scheme;
         let (cb, ca) = (self.cap_back, self.cap_ahead);
         let mut dropped_at_cap = Vec::new();
+        let mut dropped = Vec::new();
+        let mut dropped_twins = Vec::new();
         self.alive.retain_mut(|c| {
             let keep = c.decide(scheme, at, step).0 == answer;
-            if !keep && (c.cfg.window_back == cb || c.cfg.window_ahead == ca) {
-                dropped_at_cap.push(c.cfg.clone());
+            if !keep {
+                if c.cfg.window_back == cb || c.cfg.window_ahead == ca {
+                    dropped_at_cap.push(c.cfg.clone());
+                }
+                if Band::of(&c.cfg) == Band::None {
+                    dropped.push(c.cfg.clone());
+                } else {
+                    dropped_twins.push(c.cfg.clone());
+                }
             }
             keep
         });
         self.history.push(Event::Code { at, step, answer });
+        if self.alive.is_empty() && !dropped_twins.is_empty() {
+            // A band width between two of the grid's explains it.
+            self.fill_widths(&dropped_twins);
+        }
+        if self.alive.is_empty() && !(dropped.is_empty() && dropped_twins.is_empty()) {
+            // Nothing without a band explains this answer: a code past the window did
+            // something (an earlier answer may already have been one). The whole grid grows
+            // bands, replayed through everything seen.
+            let mut grid = Vec::new();
+            for drift in DRIFTS {
+                for rule in RULES {
+                    for back in 0..=self.cap_back {
+                        for ahead in 0..=self.cap_ahead {
+                            grid.push(config(back, ahead, rule, drift));
+                        }
+                    }
+                }
+            }
+            self.grow_bands(&grid);
+        }
         self.widen(&dropped_at_cap);
         self.alive.len()
+    }
+
+    /// Adds to the candidates `from`, each with every band at every width of the grid, those
+    /// that explain the whole history.
+    fn grow_bands(&mut self, from: &[ValidatorConfig]) {
+        let grid = band_grid(self.max_band);
+        for cfg in from {
+            for b in BANDS {
+                for w in &grid {
+                    if let Some(c) = self.replayed(b.on(cfg, *w)) {
+                        self.alive.push(c);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every candidate without a band is joined by its twins with each band at each width of
+    /// the grid that explain the history: before an experiment that tells them apart.
+    pub fn add_bands(&mut self) -> usize {
+        let plain: Vec<ValidatorConfig> = self
+            .alive
+            .iter()
+            .filter(|c| Band::of(&c.cfg) == Band::None)
+            .map(|c| c.cfg.clone())
+            .collect();
+        self.grow_bands(&plain);
+        self.alive.len()
+    }
+
+    /// Drops the candidates with a band (unless none would be left).
+    pub fn drop_bands(&mut self) {
+        if self.alive.iter().any(|c| Band::of(&c.cfg) == Band::None) {
+            self.alive.retain(|c| Band::of(&c.cfg) == Band::None);
+        }
+    }
+
+    /// The widths of the candidates with a band, sorted, each once.
+    pub fn band_widths(&self) -> Vec<u32> {
+        let mut v: Vec<u32> = self
+            .alive
+            .iter()
+            .filter_map(|c| Band::width(&c.cfg))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Fills in every width between the grid's neighbours of the widths left, for each band
+    /// candidate's configuration, keeping those that explain the history.
+    pub fn refine_bands(&mut self) {
+        let twins: Vec<ValidatorConfig> = self
+            .alive
+            .iter()
+            .filter(|c| Band::of(&c.cfg) != Band::None)
+            .map(|c| c.cfg.clone())
+            .collect();
+        self.fill_widths(&twins);
+    }
+
+    /// Adds, for each configuration with a band in `twins`, every width between the grid's
+    /// neighbours of the widths there that is not among them, keeping those that explain the
+    /// history.
+    fn fill_widths(&mut self, twins: &[ValidatorConfig]) {
+        let grid = band_grid(self.max_band);
+        let mut widths: Vec<u32> = twins.iter().filter_map(Band::width).collect();
+        widths.sort();
+        widths.dedup();
+        let (Some(lo), Some(hi)) = (widths.first(), widths.last()) else {
+            return;
+        };
+        let below = grid.iter().rev().find(|g| *g < lo).copied().unwrap_or(0);
+        let above = grid
+            .iter()
+            .find(|g| *g > hi)
+            .copied()
+            .unwrap_or(self.max_band + 1);
+        let mut seeds: Vec<(Band, ValidatorConfig)> = Vec::new();
+        for c in twins {
+            let b = Band::of(c);
+            let base = Band::None.on(c, 0);
+            if b != Band::None && !seeds.iter().any(|(sb, sc)| *sb == b && *sc == base) {
+                seeds.push((b, base));
+            }
+        }
+        let present: Vec<(Band, u32)> = self
+            .alive
+            .iter()
+            .filter_map(|c| Band::width(&c.cfg).map(|w| (Band::of(&c.cfg), w)))
+            .collect();
+        for (b, base) in seeds {
+            for w in below + 1..above {
+                if widths.contains(&w) && present.contains(&(b, w)) {
+                    continue;
+                }
+                if let Some(c) = self.replayed(b.on(&base, w)) {
+                    self.alive.push(c);
+                }
+            }
+        }
     }
 
     /// A wrong code was sent and refused.
@@ -316,7 +536,13 @@ impl Space {
         let ahead = span(&|c| c.cfg.window_ahead);
         let mut rules = Vec::new();
         let mut drifts = Vec::new();
+        let mut bands: Vec<(Band, (u32, u32))> = Vec::new();
         for c in &self.alive {
+            let (b, w) = (Band::of(&c.cfg), Band::width(&c.cfg).unwrap_or(0));
+            match bands.iter_mut().find(|x| x.0 == b) {
+                Some(x) => x.1 = (x.1 .0.min(w), x.1 .1.max(w)),
+                None => bands.push((b, (w, w))),
+            }
             let r = (c.cfg.replay, c.cfg.skip_refused);
             if !rules.contains(&r) {
                 rules.push(r);
@@ -327,6 +553,7 @@ impl Space {
         }
         rules.sort_by_key(|r| RULES.iter().position(|x| x == r));
         drifts.sort_by_key(|d| DRIFTS.iter().position(|x| x == d));
+        bands.sort_by_key(|b| BANDS.iter().position(|x| *x == b.0));
         Facets {
             back,
             ahead,
@@ -334,6 +561,7 @@ impl Space {
             ahead_at_bound: ahead.1 == self.cap_ahead && self.cap_ahead == self.max,
             rules,
             drifts,
+            bands,
         }
     }
 
@@ -342,6 +570,7 @@ impl Space {
     pub fn representative(&self) -> Option<&Candidate> {
         self.alive.iter().min_by_key(|c| {
             (
+                BANDS.iter().position(|b| *b == Band::of(&c.cfg)),
                 DRIFTS.iter().position(|d| *d == c.cfg.drift),
                 RULES
                     .iter()

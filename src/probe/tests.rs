@@ -5,7 +5,7 @@
 use super::model::ModelTransport;
 use super::*;
 use crate::otp::Algorithm;
-use crate::validator::{presets, CredentialState, Lockout, Scheme};
+use crate::validator::{presets, CredentialState, DriftLearning, Lockout, Scheme};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -143,6 +143,23 @@ fn probe_model(truth: &ValidatorConfig, seed: u64, lockout: bool) -> Probed {
             t.decisions.iter().rev().take(8).collect::<Vec<_>>()
         )
     });
+    // Outside the lockout measurement, never more than two refused codes in a row.
+    let mut run = 0;
+    for s in &outcome.sent {
+        if matches!(
+            s.purpose,
+            Purpose::Wrong | Purpose::LockCheck | Purpose::Unlock
+        ) {
+            run = 0;
+            continue;
+        }
+        run = if s.answer == Answer::Accept {
+            0
+        } else {
+            run + 1
+        };
+        assert!(run <= 2, "three refusals in a row probing {truth:?}");
+    }
     let log = held_out(&cred, seed, 400);
     let (want, got) = (
         answers(truth, &cred, &log),
@@ -179,17 +196,75 @@ fn probing_a_preset_finds_a_configuration_that_decides_like_it() {
         "linotp",
         "privacyidea",
         "rfc6238",
+        "vip",
     ] {
         let truth = presets::find(name).unwrap().config;
         let p = probe_model(&truth, 7, truth.lockout.is_some());
         assert_eq!(p.outcome.stop, Stop::Converged, "{name}");
         assert_same(name, &truth, &p);
+        assert_eq!(p.outcome.facets.bands, [(Band::None, (0, 0))], "{name}");
         eprintln!(
             "{name}: {} attempts, {:.1} min of its time, window {:?}/{:?}",
             p.outcome.sent.len(),
             p.outcome.elapsed_ms as f64 / 60_000.0,
             p.outcome.facets.back,
             p.outcome.facets.ahead
+        );
+    }
+}
+
+/// Bands beyond the window: privacyIDEA's and LinOTP's automatic resync switched on (with
+/// sync windows narrower than their 1000-step default, so that the default --max-band of 40
+/// covers them), each found, with its width. (VIP's auto-sync band, one code accepted and
+/// re-centred on, answers every attempt as a wider window that learns whole steps: the
+/// presets test holds that the configuration found decides like it.)
+#[test]
+fn probing_finds_bands_beyond_the_window_and_how_far_they_reach() {
+    let autoresync = |preset: &str, style, timeout_s, window| {
+        let mut c = presets::find(preset).unwrap().config;
+        c.auto_resync = Some(crate::validator::AutoResync {
+            window,
+            max_gap: 1,
+            timeout_s,
+            style,
+        });
+        c
+    };
+    use crate::validator::AutoStyle;
+    for (name, truth, band) in [
+        (
+            "privacyidea with AutoResync",
+            autoresync("privacyidea", AutoStyle::Privacyidea, f64::INFINITY, 27),
+            Band::AutoResync(AutoStyle::Privacyidea),
+        ),
+        (
+            "linotp with AutoResync",
+            autoresync("linotp", AutoStyle::Nearest, 300.0, 33),
+            Band::AutoResync(AutoStyle::Nearest),
+        ),
+    ] {
+        let p = probe_model(&truth, 11, truth.lockout.is_some());
+        assert_eq!(p.outcome.stop, Stop::Converged, "{name}");
+        assert_same(name, &truth, &p);
+        // The width, or a range of widths that answered every trial alike.
+        let width = Band::width(&truth).unwrap();
+        let [(found, (lo, hi))] = p.outcome.facets.bands[..] else {
+            panic!("{name}: {:?}", p.outcome.facets.bands)
+        };
+        assert_eq!(found, band, "{name}");
+        assert!(
+            lo <= width && width <= hi && hi - lo <= 12,
+            "{name}: {lo}..{hi}"
+        );
+        eprintln!(
+            "{name}: widths {lo}..{hi}, {} attempts ({} for the band), {:.1} min of its time",
+            p.outcome.sent.len(),
+            p.outcome
+                .sent
+                .iter()
+                .filter(|s| s.purpose == Purpose::Band)
+                .count(),
+            p.outcome.elapsed_ms as f64 / 60_000.0,
         );
     }
 }
@@ -212,6 +287,31 @@ fn random_config(r: &mut ChaCha8Rng) -> ValidatorConfig {
             failure_interval_s: None,
         });
     }
+    // A quarter with an automatic resync past the window (within the default --max-band),
+    // except with consistent-skew learning: the skew experiment's refused codes feed the
+    // resync, and the two are not told apart (docs/probe.md).
+    // Nor with a lockout of fewer than 5 failures: the band trials and the recoveries from
+    // what candidates with bands disagree on can come within two refusals of it, and the probe
+    // then stops rather than send a third.
+    let consistent = matches!(c.drift, DriftLearning::Consistent { .. });
+    let tight = c.lockout.is_some_and(|l| l.max_failures < 5);
+    if r.random_bool(0.25) && !consistent && !tight {
+        let style = if r.random_bool(0.5) {
+            crate::validator::AutoStyle::Privacyidea
+        } else {
+            crate::validator::AutoStyle::Nearest
+        };
+        c.auto_resync = Some(crate::validator::AutoResync {
+            window: r.random_range(c.window_back.max(c.window_ahead) + 8..=40),
+            max_gap: 1,
+            timeout_s: if r.random_bool(0.5) {
+                300.0
+            } else {
+                f64::INFINITY
+            },
+            style,
+        });
+    }
     c
 }
 
@@ -226,11 +326,21 @@ fn probing_random_configurations_finds_ones_that_decide_alike() {
     // Without the lockout measurement (the window, replay and drift part alone).
     let mut core_attempts = Vec::new();
     let mut core_minutes = Vec::new();
+    let mut banded = 0;
+    let mut found_bands = 0;
     for seed in 0..n {
         let mut r = ChaCha8Rng::seed_from_u64(1000 + seed);
         let truth = random_config(&mut r);
         let p = probe_model(&truth, 1000 + seed, truth.lockout.is_some());
         assert_same(&format!("case {seed}"), &truth, &p);
+        if let Some(a) = truth.auto_resync {
+            banded += 1;
+            let found = p.outcome.facets.bands.iter().any(|b| {
+                b.0 == Band::AutoResync(a.style) && b.1 .0 <= a.window && a.window <= b.1 .1
+            });
+            // Decisions alike is the test; finding the band itself is a figure.
+            found_bands += found as usize;
+        }
         attempts.push(p.outcome.sent.len());
         minutes.push(p.outcome.elapsed_ms as f64 / 60_000.0);
         let core: Vec<&Sent> = p
@@ -259,7 +369,7 @@ fn probing_random_configurations_finds_ones_that_decide_alike() {
         core_minutes[n as usize - 1]
     );
     eprintln!(
-        "{n} random configurations: attempts median {} max {}; minutes of validator time median {:.1} max {:.1}",
+        "{n} random configurations ({banded} with an automatic resync, found with its width in {found_bands}): attempts median {} max {}; minutes of validator time median {:.1} max {:.1}",
         attempts[attempts.len() / 2],
         attempts[attempts.len() - 1],
         minutes[minutes.len() / 2],

@@ -2,7 +2,7 @@
 //! validator.toml): what was measured and how sure, the nearest preset, what the probe changed
 //! on the server, and what it did not measure.
 
-use crate::probe::{Answer, Facets, LockFinding, Outcome, Purpose, Stop};
+use crate::probe::{Answer, Band, Facets, LockFinding, Outcome, Purpose, Stop};
 use crate::results::probe::ProbeData;
 use crate::time::{format_duration, format_rfc3339};
 use crate::validator::{presets, DriftLearning, Replay, ValidatorConfig};
@@ -128,6 +128,39 @@ pub fn facet_lines(f: &Facets, o: &Outcome) -> Vec<(&'static str, String, String
         }
     };
     v.push(("lockout", lock.0, lock.1));
+    let bands: Vec<String> = f
+        .bands
+        .iter()
+        .map(|(b, (lo, hi))| {
+            let width = match (lo == hi, *hi >= o.max_band) {
+                (_, true) => format!("at least {lo} steps either side: the widest looked for (--max-band)"),
+                (true, false) => format!("{lo} steps either side"),
+                (false, false) => format!("{lo} to {hi} steps either side (every trial answered alike; the one written is listed first)"),
+            };
+            match b {
+                Band::None => "none reaching past the window".to_string(),
+                Band::AutoResync(crate::validator::AutoStyle::Privacyidea) => format!(
+                    "an automatic resync (two codes in successive steps accept the second and re-centre), searched around the learned centre as privacyIDEA's AutoResync does, {width}"
+                ),
+                Band::AutoResync(_) => format!(
+                    "an automatic resync (two codes in successive steps accept the second and re-centre), searched around the true step as LinOTP's does, {width}"
+                ),
+                Band::AutoSync => format!("an auto-sync band (one code accepted and re-centred on), {width}"),
+            }
+        })
+        .collect();
+    let band_field = match f.bands.first().map(|b| b.0) {
+        Some(Band::AutoSync) => "auto_sync",
+        _ => "auto_resync",
+    };
+    v.push((
+        band_field,
+        alike(bands),
+        format!(
+            "a code one step past the farthest window edge, then the next step's code at once; if a band took them, trials at the distances that split the widths left (each past the last accepted, the window brought back to the true step at the end) ({} band attempts); how long the second code may come after the first is not measured (the two are sent together)",
+            attempts_for(Purpose::Band)
+        ),
+    ));
     v
 }
 
@@ -215,7 +248,7 @@ fn changes(o: &Outcome) -> Vec<String> {
 
 /// Facets the probe does not measure, written as the model's defaults.
 pub const NOT_MEASURED: &[&str] = &[
-    "bands beyond the window (automatic resync, VIP's auto-sync and manual-sync bands, next-code prompts), the two-code resync endpoint, throttling, rate limits and brute-force waits: written as none",
+    "VIP's manual-sync band and next-code prompts (beyond the window these answer as refusals here), the two-code resync endpoint, throttling, rate limits and brute-force waits: written as none",
     "the search order: only chance collisions (about one in a million per step) tell orders apart; center_out is written",
     "the server clock's offset from this machine's: it shows as a window shifted to one side (the window is measured against this machine's clock)",
 ];

@@ -48,7 +48,7 @@ pub fn validator(v: &ValidatorConfig) -> Value {
         "rate_limit": v.rate_limit.map_or(json!("none"), |r| json!({"attempts": r.attempts, "per": format_seconds(r.per_s)})),
         "brute_force": v.brute_force.map_or(json!("none"), |b| json!({"failures": b.failures, "wait_increment": format_seconds(b.wait_increment_s), "max_wait": format_seconds(b.max_wait_s), "quick_login": format_seconds(b.quick_login_s), "min_quick_wait": format_seconds(b.min_quick_wait_s), "reset_after": format_seconds(b.reset_after_s)})),
         "sync": v.sync.map_or(json!("none"), |p| json!({"codes": p.codes, "window": p.window, "search": p.search, "refuse_next": p.refuse_next, "centre_beyond": p.centre_beyond})),
-        "auto_resync": v.auto_resync.map_or(json!("none"), |a| json!({"window": a.window, "max_gap": a.max_gap, "timeout": format_seconds(a.timeout_s), "style": a.style})),
+        "auto_resync": v.auto_resync.map_or(json!("none"), |a| json!({"window": a.window, "max_gap": a.max_gap, "timeout": if a.timeout_s.is_finite() { format_seconds(a.timeout_s) } else { "never".into() }, "style": a.style})),
         "next_code": v.next_code.map_or(json!("none"), |n| {
             let mut m = json!({"window": n.window});
             if n.wide_after != u32::MAX {

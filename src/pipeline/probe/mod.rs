@@ -42,6 +42,8 @@ pub struct ProbeRequest {
     /// A duration (default 3h) of the validator's time per credential.
     pub max_time: Option<String>,
     pub max_window: Option<u32>,
+    /// The widest band beyond the window looked for, in steps (default 40).
+    pub max_band: Option<u32>,
     /// A libfaketime timestamp file that sets a local test server's clock: the probe moves
     /// the server's time instead of waiting.
     pub server_clock_file: Option<PathBuf>,
@@ -222,6 +224,14 @@ impl ProbePlan {
             }
             limits.max_window = w;
         }
+        if let Some(b) = r.max_band {
+            if !(1..=20_000).contains(&b) {
+                return Err(Error::input(format!(
+                    "--max-band: expected 1 to 20000 steps, found {b}"
+                )));
+            }
+            limits.max_band = b;
+        }
         let name = format!(
             "probe-{}",
             r.target
@@ -264,13 +274,15 @@ impl ProbePlan {
         format!(
             "probe plan for {target}\n\
              credentials: {ids}\n\
-             measures: the window back and ahead (up to ±{w} steps), the replay rule, drift learning{lock}\n\
+             measures: the window back and ahead (up to ±{w} steps), the replay rule, drift learning, a band past the window (automatic resync, auto-sync; up to ±{band} steps){lock}\n\
              at most {n} attempts and {t} of the validator's time per credential, one attempt every {pace} at most\n\
-             changes on the server: steps of accepted codes become used; the learned drift moves while measuring and is walked back to 0 at the end; after every refused code a correct one clears the failure count{locks}\n\
-             never: two refused codes in a row{never_lock}; secrets are read from {secrets} and written nowhere\n",
+             changes on the server: steps of accepted codes become used; the learned drift moves while measuring and is walked back to 0 at the end; after every refused code a correct one clears the failure count; where a band takes codes past the window, its trials move the credential's centre ahead (up to about {push} steps) and a time-forward rule then refuses the token's own codes until the probe has brought it back, waiting as long as it moved{locks}\n\
+             never: more than two refused codes in a row{never_lock}; secrets are read from {secrets} and written nowhere\n",
             target = self.target_text,
             ids = ids.join(", "),
             w = l.max_window,
+            band = l.max_band,
+            push = 3 * l.max_band,
             lock = if l.allow_lockout { ", and the lockout (failures that lock; whether and when it clears by itself)" } else { "" },
             n = l.max_attempts,
             t = format_duration(l.max_time_ms as f64 / 1000.0),

@@ -438,6 +438,7 @@ pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
             };
             let timeout_s = match timeout {
                 None => 300.0,
+                Some(Value::String(s)) if s == "never" => f64::INFINITY,
                 Some(Value::String(s)) => c.duration(
                     "validator.auto_resync.timeout",
                     Some(&s),
@@ -448,7 +449,7 @@ pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
                 Some(other) => {
                     c.err(
                         "validator.auto_resync.timeout",
-                        "a duration such as \"5m\"",
+                        "a duration such as \"5m\", or \"never\"",
                         describe(&other),
                     );
                     300.0
