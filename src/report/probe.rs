@@ -190,6 +190,18 @@ pub fn nearest_preset(c: &ValidatorConfig) -> (String, Vec<String>) {
                 rule_name((c.replay, c.skip_refused))
             ));
         }
+        let band = |v: &ValidatorConfig| match (Band::of(v), Band::width(v)) {
+            (Band::None, _) | (_, None) => "none".to_string(),
+            (Band::AutoSync, Some(w)) => format!("auto-sync ±{w}"),
+            (Band::AutoResync(_), Some(w)) => format!("automatic resync ±{w}"),
+        };
+        if band(q) != band(c) {
+            diff.push(format!(
+                "band past the window {} there, {} here",
+                band(q),
+                band(c)
+            ));
+        }
         let lock = |l: Option<crate::validator::Lockout>| l.map(|l| l.max_failures);
         if lock(q.lockout) != lock(c.lockout) && c.lockout.is_some() {
             diff.push(format!(
