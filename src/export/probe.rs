@@ -58,7 +58,7 @@ pub fn validator_toml(d: &ProbeData) -> Result<String> {
                 if let Some(field) = line
                     .strip_prefix("[validator.")
                     .and_then(|l| l.strip_suffix(']'))
-                    .filter(|f| *f == "auto_resync" || *f == "auto_sync")
+                    .filter(|f| matches!(*f, "auto_resync" | "auto_sync" | "sync"))
                 {
                     if let Some((_, found, how)) = notes.iter().find(|(f, _, _)| *f == field) {
                         out.push_str(&format!("# {field}: measured: {found} ({how})\n"));

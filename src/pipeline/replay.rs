@@ -673,31 +673,28 @@ mod tests {
     }
 
     /// What the lockout probe of the real privacyIDEA measured (window, replay, drift in
-    /// seconds, 10 failures lock) decides the golden log recorded from privacyIDEA itself,
-    /// once the one part it does not measure yet, the two-code resync, is added as the preset
-    /// has it: every one of 12,000 decisions.
+    /// seconds, 10 failures lock, and through `/token/resync` its two-code resync with the
+    /// 1000-step sync window) decides the golden log recorded from privacyIDEA itself: every
+    /// one of 12,000 decisions, nothing added.
     #[test]
-    fn the_real_probe_of_privacyidea_decides_its_golden_log_given_the_resync() {
-        let preset = crate::validator::presets::find("privacyidea")
-            .unwrap()
-            .config;
+    fn the_real_probe_of_privacyidea_decides_its_golden_log() {
         let (n, diffs) = probed_decides_golden("privacyidea-lockout", "privacyidea", |v| {
             assert_eq!((v.window_back, v.window_ahead), (6, 5));
             assert_eq!(v.lockout.map(|l| l.max_failures), Some(10));
-            v.sync = preset.sync;
+            let p = v.sync.expect("the resync was measured");
+            assert_eq!(
+                (p.window, p.search, p.refuse_next),
+                (1000, crate::validator::SyncSearch::Separate, true)
+            );
         });
         assert_eq!((n, diffs), (12_000, 0));
     }
 
     /// The probe of the real privacyIDEA with AutoResync on found the automatic resync, its
-    /// style and its 1000-step sync window: with the two-code resync endpoint added as the
-    /// preset has it (not measured), every decision of the golden log recorded from
-    /// privacyIDEA with AutoResync on agrees.
+    /// style and its 1000-step sync window, and the resync endpoint with the same window:
+    /// every decision of the golden log recorded from privacyIDEA with AutoResync on agrees.
     #[test]
     fn the_real_probe_of_privacyidea_with_autoresync_decides_its_golden_log() {
-        let preset = crate::validator::presets::find("privacyidea")
-            .unwrap()
-            .config;
         let (n, diffs) =
             probed_decides_golden("privacyidea-autoresync", "privacyidea-autoresync", |v| {
                 let a = v.auto_resync.expect("the band was found");
@@ -705,7 +702,7 @@ mod tests {
                     (a.window, a.style),
                     (1000, crate::validator::AutoStyle::Privacyidea)
                 );
-                v.sync = preset.sync;
+                assert_eq!(v.sync.map(|p| p.window), Some(1000));
             });
         assert!(n >= 10_000, "{n}");
         assert_eq!(diffs, 0, "{diffs} of {n} differ");

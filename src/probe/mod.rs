@@ -12,7 +12,7 @@ mod choose;
 pub mod model;
 mod space;
 
-pub use space::{Band, Candidate, Facets, Space};
+pub use space::{sync_kind, Band, Candidate, Facets, Space, SyncKind, SYNCS};
 
 use crate::error::{Error, Result};
 use crate::otp::{format_code, totp_step, Keyed};
@@ -94,6 +94,15 @@ pub trait Transport {
     fn unlock(&mut self, _cred: &Credential) -> Result<bool> {
         Ok(false)
     }
+    /// Whether the protocol has a two-code resync endpoint the probe may call (privacyIDEA's
+    /// `/token/resync` with an administrator login).
+    fn has_resync(&self) -> bool {
+        false
+    }
+    /// Submits two codes to the resync endpoint: whether it resynchronized.
+    fn resync(&mut self, _cred: &Credential, _code1: &str, _code2: &str) -> Result<bool> {
+        Err(Error::failed("this transport has no resync endpoint"))
+    }
     /// What the transport talks to, for the report.
     fn describe(&self) -> String;
 }
@@ -150,6 +159,8 @@ pub struct Sent {
     /// That step minus the step of `at`.
     pub offset: i64,
     pub code: String,
+    /// The second code of a resync (the next step's).
+    pub code2: Option<String>,
     pub answer: Answer,
     /// Why it was sent.
     pub purpose: Purpose,
@@ -176,6 +187,8 @@ pub enum Purpose {
     Restore,
     /// The transport's administrator unlock (no code sent).
     Unlock,
+    /// Two codes in successive steps through the resync endpoint.
+    Resync,
 }
 
 impl Purpose {
@@ -189,6 +202,7 @@ impl Purpose {
             Purpose::LockCheck => "lock_check",
             Purpose::Restore => "restore",
             Purpose::Unlock => "unlock",
+            Purpose::Resync => "resync",
         }
     }
 }
@@ -234,8 +248,10 @@ pub struct Outcome {
     pub drift_left: Option<f64>,
     /// Validator time the probe took, first attempt to last.
     pub elapsed_ms: Millis,
-    /// The widest band looked for (`Limits::max_band`).
+    /// The widest band looked for (`Limits::max_band`), and the widest resync window.
     pub max_band: u32,
+    /// Whether the transport had a resync endpoint (and the resync was measured).
+    pub resync_endpoint: bool,
 }
 
 impl Outcome {

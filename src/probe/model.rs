@@ -33,6 +33,18 @@ impl ModelTransport {
     }
 }
 
+impl ModelTransport {
+    fn value(&self, cred: &Credential, code: &str) -> Result<u32> {
+        match code.parse::<u32>() {
+            Ok(v) if code.len() == cred.digits as usize => Ok(v),
+            _ => Err(Error::failed(format!(
+                "the probe sent `{code}`, not a code of {} digits",
+                cred.digits
+            ))),
+        }
+    }
+}
+
 impl Transport for ModelTransport {
     fn now(&mut self) -> Millis {
         self.now
@@ -44,15 +56,7 @@ impl Transport for ModelTransport {
     }
 
     fn verify(&mut self, cred: &Credential, code: &str) -> Result<Answer> {
-        let value = match code.parse::<u32>() {
-            Ok(v) if code.len() == cred.digits as usize => v,
-            _ => {
-                return Err(Error::failed(format!(
-                    "the probe sent `{code}`, not a code of {} digits",
-                    cred.digits
-                )))
-            }
-        };
+        let value = self.value(cred, code)?;
         let scheme = Scheme::Totp {
             step_s: cred.step_s,
             t0: cred.t0,
@@ -70,6 +74,28 @@ impl Transport for ModelTransport {
             self.st.unlock();
         }
         Ok(self.can_unlock)
+    }
+
+    /// The administrator API that unlocks also resyncs (as privacyIDEA's does); a
+    /// configuration without a resync procedure refuses every pair.
+    fn has_resync(&self) -> bool {
+        self.can_unlock
+    }
+
+    fn resync(&mut self, cred: &Credential, code1: &str, code2: &str) -> Result<bool> {
+        let codes = [self.value(cred, code1)?, self.value(cred, code2)?];
+        let scheme = Scheme::Totp {
+            step_s: cred.step_s,
+            t0: cred.t0,
+        };
+        let ok = self
+            .cfg
+            .sync(&mut self.st, scheme, self.now, &codes, |s| {
+                cred.code_value(s)
+            })
+            .is_ok();
+        self.now += self.latency_ms;
+        Ok(ok)
     }
 
     fn describe(&self) -> String {

@@ -1,13 +1,14 @@
 //! The configurations still consistent with every answer: a grid over the facets the probe
 //! measures (the window back and ahead, the replay rule and whether refused steps are skipped,
 //! drift learning), each candidate holding the state it would have, and widened when the truth
-//! may lie past the window bound searched so far.
+//! may lie past the window bound searched so far; bands past the window and the resync
+//! endpoint's procedure join as twins of the candidates when they are measured.
 
 use super::Answer;
 use crate::time::Millis;
 use crate::validator::{
     presets, AutoResync, AutoStyle, CredentialState, DriftLearning, Lockout, Replay, Scheme,
-    SearchOrder, ValidatorConfig,
+    SearchOrder, SyncProcedure, SyncSearch, ValidatorConfig,
 };
 
 /// A code per step for the candidates: distinct for distinct steps. The probe never sends a
@@ -119,6 +120,41 @@ impl Band {
     }
 }
 
+/// A resync procedure of two codes, apart from its window: how each code is searched, whether
+/// the step after the second is refused from then on, whether the window is centred one step
+/// beyond it.
+pub type SyncKind = (SyncSearch, bool, bool);
+
+/// The resync procedures a candidate may have behind the endpoint, in the order a
+/// representative is preferred: each code searched on its own around the learned centre, the
+/// step after the second refused from then on (privacyIDEA) or not (LinOTP); the nearest run
+/// of two around the server step (VIP's manual sync), centred one step beyond (FreeIPA).
+pub const SYNCS: [SyncKind; 4] = [
+    (SyncSearch::Separate, true, false),
+    (SyncSearch::Separate, false, false),
+    (SyncSearch::Nearest, false, false),
+    (SyncSearch::Nearest, false, true),
+];
+
+/// The procedure of `c`'s resync endpoint, apart from its window.
+pub fn sync_kind(c: &ValidatorConfig) -> Option<SyncKind> {
+    c.sync.map(|p| (p.search, p.refuse_next, p.centre_beyond))
+}
+
+/// `c` with the resync procedure `kind` over `width` steps either side (None: an endpoint
+/// that takes nothing).
+fn sync_on(c: &ValidatorConfig, kind: Option<SyncKind>, width: u32) -> ValidatorConfig {
+    let mut c = c.clone();
+    c.sync = kind.map(|(search, refuse_next, centre_beyond)| SyncProcedure {
+        codes: 2,
+        window: width,
+        search,
+        refuse_next,
+        centre_beyond,
+    });
+    c
+}
+
 /// One configuration and the state it would hold after every attempt so far.
 #[derive(Clone, Debug)]
 pub struct Candidate {
@@ -140,6 +176,25 @@ impl Candidate {
             .cfg
             .verify(&mut self.st, scheme, at, code_id(step), code_id);
         (Answer::of(d.verdict), d.locked_now)
+    }
+
+    /// Decides a resync with the codes of `s1` and the step after it, at `at`, and keeps the
+    /// state: whether it resynchronized.
+    pub fn decide_resync(&mut self, scheme: Scheme, at: Millis, s1: i64) -> bool {
+        let codes = [code_id(s1), code_id(s1 + 1)];
+        self.cfg
+            .sync(&mut self.st, scheme, at, &codes, code_id)
+            .is_ok()
+    }
+
+    /// What it would answer to a resync, state untouched.
+    pub fn predict_resync(&self, scheme: Scheme, at: Millis, s1: i64) -> bool {
+        self.clone().decide_resync(scheme, at, s1)
+    }
+
+    /// The last step it holds as used.
+    pub fn last_step(&self) -> Option<i64> {
+        self.st.last_step
     }
 
     /// A code no step has (a wrong code).
@@ -205,6 +260,11 @@ enum Event {
         at: Millis,
     },
     Unlock,
+    Resync {
+        at: Millis,
+        s1: i64,
+        ok: bool,
+    },
 }
 
 /// The candidates left, and the history that made them.
@@ -220,6 +280,8 @@ pub struct Space {
     lockout: Option<Lockout>,
     /// The widest band beyond the window looked for, in steps either side.
     pub max_band: u32,
+    /// The resync procedures the grid carries when it grows again (once they are measured).
+    syncs: Vec<Option<SyncProcedure>>,
 }
 
 /// What the candidates left say of each facet.
@@ -235,6 +297,9 @@ pub struct Facets {
     pub drifts: Vec<DriftLearning>,
     /// The bands beyond the window left, with their (least, most) widths.
     pub bands: Vec<(Band, (u32, u32))>,
+    /// The resync procedures left (None: the endpoint takes nothing), with their (least, most)
+    /// windows.
+    pub syncs: Vec<(Option<SyncKind>, (u32, u32))>,
 }
 
 impl Space {
@@ -262,6 +327,7 @@ impl Space {
             history: Vec::new(),
             lockout: None,
             max_band,
+            syncs: vec![None],
         }
     }
 
@@ -301,7 +367,12 @@ impl Space {
                 for rule in RULES {
                     for back in 0..=self.cap_back {
                         for ahead in 0..=self.cap_ahead {
-                            grid.push(config(back, ahead, rule, drift));
+                            for sync in &self.syncs {
+                                let mut c = config(back, ahead, rule, drift);
+                                c.lockout = self.lockout;
+                                c.sync = *sync;
+                                grid.push(c);
+                            }
                         }
                     }
                 }
@@ -375,19 +446,12 @@ impl Space {
     /// neighbours of the widths there that is not among them, keeping those that explain the
     /// history.
     fn fill_widths(&mut self, twins: &[ValidatorConfig]) {
-        let grid = band_grid(self.max_band);
         let mut widths: Vec<u32> = twins.iter().filter_map(Band::width).collect();
         widths.sort();
         widths.dedup();
-        let (Some(lo), Some(hi)) = (widths.first(), widths.last()) else {
+        let Some((below, above)) = self.grid_gap(&widths) else {
             return;
         };
-        let below = grid.iter().rev().find(|g| *g < lo).copied().unwrap_or(0);
-        let above = grid
-            .iter()
-            .find(|g| *g > hi)
-            .copied()
-            .unwrap_or(self.max_band + 1);
         let mut seeds: Vec<(Band, ValidatorConfig)> = Vec::new();
         for c in twins {
             let b = Band::of(c);
@@ -411,6 +475,102 @@ impl Space {
                 }
             }
         }
+    }
+
+    /// Every candidate is joined by its twins with each resync procedure at each window of the
+    /// band grid that explain the history (itself standing for an endpoint that takes
+    /// nothing): before the resync trials.
+    pub fn add_syncs(&mut self) -> usize {
+        let base: Vec<ValidatorConfig> = self.alive.iter().map(|c| c.cfg.clone()).collect();
+        let grid = band_grid(self.max_band);
+        for cfg in &base {
+            for kind in SYNCS {
+                for w in &grid {
+                    if let Some(c) = self.replayed(sync_on(cfg, Some(kind), *w)) {
+                        self.alive.push(c);
+                    }
+                }
+            }
+        }
+        self.alive.len()
+    }
+
+    /// The resync procedures and windows left, each once (None first when left).
+    pub fn sync_keys(&self) -> Vec<Option<SyncProcedure>> {
+        let mut v: Vec<Option<SyncProcedure>> = Vec::new();
+        for c in &self.alive {
+            if !v.contains(&c.cfg.sync) {
+                v.push(c.cfg.sync);
+            }
+        }
+        v
+    }
+
+    /// Fills in every window between the grid's neighbours of those left, for each procedure
+    /// left, keeping the candidates that explain the history.
+    pub fn refine_syncs(&mut self) {
+        let keys = self.sync_keys();
+        let widths: Vec<u32> = keys.iter().flatten().map(|p| p.window).collect();
+        let Some((below, above)) = self.grid_gap(&widths) else {
+            return;
+        };
+        let mut seeds: Vec<ValidatorConfig> = Vec::new();
+        for c in self.alive.iter().filter(|c| c.cfg.sync.is_some()) {
+            let base = sync_on(&c.cfg, None, 0);
+            let kind = sync_kind(&c.cfg);
+            if !seeds
+                .iter()
+                .any(|s| sync_kind(s) == kind && sync_on(s, None, 0) == base)
+            {
+                seeds.push(c.cfg.clone());
+            }
+        }
+        for seed in seeds {
+            for w in below + 1..above {
+                let cfg = sync_on(&seed, sync_kind(&seed), w);
+                if keys.contains(&cfg.sync) {
+                    continue;
+                }
+                if let Some(c) = self.replayed(cfg) {
+                    self.alive.push(c);
+                }
+            }
+        }
+    }
+
+    /// A resync with the codes of `s1` and the step after, at `at`, answered `ok`. Returns how
+    /// many candidates are left; the grid carries the procedures left from then on.
+    pub fn observe_resync(&mut self, at: Millis, s1: i64, ok: bool) -> usize {
+        let scheme = self.scheme;
+        self.alive
+            .retain_mut(|c| c.decide_resync(scheme, at, s1) == ok);
+        self.history.push(Event::Resync { at, s1, ok });
+        self.syncs = self.sync_keys();
+        self.alive.len()
+    }
+
+    /// The grid's widths just below the least of `widths` and just above the most (0 and one
+    /// past the widest looked for at the ends): the gap refining fills.
+    fn grid_gap(&self, widths: &[u32]) -> Option<(u32, u32)> {
+        let grid = band_grid(self.max_band);
+        let (lo, hi) = (widths.iter().min()?, widths.iter().max()?);
+        let below = grid.iter().rev().find(|g| *g < lo).copied().unwrap_or(0);
+        let above = grid
+            .iter()
+            .find(|g| *g > hi)
+            .copied()
+            .unwrap_or(self.max_band + 1);
+        Some((below, above))
+    }
+
+    /// Whether `widths` lie within two neighbours of the grid (time to fill in the gap).
+    pub fn between_neighbours(&self, widths: &[u32]) -> bool {
+        let grid = band_grid(self.max_band);
+        let at = |w: Option<&u32>| w.and_then(|w| grid.iter().position(|g| g == w));
+        matches!(
+            (at(widths.iter().min()), at(widths.iter().max())),
+            (Some(i), Some(j)) if j <= i + 1
+        )
     }
 
     /// A wrong code was sent and refused.
@@ -457,6 +617,11 @@ impl Space {
                     c.decide_wrong(self.scheme, at);
                 }
                 Event::Unlock => c.unlock(),
+                Event::Resync { at, s1, ok } => {
+                    if c.decide_resync(self.scheme, at, s1) != ok {
+                        return None;
+                    }
+                }
             }
         }
         Some(c)
@@ -537,7 +702,13 @@ impl Space {
         let mut rules = Vec::new();
         let mut drifts = Vec::new();
         let mut bands: Vec<(Band, (u32, u32))> = Vec::new();
+        let mut syncs: Vec<(Option<SyncKind>, (u32, u32))> = Vec::new();
         for c in &self.alive {
+            let (k, w) = (sync_kind(&c.cfg), c.cfg.sync.map_or(0, |p| p.window));
+            match syncs.iter_mut().find(|x| x.0 == k) {
+                Some(x) => x.1 = (x.1 .0.min(w), x.1 .1.max(w)),
+                None => syncs.push((k, (w, w))),
+            }
             let (b, w) = (Band::of(&c.cfg), Band::width(&c.cfg).unwrap_or(0));
             match bands.iter_mut().find(|x| x.0 == b) {
                 Some(x) => x.1 = (x.1 .0.min(w), x.1 .1.max(w)),
@@ -554,6 +725,7 @@ impl Space {
         rules.sort_by_key(|r| RULES.iter().position(|x| x == r));
         drifts.sort_by_key(|d| DRIFTS.iter().position(|x| x == d));
         bands.sort_by_key(|b| BANDS.iter().position(|x| *x == b.0));
+        syncs.sort_by_key(|s| sync_rank(s.0));
         Facets {
             back,
             ahead,
@@ -562,6 +734,7 @@ impl Space {
             rules,
             drifts,
             bands,
+            syncs,
         }
     }
 
@@ -577,7 +750,16 @@ impl Space {
                     .position(|r| *r == (c.cfg.replay, c.cfg.skip_refused)),
                 c.cfg.window_back + c.cfg.window_ahead,
                 c.cfg.window_back,
+                sync_rank(sync_kind(&c.cfg)),
+                c.cfg.sync.map_or(0, |p| p.window),
             )
         })
     }
+}
+
+/// Where a resync procedure comes in the order of `SYNCS` (an endpoint that takes nothing
+/// last).
+fn sync_rank(k: Option<SyncKind>) -> usize {
+    k.and_then(|k| SYNCS.iter().position(|x| *x == k))
+        .unwrap_or(SYNCS.len())
 }

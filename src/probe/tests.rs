@@ -26,13 +26,22 @@ fn credential(seed: u64) -> Credential {
 /// One attempt of a held-out log.
 #[derive(Clone, Copy, Debug)]
 enum Held {
-    Code { at: Millis, code: u32 },
+    Code {
+        at: Millis,
+        code: u32,
+    },
+    /// Two codes to the resync endpoint.
+    Sync {
+        at: Millis,
+        codes: [u32; 2],
+    },
     Unlock,
 }
 
 /// A log made without the probe: a device clock that starts off, drifts and jumps; correct
 /// codes, retries, replays, codes at and past the edges, far codes, bursts of wrong codes,
-/// long pauses and administrator unlocks. Every code names one step within ±200 of its own.
+/// long pauses, administrator unlocks and resyncs (mostly two successive steps of the device's
+/// clock, some swapped or a step apart). Every code names one step within ±200 of its own.
 fn held_out(cred: &Credential, seed: u64, n: usize) -> Vec<Held> {
     let mut r = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
     let mut t = START + 7 * 86_400_000;
@@ -53,6 +62,21 @@ fn held_out(cred: &Credential, seed: u64, n: usize) -> Vec<Held> {
         t += gap;
         dev_off += ppm * 1e-6 * gap as f64 / 1000.0;
         let dev_step = cred.step_at(t + (dev_off * 1000.0) as Millis);
+        if r.random_range(0..100) < 6 {
+            let s = dev_step + r.random_range(-1..=0);
+            let codes = match r.random_range(0..8) {
+                0 => [s + 1, s],
+                1 => [s, s + 2],
+                _ => [s, s + 1],
+            };
+            if codes.iter().all(|c| unique(*c)) {
+                out.push(Held::Sync {
+                    at: t,
+                    codes: codes.map(|c| cred.code_value(c)),
+                });
+            }
+            continue;
+        }
         let kind = r.random_range(0..100);
         let step = match kind {
             0..=44 => dev_step,
@@ -115,12 +139,39 @@ fn answers_from(
                 cfg.verify(&mut st, scheme, at, code, |s| cred.code_value(s))
                     .verdict,
             )),
+            Held::Sync { at, codes } => Some(
+                if cfg
+                    .sync(&mut st, scheme, at, &codes, |s| cred.code_value(s))
+                    .is_ok()
+                {
+                    Answer::Accept
+                } else {
+                    Answer::Reject
+                },
+            ),
             Held::Unlock => {
                 st.unlock();
                 None
             }
         })
         .collect()
+}
+
+/// The default limits, with the bands and resync windows looked for out past the truth's
+/// resync window (as a user who wants it measured sets --max-band).
+fn limits_for(truth: &ValidatorConfig, allow_lockout: bool) -> Limits {
+    let d = Limits::default();
+    Limits {
+        allow_lockout,
+        max_band: truth
+            .sync
+            .map_or(d.max_band, |p| d.max_band.max(p.window + 100)),
+        // Trials behind the centre wait for the true step to pass the last used one.
+        max_time_ms: truth.sync.map_or(d.max_time_ms, |p| {
+            d.max_time_ms.max(p.window as Millis * 8 * 30_000)
+        }),
+        ..d
+    }
 }
 
 struct Probed {
@@ -131,12 +182,12 @@ struct Probed {
 fn probe_model(truth: &ValidatorConfig, seed: u64, lockout: bool) -> Probed {
     let cred = credential(seed);
     let mut t = ModelTransport::new(truth.clone(), START);
-    // An administrator-only lock is measured through a transport that can unlock.
-    t.can_unlock = seed % 2 == 0 || truth.lockout.is_some_and(|l| l.unlock_after_s.is_none());
-    let limits = Limits {
-        allow_lockout: lockout,
-        ..Limits::default()
-    };
+    // An administrator-only lock is measured through a transport that can unlock; the same
+    // administrator API has the resync endpoint.
+    t.can_unlock = seed % 2 == 0
+        || truth.lockout.is_some_and(|l| l.unlock_after_s.is_none())
+        || truth.sync.is_some();
+    let limits = limits_for(truth, lockout);
     let outcome = probe(&cred, &mut t, &limits, &|_, _| {}).unwrap_or_else(|e| {
         panic!(
             "probe of {truth:?} failed: {e}\n{:#?}",
@@ -146,6 +197,10 @@ fn probe_model(truth: &ValidatorConfig, seed: u64, lockout: bool) -> Probed {
     // Outside the lockout measurement, never more than two refused codes in a row.
     let mut run = 0;
     for s in &outcome.sent {
+        // A resync counts no failure and clears none.
+        if s.code2.is_some() {
+            continue;
+        }
         if matches!(
             s.purpose,
             Purpose::Wrong | Purpose::LockCheck | Purpose::Unlock
@@ -204,11 +259,12 @@ fn probing_a_preset_finds_a_configuration_that_decides_like_it() {
         assert_same(name, &truth, &p);
         assert_eq!(p.outcome.facets.bands, [(Band::None, (0, 0))], "{name}");
         eprintln!(
-            "{name}: {} attempts, {:.1} min of its time, window {:?}/{:?}",
+            "{name}: {} attempts, {:.1} min of its time, window {:?}/{:?}, resync {:?}",
             p.outcome.sent.len(),
             p.outcome.elapsed_ms as f64 / 60_000.0,
             p.outcome.facets.back,
-            p.outcome.facets.ahead
+            p.outcome.facets.ahead,
+            p.outcome.facets.syncs
         );
     }
 }
@@ -304,12 +360,29 @@ fn random_config(r: &mut ChaCha8Rng) -> ValidatorConfig {
         c.auto_resync = Some(crate::validator::AutoResync {
             window: r.random_range(c.window_back.max(c.window_ahead) + 8..=40),
             max_gap: 1,
+            // How long the second code may follow the first is not measured (the probe sends
+            // the two together): each style has its product's (LinOTP's default 5 minutes;
+            // privacyIDEA keeps the first code until the next).
             timeout_s: if r.random_bool(0.5) {
                 300.0
             } else {
                 f64::INFINITY
             },
             style,
+        });
+        if style == crate::validator::AutoStyle::Nearest {
+            c.auto_resync.as_mut().unwrap().timeout_s = 300.0;
+        }
+    }
+    // A third with a resync endpoint's procedure.
+    if r.random_bool(0.3) {
+        let (search, refuse_next, centre_beyond) = SYNCS[r.random_range(0..SYNCS.len())];
+        c.sync = Some(crate::validator::SyncProcedure {
+            codes: 2,
+            window: r.random_range(2..=60),
+            search,
+            refuse_next,
+            centre_beyond,
         });
     }
     c
@@ -328,10 +401,29 @@ fn probing_random_configurations_finds_ones_that_decide_alike() {
     let mut core_minutes = Vec::new();
     let mut banded = 0;
     let mut found_bands = 0;
-    for seed in 0..n {
+    let (mut synced, mut found_syncs) = (0, 0);
+    // OTPDRIFT_PROBE_CASE=K runs case K alone.
+    let only: Option<u64> = std::env::var("OTPDRIFT_PROBE_CASE")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let n = if only.is_some() { 1 } else { n };
+    for seed in only.map_or(0..n, |k| k..k + 1) {
         let mut r = ChaCha8Rng::seed_from_u64(1000 + seed);
         let truth = random_config(&mut r);
         let p = probe_model(&truth, 1000 + seed, truth.lockout.is_some());
+        if only.is_some() {
+            for s in &p.outcome.sent {
+                eprintln!(
+                    "{:>8} {:?} {:+} {:?} left {}",
+                    (s.at - p.outcome.sent[0].at) / 1000,
+                    s.purpose,
+                    s.offset,
+                    s.answer,
+                    s.left
+                );
+            }
+            eprintln!("{truth:?}");
+        }
         assert_same(&format!("case {seed}"), &truth, &p);
         if let Some(a) = truth.auto_resync {
             banded += 1;
@@ -340,6 +432,14 @@ fn probing_random_configurations_finds_ones_that_decide_alike() {
             });
             // Decisions alike is the test; finding the band itself is a figure.
             found_bands += found as usize;
+        }
+        if let Some(w) = truth.sync {
+            synced += 1;
+            found_syncs += p.outcome.facets.syncs.iter().any(|(k, (lo, hi))| {
+                *k == Some((w.search, w.refuse_next, w.centre_beyond))
+                    && *lo <= w.window
+                    && w.window <= *hi
+            }) as usize;
         }
         attempts.push(p.outcome.sent.len());
         minutes.push(p.outcome.elapsed_ms as f64 / 60_000.0);
@@ -350,7 +450,11 @@ fn probing_random_configurations_finds_ones_that_decide_alike() {
             .take_while(|s| {
                 !matches!(
                     s.purpose,
-                    Purpose::Wrong | Purpose::LockCheck | Purpose::Unlock
+                    Purpose::Band
+                        | Purpose::Resync
+                        | Purpose::Wrong
+                        | Purpose::LockCheck
+                        | Purpose::Unlock
                 )
             })
             .collect();
@@ -369,7 +473,7 @@ fn probing_random_configurations_finds_ones_that_decide_alike() {
         core_minutes[n as usize - 1]
     );
     eprintln!(
-        "{n} random configurations ({banded} with an automatic resync, found with its width in {found_bands}): attempts median {} max {}; minutes of validator time median {:.1} max {:.1}",
+        "{n} random configurations ({banded} with an automatic resync, found with its width in {found_bands}; {synced} with a resync endpoint, its procedure and window found in {found_syncs}): attempts median {} max {}; minutes of validator time median {:.1} max {:.1}",
         attempts[attempts.len() / 2],
         attempts[attempts.len() - 1],
         minutes[minutes.len() / 2],
@@ -383,6 +487,7 @@ fn a_window_of_ten_without_lockout_needs_a_few_hundred_attempts() {
     truth.window_back = 10;
     truth.window_ahead = 10;
     truth.lockout = None;
+    truth.sync = None;
     let p = probe_model(&truth, 3, false);
     assert_same("±10", &truth, &p);
     assert_eq!(
@@ -422,16 +527,17 @@ fn probing_at_any_moment_finds_a_configuration_that_decides_alike() {
             let start = START + k as i64 * 7_777_777 + 1_234;
             let mut t = ModelTransport::new(truth.clone(), start);
             t.can_unlock = true;
-            let limits = Limits {
-                allow_lockout: truth.lockout.is_some(),
-                ..Limits::default()
-            };
+            let limits = limits_for(&truth, truth.lockout.is_some());
             let o = probe(&cred, &mut t, &limits, &|_, _| {}).unwrap();
             let log = held_out(&cred, 100 + k, 300);
             let shift = |h: &Held| match *h {
                 Held::Code { at, code } => Held::Code {
                     at: at - START + start,
                     code,
+                },
+                Held::Sync { at, codes } => Held::Sync {
+                    at: at - START + start,
+                    codes,
                 },
                 Held::Unlock => Held::Unlock,
             };

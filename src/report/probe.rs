@@ -5,7 +5,7 @@
 use crate::probe::{Answer, Band, Facets, LockFinding, Outcome, Purpose, Stop};
 use crate::results::probe::ProbeData;
 use crate::time::{format_duration, format_rfc3339};
-use crate::validator::{presets, DriftLearning, Replay, ValidatorConfig};
+use crate::validator::{presets, DriftLearning, Replay, SyncSearch, ValidatorConfig};
 use std::fmt::Write;
 
 /// A rule's name as a scenario writes it.
@@ -161,11 +161,72 @@ pub fn facet_lines(f: &Facets, o: &Outcome) -> Vec<(&'static str, String, String
             attempts_for(Purpose::Band)
         ),
     ));
+    v.push(("sync", sync_found(f, o), sync_how(o)));
     v
 }
 
-/// The preset whose measured facets agree most with `c`, and where they differ.
-pub fn nearest_preset(c: &ValidatorConfig) -> (String, Vec<String>) {
+/// What the resync trials found.
+fn sync_found(f: &Facets, o: &Outcome) -> String {
+    if !o.resync_endpoint {
+        return "not measured: the transport has no resync endpoint the probe may call (privacyIDEA's `/token/resync` needs an administrator login in OTPDRIFT_ADMIN_USER and OTPDRIFT_ADMIN_PASSWORD; LinOTP's, RADIUS and PAM have none here); written as none".into();
+    }
+    alike(
+        f.syncs
+            .iter()
+            .map(|(k, (lo, hi))| {
+                let width = match (lo == hi, *hi >= o.max_band) {
+                    (_, true) => format!(
+                        "a window of at least {lo} steps either side: the widest looked for (--max-band)"
+                    ),
+                    (true, false) => format!("a window of {lo} steps either side"),
+                    (false, false) => format!(
+                        "a window of {lo} to {hi} steps either side (every trial answered alike; the one written is listed first)"
+                    ),
+                };
+                match k {
+                    None => "none: the endpoint took no pair of codes, not even the two steps at the centre".to_string(),
+                    Some((SyncSearch::Separate, refuse_next, _)) => format!(
+                        "two codes of successive steps, each searched on its own around the learned centre (privacyIDEA's and LinOTP's resync), {width}; {}",
+                        if *refuse_next {
+                            "the step after the second is refused from then on (privacyIDEA)"
+                        } else {
+                            "the step after the second is not refused (LinOTP)"
+                        }
+                    ),
+                    Some((SyncSearch::Nearest, _, beyond)) => format!(
+                        "two codes of successive steps, the nearest such run around the server step (VIP's manual sync), {width}{}",
+                        if *beyond {
+                            "; the window is centred one step beyond the second (FreeIPA)"
+                        } else {
+                            ""
+                        }
+                    ),
+                }
+            })
+            .collect(),
+    )
+}
+
+fn sync_how(o: &Outcome) -> String {
+    if !o.resync_endpoint {
+        return "-".into();
+    }
+    let n = |p: Purpose| {
+        o.sent
+            .iter()
+            .filter(|s| s.code2.is_some() && s.purpose == p)
+            .count()
+    };
+    format!(
+        "{} resyncs at the offsets behind the centre that split the windows left (each waiting, where a used step is in the way, for the true step to pass it), with ordinary codes after an accepted one; {} more brought the centre back",
+        n(Purpose::Resync),
+        n(Purpose::Restore)
+    )
+}
+
+/// The preset whose measured facets agree most with `c`, and where they differ (the resync
+/// procedure only when it was measured).
+pub fn nearest_preset(c: &ValidatorConfig, sync_measured: bool) -> (String, Vec<String>) {
     let mut best: Option<(usize, String, Vec<String>)> = None;
     for p in presets::all() {
         let q = &p.config;
@@ -201,6 +262,13 @@ pub fn nearest_preset(c: &ValidatorConfig) -> (String, Vec<String>) {
                 band(q),
                 band(c)
             ));
+        }
+        let sync = |v: &ValidatorConfig| match v.sync {
+            None => "none".to_string(),
+            Some(p) => format!("{:?} ±{}", p.search, p.window).to_lowercase(),
+        };
+        if sync_measured && sync(q) != sync(c) {
+            diff.push(format!("resync {} there, {} here", sync(q), sync(c)));
         }
         let lock = |l: Option<crate::validator::Lockout>| l.map(|l| l.max_failures);
         if lock(q.lockout) != lock(c.lockout) && c.lockout.is_some() {
@@ -260,7 +328,7 @@ fn changes(o: &Outcome) -> Vec<String> {
 
 /// Facets the probe does not measure, written as the model's defaults.
 pub const NOT_MEASURED: &[&str] = &[
-    "VIP's manual-sync band and next-code prompts (beyond the window these answer as refusals here), the two-code resync endpoint, throttling, rate limits and brute-force waits: written as none",
+    "VIP's manual-sync band and next-code prompts (beyond the window these answer as refusals here), throttling, rate limits and brute-force waits: written as none",
     "the search order: only chance collisions (about one in a million per step) tell orders apart; center_out is written",
     "the server clock's offset from this machine's: it shows as a window shifted to one side (the window is measured against this machine's clock)",
 ];
@@ -303,7 +371,7 @@ pub fn render(d: &ProbeData) -> String {
         for (field, found, how) in facet_lines(&o.facets, o) {
             let _ = writeln!(r, "| `{field}` | {found} | {how} |");
         }
-        let (name, diff) = nearest_preset(&o.config);
+        let (name, diff) = nearest_preset(&o.config, o.resync_endpoint);
         let _ = writeln!(
             r,
             "\nNearest preset: `{name}`{}.\n",

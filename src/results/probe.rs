@@ -41,9 +41,14 @@ pub fn attempts_csv(d: &ProbeData) -> Vec<u8> {
             w.row(&AttemptRow {
                 credential: c.id.clone(),
                 time: Time(s.at),
-                action: if unlock { "unlock" } else { "verify" }.into(),
+                action: match (unlock, &s.code2) {
+                    (true, _) => "unlock",
+                    (false, Some(_)) => "sync",
+                    (false, None) => "verify",
+                }
+                .into(),
                 code: (!unlock).then(|| s.code.clone()),
-                code2: None,
+                code2: s.code2.clone(),
                 expected: (!unlock).then(|| {
                     if s.answer == Answer::Accept {
                         "accept"

@@ -1,7 +1,7 @@
 //! The `http` transports: privacyIDEA's and LinOTP's `/validate/check`, a form POST by serial
 //! (the credential's id), the answer read from the JSON each returns; privacyIDEA's
-//! administrator unlock (`/auth`, then `/token/reset`) when credentials for it are in the
-//! environment.
+//! administrator calls (`/auth`, then `/token/reset` to unlock and `/token/resync` with two
+//! codes) when credentials for them are in the environment.
 
 use super::clock::Clock;
 use crate::error::{Error, Result};
@@ -114,6 +114,25 @@ impl HttpTransport {
         Ok((resp.status_code, json))
     }
 
+    /// privacyIDEA's administrator JWT (`/auth`), when a login is in the environment.
+    fn admin_token(&self) -> Result<Option<String>> {
+        let (Some(admin), Flavour::PrivacyIdea) = (&self.admin, self.flavour) else {
+            return Ok(None);
+        };
+        let (_, j) = self.post(
+            "/auth",
+            &[("username", &admin.user), ("password", &admin.password)],
+            None,
+        )?;
+        match j["result"]["value"]["token"].as_str() {
+            Some(token) => Ok(Some(token.to_string())),
+            None => Err(Error::input(format!(
+                "{}/auth: the administrator login in OTPDRIFT_ADMIN_USER/OTPDRIFT_ADMIN_PASSWORD was refused",
+                self.base
+            ))),
+        }
+    }
+
     /// Reads a `/validate/check` answer.
     fn answer(&self, cred: &Credential, status: i32, j: &Value) -> Result<Answer> {
         let result = &j["result"];
@@ -168,21 +187,9 @@ impl Transport for HttpTransport {
     }
 
     fn unlock(&mut self, cred: &Credential) -> Result<bool> {
-        let (Some(admin), Flavour::PrivacyIdea) = (&self.admin, self.flavour) else {
+        let Some(token) = self.admin_token()? else {
             return Ok(false);
         };
-        let (_, j) = self.post(
-            "/auth",
-            &[("username", &admin.user), ("password", &admin.password)],
-            None,
-        )?;
-        let Some(token) = j["result"]["value"]["token"].as_str() else {
-            return Err(Error::input(format!(
-                "{}/auth: the administrator login in OTPDRIFT_ADMIN_USER/OTPDRIFT_ADMIN_PASSWORD was refused",
-                self.base
-            )));
-        };
-        let token = token.to_string();
         let (_, r) = self.post("/token/reset", &[("serial", &cred.id)], Some(&token))?;
         if r["result"]["status"] != Value::Bool(true) {
             return Err(Error::failed(format!(
@@ -191,6 +198,30 @@ impl Transport for HttpTransport {
             )));
         }
         Ok(true)
+    }
+
+    fn has_resync(&self) -> bool {
+        self.admin.is_some() && self.flavour == Flavour::PrivacyIdea
+    }
+
+    fn resync(&mut self, cred: &Credential, code1: &str, code2: &str) -> Result<bool> {
+        let Some(token) = self.admin_token()? else {
+            return Err(Error::failed(
+                "no administrator login for the resync endpoint",
+            ));
+        };
+        let (status, r) = self.post(
+            "/token/resync",
+            &[("serial", &cred.id), ("otp1", code1), ("otp2", code2)],
+            Some(&token),
+        )?;
+        match (&r["result"]["status"], &r["result"]["value"]) {
+            (Value::Bool(true), Value::Bool(ok)) => Ok(*ok),
+            _ => Err(Error::failed(format!(
+                "{}/token/resync: an answer without a result (HTTP {status}): {}; nothing more was sent",
+                self.base, r["result"]["error"]["message"]
+            ))),
+        }
     }
 
     fn describe(&self) -> String {

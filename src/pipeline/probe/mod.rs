@@ -274,15 +274,25 @@ impl ProbePlan {
         format!(
             "probe plan for {target}\n\
              credentials: {ids}\n\
-             measures: the window back and ahead (up to ±{w} steps), the replay rule, drift learning, a band past the window (automatic resync, auto-sync; up to ±{band} steps){lock}\n\
+             measures: the window back and ahead (up to ±{w} steps), the replay rule, drift learning, a band past the window (automatic resync, auto-sync; up to ±{band} steps){resync}{lock}\n\
              at most {n} attempts and {t} of the validator's time per credential, one attempt every {pace} at most\n\
-             changes on the server: steps of accepted codes become used; the learned drift moves while measuring and is walked back to 0 at the end; after every refused code a correct one clears the failure count; where a band takes codes past the window, its trials move the credential's centre ahead (up to about {push} steps) and a time-forward rule then refuses the token's own codes until the probe has brought it back, waiting as long as it moved{locks}\n\
+             changes on the server: steps of accepted codes become used; the learned drift moves while measuring and is walked back to 0 at the end; after every refused code a correct one clears the failure count; where a band takes codes past the window, its trials move the credential's centre ahead (up to about {push} steps) and a time-forward rule then refuses the token's own codes until the probe has brought it back, waiting as long as it moved{resync_moves}{locks}\n\
              never: more than two refused codes in a row{never_lock}; secrets are read from {secrets} and written nowhere\n",
             target = self.target_text,
             ids = ids.join(", "),
             w = l.max_window,
             band = l.max_band,
             push = 3 * l.max_band,
+            resync = if self.resync_endpoint() {
+                format!(", the resync endpoint's procedure and window (up to ±{} steps)", l.max_band)
+            } else {
+                String::new()
+            },
+            resync_moves = if self.resync_endpoint() {
+                "; resync trials move the centre behind the true step (each first waits until the true step has passed the last used one) and resyncs bring it back"
+            } else {
+                ""
+            },
             lock = if l.allow_lockout { ", and the lockout (failures that lock; whether and when it clears by itself)" } else { "" },
             n = l.max_attempts,
             t = format_duration(l.max_time_ms as f64 / 1000.0),
@@ -297,11 +307,23 @@ impl ProbePlan {
         )
     }
 
+    /// Whether the transport will have a resync endpoint (the model's administrator API, or
+    /// privacyIDEA's with a login in the environment).
+    fn resync_endpoint(&self) -> bool {
+        match &self.target {
+            Target::Model(_) => true,
+            Target::Http { flavour, .. } => {
+                *flavour == Flavour::PrivacyIdea && http::Admin::from_env().is_some()
+            }
+            Target::Radius { .. } | Target::Pam { .. } => false,
+        }
+    }
+
     fn transport(&self, start: Millis) -> Result<Box<dyn Transport>> {
         Ok(match &self.target {
             Target::Model(v) => {
                 let mut t = ModelTransport::new((**v).clone(), start);
-                // The model has the administrator unlock a privacyIDEA or LinOTP API offers.
+                // The model has the administrator API (unlock, resync) privacyIDEA offers.
                 t.can_unlock = true;
                 Box::new(t)
             }

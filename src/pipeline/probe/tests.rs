@@ -31,7 +31,7 @@ enum Mode {
     Html,
 }
 
-/// Serves `/validate/check`, `/auth` and `/token/reset` for credential PROBE1 until the test
+/// Serves `/validate/check`, `/auth`, `/token/reset` and `/token/resync` for credential PROBE1 until the test
 /// ends; returns the base URL.
 fn serve(cfg: crate::validator::ValidatorConfig, clock: Arc<Mutex<Millis>>, mode: Mode) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -74,6 +74,24 @@ fn serve(cfg: crate::validator::ValidatorConfig, clock: Arc<Mutex<Millis>>, mode
             } else if path == "/token/reset" {
                 st.lock().unwrap().unlock();
                 (200, r#"{"result":{"status":true,"value":1}}"#.to_string())
+            } else if path == "/token/resync" {
+                let code = |k: &str| form[k].parse::<u32>().unwrap_or(u32::MAX - 1);
+                let now = *clock.lock().unwrap();
+                let ok = cfg
+                    .sync(
+                        &mut st.lock().unwrap(),
+                        Scheme::Totp { step_s: 30, t0: 0 },
+                        now,
+                        &[code("otp1"), code("otp2")],
+                        |s| cred.code_value(s),
+                    )
+                    .is_ok();
+                (
+                    200,
+                    format!(
+                        r#"{{"id":3,"jsonrpc":"2.0","result":{{"status":true,"value":{ok}}},"version":"privacyIDEA 3.14"}}"#
+                    ),
+                )
             } else if form.get("serial").map(String::as_str) != Some("PROBE1") {
                 (404, r#"{"detail":null,"id":1,"jsonrpc":"2.0","result":{"error":{"code":601,"message":"The requested token could not be found."},"status":false},"version":"privacyIDEA 3.14"}"#.to_string())
             } else {
@@ -138,7 +156,16 @@ fn assert_probes_like_the_model(live: &Outcome, preset: &str, lim: &Limits) {
     t.latency_ms = 0;
     t.can_unlock = lim.allow_lockout;
     let m = probe(&credential(), &mut t, lim, &|_, _| {}).unwrap();
-    let key = |s: &Sent| (s.at, s.step, s.code.clone(), s.answer, s.purpose);
+    let key = |s: &Sent| {
+        (
+            s.at,
+            s.step,
+            s.code.clone(),
+            s.code2.clone(),
+            s.answer,
+            s.purpose,
+        )
+    };
     assert_eq!(
         live.sent.iter().map(key).collect::<Vec<_>>(),
         m.sent.iter().map(key).collect::<Vec<_>>(),
@@ -154,8 +181,16 @@ fn assert_probes_like_the_model(live: &Outcome, preset: &str, lim: &Limits) {
 
 #[test]
 fn probing_over_http_sends_the_same_codes_and_finds_the_same_configuration() {
-    for preset in ["privacyidea", "keycloak"] {
-        assert_probes_like_the_model(&through_http(preset), preset, &limits());
+    use crate::validator::SyncSearch;
+    for (preset, resync) in [
+        // privacyIDEA's 1000-step sync window, looked for out to the default 40 steps.
+        ("privacyidea", Some((SyncSearch::Separate, true, false))),
+        ("keycloak", None),
+    ] {
+        let live = through_http(preset);
+        assert_probes_like_the_model(&live, preset, &limits());
+        let window = if resync.is_some() { 40 } else { 0 };
+        assert_eq!(live.facets.syncs, [(resync, (window, window))], "{preset}");
     }
 }
 

@@ -19,7 +19,7 @@ impl Session<'_> {
     }
 
     /// Whether no other step within `reach` of `step` has its code.
-    fn unique_within(&self, step: i64, reach: i64) -> bool {
+    pub(super) fn unique_within(&self, step: i64, reach: i64) -> bool {
         let c = self.cred.code_value(step);
         (step - reach..=step + reach).all(|x| x == step || self.cred.code_value(x) != c)
     }
@@ -37,12 +37,36 @@ impl Session<'_> {
         // The pair alone, then (if a band could still explain the refusal: a code a resync
         // remembers spoils the pair) after a code past the window that clears the memory.
         let mut found = false;
-        for prep in [false, true] {
+        // A centre left off can hide a band searched around the true step behind the window:
+        // more pairs, each splitting what is left, until none does.
+        let scheme = self.space.scheme;
+        let off = self
+            .space
+            .alive
+            .iter()
+            .any(|c| c.learned(scheme).abs() > 1.5);
+        for i in 0..if off { 6 } else { 2 } {
+            let prep = i % 2 == 1;
+            if !self
+                .space
+                .alive
+                .iter()
+                .any(|c| Band::of(&c.cfg) != Band::None)
+            {
+                break;
+            }
+            // A centre the window measurement left far off (a window with nothing behind
+            // the centre cannot be walked back) can put every band short of the first pair:
+            // then any pair that tells bands from none, soonest.
             let reaching = self
                 .space
                 .alive
                 .iter()
-                .any(|c| Band::of(&c.cfg) != Band::None && Band::reach(&c.cfg) >= first);
+                .any(|c| Band::of(&c.cfg) != Band::None && Band::reach(&c.cfg) >= first)
+                || {
+                    let now = self.t.now();
+                    self.splitting_pair(self.allowed(now), first).is_some()
+                };
             if !reaching {
                 break;
             }
@@ -65,26 +89,34 @@ impl Session<'_> {
             self.space.drop_bands();
             return Ok(None);
         }
-        let grid = crate::probe::space::band_grid(self.limits.max_band);
         let mut refined = false;
         let mut stuck = 0;
+        let mut homes = 0;
         for _ in 0..64 {
             let widths = self.space.band_widths();
-            let neighbours = match (widths.first(), widths.last()) {
-                (Some(lo), Some(hi)) => {
-                    let i = grid.iter().position(|g| g == lo);
-                    let j = grid.iter().position(|g| g == hi);
-                    matches!((i, j), (Some(i), Some(j)) if j <= i + 1)
-                }
-                _ => false,
-            };
-            if neighbours && !refined {
+            if self.space.between_neighbours(&widths) && !refined {
                 refined = true;
                 self.space.refine_bands();
             }
             // Each trial goes past the last one accepted, so no rule refuses it as used: the
-            // window is brought back once, at the end.
-            let Some((x, prep)) = self.band_split() else {
+            // window is brought back at the end, or before when a moved window covers the
+            // distances that would still tell the widths apart.
+            let split = self.band_split().filter(|_| stuck < 2);
+            let Some((x, prep)) = split else {
+                let scheme = self.space.scheme;
+                let moved = self
+                    .space
+                    .alive
+                    .iter()
+                    .any(|c| c.learned(scheme).abs() > 1.5);
+                if self.space.band_widths().len() > 1 && moved && homes < 4 {
+                    homes += 1;
+                    stuck = 0;
+                    if let Some(why) = self.band_home()? {
+                        return Ok(Some(why));
+                    }
+                    continue;
+                }
                 break;
             };
             let before = self.space.alive.len();
@@ -93,9 +125,6 @@ impl Session<'_> {
             }
             if self.space.alive.len() == before {
                 stuck += 1;
-                if stuck == 2 {
-                    break;
-                }
             } else {
                 stuck = 0;
             }
@@ -215,6 +244,18 @@ impl Session<'_> {
         while inside(s1) || !(self.unique_within(s1, reach) && self.unique_within(s1 + 1, reach)) {
             s1 += 1;
         }
+        // The code past the window and the recovery changed what the candidates hold: a pair
+        // they would all answer alike now tells nothing, so the nearest one that splits them,
+        // soonest.
+        let mut at = at;
+        if self.pair_split(at, s1) == 0 {
+            if let Some((t, s)) = self.splitting_pair(at, s1 - self.cred.step_at(at)) {
+                if let Some(why) = self.budget_left(t) {
+                    return Ok(Err(why));
+                }
+                (at, s1) = (t, s);
+            }
+        }
         if self.send(Action { at, step: s1 }, Purpose::Band)? == Answer::Accept {
             return Ok(Ok(true));
         }
@@ -230,6 +271,59 @@ impl Session<'_> {
             self.send(a, p)?;
         }
         Ok(Ok(false))
+    }
+
+    /// The pair nearest `x` steps from the true step that splits the candidates, at `at` or
+    /// the start of a later step (1, 2, 4, ... steps on, as far as the bands reach): a rule
+    /// that refuses steps behind the last used one takes a pair there only once the true step
+    /// has passed it.
+    fn splitting_pair(&self, at: Millis, x: i64) -> Option<(Millis, i64)> {
+        let r = self.band_reach() + x.abs() + 3;
+        let unique_reach = self.band_reach().max(self.limits.max_band as i64) + x.abs() + 3;
+        let server0 = self.cred.step_at(at);
+        let mut best: Option<((usize, i64, i64), Millis, i64)> = None;
+        let mut k = 0;
+        while k <= r {
+            let t = match k {
+                0 => at,
+                _ => self.guarded(self.cred.step_start(server0 + k)),
+            };
+            let server = self.cred.step_at(t);
+            for s in server - r..=server + r {
+                if s < 0
+                    || !self.unique_within(s, unique_reach)
+                    || !self.unique_within(s + 1, unique_reach)
+                {
+                    continue;
+                }
+                // The most even split; then the soonest; then the nearest `x`.
+                let split = self.pair_split(t, s);
+                let key = (usize::MAX - split, k, (s - server - x).abs());
+                if split > 0 && best.is_none_or(|b| key < b.0) {
+                    best = Some((key, t, s));
+                }
+            }
+            k = if k < 2 { k + 1 } else { k * 2 };
+        }
+        best.map(|(_, t, s)| (t, s))
+    }
+
+    /// How evenly the pair at `s1` (sent at `at`, the next step's code after it unless the
+    /// first is accepted) splits the candidates: the fewer side's count.
+    fn pair_split(&self, at: Millis, s1: i64) -> usize {
+        let scheme = self.space.scheme;
+        let later = at + self.limits.min_interval_ms;
+        let yes = self
+            .space
+            .alive
+            .iter()
+            .filter(|&c| {
+                let mut c = c.clone();
+                c.decide(scheme, at, s1).0 == Answer::Accept
+                    || c.decide(scheme, later, s1 + 1).0 == Answer::Accept
+            })
+            .count();
+        yes.min(self.space.alive.len() - yes)
     }
 
     /// How many candidates with a band that reaches `x` steps out, after the code of `prep`

@@ -12,6 +12,7 @@ use crate::validator::{DriftLearning, Scheme};
 
 mod bands;
 mod lockout;
+mod resync;
 
 /// Candidates scored per attempt considered; the whole set decides safety and convergence.
 const SAMPLE: usize = 48;
@@ -121,6 +122,7 @@ impl<'a> Session<'a> {
             step: a.step,
             offset: a.step - self.cred.step_at(at),
             code,
+            code2: None,
             answer,
             purpose,
             left,
@@ -365,6 +367,7 @@ impl<'a> Session<'a> {
             step: base.step,
             offset: 0,
             code,
+            code2: None,
             answer,
             purpose: Purpose::Baseline,
             left,
@@ -409,10 +412,16 @@ impl<'a> Session<'a> {
         let stop = match stop {
             // From the true step, where a band searched around it (LinOTP's) and one searched
             // around the learned centre start alike.
-            Stop::Converged => match self.restore().and_then(|_| self.measure_bands())? {
-                Some(why) => Stop::Budget(why),
-                None => Stop::Converged,
-            },
+            Stop::Converged => {
+                let mut why = self.restore().and_then(|_| self.measure_bands())?;
+                if why.is_none() && self.t.has_resync() {
+                    why = self.measure_resync()?;
+                }
+                match why {
+                    Some(why) => Stop::Budget(why),
+                    None => Stop::Converged,
+                }
+            }
             s => s,
         };
         let lockout = if self.limits.allow_lockout && stop == Stop::Converged {
@@ -440,6 +449,7 @@ impl<'a> Session<'a> {
             drift_left,
             elapsed_ms,
             max_band: self.limits.max_band,
+            resync_endpoint: self.t.has_resync(),
         })
     }
 
