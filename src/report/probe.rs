@@ -296,6 +296,16 @@ fn changes(o: &Outcome) -> Vec<String> {
     let mut v = vec![format!(
         "{accepted} codes were accepted: those steps are used (a replay rule refuses them, and earlier ones, from now on); nothing can undo that, and it matters only until the clock passes them"
     )];
+    let resyncs = o
+        .sent
+        .iter()
+        .filter(|s| s.code2.is_some() && s.answer == Answer::Accept)
+        .count();
+    if resyncs > 0 {
+        v.push(format!(
+            "{resyncs} resyncs through the endpoint took: each moved the centre to the codes it found and held their steps as used; the last ones brought the centre back"
+        ));
+    }
     match o.drift_left {
         Some(d) if d.abs() < 1e-9 => v.push(
             "the learned drift is back at 0 steps (the restoring logins re-centred it)".into(),

@@ -388,18 +388,31 @@ impl ProbeOutcome {
         for c in &self.data.credentials {
             let o = &c.outcome;
             let cfg = &o.config;
+            let lock = match (&o.lockout, cfg.lockout) {
+                (crate::probe::LockFinding::NotMeasured, _) => "no lockout measured".to_string(),
+                (_, Some(l)) => format!("locks after {} failures", l.max_failures),
+                (_, None) => "no lockout".to_string(),
+            };
+            let band = match (cfg.auto_resync, cfg.auto_sync) {
+                (Some(a), _) => format!("; automatic resync ±{}", a.window),
+                (None, Some(w)) => format!("; auto-sync ±{w}"),
+                (None, None) => String::new(),
+            };
+            let resync = match (o.resync_endpoint, cfg.sync) {
+                (false, _) => String::new(),
+                (true, None) => "; the resync endpoint took nothing".to_string(),
+                (true, Some(p)) if p.window >= o.max_band => {
+                    format!("; resync endpoint ±{} or wider (--max-band)", p.window)
+                }
+                (true, Some(p)) => format!("; resync endpoint ±{}", p.window),
+            };
             s.push_str(&format!(
-                "{}: window {} back, {} ahead; drift {}; replay {}; {}; {} attempts over {}\n",
+                "{}: window {} back, {} ahead; drift {}; replay {}; {lock}{band}{resync}; {} attempts over {}\n",
                 c.id,
                 cfg.window_back,
                 cfg.window_ahead,
                 crate::report::probe::drift_name(cfg.drift),
                 crate::report::probe::rule_name((cfg.replay, cfg.skip_refused)),
-                cfg.lockout
-                    .map_or("no lockout measured".to_string(), |l| format!(
-                        "locks after {} failures",
-                        l.max_failures
-                    )),
                 o.sent.len(),
                 format_duration(o.elapsed_ms as f64 / 1000.0)
             ));
