@@ -114,10 +114,55 @@ proptest! {
                 }
             }
             let trace = trace.unwrap();
-            for w in trace.events.windows(2) {
+            // The trace has the server's time, which a server clock stepped back puts out of
+            // order (as a real validator's log would be).
+            let steady = sc.schedules.iter().all(|s| s.clock.iter().all(|k| {
+                crate::validator::schedule::offset_at(&s.clock, k.at - 1) <= k.offset_ms
+            }));
+            for w in trace.events.windows(2).filter(|_| steady) {
                 prop_assert!(w[0].time <= w[1].time, "user {}: requests out of order", i);
             }
         }
+    }
+
+    /// A timeline's `set` at the run's start is the scenario with those fields set, whatever
+    /// else the timeline does later.
+    #[test]
+    fn a_set_at_the_start_is_the_changed_scenario(case in arb::case(), b in 0u32..3, a in 0u32..3) {
+        let with_event = format!(
+            "{}\n[[timeline]]\nat = \"2026-01-01\"\nset = {{ window = {{ back = {b}, ahead = {a} }}, drift = \"seconds\" }}\n",
+            case.base
+        );
+        let sets = [
+            format!("validator.window.back={b}"),
+            format!("validator.window.ahead={a}"),
+            "validator.drift=\"seconds\"".to_string(),
+        ];
+        let (x, y) = (alone(&scenario(&with_event, &[])), alone(&scenario(&case.base, &sets)));
+        prop_assert_eq!(&x.tally, &y.tally, "{}", with_event);
+        prop_assert_eq!(&x.tokens, &y.tokens);
+    }
+
+    /// A migration to the very validator in force that carries the credentials' state changes
+    /// nothing.
+    #[test]
+    fn a_migration_to_the_same_validator_carrying_state_changes_nothing(case in arb::case(), day in 2u32..28) {
+        let base = case.base.split("\n[[timeline]]").next().unwrap();
+        let table: Vec<&str> = base
+            .split("[validator]\n")
+            .nth(1)
+            .unwrap()
+            .lines()
+            .take_while(|l| !l.is_empty())
+            .collect();
+        let migrate = format!(
+            "{base}\n[[timeline]]\nat = \"2026-01-{day:02}\"\nmigrate = {{ {} }}\ncarry = true\n",
+            table.join(", ")
+        );
+        let plain = alone(&scenario(base, &[]));
+        let carried = alone(&scenario(&migrate, &[]));
+        prop_assert_eq!(&plain.tally, &carried.tally, "{}", migrate);
+        prop_assert_eq!(&plain.tokens, &carried.tokens);
     }
 
     /// When nothing blocks the user (a perfect clock, no typos, no replay rule: nothing to
@@ -179,4 +224,86 @@ fn a_retry_never_meets_a_login_that_came_due_meanwhile() {
         c.logins
     );
     assert!(c.attempts <= 2 * c.logins);
+}
+
+/// The server clock stepped X ahead at the start decides every code as if every device clock
+/// were X behind (hardware tokens, which never set their clocks, and no recovery ladder, whose
+/// clock fix sets a device to true time, not to the server's): the same decisions.
+#[test]
+fn a_server_clock_step_is_every_device_clock_stepped_back() {
+    // Whole steps: a user waits for a fresh code by the phase of the device's step, which a
+    // step of a fraction of one would move against the logins' true times.
+    for (seed, x) in [(1u64, 90i64), (2, -60), (3, 690)] {
+        let fleet = |mean: i64, timeline: &str| {
+            format!(
+                "[run]\nhorizon = \"40d\"\ntokens = 40\nseed = {seed}\n\
+                 [validator]\npreset = \"privacyidea\"\n\
+                 [[population]]\ntoken = {{ kind = \"hardware\" }}\n\
+                 clock = {{ initial_offset = {{ dist = \"normal\", mean = \"{mean}s\", sd = \"40s\" }}, drift_ppm = {{ dist = \"normal\", mean = 0, sd = 15 }} }}\n\
+                 user = {{ logins_per_day = 6, retries = 1 }}\nrecovery = {{ enabled = false }}\n{timeline}"
+            )
+        };
+        let server = fleet(
+            0,
+            &format!("[[timeline]]\nat = \"2026-01-01\"\nserver_clock = {{ step = \"{x:+}s\" }}\n"),
+        );
+        let devices = fleet(-x, "");
+        let (a, b) = (
+            alone(&scenario(&server, &[])),
+            alone(&scenario(&devices, &[])),
+        );
+        let (ta, tb) = (a.tally.all().total, b.tally.all().total);
+        assert_eq!(
+            (
+                ta.attempts,
+                ta.accepted,
+                ta.rejected_out_of_window,
+                ta.rejected_replay
+            ),
+            (
+                tb.attempts,
+                tb.accepted,
+                tb.rejected_out_of_window,
+                tb.rejected_replay
+            ),
+            "step {x:+}s, seed {seed}"
+        );
+        // Every decision and count alike, bucket by bucket; the device-offset histograms
+        // differ by X by construction.
+        for (pa, pb) in a.tally.pops.iter().zip(&b.tally.pops) {
+            assert_eq!(pa.buckets, pb.buckets, "step {x:+}s, seed {seed}");
+        }
+        assert!(a.tally.all().total.attempts > 1000);
+    }
+}
+
+/// Devices 2.5 steps ahead of true time and a ±1 window refuse every code; from the day a
+/// timeline widens the window, or steps the server clock to the devices' time, every code is
+/// accepted at the first try (week buckets, the event at the third week's start).
+#[test]
+fn a_timeline_event_changes_the_decisions_from_its_instant() {
+    let fleet = |event: &str| {
+        format!(
+            "[run]\nhorizon = \"28d\"\ntokens = 20\nseed = 5\nbucket = \"week\"\n\
+             [validator]\npreset = \"rfc6238\"\ndrift = \"none\"\nreplay = \"none\"\nlockout = {{ max_failures = 0 }}\n\
+             [[population]]\ntoken = {{ kind = \"hardware\" }}\n\
+             clock = {{ profile = \"ideal\", initial_offset = \"75s\" }}\nbattery = {{ enabled = false }}\n\
+             recovery = {{ enabled = false }}\n\
+             user = {{ logins_per_day = 4, retries = 0, typo_probability = 0, delay = \"0s\" }}\n\
+             [[timeline]]\nat = \"2026-01-15\"\n{event}\n"
+        )
+    };
+    for event in [
+        "set = { window = { ahead = 3 } }",
+        "server_clock = { step = \"+75s\" }",
+    ] {
+        let r = alone(&scenario(&fleet(event), &[]));
+        let b = &r.tally.pops[0].buckets;
+        assert_eq!(b.len(), 4);
+        for (i, c) in b.iter().enumerate() {
+            assert!(c.logins > 20, "{event}: week {i}: {} logins", c.logins);
+            let want = if i < 2 { 0 } else { c.logins };
+            assert_eq!(c.first_try_ok, want, "{event}: week {i}");
+        }
+    }
 }

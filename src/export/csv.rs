@@ -274,12 +274,15 @@ impl Exporter<RunContext<'_>> for Trace {
             toml::Value::try_from(crate::scenario::resolved_validator(&ctx.scenario.validator))
                 .map_err(|e| Error::failed(e.to_string()))?,
         );
-        out.add(
-            "trace-validator.toml",
-            toml::to_string(&table)
-                .map_err(|e| Error::failed(e.to_string()))?
-                .into_bytes(),
-        );
+        let mut text = toml::to_string(&table).map_err(|e| Error::failed(e.to_string()))?;
+        if !ctx.scenario.timeline.is_empty() {
+            // Replay decides with one validator; say so rather than let it pass unnoticed.
+            text.insert_str(
+                0,
+                "# The validator at the start of the run. Its [[timeline]] changed the validator\n# side during the run, which `replay` does not apply: decisions after the first\n# event may differ from the run's.\n",
+            );
+        }
+        out.add("trace-validator.toml", text.into_bytes());
         Ok(())
     }
 }

@@ -87,6 +87,31 @@ pub struct Scenario {
     pub attack: Option<AttackSpec>,
     /// Parameter sweeps (`otpdrift sweep`); a plain run ignores them.
     pub sweep: Vec<SweepBlock>,
+    /// The dated events of the validator side (`[[timeline]]`), as written (validated).
+    pub timeline: Vec<TimelineEvent>,
+    /// Per population: the validator over the run the timeline makes (empty without one).
+    pub schedules: Vec<crate::validator::schedule::Schedule>,
+}
+
+/// One `[[timeline]]` event: when, for which populations (None: all), and what.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimelineEvent {
+    pub at: crate::time::Millis,
+    pub populations: Option<Vec<String>>,
+    pub action: TimelineAction,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TimelineAction {
+    /// The validator's fields from then on (the configuration after the change).
+    Set(Box<ValidatorConfig>),
+    ResetDrift,
+    /// Another validator from then on, carrying learned drift and used steps or not.
+    Migrate {
+        to: Box<ValidatorConfig>,
+        carry: bool,
+    },
+    ServerClock(crate::validator::schedule::ClockChange),
 }
 
 impl Scenario {

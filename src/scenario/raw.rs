@@ -32,6 +32,37 @@ pub struct RawScenario {
     pub attack: Option<RawAttack>,
     /// One `[sweep]` table or several `[[sweep]]` tables.
     pub sweep: Option<Value>,
+    pub timeline: Option<Vec<RawTimelineEvent>>,
+}
+
+/// One `[[timeline]]` table: `at`, optionally `populations`, and exactly one action.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTimelineEvent {
+    /// A string, or a TOML date or date-time literal.
+    pub at: Option<Value>,
+    pub populations: Option<Vec<String>>,
+    pub set: Option<RawValidator>,
+    pub reset_drift: Option<bool>,
+    pub migrate: Option<RawValidator>,
+    /// With `migrate`: learned drift and used steps go along (default false).
+    pub carry: Option<bool>,
+    pub server_clock: Option<RawServerClock>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServerClock {
+    /// A signed duration (`"+2h"`, `"-90s"`).
+    pub step: Option<String>,
+    pub drift_ppm: Option<f64>,
+    /// With `drift_ppm`: when the drift ends (NTP back, or the clock stepped).
+    pub until: Option<Value>,
+    /// `"step"` or `"slew"`.
+    #[serde(rename = "return")]
+    pub back: Option<String>,
+    /// With `return = "slew"`: the slew rate (default 500 ppm, ntpd's most).
+    pub rate_ppm: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -56,14 +87,14 @@ pub struct RawRun {
     pub decide: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawWindow {
     pub back: Option<u32>,
     pub ahead: Option<u32>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLockout {
     pub max_failures: Option<u32>,
@@ -73,7 +104,7 @@ pub struct RawLockout {
     pub failure_interval: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawValidator {
     pub preset: Option<String>,

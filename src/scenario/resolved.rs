@@ -199,5 +199,45 @@ pub fn resolved(sc: &Scenario) -> Value {
     if !sc.sweep.is_empty() {
         out["sweep"] = super::sweep::blocks_value(&sc.sweep);
     }
+    if !sc.timeline.is_empty() {
+        out["timeline"] = sc.timeline.iter().map(timeline_event).collect();
+    }
     out
+}
+
+/// One `[[timeline]]` event; a `set` is written as every field of the validator after it.
+fn timeline_event(e: &super::TimelineEvent) -> Value {
+    use super::TimelineAction;
+    use crate::validator::schedule::ClockChange;
+    let mut t = json!({ "at": format_rfc3339(e.at) });
+    if let Some(ps) = &e.populations {
+        t["populations"] = json!(ps);
+    }
+    match &e.action {
+        TimelineAction::Set(v) => {
+            let mut fields = validator(v);
+            if let Some(m) = fields.as_object_mut() {
+                m.remove("preset");
+            }
+            t["set"] = fields;
+        }
+        TimelineAction::ResetDrift => t["reset_drift"] = json!(true),
+        TimelineAction::Migrate { to, carry } => {
+            t["migrate"] = validator(to);
+            t["carry"] = json!(carry);
+        }
+        TimelineAction::ServerClock(c) => {
+            t["server_clock"] = match *c {
+                ClockChange::Step(ms) => json!({ "step": s(ms / 1000.0) }),
+                ClockChange::Drift { ppm, until } => {
+                    json!({ "drift_ppm": ppm, "until": format_rfc3339(until) })
+                }
+                ClockChange::Return { slew_ppm: None } => json!({ "return": "step" }),
+                ClockChange::Return {
+                    slew_ppm: Some(ppm),
+                } => json!({ "return": "slew", "rate_ppm": ppm }),
+            }
+        }
+    }
+    t
 }

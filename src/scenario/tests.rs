@@ -82,6 +82,69 @@ fn resolved_scenario_parses_back_to_the_same_scenario() {
 }
 
 #[test]
+fn a_resolved_timeline_parses_back_to_the_same_scenario() {
+    let text = format!(
+        "{MIXED}\n[[timeline]]\nat = \"2026-03-01\"\nset = {{ window = {{ back = 2 }}, lockout = {{ max_failures = 4 }} }}\n\
+         [[timeline]]\nat = 2026-04-01T10:00:00Z\nreset_drift = true\npopulations = [\"{}\"]\n\
+         [[timeline]]\nat = \"2026-05-01\"\nmigrate = {{ preset = \"privacyidea\" }}\ncarry = true\n\
+         [[timeline]]\nat = \"2026-02-01\"\nserver_clock = {{ step = \"-90s\" }}\n\
+         [[timeline]]\nat = \"2026-02-02\"\nserver_clock = {{ drift_ppm = 30, until = \"2026-03-01\" }}\n\
+         [[timeline]]\nat = \"2026-03-05\"\nserver_clock = {{ return = \"slew\" }}\n",
+        parse(MIXED).unwrap().populations[0].name
+    );
+    let s = parse(&text).unwrap();
+    assert_eq!(s.timeline.len(), 6);
+    // In time order; the set keeps the other side of the window.
+    assert_eq!(
+        s.timeline[0].at,
+        crate::time::parse_rfc3339("2026-02-01").unwrap()
+    );
+    let after_set = &s.schedules[0].segments[0].1;
+    assert_eq!(
+        (after_set.window_back, after_set.window_ahead),
+        (2, s.validator.window_ahead)
+    );
+    let resolved_text = toml::to_string(&resolved(&s)).unwrap();
+    let back = parse(&resolved_text).unwrap_or_else(|e| panic!("{e}\n{resolved_text}"));
+    assert_eq!(s, back);
+}
+
+#[test]
+fn timeline_mistakes_name_the_event_and_field() {
+    let bad = |event: &str| {
+        let text = format!("{MIXED}\n[[timeline]]\n{event}\n");
+        parse(&text).unwrap_err().to_string()
+    };
+    let e = bad("at = \"2026-03-01\"\nset = { window = { back = 20000 } }");
+    assert!(
+        e.contains("timeline[0].set.window.back: expected at most 10000 steps"),
+        "{e}"
+    );
+    let e = bad("at = \"2026-03-01\"\nreset_drift = true\nserver_clock = { step = \"5s\" }");
+    assert!(e.contains("timeline[0]: expected exactly one of set, reset_drift = true, migrate or server_clock, found 2 of them"), "{e}");
+    let e = bad("at = \"March\"\nreset_drift = true");
+    assert!(
+        e.contains("timeline[0].at: expected a date (YYYY-MM-DD) or RFC 3339 time"),
+        "{e}"
+    );
+    let e = bad("at = \"2026-03-01\"\nreset_drift = true\npopulations = [\"nobody\"]");
+    assert!(
+        e.contains("timeline[0].populations[0]: expected a population's name"),
+        "{e}"
+    );
+    let e = bad("at = \"2026-03-01\"\nserver_clock = { return = \"jump\" }");
+    assert!(
+        e.contains("timeline[0].server_clock.return: expected \"step\" or \"slew\""),
+        "{e}"
+    );
+    let e = bad("at = \"2026-03-01\"\nset = { preset = \"vip\" }");
+    assert!(
+        e.contains("timeline[0].set.preset: expected fields of the validator in force"),
+        "{e}"
+    );
+}
+
+#[test]
 fn shares_a_hair_over_one_still_split_the_fleet_exactly() {
     let text = "[run]\ntokens = 10000000\n\
         [[population]]\nname = \"a\"\nshare = 0.3333334\ntoken = { kind = \"phone\" }\n\

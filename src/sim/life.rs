@@ -11,6 +11,7 @@ use crate::scenario::{DecideMode, Population, Scenario};
 use crate::time::{Millis, SECOND};
 use crate::token::{credential_id, DeathCause, Token};
 use crate::user::typo;
+use crate::validator::schedule::{Cursor, Schedule};
 use crate::validator::{
     CredentialState, Decision, Resync, Scheme, ValidatorConfig, Verdict, NO_CODE,
 };
@@ -85,6 +86,13 @@ fn decide(
     v.verify(st, scheme, now, code, |s| token.code(s))
 }
 
+/// The schedule of a population without a timeline.
+static NO_SCHEDULE: Schedule = Schedule {
+    segments: Vec::new(),
+    actions: Vec::new(),
+    clock: Vec::new(),
+};
+
 /// Draws of a token's age and codes at the start before giving up on an alive one.
 const IN_SERVICE_DRAWS: usize = 64;
 
@@ -155,6 +163,10 @@ struct Life<'a> {
     done: bool,
     /// This user's logins, first-try successes and successes, for the rates' intervals.
     logins: (u64, u64, u64),
+    /// The population's validator over the run (`[[timeline]]`; empty without one), and where
+    /// this user is in it: the configuration in force for the next request.
+    schedule: &'a Schedule,
+    v: Cursor,
     /// Code attempts, next-code challenges among them, and login tries (a first try, then one
     /// per recovery step), counted for the accounting audit of the tests.
     made: audit::Made,
@@ -245,7 +257,7 @@ impl<'a> Life<'a> {
             let x = c.clock.peek(at);
             c.rec.final_offset_s = Some(round3(x));
             c.rec.max_abs_offset_s = Some(round3(c.max_abs.max(x.abs())));
-            c.rec.final_drift_steps = c.vstate.learned_steps(self.scheme, self.sc.validator.drift);
+            c.rec.final_drift_steps = c.vstate.learned_steps(self.scheme, self.v.config.drift);
         }
         c.rec.died = cause.map(|k| (at, k));
         c.rec.codes_used = c.token.codes_used;
@@ -265,7 +277,7 @@ impl<'a> Life<'a> {
         t.events.push(TraceEvent {
             token: self.index,
             credential: self.cred.rec.credential.clone(),
-            time: at + (self.sc.validator.server_offset_s * 1000.0).round() as Millis,
+            time: at + (self.v.config.server_offset_s * 1000.0).round() as Millis,
             action,
             digits: self.cred.token.digits(),
             true_offset_s,
@@ -314,6 +326,10 @@ impl<'a> Life<'a> {
                 self.shared,
             ),
         );
+        // The new credential is enrolled at `ready`: what the timeline did to the state before
+        // that was done to the old one.
+        self.v
+            .advance(self.schedule, ready, &mut old.vstate.clone());
         if cause == DeathCause::Reinstalled {
             // A reinstalled app runs on the same device: a new secret, the same clock (with
             // its error, automatic-time setting and pending events).
@@ -445,8 +461,9 @@ impl Life<'_> {
             let offset = self.traced_offset(read);
             self.before_request(submit);
             let cr = &mut self.cred;
+            self.v.advance(self.schedule, submit, &mut cr.vstate);
             let d = decide(
-                &self.sc.validator,
+                &self.v.config,
                 &mut cr.vstate,
                 self.scheme,
                 submit,
@@ -597,7 +614,6 @@ impl Life<'_> {
         let Some(mut a) = self.attacker.take() else {
             return;
         };
-        let v = &self.sc.validator;
         let modulus = crate::otp::POW10[self.p.token.digits as usize];
         // Nothing is decided after the horizon (a ladder step can outlast it).
         let until = until.min(self.end);
@@ -606,6 +622,8 @@ impl Life<'_> {
             a.advance();
             let c = &mut self.attack_counts[self.buckets.index(g)];
             let waiting = self.waiting_until.is_some_and(|w| g < w);
+            self.v.advance(self.schedule, g, &mut self.cred.vstate);
+            let v = &self.v.config;
             let stealthy_stop = v.lockout.is_some_and(|l| {
                 l.unlock_after_s.is_none() && self.cred.vstate.failures + 1 >= l.max_failures
             });
@@ -720,6 +738,8 @@ impl<'a> Life<'a> {
             done: false,
             logins: (0, 0, 0),
             made: audit::Made::default(),
+            schedule: sc.schedules.get(pop).unwrap_or(&NO_SCHEDULE),
+            v: Cursor::new(&sc.validator),
         };
         if life.attacker.is_some() {
             life.attack_counts = vec![Counts::default(); buckets.len()];

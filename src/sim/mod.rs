@@ -209,12 +209,16 @@ fn run_side_by_side(
         .collect()
 }
 
-/// Whether two settings may run side by side: the same scenario but for the validator. Equal
+/// Whether two settings may run side by side: the same scenario but for the validator (and its
+/// timeline). Equal
 /// validators prove nothing (a sweep over a clock or user setting has them): everything else is
 /// compared, since the copies share the first point's fleet, schedule and clocks.
 fn side_by_side(a: &Scenario, b: &Scenario) -> bool {
     let mut b = b.clone();
     b.validator = a.validator.clone();
+    // A timeline is the validator's side over time: each copy keeps its own.
+    b.timeline = a.timeline.clone();
+    b.schedules = a.schedules.clone();
     *a == b
 }
 

@@ -173,6 +173,19 @@ impl CredentialState {
         self.locked_until.is_some_and(|u| now < u)
     }
 
+    /// Learned drift and replay memory forgotten (an administrator's reset); failures and
+    /// locks stay.
+    pub fn forget_drift(&mut self) {
+        self.drift_steps = 0;
+        self.shift_ms = 0;
+        self.last_step = None;
+        self.used.clear();
+        self.last_code = None;
+        self.sightings.clear();
+        self.pending_auto = None;
+        self.next_code_after = None;
+    }
+
     /// An administrator clears the lock.
     pub fn unlock(&mut self) {
         self.locked_until = None;
@@ -590,6 +603,7 @@ impl ValidatorConfig {
 
 mod config;
 pub mod presets;
+pub mod schedule;
 mod sync;
 
 pub use config::*;

@@ -86,7 +86,46 @@ pub const SWEEPABLE: &[(&str, &[&str])] = &[
     ("population[0].recovery.enabled", &["true", "false"]),
     ("population[0].recovery.resync_probability", &["0", "1"]),
     ("attack.guesses_per_day", &["0", "150"]),
+    (
+        "timeline[0].at",
+        &["\"2026-01-02\"", "\"2026-01-08T12:00:00Z\""],
+    ),
+    (
+        "timeline[0].server_clock.step",
+        &["\"0s\"", "\"+95s\"", "\"-40s\""],
+    ),
 ];
+
+/// The validator side over time: a server clock step (sometimes of nothing) and sometimes one
+/// more event of another kind.
+fn timeline() -> impl Strategy<Value = String> {
+    (
+        1u32..10,
+        select(vec!["0s", "+95s", "-40s"]),
+        proptest::option::of((2u32..30, 0usize..6, any::<bool>())),
+    )
+        .prop_map(|(d0, step, more)| {
+            let mut s = format!(
+                "\n[[timeline]]\nat = \"2026-01-{d0:02}\"\nserver_clock = {{ step = \"{step}\" }}\n"
+            );
+            if let Some((d, kind, flag)) = more {
+                let at = format!("at = 2026-01-{d:02}T06:00:00Z\n");
+                s += "\n[[timeline]]\n";
+                s += &at;
+                s += match kind {
+                    0 => "set = { window = { back = 0, ahead = 1 }, replay = \"time_forward\" }\n",
+                    1 => "reset_drift = true\npopulations = [\"p0\"]\n",
+                    2 if flag => "migrate = { preset = \"privacyidea\" }\ncarry = true\n",
+                    2 => "migrate = { preset = \"google-authenticator\" }\n",
+                    3 => "server_clock = { drift_ppm = 400, until = \"2026-02-20\" }\n",
+                    4 if flag => "server_clock = { return = \"slew\", rate_ppm = 200 }\n",
+                    4 => "server_clock = { return = \"step\" }\n",
+                    _ => "set = { lockout = { max_failures = 2, unlock_after = \"10m\" } }\n",
+                };
+            }
+            s
+        })
+}
 
 fn population(i: usize, totp_only: bool) -> impl Strategy<Value = String> {
     let kinds = if totp_only {
@@ -163,10 +202,10 @@ pub fn case() -> impl Strategy<Value = Case> {
         validator,
         population(0, true),
         proptest::option::of(population(1, false)),
-        attack,
+        (attack, timeline()),
         sweep,
     )
-        .prop_map(|(run, (preset, window, lockout), p0, p1, attack, sweep)| {
+        .prop_map(|(run, (preset, window, lockout), p0, p1, (attack, timeline), sweep)| {
             let (horizon, tokens, seed, bucket, decide) = run;
             let mut s = format!(
                 "[run]\nname = \"arb\"\nstart = \"2026-01-01\"\nhorizon = \"{horizon}\"\ntokens = {tokens}\n\
@@ -189,6 +228,7 @@ pub fn case() -> impl Strategy<Value = Case> {
             if let Some((g, n)) = attack {
                 s += &format!("\n[attack]\nguesses_per_day = {g:.2}\nsimulate_accounts = {n}\n");
             }
+            s += &timeline;
             Case {
                 base: s,
                 sweep: sweep.into_iter().map(|(p, v)| (p, v.to_vec())).collect(),

@@ -12,6 +12,7 @@ mod defaults;
 mod dist;
 mod population;
 mod run;
+mod timeline;
 mod user;
 mod validator;
 
@@ -263,6 +264,12 @@ pub fn validate(raw: RawScenario, default_name: &str) -> Result<Scenario, Vec<Pr
             Vec::new()
         }),
     };
+    let (timeline, schedules) = timeline::timeline(
+        &mut c,
+        raw.timeline.unwrap_or_default(),
+        &validator,
+        &populations,
+    );
     if c.problems.is_empty() {
         Ok(Scenario {
             run,
@@ -270,6 +277,8 @@ pub fn validate(raw: RawScenario, default_name: &str) -> Result<Scenario, Vec<Pr
             populations,
             attack,
             sweep,
+            timeline,
+            schedules,
         })
     } else {
         Err(c.problems)

@@ -66,8 +66,20 @@ pub(super) fn params(
 }
 
 pub(super) fn validator(c: &mut Checker, r: RawValidator) -> ValidatorConfig {
+    validator_over(c, r, None)
+}
+
+/// `r`'s fields over its preset, or over `current` when it names none (a timeline's `set`),
+/// or over `rfc6238`.
+pub(super) fn validator_over(
+    c: &mut Checker,
+    r: RawValidator,
+    current: Option<&ValidatorConfig>,
+) -> ValidatorConfig {
     let base = match r.preset.as_deref() {
-        None => presets::find("rfc6238").expect("built in").config,
+        None => current
+            .cloned()
+            .unwrap_or_else(|| presets::find("rfc6238").expect("built in").config),
         Some(name) => match presets::find(name) {
             Some(p) => p.config,
             None => {

@@ -18,7 +18,7 @@ impl Life<'_> {
         now: &mut Millis,
         rng: &mut LoginRng,
     ) -> Result<i64, SyncFailure> {
-        let n = self.sc.validator.sync.map_or(2, |s| s.codes);
+        let n = self.v.config.sync.map_or(2, |s| s.codes);
         let mut codes = Vec::with_capacity(n as usize);
         let mut read = *now;
         for i in 0..n {
@@ -37,9 +37,10 @@ impl Life<'_> {
         let offset = self.traced_offset(read);
         self.before_request(submit);
         let cr = &mut self.cred;
+        self.v.advance(self.schedule, submit, &mut cr.vstate);
         let r = self
-            .sc
-            .validator
+            .v
+            .config
             .sync(&mut cr.vstate, self.scheme, submit, &codes, |s| {
                 cr.token.code(s)
             });
@@ -174,7 +175,7 @@ impl Life<'_> {
                 }
             }
         }
-        if self.sc.validator.sync.is_some() && rng.random::<f64>() < r.resync_probability {
+        if self.v.config.sync.is_some() && rng.random::<f64>() < r.resync_probability {
             for _ in 0..r.resync_tries {
                 now += step(rng);
                 if self.past_horizon(now, b, tally) {

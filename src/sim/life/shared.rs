@@ -82,7 +82,11 @@ pub(super) struct Typed {
 
 impl Shared {
     fn new(points: &[&Scenario]) -> Shared {
-        let widest = points.iter().map(|sc| sc.validator.widest_scan());
+        // Every configuration a point's timeline puts in force scans too.
+        let widest = points.iter().flat_map(|sc| {
+            let later = sc.schedules.iter().flat_map(|s| s.segments.iter());
+            std::iter::once(sc.validator.widest_scan()).chain(later.map(|(_, c)| c.widest_scan()))
+        });
         Shared {
             side_by_side: points.len() > 1,
             steps: 2 * widest.max().unwrap_or(0) as u64 + 8,
