@@ -183,6 +183,17 @@ pub fn render(d: &RunData, png: bool) -> String {
         );
     }
 
+    if !sc.timeline.is_empty() {
+        let _ = writeln!(out, "\n## The timeline\n");
+        let _ = writeln!(
+            out,
+            "What each event of the validator side did: first-try failures and lockouts per 1,000 logins in the last whole bucket before it and the first whole bucket after it.\n"
+        );
+        for line in timeline_lines(d) {
+            let _ = writeln!(out, "- {line}");
+        }
+    }
+
     let _ = writeln!(out, "\n## Warnings\n");
     let warnings = warnings(d);
     if warnings.is_empty() {
@@ -207,6 +218,94 @@ pub fn render(d: &RunData, png: bool) -> String {
         out,
         "## Files\n\n`summary.csv` (per population and `all`), `timeseries.csv` (per time bucket), `lifetime.csv` (tokens alive, deaths, replacements), `tokens.csv` (per credential), `manifest.json` (the resolved scenario, seed, timings). Column meanings are in the otpdrift README."
     );
+    out
+}
+
+/// What a timeline event is, in words.
+fn event_words(a: &crate::scenario::TimelineAction) -> String {
+    use crate::scenario::TimelineAction;
+    use crate::validator::schedule::ClockChange;
+    match a {
+        TimelineAction::Set(v) => format!(
+            "the validator's settings changed (window {} back, {} ahead; lockout {})",
+            v.window_back,
+            v.window_ahead,
+            v.lockout
+                .map_or("none".to_string(), |l| format!("after {}", l.max_failures))
+        ),
+        TimelineAction::ResetDrift => "the learned drift was reset".into(),
+        TimelineAction::Migrate { to, carry } => format!(
+            "the migration to `{}` ({})",
+            to.preset.as_deref().unwrap_or("a [validator] table"),
+            if *carry {
+                "learned drift and used steps carried"
+            } else {
+                "every credential re-enrolled"
+            }
+        ),
+        TimelineAction::ServerClock(ClockChange::Step(ms)) => {
+            format!("the server clock's step of {:+.0} s", ms / 1000.0)
+        }
+        TimelineAction::ServerClock(ClockChange::Drift { ppm, until }) => {
+            format!(
+                "the server clock's drift of {ppm} ppm until {}",
+                date(*until)
+            )
+        }
+        TimelineAction::ServerClock(ClockChange::Return { slew_ppm }) => match slew_ppm {
+            None => "the server clock's step back to true time".into(),
+            Some(r) => format!("the server clock's slew back to true time at {r} ppm"),
+        },
+    }
+}
+
+/// One line per timeline event and population it touched: first-try failures and lockouts
+/// per 1,000 logins in the last whole bucket before it and the first whole bucket after.
+fn timeline_lines(d: &RunData) -> Vec<String> {
+    let sc = &d.scenario;
+    let mut out = Vec::new();
+    for e in &sc.timeline {
+        let before = d.buckets.iter().rposition(|b| b.1 <= e.at);
+        let after = d.buckets.iter().position(|b| b.0 >= e.at);
+        let what = format!("{} on {}", event_words(&e.action), date(e.at));
+        let (Some(b), Some(a)) = (before, after) else {
+            out.push(format!("{what}: no whole time bucket on both sides of it"));
+            continue;
+        };
+        let mut parts = Vec::new();
+        for (who, name) in d.names.iter().enumerate() {
+            let touched = match &e.populations {
+                None => true,
+                Some(ps) => ps.contains(name),
+            };
+            if !touched || (name == "all" && d.populations() == 1) {
+                continue;
+            }
+            let (rb, ra) = (&d.timeseries[who][b].counts, &d.timeseries[who][a].counts);
+            let fail =
+                |c: &crate::results::CountCells| get(c.first_try_acceptance_rate).map(|r| 1.0 - r);
+            let per_k = |c: &crate::results::CountCells| {
+                if c.logins > 0 {
+                    format!("{:.2}", c.lockouts as f64 / c.logins as f64 * 1000.0)
+                } else {
+                    "–".into()
+                }
+            };
+            parts.push(format!(
+                "`{name}` first-try failures {} → {}, lockouts per 1,000 logins {} → {}",
+                pct(fail(rb)),
+                pct(fail(ra)),
+                per_k(rb),
+                per_k(ra)
+            ));
+        }
+        out.push(format!(
+            "{what} ({} → {}): {}",
+            date(d.buckets[b].0),
+            date(d.buckets[a].0),
+            parts.join("; ")
+        ));
+    }
     out
 }
 

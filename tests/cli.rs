@@ -2960,3 +2960,39 @@ fn a_probe_prints_its_plan_first_and_refuses_bad_input_with_status_2() {
         assert!(!err.contains("GEZDGNBV"), "no secret in an error");
     }
 }
+
+/// The report names each timeline event and what it did: devices 2.5 steps ahead refused by a
+/// ±1 window until the window is widened at the third week's start.
+#[test]
+fn the_report_says_what_each_timeline_event_did() {
+    let dir = Dir::new("timeline-report");
+    let path = dir.write(
+        "t.toml",
+        "[run]\nname = \"widened\"\nhorizon = \"28d\"\ntokens = 20\nseed = 5\nbucket = \"week\"\n\
+         [validator]\npreset = \"rfc6238\"\ndrift = \"none\"\nreplay = \"none\"\nlockout = { max_failures = 0 }\n\
+         [[population]]\ntoken = { kind = \"hardware\" }\n\
+         clock = { profile = \"ideal\", initial_offset = \"75s\" }\nbattery = { enabled = false }\n\
+         recovery = { enabled = false }\n\
+         user = { logins_per_day = 4, retries = 0, typo_probability = 0, delay = \"0s\" }\n\
+         [[timeline]]\nat = \"2026-01-15\"\nset = { window = { ahead = 3 } }\n",
+    );
+    ok(&otpdrift(
+        &["run", path.to_str().unwrap(), "--out", "r"],
+        &dir.0,
+    ));
+    let report = fs::read_to_string(dir.0.join("r/report.md")).unwrap();
+    let line = report
+        .lines()
+        .find(|l| l.starts_with("- the validator's settings changed"))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(
+        line.contains(
+            "(window 1 back, 3 ahead; lockout none) on 2026-01-15 (2026-01-08 → 2026-01-15)"
+        ),
+        "{line}"
+    );
+    assert!(
+        line.contains("first-try failures 100.00% → 0.00%"),
+        "{line}"
+    );
+}
