@@ -314,7 +314,7 @@ impl<'a> Life<'a> {
     fn replace(&mut self, at: Millis, cause: DeathCause, ready: Millis) {
         self.close(at, Some(cause));
         self.generation += 1;
-        let old = std::mem::replace(
+        let mut old = std::mem::replace(
             &mut self.cred,
             Self::credential(
                 self.sc,
@@ -328,8 +328,7 @@ impl<'a> Life<'a> {
         );
         // The new credential is enrolled at `ready`: what the timeline did to the state before
         // that was done to the old one.
-        self.v
-            .advance(self.schedule, ready, &mut old.vstate.clone());
+        self.v.advance(self.schedule, ready, &mut old.vstate);
         if cause == DeathCause::Reinstalled {
             // A reinstalled app runs on the same device: a new secret, the same clock (with
             // its error, automatic-time setting and pending events).

@@ -8,6 +8,16 @@ use crate::probe::{Answer, Purpose};
 use crate::time::Millis;
 
 impl Session<'_> {
+    /// Whether some candidate's learned centre is more than a step and a half off the true
+    /// step.
+    fn centre_off(&self) -> bool {
+        let scheme = self.space.scheme;
+        self.space
+            .alive
+            .iter()
+            .any(|c| c.learned(scheme).abs() > 1.5)
+    }
+
     /// The farthest any candidate's band reaches past its window, in steps.
     pub(super) fn band_reach(&self) -> i64 {
         self.space
@@ -39,13 +49,7 @@ impl Session<'_> {
         let mut found = false;
         // A centre left off can hide a band searched around the true step behind the window:
         // more pairs, each splitting what is left, until none does.
-        let scheme = self.space.scheme;
-        let off = self
-            .space
-            .alive
-            .iter()
-            .any(|c| c.learned(scheme).abs() > 1.5);
-        for i in 0..if off { 6 } else { 2 } {
+        for i in 0..if self.centre_off() { 6 } else { 2 } {
             let prep = i % 2 == 1;
             if !self
                 .space
@@ -103,13 +107,7 @@ impl Session<'_> {
             // distances that would still tell the widths apart.
             let split = self.band_split().filter(|_| stuck < 2);
             let Some((x, prep)) = split else {
-                let scheme = self.space.scheme;
-                let moved = self
-                    .space
-                    .alive
-                    .iter()
-                    .any(|c| c.learned(scheme).abs() > 1.5);
-                if self.space.band_widths().len() > 1 && moved && homes < 4 {
+                if self.space.band_widths().len() > 1 && self.centre_off() && homes < 4 {
                     homes += 1;
                     stuck = 0;
                     if let Some(why) = self.band_home()? {

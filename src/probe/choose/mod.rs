@@ -117,7 +117,7 @@ impl<'a> Session<'a> {
         } else {
             self.failures + 1
         };
-        self.sent.push(Sent {
+        self.record(Sent {
             at,
             step: a.step,
             offset: a.step - self.cred.step_at(at),
@@ -126,12 +126,20 @@ impl<'a> Session<'a> {
             answer,
             purpose,
             left,
-        });
+        })?;
+        Ok(answer)
+    }
+
+    /// Keeps an attempt and reports progress; an answer that left no candidate stops the
+    /// probe.
+    fn record(&mut self, s: Sent) -> Result<()> {
+        let left = s.left;
+        self.sent.push(s);
         (self.progress)(self.sent.len(), left);
         if left == 0 {
             return Err(contradiction(&self.sent, self.cred));
         }
-        Ok(answer)
+        Ok(())
     }
 
     /// The attempts worth considering: sent now (at the pace), later in this step, or at the

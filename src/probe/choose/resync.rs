@@ -4,7 +4,7 @@
 
 use super::{Action, Session};
 use crate::error::{Error, Result};
-use crate::probe::{contradiction, Answer, Candidate, Purpose, Sent};
+use crate::probe::{Answer, Candidate, Purpose, Sent};
 use crate::time::Millis;
 use crate::validator::SyncSearch;
 
@@ -89,7 +89,7 @@ impl Session<'_> {
         let (code, code2) = (self.cred.code(a.step), self.cred.code(a.step + 1));
         let ok = self.t.resync(self.cred, &code, &code2)?;
         let left = self.space.observe_resync(at, a.step, ok);
-        self.sent.push(Sent {
+        self.record(Sent {
             at,
             step: a.step,
             offset: a.step - self.cred.step_at(at),
@@ -98,11 +98,7 @@ impl Session<'_> {
             answer: if ok { Answer::Accept } else { Answer::Reject },
             purpose,
             left,
-        });
-        (self.progress)(self.sent.len(), left);
-        if left == 0 {
-            return Err(contradiction(&self.sent, self.cred));
-        }
+        })?;
         Ok(ok)
     }
 

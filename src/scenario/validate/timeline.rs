@@ -109,7 +109,7 @@ pub(super) fn timeline(
     populations: &[Population],
 ) -> (Vec<TimelineEvent>, Vec<Schedule>) {
     let names: Vec<&str> = populations.iter().map(|p| p.name.as_str()).collect();
-    let mut checked: Vec<(Millis, usize, Option<Vec<String>>, RawTimelineEvent)> = Vec::new();
+    let mut checked: Vec<(Millis, usize, RawTimelineEvent)> = Vec::new();
     for (i, r) in raws.into_iter().enumerate() {
         let path = format!("timeline[{i}]");
         let at = instant(c, &format!("{path}.at"), r.at.as_ref());
@@ -151,7 +151,7 @@ pub(super) fn timeline(
             );
         }
         if let Some(at) = at {
-            checked.push((at, i, r.populations.clone(), r));
+            checked.push((at, i, r));
         }
     }
     checked.sort_by_key(|e| (e.0, e.1));
@@ -164,7 +164,8 @@ pub(super) fn timeline(
         let mut s = Schedule::default();
         let mut cur = validator.clone();
         let mut clock = Vec::new();
-        for (k, (at, i, ps, r)) in checked.iter().enumerate() {
+        for (k, (at, i, r)) in checked.iter().enumerate() {
+            let ps = &r.populations;
             if !applies(ps, &p.name) {
                 continue;
             }
