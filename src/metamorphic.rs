@@ -97,6 +97,21 @@ proptest! {
             prop_assert_eq!(log.len() as u64, c.logins, "user {} counts every login once", i);
             let attempts: u64 = log.iter().map(|l| l.made.attempts).sum();
             prop_assert_eq!(attempts, c.attempts, "user {}: every attempt belongs to a login", i);
+            // On a cluster, every attempt that reached a validator was decided by one node, in
+            // its login's bucket.
+            if let Some(cl) = &sc.cluster {
+                let per = cl.nodes.len();
+                let t = &user.pops[0];
+                prop_assert_eq!(t.nodes.len(), per * buckets.len());
+                let decided: u64 = log.iter().map(|l| l.made.attempts - l.made.undecided).sum();
+                prop_assert_eq!(t.nodes.iter().map(|x| x.attempts).sum::<u64>(), decided, "user {}", i);
+                for (b, c) in t.buckets.iter().enumerate() {
+                    let n = &t.nodes[b * per..(b + 1) * per];
+                    prop_assert!(n.iter().map(|x| x.attempts).sum::<u64>() <= c.attempts, "user {} bucket {}", i, b);
+                    prop_assert_eq!(n.iter().map(|x| x.accepted).sum::<u64>(), c.accepted, "user {} bucket {}", i, b);
+                }
+            }
+            prop_assert!(c.resubmissions <= c.attempts);
             let ladder = 5;
             let mut done = i64::MIN;
             for l in &log {
@@ -116,9 +131,13 @@ proptest! {
             let trace = trace.unwrap();
             // The trace has the server's time, which a server clock stepped back puts out of
             // order (as a real validator's log would be).
-            let steady = sc.schedules.iter().all(|s| s.clock.iter().all(|k| {
-                crate::validator::schedule::offset_at(&s.clock, k.at - 1) <= k.offset_ms
-            }));
+            let forward = |path: &[crate::validator::schedule::Knot]| path.iter().all(|k| {
+                crate::validator::schedule::offset_at(path, k.at - 1) <= k.offset_ms
+            });
+            // Nodes on different clocks answer out of order too.
+            let one_clock = sc.schedules.iter().all(|s| s.nodes.windows(2).all(|w| w[0] == w[1]));
+            let steady = one_clock
+                && sc.schedules.iter().all(|s| forward(&s.clock) && s.nodes.iter().all(|n| forward(n)));
             for w in trace.events.windows(2).filter(|_| steady) {
                 prop_assert!(w[0].time <= w[1].time, "user {}: requests out of order", i);
             }
@@ -163,6 +182,54 @@ proptest! {
         let carried = alone(&scenario(&migrate, &[]));
         prop_assert_eq!(&plain.tally, &carried.tally, "{}", migrate);
         prop_assert_eq!(&plain.tokens, &carried.tokens);
+    }
+
+    /// A cluster whose nodes cannot decide apart is the single validator, byte for byte:
+    /// one node; nodes on one clock sharing one state (replication lag 0), whatever the
+    /// routing; nodes on one clock that each user always meets the same one of (sticky or
+    /// failover routing, no outage), whatever the replication. Only the per-node counts are
+    /// new, and they add up to the attempts.
+    #[test]
+    fn a_cluster_that_cannot_disagree_is_the_single_validator(
+        case in arb::case(),
+        n in 1usize..5,
+        routing in proptest::sample::select(vec!["round_robin", "random", "sticky", "failover"]),
+        replication in proptest::sample::select(vec!["{ lag = \"0s\" }", "\"none\"", "{ lag = \"5m\" }"]),
+    ) {
+        let base = case.base.split(arb::CLUSTER).next().unwrap();
+        let replication = match (n, routing) {
+            (1, _) | (_, "sticky" | "failover") => replication,
+            _ => "{ lag = \"0s\" }",
+        };
+        // One node serves each user, but the others keep another state: they would decide
+        // some requests otherwise (counted), on codes computed for the comparison.
+        let apart = n > 1 && !replication.contains("\"0s\"");
+        let nodes: Vec<String> = (0..n).map(|k| format!("{{ name = \"n{k}\" }}")).collect();
+        let text = format!(
+            "{base}{}\nnodes = [{}]\nrouting = \"{routing}\"\nreplication = {replication}\n",
+            arb::CLUSTER,
+            nodes.join(", ")
+        );
+        let (one, many) = (scenario(base, &[]), scenario(&text, &[]));
+        let traced = |sc: &Scenario| sim::run_traced(sc, 0..sc.run.tokens, TraceSelect::All, &|_| {});
+        let (a, mut b) = (traced(&one), traced(&many));
+        let all = b.tally.all();
+        prop_assert_eq!(all.nodes.iter().map(|x| x.accepted).sum::<u64>(), all.total.accepted);
+        for p in &mut b.tally.pops {
+            p.nodes.clear();
+            if apart {
+                for c in p.buckets.iter_mut().chain([&mut p.total]) {
+                    c.decisions_differing_by_node = 0;
+                    c.lock_split_requests = 0;
+                }
+            }
+        }
+        if apart {
+            b.tokens.iter_mut().zip(&a.tokens).for_each(|(x, y)| x.hmacs = y.hmacs);
+        }
+        prop_assert_eq!(&a.tally, &b.tally, "{}", text);
+        prop_assert_eq!(&a.tokens, &b.tokens);
+        prop_assert_eq!(&a.trace, &b.trace);
     }
 
     /// When nothing blocks the user (a perfect clock, no typos, no replay rule: nothing to

@@ -243,19 +243,27 @@ fn event_words(a: &crate::scenario::TimelineAction) -> String {
                 "every credential re-enrolled"
             }
         ),
-        TimelineAction::ServerClock(ClockChange::Step(ms)) => {
-            format!("the server clock's step of {:+.0} s", ms / 1000.0)
+        TimelineAction::ServerClock { change, node } => {
+            let whose = match node {
+                Some(n) => format!("node {n}'s clock"),
+                None => "the server clock".into(),
+            };
+            match change {
+                ClockChange::Step(ms) => format!("{whose}'s step of {:+.0} s", ms / 1000.0),
+                ClockChange::Drift { ppm, until } => {
+                    format!("{whose}'s drift of {ppm} ppm until {}", date(*until))
+                }
+                ClockChange::Return { slew_ppm: None } => {
+                    format!("{whose}'s step back to true time")
+                }
+                ClockChange::Return { slew_ppm: Some(r) } => {
+                    format!("{whose}'s slew back to true time at {r} ppm")
+                }
+            }
         }
-        TimelineAction::ServerClock(ClockChange::Drift { ppm, until }) => {
-            format!(
-                "the server clock's drift of {ppm} ppm until {}",
-                date(*until)
-            )
+        TimelineAction::Outage { node, until } => {
+            format!("node {node}'s outage until {}", date(*until))
         }
-        TimelineAction::ServerClock(ClockChange::Return { slew_ppm }) => match slew_ppm {
-            None => "the server clock's step back to true time".into(),
-            Some(r) => format!("the server clock's slew back to true time at {r} ppm"),
-        },
     }
 }
 

@@ -28,6 +28,8 @@ pub enum Purpose {
     Validator = 6,
     Recovery = 7,
     Attack = 8,
+    /// A cluster's routing and replication lags (drawn only for clusters).
+    Route = 9,
 }
 
 /// The stream for one token and purpose.

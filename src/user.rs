@@ -55,6 +55,10 @@ pub struct UserSpec {
     /// Retries with a fresh code after a rejection.
     pub retries: u32,
     pub retry_delay_s: Dist,
+    /// The same code is sent again (a double-click, a retried request) with this probability,
+    /// `resubmit_delay_s` after the first; the user reads the first answer.
+    pub resubmit_probability: f64,
+    pub resubmit_delay_s: Dist,
 }
 
 impl UserSpec {
@@ -316,6 +320,8 @@ mod tests {
             push_share: 0.0,
             retries: 0,
             retry_delay_s: Dist::Fixed(0.0),
+            resubmit_probability: 0.0,
+            resubmit_delay_s: Dist::Fixed(1.0),
         }
     }
 

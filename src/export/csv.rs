@@ -9,7 +9,7 @@ use crate::otp::encode_base32;
 use crate::results::cells::{Rate, Secs, Time};
 use crate::results::replay::{AttemptRow, SecretRow};
 use crate::results::{
-    CountCells, LifetimeRow, OffsetCells, SummaryRow, TimeseriesRow, TokenRow, Writer,
+    CountCells, LifetimeRow, NodeRow, OffsetCells, SummaryRow, TimeseriesRow, TokenRow, Writer,
 };
 use crate::sim::{TokenRecord, TraceAction, TraceOutcome};
 use crate::validator::Verdict;
@@ -117,6 +117,50 @@ impl Exporter<RunContext<'_>> for TimeseriesCsv {
             }
         }
         out.add("timeseries.csv", w.finish());
+        Ok(())
+    }
+}
+
+/// nodes.csv: a cluster's user attempts and acceptances by bucket, population (then `all`) and
+/// node. Written only for a cluster.
+pub struct NodesCsv(pub bool);
+
+impl Exporter<RunContext<'_>> for NodesCsv {
+    fn file_names(&self) -> Vec<String> {
+        if self.0 {
+            vec!["nodes.csv".into()]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn render(&self, ctx: &RunContext, out: &mut Folder) -> Result<()> {
+        let Some(cl) = ctx.scenario.cluster.as_ref().filter(|_| self.0) else {
+            return Ok(());
+        };
+        let mut w = Writer::of::<NodeRow>();
+        let b = &ctx.result.buckets;
+        let all = named(ctx);
+        let per = cl.nodes.len();
+        for i in 0..b.len() {
+            for (name, p) in &all {
+                for (k, node) in cl.nodes.iter().enumerate() {
+                    let c = p.nodes.get(i * per + k).copied().unwrap_or_default();
+                    w.row(&NodeRow {
+                        bucket_start: Time(b.starts[i]),
+                        bucket_end: Time(b.end_of(i)),
+                        population: name.clone(),
+                        node: node.name.clone(),
+                        attempts: c.attempts,
+                        accepted: c.accepted,
+                        attempt_acceptance_rate: Rate::opt(crate::metrics::ratio(
+                            c.accepted, c.attempts,
+                        )),
+                    });
+                }
+            }
+        }
+        out.add("nodes.csv", w.finish());
         Ok(())
     }
 }
@@ -275,6 +319,16 @@ impl Exporter<RunContext<'_>> for Trace {
                 .map_err(|e| Error::failed(e.to_string()))?,
         );
         let mut text = toml::to_string(&table).map_err(|e| Error::failed(e.to_string()))?;
+        if let Some(cl) = &ctx.scenario.cluster {
+            text.insert_str(
+                0,
+                &format!(
+                    "# The run's validator was a cluster of {} nodes ({} routing); `replay` decides\n# the trace on this one validator, so decisions that depended on a node's own\n# clock or state may differ from the run's.\n",
+                    cl.nodes.len(),
+                    cl.routing.as_str()
+                ),
+            );
+        }
         if !ctx.scenario.timeline.is_empty() {
             // Replay decides with one validator; say so rather than let it pass unnoticed.
             text.insert_str(

@@ -7,7 +7,9 @@ mod csv;
 pub mod probe;
 mod views;
 
-pub use self::csv::{AggregatesJson, LifetimeCsv, SummaryCsv, TimeseriesCsv, TokensCsv, Trace};
+pub use self::csv::{
+    AggregatesJson, LifetimeCsv, NodesCsv, SummaryCsv, TimeseriesCsv, TokensCsv, Trace,
+};
 pub use analyze::{analyze_view_names, analyze_views, fitted_scenario};
 pub use views::{Charts, Report, SweepCharts, SweepCsv, SweepReport};
 

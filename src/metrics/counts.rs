@@ -84,6 +84,23 @@ counters! {
         attack_guesses,
         attack_successes,
         attack_blocked,
+        /// The same code sent again right after (a double-click, a retried request).
+        resubmissions,
+        /// A code accepted by one node of a cluster after another accepted it.
+        accepted_twice_across_nodes,
+        /// Requests another node in service would have decided otherwise (another verdict).
+        decisions_differing_by_node,
+        /// Requests decided while one node held the credential locked and another did not.
+        lock_split_requests,
+    }
+}
+
+counters! {
+    /// One cluster node's share of the users' code attempts in a bucket.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+    pub struct NodeCounts {
+        attempts,
+        accepted,
     }
 }
 

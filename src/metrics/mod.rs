@@ -9,7 +9,7 @@ mod lives;
 mod rates;
 
 pub use buckets::{Bucket, Buckets};
-pub use counts::{ratio, Counts};
+pub use counts::{ratio, Counts, NodeCounts};
 pub use hist::OffsetHist;
 pub use lives::{LifeBin, Lives};
 pub use rates::{wilson95, UserSums};
@@ -38,6 +38,9 @@ pub struct PopTally {
     /// Per-user sums for the rates' intervals.
     #[serde(default)]
     pub users: UserSums,
+    /// A cluster's user attempts by bucket and node (bucket-major; empty without a cluster).
+    #[serde(default)]
+    pub nodes: Vec<NodeCounts>,
 }
 
 impl PopTally {
@@ -66,7 +69,15 @@ impl PopTally {
             alive_end,
             without_token_end,
             users,
+            nodes,
         } = o;
+        if self.nodes.is_empty() {
+            self.nodes.clone_from(nodes);
+        } else {
+            for (a, b) in self.nodes.iter_mut().zip(nodes) {
+                a.add(b);
+            }
+        }
         self.users.merge(users);
         self.tokens += tokens;
         self.credentials += credentials;

@@ -7,8 +7,8 @@ use super::{
 use crate::chart::Format;
 use crate::error::Result;
 use crate::export::{
-    self, AggregatesJson, Charts, Exporter, Folder, LifetimeCsv, ManifestJson, Report, RunContext,
-    Staged, SummaryCsv, TimeseriesCsv, TokensCsv, Trace,
+    self, AggregatesJson, Charts, Exporter, Folder, LifetimeCsv, ManifestJson, NodesCsv, Report,
+    RunContext, Staged, SummaryCsv, TimeseriesCsv, TokensCsv, Trace,
 };
 use crate::metrics::PopTally;
 use crate::results::{Facts, Manifest, RunData, RunFacts};
@@ -329,7 +329,8 @@ pub fn render(
 ) -> Result<(Folder, Manifest)> {
     let trace = Trace(!result.trace.is_empty());
     let first: [&dyn Exporter<RunContext>; 3] = [&SummaryCsv, &TimeseriesCsv, &LifetimeCsv];
-    let rest: [&dyn Exporter<RunContext>; 3] = [&AggregatesJson, &trace, &ManifestJson];
+    let nodes = NodesCsv(sc.cluster.is_some());
+    let rest: [&dyn Exporter<RunContext>; 4] = [&nodes, &AggregatesJson, &trace, &ManifestJson];
     let views: [&dyn Exporter<RunData>; 2] = [&Charts(format), &Report(format)];
     manifest.files = export::file_names(&first);
     manifest.files.extend(outside.iter().map(|f| f.to_string()));

@@ -15,7 +15,7 @@ mod table;
 
 pub use manifest::{Facts, Manifest, RunFacts, SweepFacts};
 pub use run::{
-    Aggregates, CountCells, LifetimeRow, OffsetCells, SummaryRow, TimeseriesRow, TokenRow,
+    Aggregates, CountCells, LifetimeRow, NodeRow, OffsetCells, SummaryRow, TimeseriesRow, TokenRow,
 };
 pub use sweep::{SweepData, SweepLine, SweepRow, SweepTable};
 pub use table::{columns, read_rows, FileError, Lines, Writer};

@@ -53,6 +53,10 @@ pub struct CountCells {
     pub attack_guesses: u64,
     pub attack_successes: u64,
     pub attack_blocked: u64,
+    pub resubmissions: u64,
+    pub accepted_twice_across_nodes: u64,
+    pub decisions_differing_by_node: u64,
+    pub lock_split_requests: u64,
 }
 
 impl From<&Counts> for CountCells {
@@ -100,6 +104,10 @@ impl From<&Counts> for CountCells {
             attack_guesses,
             attack_successes,
             attack_blocked,
+            resubmissions,
+            accepted_twice_across_nodes,
+            decisions_differing_by_node,
+            lock_split_requests,
         } = *c;
         CountCells {
             logins,
@@ -147,6 +155,10 @@ impl From<&Counts> for CountCells {
             attack_guesses,
             attack_successes,
             attack_blocked,
+            resubmissions,
+            accepted_twice_across_nodes,
+            decisions_differing_by_node,
+            lock_split_requests,
         }
     }
 }
@@ -229,6 +241,19 @@ pub struct TimeseriesRow {
     pub population: String,
     pub counts: CountCells,
     pub offsets: OffsetCells,
+}
+
+/// nodes.csv: per bucket, population (then `all`) and cluster node, the users' code attempts
+/// that node decided.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NodeRow {
+    pub bucket_start: Time,
+    pub bucket_end: Time,
+    pub population: String,
+    pub node: String,
+    pub attempts: u64,
+    pub accepted: u64,
+    pub attempt_acceptance_rate: Option<Rate>,
 }
 
 /// lifetime.csv: per bucket and population (then `all`), the state at the bucket's end and

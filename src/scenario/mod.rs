@@ -89,8 +89,95 @@ pub struct Scenario {
     pub sweep: Vec<SweepBlock>,
     /// The dated events of the validator side (`[[timeline]]`), as written (validated).
     pub timeline: Vec<TimelineEvent>,
-    /// Per population: the validator over the run the timeline makes (empty without one).
+    /// Per population: the validator over the run the timeline makes (empty without one or
+    /// a cluster with node clocks).
     pub schedules: Vec<crate::validator::schedule::Schedule>,
+    /// `[validator.cluster]`: several nodes behind a load balancer (None: one validator).
+    pub cluster: Option<Cluster>,
+}
+
+/// Validator nodes behind a load balancer, each with its own clock and its own copy of every
+/// credential's state, kept in step by replication (or not at all).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cluster {
+    pub nodes: Vec<ClusterNode>,
+    pub routing: Routing,
+    pub replication: Replication,
+    /// Per node: when it is out of service, (from, until) in time order (timeline `outage`).
+    pub outages: Vec<Vec<(crate::time::Millis, crate::time::Millis)>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterNode {
+    pub name: String,
+    /// The node's clock minus true time at the start, seconds, and its rate error from the
+    /// start, ppm (both until a `server_clock` return on it).
+    pub offset_s: f64,
+    pub drift_ppm: f64,
+}
+
+/// Which node the balancer gives a request, among those in service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Routing {
+    /// Each user's successive requests take the nodes in turn.
+    RoundRobin,
+    /// Every request to a node drawn at random.
+    Random,
+    /// Each user to one node (users spread evenly), the next one in service while it is down.
+    Sticky,
+    /// Everything to the first node in service.
+    Failover,
+}
+
+impl Routing {
+    pub const NAMES: &'static str = "\"round_robin\", \"random\", \"sticky\" or \"failover\"";
+
+    pub fn parse(s: &str) -> Option<Routing> {
+        Some(match s {
+            "round_robin" => Routing::RoundRobin,
+            "random" => Routing::Random,
+            "sticky" => Routing::Sticky,
+            "failover" => Routing::Failover,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Routing::RoundRobin => "round_robin",
+            Routing::Random => "random",
+            Routing::Sticky => "sticky",
+            Routing::Failover => "failover",
+        }
+    }
+}
+
+/// How a node's write of a credential's state reaches the others.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Replication {
+    /// Never: each node keeps its own state (containers with state in memory).
+    None,
+    /// After a lag drawn for each write and node, seconds (0: one shared database).
+    Lag(crate::dist::Dist),
+}
+
+impl Cluster {
+    /// Node `k` is in service at `t`.
+    pub fn up(&self, k: usize, t: crate::time::Millis) -> bool {
+        !self.outages[k].iter().any(|&(a, b)| a <= t && t < b)
+    }
+
+    /// Every node decides alike at every instant: identical clocks, and replication that
+    /// shares one state at once.
+    pub fn is_one_validator(&self) -> bool {
+        let first = &self.nodes[0];
+        self.replication == Replication::Lag(crate::dist::Dist::Fixed(0.0))
+            && self
+                .nodes
+                .iter()
+                .all(|n| n.offset_s == first.offset_s && n.drift_ppm == first.drift_ppm)
+    }
 }
 
 /// One `[[timeline]]` event: when, for which populations (None: all), and what.
@@ -111,7 +198,16 @@ pub enum TimelineAction {
         to: Box<ValidatorConfig>,
         carry: bool,
     },
-    ServerClock(crate::validator::schedule::ClockChange),
+    /// The server clock of every node, or of one node of a cluster.
+    ServerClock {
+        change: crate::validator::schedule::ClockChange,
+        node: Option<String>,
+    },
+    /// A cluster node out of service until then.
+    Outage {
+        node: String,
+        until: crate::time::Millis,
+    },
 }
 
 impl Scenario {

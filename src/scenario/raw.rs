@@ -48,6 +48,15 @@ pub struct RawTimelineEvent {
     /// With `migrate`: learned drift and used steps go along (default false).
     pub carry: Option<bool>,
     pub server_clock: Option<RawServerClock>,
+    /// A cluster node out of service from `at` until `until`.
+    pub outage: Option<RawOutage>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutage {
+    pub node: Option<String>,
+    pub until: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -63,6 +72,8 @@ pub struct RawServerClock {
     pub back: Option<String>,
     /// With `return = "slew"`: the slew rate (default 500 ppm, ntpd's most).
     pub rate_ppm: Option<f64>,
+    /// One cluster node's clock only (default: every node's).
+    pub node: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -129,6 +140,29 @@ pub struct RawValidator {
     pub hotp_look_ahead: Option<u32>,
     #[serde(default, deserialize_with = "duration")]
     pub server_offset: Option<String>,
+    /// Only in the scenario's `[validator]`: the nodes behind a load balancer.
+    pub cluster: Option<RawCluster>,
+}
+
+/// `[validator.cluster]`: the nodes, how requests are routed and how state replicates.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCluster {
+    pub nodes: Option<Vec<RawNode>>,
+    pub routing: Option<String>,
+    /// `"none"`, or a table with `lag` (a law in seconds).
+    pub replication: Option<Value>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNode {
+    pub name: Option<String>,
+    /// The node's clock minus true time at the start (a signed duration).
+    #[serde(default, deserialize_with = "duration")]
+    pub offset: Option<String>,
+    /// The node's clock runs fast by this many ppm (negative: slow) from the start.
+    pub drift_ppm: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -284,4 +318,8 @@ pub struct RawUser {
     pub push_share: Option<f64>,
     pub retries: Option<u32>,
     pub retry_delay: Option<Value>,
+    /// The same code sent again (a double-click, a retried request) with this probability ...
+    pub resubmit_probability: Option<f64>,
+    /// ... this long after the first (a law in seconds).
+    pub resubmit_delay: Option<Value>,
 }

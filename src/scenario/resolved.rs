@@ -180,6 +180,7 @@ pub fn resolved(sc: &Scenario) -> Value {
                     "holidays": holidays, "delay": ds(&u.delay_s), "fresh_code_below": s(u.fresh_code_below_s),
                     "wait_probability": u.wait_probability, "typo_probability": u.typo_probability, "push_share": u.push_share,
                     "retries": u.retries, "retry_delay": ds(&u.retry_delay_s),
+                    "resubmit_probability": u.resubmit_probability, "resubmit_delay": ds(&u.resubmit_delay_s),
                 },
             })
         })
@@ -192,6 +193,19 @@ pub fn resolved(sc: &Scenario) -> Value {
         "validator": validator(&sc.validator),
         "population": pops,
     });
+    if let Some(cl) = &sc.cluster {
+        let nodes: Vec<Value> = cl
+            .nodes
+            .iter()
+            .map(|n| json!({"name": n.name, "offset": s(n.offset_s), "drift_ppm": n.drift_ppm}))
+            .collect();
+        let replication = match &cl.replication {
+            super::Replication::None => json!("none"),
+            super::Replication::Lag(l) => json!({ "lag": ds(l) }),
+        };
+        out["validator"]["cluster"] =
+            json!({"nodes": nodes, "routing": cl.routing, "replication": replication});
+    }
     if let Some(a) = &sc.attack {
         out["attack"] =
             json!({"guesses_per_day": a.guesses_per_day, "simulate_accounts": a.simulate_accounts});
@@ -226,8 +240,11 @@ fn timeline_event(e: &super::TimelineEvent) -> Value {
             t["migrate"] = validator(to);
             t["carry"] = json!(carry);
         }
-        TimelineAction::ServerClock(c) => {
-            t["server_clock"] = match *c {
+        TimelineAction::Outage { node, until } => {
+            t["outage"] = json!({ "node": node, "until": format_rfc3339(*until) });
+        }
+        TimelineAction::ServerClock { change, node } => {
+            t["server_clock"] = match *change {
                 ClockChange::Step(ms) => json!({ "step": s(ms / 1000.0) }),
                 ClockChange::Drift { ppm, until } => {
                     json!({ "drift_ppm": ppm, "until": format_rfc3339(until) })
@@ -236,6 +253,9 @@ fn timeline_event(e: &super::TimelineEvent) -> Value {
                 ClockChange::Return {
                     slew_ppm: Some(ppm),
                 } => json!({ "return": "slew", "rate_ppm": ppm }),
+            };
+            if let Some(n) = node {
+                t["server_clock"]["node"] = json!(n);
             }
         }
     }

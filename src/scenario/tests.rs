@@ -121,7 +121,7 @@ fn timeline_mistakes_name_the_event_and_field() {
         "{e}"
     );
     let e = bad("at = \"2026-03-01\"\nreset_drift = true\nserver_clock = { step = \"5s\" }");
-    assert!(e.contains("timeline[0]: expected exactly one of set, reset_drift = true, migrate or server_clock, found 2 of them"), "{e}");
+    assert!(e.contains("timeline[0]: expected exactly one of set, reset_drift = true, migrate, server_clock or outage, found 2 of them"), "{e}");
     let e = bad("at = \"March\"\nreset_drift = true");
     assert!(
         e.contains("timeline[0].at: expected a date (YYYY-MM-DD) or RFC 3339 time"),
@@ -140,6 +140,114 @@ fn timeline_mistakes_name_the_event_and_field() {
     let e = bad("at = \"2026-03-01\"\nset = { preset = \"vip\" }");
     assert!(
         e.contains("timeline[0].set.preset: expected fields of the validator in force"),
+        "{e}"
+    );
+}
+
+const CLUSTER: &str = "\n[validator.cluster]\nnodes = [{ name = \"a\" }, { name = \"b\", offset = \"+4s\", drift_ppm = 15 }]\nrouting = \"random\"\nreplication = { lag = { dist = \"exponential\", mean = \"3s\" } }\n";
+
+#[test]
+fn a_cluster_round_trips_and_its_events_name_their_node() {
+    let text = format!(
+        "{MIXED}{CLUSTER}\n[[timeline]]\nat = \"2026-03-02T01:00:00Z\"\noutage = {{ node = \"a\", until = \"2026-03-02T05:00:00Z\" }}\n\
+         \n[[timeline]]\nat = \"2026-04-01\"\nserver_clock = {{ node = \"b\", step = \"-90s\" }}\n"
+    );
+    let s = parse(&text).unwrap();
+    let cl = s.cluster.as_ref().unwrap();
+    assert_eq!(cl.nodes.len(), 2);
+    assert_eq!(cl.routing, crate::scenario::Routing::Random);
+    let t = |d: &str| crate::time::parse_rfc3339(d).unwrap();
+    assert_eq!(
+        cl.outages,
+        vec![
+            vec![(t("2026-03-02T01:00:00Z"), t("2026-03-02T05:00:00Z"))],
+            vec![]
+        ]
+    );
+    assert!(cl.up(0, t("2026-03-02T00:59:59Z")) && !cl.up(0, t("2026-03-02T01:00:00Z")));
+    assert!(cl.up(0, t("2026-03-02T05:00:00Z")) && cl.up(1, t("2026-03-02T02:00:00Z")));
+    // Node b: 4 s ahead at the start, 15 ppm fast, stepped back 90 s on 1 April; node a
+    // keeps true time.
+    let sched = &s.schedules[0];
+    let at = t("2026-04-01");
+    let run = (at - s.run.start) as f64;
+    let b = crate::validator::schedule::offset_at(&sched.nodes[1], at);
+    assert!((b - (4000.0 + 15e-6 * run - 90_000.0)).abs() < 1e-6, "{b}");
+    assert_eq!(
+        crate::validator::schedule::offset_at(&sched.nodes[0], at),
+        0.0
+    );
+    let resolved_text = toml::to_string(&resolved(&s)).unwrap();
+    let back = parse(&resolved_text).unwrap_or_else(|e| panic!("{e}\n{resolved_text}"));
+    assert_eq!(s, back);
+}
+
+#[test]
+fn cluster_mistakes_name_the_field() {
+    let bad = |tail: &str| parse(&format!("{MIXED}{tail}")).unwrap_err().to_string();
+    let e = bad("\n[validator.cluster]\nnodes = []\n");
+    assert!(
+        e.contains("validator.cluster.nodes: expected at least one node"),
+        "{e}"
+    );
+    let e = bad("\n[validator.cluster]\nnodes = [{ name = \"a\" }, { name = \"a\" }]\n");
+    assert!(
+        e.contains(
+            "validator.cluster.nodes[1].name: expected a name no other node has, found \"a\""
+        ),
+        "{e}"
+    );
+    let e = bad("\n[validator.cluster]\nnodes = [{ name = \"a\" }]\nrouting = \"least_conn\"\n");
+    assert!(
+        e.contains("validator.cluster.routing: expected one of \"round_robin\""),
+        "{e}"
+    );
+    let e = bad("\n[validator.cluster]\nnodes = [{ name = \"a\" }]\nreplication = \"sync\"\n");
+    assert!(
+        e.contains("validator.cluster.replication: expected \"none\" or a table with `lag`"),
+        "{e}"
+    );
+    let e =
+        bad("\n[validator.cluster]\nnodes = [{ name = \"a\" }]\nreplication = { lag = \"2d\" }\n");
+    assert!(e.contains("validator.cluster.replication.lag"), "{e}");
+    let e = bad(
+        "\n[[timeline]]\nat = \"2026-03-01\"\noutage = { node = \"a\", until = \"2026-03-02\" }\n",
+    );
+    assert!(
+        e.contains("timeline[0].outage.node: expected a [validator.cluster] whose node this is"),
+        "{e}"
+    );
+    let one = format!("{CLUSTER}\n[[timeline]]\nat = \"2026-03-01\"\n");
+    let e = bad(&format!(
+        "{one}outage = {{ node = \"c\", until = \"2026-03-02\" }}\n"
+    ));
+    assert!(
+        e.contains("timeline[0].outage.node: expected a node's name (a, b), found \"c\""),
+        "{e}"
+    );
+    let e = bad(&format!(
+        "{one}outage = {{ node = \"a\", until = \"2026-02-02\" }}\n"
+    ));
+    assert!(
+        e.contains("timeline[0].outage.until: expected a time after `at`"),
+        "{e}"
+    );
+    let e = bad(&format!(
+        "{one}outage = {{ node = \"a\", until = \"2026-03-05\" }}\n[[timeline]]\nat = \"2026-03-02\"\noutage = {{ node = \"b\", until = \"2026-03-03\" }}\n"
+    ));
+    assert!(e.contains("timeline: expected outages that leave some node in service at every instant, found every node down at 2026-03-02T00:00:00Z"), "{e}");
+    let e = bad(&format!(
+        "{one}set = {{ cluster = {{ routing = \"random\" }} }}\n"
+    ));
+    assert!(
+        e.contains("timeline[0].set.cluster: expected no cluster here"),
+        "{e}"
+    );
+    let e = bad(
+        "\n[[timeline]]\nat = \"2026-03-01\"\nserver_clock = { node = \"a\", step = \"1s\" }\n",
+    );
+    assert!(
+        e.contains("timeline[0].server_clock.node: expected a [validator.cluster]"),
         "{e}"
     );
 }

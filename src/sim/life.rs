@@ -19,6 +19,7 @@ use rand::Rng as _;
 use rand_distr::{Distribution, Poisson};
 
 pub mod audit;
+mod cluster;
 mod recovery;
 use recovery::count_sync_failure;
 mod shared;
@@ -91,6 +92,7 @@ static NO_SCHEDULE: Schedule = Schedule {
     segments: Vec::new(),
     actions: Vec::new(),
     clock: Vec::new(),
+    nodes: Vec::new(),
 };
 
 /// Draws of a token's age and codes at the start before giving up on an alive one.
@@ -167,6 +169,8 @@ struct Life<'a> {
     /// this user is in it: the configuration in force for the next request.
     schedule: &'a Schedule,
     v: Cursor,
+    /// A cluster's nodes as this user meets them (None: one validator).
+    nodes: Option<Box<cluster::Nodes<'a>>>,
     /// Code attempts, next-code challenges among them, and login tries (a first try, then one
     /// per recovery step), counted for the accounting audit of the tests.
     made: audit::Made,
@@ -329,6 +333,9 @@ impl<'a> Life<'a> {
         // The new credential is enrolled at `ready`: what the timeline did to the state before
         // that was done to the old one.
         self.v.advance(self.schedule, ready, &mut old.vstate);
+        if let Some(n) = self.nodes.as_mut() {
+            n.enrol(&self.cred.vstate, self.schedule.actions_due(ready));
+        }
         if cause == DeathCause::Reinstalled {
             // A reinstalled app runs on the same device: a new secret, the same clock (with
             // its error, automatic-time setting and pending events).
@@ -425,8 +432,14 @@ impl Life<'_> {
     }
 
     /// One login try from `start`: an attempt and up to `retries` retries with fresh codes.
-    /// Returns the outcome and the time of the last submission.
-    fn try_login(&mut self, start: Millis, rng: &mut LoginRng, c: &mut Counts) -> (Try, Millis) {
+    /// Returns the outcome and the time of the last submission; counted in `c`, the counts of
+    /// the login's bucket `bucket`.
+    fn try_login(
+        &mut self,
+        start: Millis,
+        rng: &mut LoginRng,
+        (c, bucket): (&mut Counts, usize),
+    ) -> (Try, Millis) {
         let p = self.p;
         let u = &p.user;
         let mut read = start;
@@ -451,6 +464,7 @@ impl Life<'_> {
             }) = shown
             else {
                 c.rejected_dead += 1;
+                self.made.undecided += 1;
                 self.cred
                     .rec
                     .first_rejection
@@ -459,16 +473,11 @@ impl Life<'_> {
             };
             let offset = self.traced_offset(read);
             self.before_request(submit);
-            let cr = &mut self.cred;
-            self.v.advance(self.schedule, submit, &mut cr.vstate);
-            let d = decide(
-                &self.v.config,
-                &mut cr.vstate,
-                self.scheme,
-                submit,
-                submitted,
-                &mut cr.token,
-            );
+            self.serve(submit);
+            let d = self.decide_served(submit, submitted, c);
+            if let Some(n) = self.nodes.as_mut() {
+                n.count(bucket, d.verdict == Verdict::Accepted);
+            }
             self.record(
                 submit,
                 TraceAction::Verify(submitted),
@@ -476,6 +485,23 @@ impl Life<'_> {
                 TraceOutcome::Verified(d),
             );
             read = submit;
+            if u.resubmit_probability > 0.0 && rng.random::<f64>() < u.resubmit_probability {
+                // The same code again (a double-click, a retried request): the validator decides
+                // it, the user reads the first answer and goes on after the second request.
+                let again = submit + ms(u.resubmit_delay_s.sample(rng));
+                self.before_request(again);
+                self.serve(again);
+                let d2 = self.decide_served(again, submitted, c);
+                c.resubmissions += 1;
+                c.lockouts += d2.locked_now as u64;
+                self.record(
+                    again,
+                    TraceAction::Verify(submitted),
+                    offset,
+                    TraceOutcome::Verified(d2),
+                );
+                read = again;
+            }
             let cr = &mut self.cred;
             if d.locked_now {
                 c.lockouts += 1;
@@ -499,7 +525,7 @@ impl Life<'_> {
                         Try::Accepted {
                             first: attempt == 0 && !challenged,
                         },
-                        submit,
+                        read,
                     );
                 }
                 Verdict::NextCodeRequired => {
@@ -619,20 +645,20 @@ impl Life<'_> {
         while a.next_ms() < until {
             let g = a.next_ms();
             a.advance();
-            let c = &mut self.attack_counts[self.buckets.index(g)];
+            let bi = self.buckets.index(g);
             let waiting = self.waiting_until.is_some_and(|w| g < w);
-            self.v.advance(self.schedule, g, &mut self.cred.vstate);
+            self.serve(g);
             let v = &self.v.config;
             let stealthy_stop = v.lockout.is_some_and(|l| {
                 l.unlock_after_s.is_none() && self.cred.vstate.failures + 1 >= l.max_failures
             });
             if waiting || self.cred.vstate.is_locked(g) || stealthy_stop {
-                c.attack_blocked += 1;
+                self.attack_counts[bi].attack_blocked += 1;
                 continue;
             }
             let guess = a.rng.random_range(0..modulus);
-            let cr = &mut self.cred;
-            let d = decide(v, &mut cr.vstate, self.scheme, g, guess, &mut cr.token);
+            let mut cluster = Counts::default();
+            let d = self.decide_served(g, guess, &mut cluster);
             self.last_seen = self.last_seen.max(g);
             self.record(
                 g,
@@ -641,6 +667,9 @@ impl Life<'_> {
                 TraceOutcome::Verified(d),
             );
             let c = &mut self.attack_counts[self.buckets.index(g)];
+            if self.nodes.is_some() {
+                c.add(&cluster);
+            }
             // A throttle, rate limit or brute-force block refuses the guess without comparing
             // it: held back like a guess at a locked account, not a try at the code.
             if d.verdict == Verdict::Locked {
@@ -663,6 +692,88 @@ impl Life<'_> {
     fn before_request(&mut self, at: Millis) {
         self.attack_until(at);
         self.last_seen = self.last_seen.max(at);
+    }
+
+    /// Brings the validator that decides a request at `t` to it: the configuration and clock
+    /// in force and the credential's state (on a cluster, of the node the balancer picks,
+    /// with what has replicated to it).
+    fn serve(&mut self, t: Millis) {
+        match self.nodes.as_mut() {
+            None => self.v.advance(self.schedule, t, &mut self.cred.vstate),
+            Some(n) => {
+                let k = n.serve(self.schedule, t, &mut self.cred.vstate);
+                self.v.configure(self.schedule, t, Some(k));
+            }
+        }
+    }
+
+    /// The served node wrote the credential's state at `t` (a sync, an unlock): it replicates.
+    fn wrote(&mut self, t: Millis) {
+        if let Some(n) = self.nodes.as_mut() {
+            n.wrote(t, &self.cred.vstate);
+        }
+    }
+
+    /// The served validator decides `code` at `t`. On a cluster the write replicates, and the
+    /// decision is compared with those the other nodes in service would have made (on copies
+    /// of their state, before this one changes a shared state), counted in `c`.
+    fn decide_served(&mut self, t: Millis, code: u32, c: &mut Counts) -> Decision {
+        let Some(mut n) = self.nodes.take() else {
+            let cr = &mut self.cred;
+            return decide(
+                &self.v.config,
+                &mut cr.vstate,
+                self.scheme,
+                t,
+                code,
+                &mut cr.token,
+            );
+        };
+        let here = n.current;
+        let locked = self.cred.vstate.is_locked(t);
+        let served_offset = self.v.config.server_offset_s;
+        let (mut split, mut verdicts) = (false, std::mem::take(&mut n.verdicts));
+        let mut scratch = std::mem::take(&mut n.scratch);
+        verdicts.clear();
+        for j in 0..n.len() {
+            if !n.could_differ(j, t) {
+                continue;
+            }
+            let st = n.state(j, &self.cred.vstate);
+            split |= st.is_locked(t) != locked;
+            scratch.clone_from(st);
+            self.v.config.server_offset_s = self.v.offset_on(self.schedule, t, Some(j));
+            let cr = &mut self.cred;
+            let dj = decide(
+                &self.v.config,
+                &mut scratch,
+                self.scheme,
+                t,
+                code,
+                &mut cr.token,
+            );
+            verdicts.push(dj.verdict);
+        }
+        self.v.config.server_offset_s = served_offset;
+        let cr = &mut self.cred;
+        let d = decide(
+            &self.v.config,
+            &mut cr.vstate,
+            self.scheme,
+            t,
+            code,
+            &mut cr.token,
+        );
+        c.decisions_differing_by_node += verdicts.iter().any(|v| *v != d.verdict) as u64;
+        c.lock_split_requests += split as u64;
+        if let (Verdict::Accepted, Some(m)) = (d.verdict, d.matched) {
+            c.accepted_twice_across_nodes += n.accepted(m, here) as u64;
+        }
+        n.wrote(t, &self.cred.vstate);
+        n.verdicts = verdicts;
+        n.scratch = scratch;
+        self.nodes = Some(n);
+        d
     }
 }
 
@@ -739,7 +850,18 @@ impl<'a> Life<'a> {
             made: audit::Made::default(),
             schedule: sc.schedules.get(pop).unwrap_or(&NO_SCHEDULE),
             v: Cursor::new(&sc.validator),
+            nodes: None,
         };
+        if let Some(cl) = &sc.cluster {
+            life.nodes = Some(Box::new(cluster::Nodes::new(
+                cl,
+                life.schedule,
+                sc.run.seed,
+                index,
+                &life.cred.vstate,
+                buckets.len(),
+            )));
+        }
         if life.attacker.is_some() {
             life.attack_counts = vec![Counts::default(); buckets.len()];
         }
@@ -830,7 +952,7 @@ impl<'a> Life<'a> {
             audit::login(self.index, t, t, self.made, true);
             return;
         }
-        let (outcome, at) = self.try_login(t, &mut rng, &mut tally.buckets[b]);
+        let (outcome, at) = self.try_login(t, &mut rng, (&mut tally.buckets[b], b));
         self.busy_until = Some(at);
         match outcome {
             Try::Accepted { first } => {
@@ -862,6 +984,14 @@ impl<'a> Life<'a> {
         self.attack_until(self.end);
         for (b, c) in tally.buckets.iter_mut().zip(&self.attack_counts) {
             b.add(c);
+        }
+        if let Some(n) = &self.nodes {
+            if tally.nodes.is_empty() {
+                tally.nodes = vec![Default::default(); n.counts.len()];
+            }
+            for (a, b) in tally.nodes.iter_mut().zip(&n.counts) {
+                a.add(b);
+            }
         }
         self.finish(tally);
         // Lifetime gauges at each bucket's end: a user has at most one live credential.

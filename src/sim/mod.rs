@@ -219,6 +219,7 @@ fn side_by_side(a: &Scenario, b: &Scenario) -> bool {
     // A timeline is the validator's side over time: each copy keeps its own.
     b.timeline = a.timeline.clone();
     b.schedules = a.schedules.clone();
+    b.cluster = a.cluster.clone();
     *a == b
 }
 

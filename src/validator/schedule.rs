@@ -132,11 +132,51 @@ pub struct Schedule {
     pub actions: Vec<(Millis, StateAction)>,
     /// The server clock's path, on top of each configuration's constant `server_offset`.
     pub clock: Vec<Knot>,
+    /// A cluster's nodes: each one's clock path (its own offset and drift, the site's changes
+    /// and its own), in place of `clock`. Empty: every node on `clock`.
+    pub nodes: Vec<Vec<Knot>>,
 }
 
 impl Schedule {
     pub fn is_empty(&self) -> bool {
-        self.segments.is_empty() && self.actions.is_empty() && self.clock.is_empty()
+        self.segments.is_empty()
+            && self.actions.is_empty()
+            && self.clock.is_empty()
+            && self.nodes.is_empty()
+    }
+
+    /// The clock path of node `node` (None: a single validator).
+    fn clock_of(&self, node: Option<usize>) -> &[Knot] {
+        match node {
+            Some(k) if !self.nodes.is_empty() => &self.nodes[k],
+            _ => &self.clock,
+        }
+    }
+
+    /// Node `a` and node `b` keep the same time all along.
+    pub fn same_clock(&self, a: usize, b: usize) -> bool {
+        self.clock_of(Some(a)) == self.clock_of(Some(b))
+    }
+
+    /// Applies to `st` the state actions from index `from` up to `now`; returns the index of
+    /// the first not yet due. Each copy of a credential's state keeps its own index.
+    pub fn apply_actions(&self, mut from: usize, now: Millis, st: &mut CredentialState) -> usize {
+        while let Some((at, a)) = self.actions.get(from) {
+            if *at > now {
+                break;
+            }
+            match a {
+                StateAction::ForgetDrift => st.forget_drift(),
+                StateAction::Reenrol => *st = CredentialState::enrolled(*at),
+            }
+            from += 1;
+        }
+        from
+    }
+
+    /// The state actions due at or before `t`.
+    pub fn actions_due(&self, t: Millis) -> usize {
+        self.actions.partition_point(|a| a.0 <= t)
     }
 }
 
@@ -164,6 +204,13 @@ impl Cursor {
     /// Brings the configuration and `st` to `now`: every change and action at or before it.
     /// Requests come in time order, so each applies once.
     pub fn advance(&mut self, s: &Schedule, now: Millis, st: &mut CredentialState) {
+        self.configure(s, now, None);
+        self.action = s.apply_actions(self.action, now, st);
+    }
+
+    /// Brings the configuration to `now` on node `node`'s clock (None: a single validator),
+    /// leaving the state actions to each copy of the state.
+    pub fn configure(&mut self, s: &Schedule, now: Millis, node: Option<usize>) {
         while let Some((at, cfg)) = s.segments.get(self.segment) {
             if *at > now {
                 break;
@@ -172,19 +219,14 @@ impl Cursor {
             self.base_offset_s = cfg.server_offset_s;
             self.segment += 1;
         }
-        while let Some((at, a)) = s.actions.get(self.action) {
-            if *at > now {
-                break;
-            }
-            match a {
-                StateAction::ForgetDrift => st.forget_drift(),
-                StateAction::Reenrol => *st = CredentialState::enrolled(*at),
-            }
-            self.action += 1;
+        if node.is_some() || !s.clock.is_empty() {
+            self.config.server_offset_s = self.offset_on(s, now, node);
         }
-        if !s.clock.is_empty() {
-            self.config.server_offset_s = self.base_offset_s + offset_at(&s.clock, now) / 1000.0;
-        }
+    }
+
+    /// The server offset, seconds, of node `node` (None: a single validator) at `now`.
+    pub fn offset_on(&self, s: &Schedule, now: Millis, node: Option<usize>) -> f64 {
+        self.base_offset_s + offset_at(s.clock_of(node), now) / 1000.0
     }
 }
 

@@ -1,7 +1,7 @@
 //! Random scenarios for the metamorphic tests, shared by the unit tests (`src/metamorphic.rs`)
 //! and the integration test: every section varied (run, validator, each population's token,
-//! clock and its events, battery, user and recovery, attack), with a sweep over random paths
-//! from every section.
+//! clock and its events, battery, user and recovery, attack, timeline, cluster), with a sweep
+//! over random paths from every section.
 
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
@@ -127,6 +127,44 @@ fn timeline() -> impl Strategy<Value = String> {
         })
 }
 
+/// Sometimes a validator cluster: one to three nodes, any routing, any replication, node
+/// clocks a step apart or alike, and with two or more nodes sometimes an outage. It comes last
+/// in the scenario, so `base.split(CLUSTER)` is the scenario without it.
+fn cluster() -> impl Strategy<Value = String> {
+    proptest::option::of((
+        1usize..4,
+        select(vec!["round_robin", "random", "sticky", "failover"]),
+        select(vec!["{ lag = \"0s\" }", "\"none\"", "{ lag = { dist = \"uniform\", min = \"0s\", max = \"40s\" } }"]),
+        any::<bool>(),
+        proptest::option::of(2u32..20),
+    ))
+    .prop_map(|c| {
+        let Some((n, routing, replication, skewed, outage)) = c else {
+            return String::new();
+        };
+        let nodes: Vec<String> = (0..n)
+            .map(|k| {
+                let offset = if skewed { 30 * k } else { 0 };
+                format!("{{ name = \"n{k}\", offset = \"{offset}s\" }}")
+            })
+            .collect();
+        let mut s = format!(
+            "{CLUSTER}\nnodes = [{}]\nrouting = \"{routing}\"\nreplication = {replication}\n",
+            nodes.join(", ")
+        );
+        if let (Some(d), true) = (outage, n > 1) {
+            s += &format!(
+                "\n[[timeline]]\nat = \"2026-01-{d:02}\"\noutage = {{ node = \"n0\", until = \"2026-01-{:02}T12:00:00Z\" }}\n",
+                d + 2
+            );
+        }
+        s
+    })
+}
+
+/// Where a generated scenario's cluster starts.
+pub const CLUSTER: &str = "\n[validator.cluster]";
+
 fn population(i: usize, totp_only: bool) -> impl Strategy<Value = String> {
     let kinds = if totp_only {
         vec!["hardware", "phone", "desktop"]
@@ -138,14 +176,14 @@ fn population(i: usize, totp_only: bool) -> impl Strategy<Value = String> {
         (0u32..120, 0u32..60),
         (any::<bool>(), select(vec![0.05f64, 0.3, 5.0])),
         (0.3f64..30.0, 0u32..4, select(vec!["20s", "2m", "10m"])),
-        (select(vec!["0s", "3s", "12s"]), 0.0f64..0.2, select(vec![0.0f64, 0.3])),
+        (select(vec!["0s", "3s", "12s"]), 0.0f64..0.2, select(vec![0.0f64, 0.3]), select(vec![0.0f64, 0.0, 0.4])),
         (any::<bool>(), select(vec![0.0f64, 0.5, 1.0])),
         (select(vec![0.0f64, 6.0, 30.0]), select(vec![0.0f64, 4.0, 12.0]), select(vec![0.0f64, 3.0])),
     )
         .prop_map(
             move |((kind, digits, step), (sd_s, ppm), (battery, years), user, typing, rec, events)| {
                 let (logins, retries, retry_delay) = user;
-                let (delay, typo, push) = typing;
+                let (delay, typo, push, resubmit) = typing;
                 let (recovery, resync) = rec;
                 // Clock events: hand-set clocks, time-zone mistakes, trips into the future.
                 let (manual, zone, trip) = events;
@@ -164,7 +202,8 @@ fn population(i: usize, totp_only: bool) -> impl Strategy<Value = String> {
                      battery = {{ enabled = {battery}, life_years = {years} }}\n\
                      recovery = {{ enabled = {recovery}, resync_probability = {resync} }}\n\
                      user = {{ logins_per_day = {logins:.3}, retries = {retries}, retry_delay = \"{retry_delay}\", \
-                     delay = \"{delay}\", typo_probability = {typo:.3}, push_share = {push} }}\n"
+                     delay = \"{delay}\", typo_probability = {typo:.3}, push_share = {push}, \
+                     resubmit_probability = {resubmit}, resubmit_delay = {{ dist = \"exponential\", mean = \"2s\", clip = [\"0s\", \"20s\"] }} }}\n"
                 )
             },
         )
@@ -202,10 +241,10 @@ pub fn case() -> impl Strategy<Value = Case> {
         validator,
         population(0, true),
         proptest::option::of(population(1, false)),
-        (attack, timeline()),
+        (attack, timeline(), cluster()),
         sweep,
     )
-        .prop_map(|(run, (preset, window, lockout), p0, p1, (attack, timeline), sweep)| {
+        .prop_map(|(run, (preset, window, lockout), p0, p1, (attack, timeline, cluster), sweep)| {
             let (horizon, tokens, seed, bucket, decide) = run;
             let mut s = format!(
                 "[run]\nname = \"arb\"\nstart = \"2026-01-01\"\nhorizon = \"{horizon}\"\ntokens = {tokens}\n\
@@ -229,6 +268,7 @@ pub fn case() -> impl Strategy<Value = Case> {
                 s += &format!("\n[attack]\nguesses_per_day = {g:.2}\nsimulate_accounts = {n}\n");
             }
             s += &timeline;
+            s += &cluster;
             Case {
                 base: s,
                 sweep: sweep.into_iter().map(|(p, v)| (p, v.to_vec())).collect(),

@@ -68,6 +68,8 @@ pub(super) fn kind_defaults(
         push_share: 0.0,
         retries: 2,
         retry_delay_s: lognormal(20.0, 0.5).clipped(3.0, 300.0),
+        resubmit_probability: 0.0,
+        resubmit_delay_s: Dist::Fixed(1.0),
     };
     let quartz = |mean_c: f64, daily: f64, seasonal: f64| TemperatureSpec {
         coefficient: normal(0.034, 0.003).clipped(0.030, 0.040),

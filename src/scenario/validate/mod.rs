@@ -8,6 +8,7 @@
 //! network time drift about 6 min/year (≈11 ppm); batteries last 5 years or 15,000 codes.
 
 mod clock;
+mod cluster;
 mod defaults;
 mod dist;
 mod population;
@@ -77,6 +78,18 @@ impl Checker {
             );
         }
         d
+    }
+
+    /// A law of non-negative durations in seconds, bounded by `limit` seconds.
+    pub(super) fn delay_law(
+        &mut self,
+        path: &str,
+        v: Option<&Value>,
+        default: Dist,
+        limit: f64,
+    ) -> Dist {
+        let d = self.dist(path, v, default, Unit::Seconds, 0.0, f64::INFINITY);
+        self.bounded(path, d, limit, "s")
     }
 
     pub(super) fn err(
@@ -182,7 +195,12 @@ pub fn validate(raw: RawScenario, default_name: &str) -> Result<Scenario, Vec<Pr
         problems: Vec::new(),
     };
     let run = run_spec(&mut c, raw.run.unwrap_or_default(), default_name);
-    let validator = validator(&mut c, raw.validator.unwrap_or_default());
+    let mut raw_validator = raw.validator.unwrap_or_default();
+    let mut cluster = raw_validator
+        .cluster
+        .take()
+        .map(|r| cluster::cluster(&mut c, r));
+    let validator = validator(&mut c, raw_validator);
     let raws = raw.population.unwrap_or_default();
     if raws.is_empty() {
         c.err("population", "at least one [[population]] table", "none");
@@ -269,6 +287,8 @@ pub fn validate(raw: RawScenario, default_name: &str) -> Result<Scenario, Vec<Pr
         raw.timeline.unwrap_or_default(),
         &validator,
         &populations,
+        cluster.as_mut(),
+        (run.start, run.end()),
     );
     if c.problems.is_empty() {
         Ok(Scenario {
@@ -279,6 +299,7 @@ pub fn validate(raw: RawScenario, default_name: &str) -> Result<Scenario, Vec<Pr
             sweep,
             timeline,
             schedules,
+            cluster,
         })
     } else {
         Err(c.problems)

@@ -3,7 +3,7 @@
 
 use super::validator::validator_over;
 use super::*;
-use crate::scenario::{Population, TimelineAction, TimelineEvent};
+use crate::scenario::{Cluster, Population, TimelineAction, TimelineEvent};
 use crate::time::Millis;
 use crate::validator::schedule::{clock_path, ClockChange, Schedule, StateAction};
 use crate::validator::ValidatorConfig;
@@ -107,8 +107,38 @@ pub(super) fn timeline(
     raws: Vec<RawTimelineEvent>,
     validator: &ValidatorConfig,
     populations: &[Population],
+    mut cluster: Option<&mut Cluster>,
+    (start, end): (Millis, Millis),
 ) -> (Vec<TimelineEvent>, Vec<Schedule>) {
     let names: Vec<&str> = populations.iter().map(|p| p.name.as_str()).collect();
+    let node_names: Vec<String> = cluster
+        .as_ref()
+        .map(|k| k.nodes.iter().map(|n| n.name.clone()).collect())
+        .unwrap_or_default();
+    // A node named by an event: its index, or a problem.
+    let node_of = |c: &mut Checker, path: &str, name: Option<&String>| -> Option<usize> {
+        let Some(name) = name else {
+            c.err(path, "a node's name", "nothing");
+            return None;
+        };
+        if node_names.is_empty() {
+            c.err(
+                path,
+                "a [validator.cluster] whose node this is",
+                format!("\"{name}\" with no cluster"),
+            );
+            return None;
+        }
+        let k = node_names.iter().position(|n| n == name);
+        if k.is_none() {
+            c.err(
+                path,
+                format!("a node's name ({})", node_names.join(", ")),
+                format!("\"{name}\""),
+            );
+        }
+        k
+    };
     let mut checked: Vec<(Millis, usize, RawTimelineEvent)> = Vec::new();
     for (i, r) in raws.into_iter().enumerate() {
         let path = format!("timeline[{i}]");
@@ -129,6 +159,7 @@ pub(super) fn timeline(
             r.reset_drift == Some(true),
             r.migrate.is_some(),
             r.server_clock.is_some(),
+            r.outage.is_some(),
         ]
         .iter()
         .filter(|x| **x)
@@ -136,9 +167,36 @@ pub(super) fn timeline(
         if actions != 1 {
             c.err(
                 &path,
-                "exactly one of set, reset_drift = true, migrate or server_clock",
+                "exactly one of set, reset_drift = true, migrate, server_clock or outage",
                 format!("{actions} of them"),
             );
+        }
+        if let Some(o) = &r.outage {
+            if r.populations.is_some() {
+                c.err(
+                    &format!("{path}.populations"),
+                    "no populations with an outage (a node is down for everyone)",
+                    "populations",
+                );
+            }
+            let k = node_of(c, &format!("{path}.outage.node"), o.node.as_ref());
+            let until = instant(c, &format!("{path}.outage.until"), o.until.as_ref());
+            match (k, at, until) {
+                (_, Some(a), Some(u)) if u <= a => c.err(
+                    &format!("{path}.outage.until"),
+                    format!("a time after `at` ({})", crate::time::format_rfc3339(a)),
+                    crate::time::format_rfc3339(u),
+                ),
+                (Some(k), Some(a), Some(u)) => {
+                    if let Some(cl) = cluster.as_deref_mut() {
+                        cl.outages[k].push((a, u));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(name) = r.server_clock.as_ref().and_then(|s| s.node.as_ref()) {
+            node_of(c, &format!("{path}.server_clock.node"), Some(name));
         }
         if r.carry.is_some() && r.migrate.is_none() {
             c.err(&format!("{path}.carry"), "carry only with migrate", "carry");
@@ -158,12 +216,54 @@ pub(super) fn timeline(
     let applies = |ps: &Option<Vec<String>>, name: &str| {
         ps.as_ref().is_none_or(|ps| ps.iter().any(|p| p == name))
     };
+    if let Some(cl) = cluster.as_deref_mut() {
+        for o in &mut cl.outages {
+            o.sort_unstable();
+        }
+        // Every request needs a node: some node is up at every instant.
+        let mut edges: Vec<Millis> = cl.outages.iter().flatten().map(|o| o.0).collect();
+        edges.sort_unstable();
+        if let Some(t) = edges
+            .into_iter()
+            .find(|&t| (0..cl.nodes.len()).all(|k| !cl.up(k, t)))
+        {
+            c.err(
+                "timeline",
+                "outages that leave some node in service at every instant",
+                format!("every node down at {}", crate::time::format_rfc3339(t)),
+            );
+        }
+    }
+    let node_index = |name: &Option<String>| {
+        name.as_ref()
+            .and_then(|n| node_names.iter().position(|m| m == n))
+    };
     let mut schedules = Vec::new();
     let mut events: Vec<Option<TimelineEvent>> = (0..checked.len()).map(|_| None).collect();
     for p in populations {
         let mut s = Schedule::default();
         let mut cur = validator.clone();
         let mut clock = Vec::new();
+        // Each node's own changes: its offset and rate from the start, then its events.
+        let mut node_clocks: Vec<Vec<(Millis, ClockChange)>> = cluster
+            .as_deref()
+            .map(|cl| {
+                cl.nodes
+                    .iter()
+                    .map(|n| {
+                        let mut v = Vec::new();
+                        if n.offset_s != 0.0 {
+                            v.push((start, ClockChange::Step(n.offset_s * 1000.0)));
+                        }
+                        if n.drift_ppm != 0.0 {
+                            let (ppm, until) = (n.drift_ppm, end);
+                            v.push((start, ClockChange::Drift { ppm, until }));
+                        }
+                        v
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         for (k, (at, i, r)) in checked.iter().enumerate() {
             let ps = &r.populations;
             if !applies(ps, &p.name) {
@@ -191,9 +291,32 @@ pub(super) fn timeline(
             } else if let Some(sc) = &r.server_clock {
                 let change = server_clock(c, &format!("{path}.server_clock"), sc);
                 if let Some(ch) = change {
-                    clock.push((*at, ch));
+                    match node_index(&sc.node) {
+                        Some(n) => node_clocks[n].push((*at, ch)),
+                        None => {
+                            clock.push((*at, ch));
+                            node_clocks.iter_mut().for_each(|v| v.push((*at, ch)));
+                        }
+                    }
                 }
-                change.map(TimelineAction::ServerClock)
+                change.map(|change| TimelineAction::ServerClock {
+                    change,
+                    node: sc.node.clone(),
+                })
+            } else if let Some(o) = &r.outage {
+                match (
+                    o.node.clone(),
+                    instant(
+                        &mut Checker {
+                            problems: Vec::new(),
+                        },
+                        "",
+                        o.until.as_ref(),
+                    ),
+                ) {
+                    (Some(node), Some(until)) => Some(TimelineAction::Outage { node, until }),
+                    _ => None,
+                }
             } else {
                 None
             };
@@ -206,6 +329,10 @@ pub(super) fn timeline(
             }
         }
         s.clock = clock_path(&clock);
+        s.nodes = node_clocks.iter().map(|v| clock_path(v)).collect();
+        if s.nodes.iter().all(Vec::is_empty) {
+            s.nodes.clear();
+        }
         schedules.push(s);
     }
     if schedules.iter().all(Schedule::is_empty) {

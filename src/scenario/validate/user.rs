@@ -206,17 +206,7 @@ pub(super) fn user(c: &mut Checker, r: RawUser, path: &str, d: UserSpec) -> User
         ),
         holidays,
         // A code is typed within a day of reading it, or never.
-        delay_s: {
-            let v = c.dist(
-                &p("delay"),
-                r.delay.as_ref(),
-                d.delay_s,
-                Unit::Seconds,
-                0.0,
-                f64::INFINITY,
-            );
-            c.bounded(&p("delay"), v, 86_400.0, "s")
-        },
+        delay_s: c.delay_law(&p("delay"), r.delay.as_ref(), d.delay_s, 86_400.0),
         fresh_code_below_s: c.duration(
             &p("fresh_code_below"),
             r.fresh_code_below.as_ref(),
@@ -244,17 +234,25 @@ pub(super) fn user(c: &mut Checker, r: RawUser, path: &str, d: UserSpec) -> User
             None => d.retries,
         },
         // A code is typed within a day of reading it, or never.
-        retry_delay_s: {
-            let v = c.dist(
-                &p("retry_delay"),
-                r.retry_delay.as_ref(),
-                d.retry_delay_s,
-                Unit::Seconds,
-                0.0,
-                f64::INFINITY,
-            );
-            c.bounded(&p("retry_delay"), v, 86_400.0, "s")
-        },
+        retry_delay_s: c.delay_law(
+            &p("retry_delay"),
+            r.retry_delay.as_ref(),
+            d.retry_delay_s,
+            86_400.0,
+        ),
+        resubmit_probability: c.probability(
+            &p("resubmit_probability"),
+            r.resubmit_probability,
+            d.resubmit_probability,
+        ),
+        // A second request of the same code follows the first within a minute (a double-click,
+        // a proxy's retry): later, it is a new attempt.
+        resubmit_delay_s: c.delay_law(
+            &p("resubmit_delay"),
+            r.resubmit_delay.as_ref(),
+            d.resubmit_delay_s,
+            60.0,
+        ),
     }
 }
 

@@ -76,6 +76,13 @@ pub(super) fn validator_over(
     r: RawValidator,
     current: Option<&ValidatorConfig>,
 ) -> ValidatorConfig {
+    if r.cluster.is_some() {
+        c.err(
+            "validator.cluster",
+            "no cluster here: the nodes are the deployment, described once in [validator.cluster]",
+            "cluster",
+        );
+    }
     let base = match r.preset.as_deref() {
         None => current
             .cloned()

@@ -8,6 +8,8 @@ pub struct Made {
     pub attempts: u64,
     /// Attempts answered with "enter the next code".
     pub challenges: u64,
+    /// Attempts that found the token dead: no code reached a validator.
+    pub undecided: u64,
     /// Login tries: the first, then one after each recovery step that retries.
     pub tries: u32,
 }

@@ -36,14 +36,15 @@ impl Life<'_> {
         *now = submit;
         let offset = self.traced_offset(read);
         self.before_request(submit);
+        self.serve(submit);
         let cr = &mut self.cred;
-        self.v.advance(self.schedule, submit, &mut cr.vstate);
         let r = self
             .v
             .config
             .sync(&mut cr.vstate, self.scheme, submit, &codes, |s| {
                 cr.token.code(s)
             });
+        self.wrote(submit);
         self.record(
             submit,
             TraceAction::Sync(codes),
@@ -102,7 +103,7 @@ impl Life<'_> {
         if self.past_horizon(*now, b, tally) {
             return true;
         }
-        let (outcome, at) = self.try_login(*now, rng, &mut tally.buckets[b]);
+        let (outcome, at) = self.try_login(*now, rng, (&mut tally.buckets[b], b));
         *now = at;
         if let Try::Accepted { .. } = outcome {
             let c = &mut tally.buckets[b];
@@ -146,7 +147,9 @@ impl Life<'_> {
                     return now;
                 }
                 self.before_request(now);
+                self.serve(now);
                 self.cred.vstate.unlock();
+                self.wrote(now);
                 self.record(now, TraceAction::Unlock, None, TraceOutcome::Done);
                 if self.retry_after_step(&mut now, rng, tally, b) {
                     return now;

@@ -1,0 +1,330 @@
+//! A validator cluster as one user's requests meet it: the node the balancer gives each
+//! request, each node's copy of the credential's state and the writes in flight between nodes
+//! (last writer wins), and what the nodes' disagreement shows (codes accepted twice, locks one
+//! node holds and another does not).
+//!
+//! Replication is modelled as a database that replicates whole rows asynchronously: a node
+//! that decides a request writes the credential's row; each other node receives that row after
+//! its own lag and keeps it if it is newer than the row it holds (by the time it was written),
+//! so concurrent writes lose one another's changes as they do under row-based replication. A
+//! lag of exactly 0 is one shared database: one state for all nodes, nothing in flight.
+
+use crate::metrics::NodeCounts;
+use crate::rng::{stream, Purpose, Rng};
+use crate::scenario::{Cluster, Replication, Routing};
+use crate::time::Millis;
+use crate::validator::schedule::Schedule;
+use crate::validator::CredentialState;
+use rand::Rng as _;
+
+/// One node's copy of the state: the row it holds (stale for the serving node, whose copy is
+/// the credential's own), the version of that row and the state actions applied to it.
+#[derive(Clone)]
+struct Copy {
+    st: CredentialState,
+    /// When the row it holds was written (an action is a write at its instant) ...
+    written: Millis,
+    /// ... and which write it was: equal versions are equal states.
+    version: u64,
+    action: usize,
+}
+
+/// A row on its way to a node.
+struct Row {
+    arrive: Millis,
+    to: usize,
+    written: Millis,
+    version: u64,
+    action: usize,
+    st: CredentialState,
+}
+
+/// How many recent acceptances are remembered to tell a code accepted twice.
+const RECENT: usize = 8;
+
+pub(super) struct Nodes<'a> {
+    cl: &'a Cluster,
+    /// The node that served the last request: its copy of the state is the credential's.
+    pub current: usize,
+    copies: Vec<Copy>,
+    flight: Vec<Row>,
+    /// Lag 0: one state for every node (only `copies[0]`'s version and action index are used).
+    shared: bool,
+    /// Every node keeps the same time all along.
+    same_clocks: bool,
+    rng: Rng,
+    turn: usize,
+    home: usize,
+    next_version: u64,
+    /// The last acceptances: (matched step, node).
+    accepted: Vec<(i64, usize)>,
+    /// A copy of another node's state to decide on without changing it, and those decisions.
+    pub scratch: CredentialState,
+    pub verdicts: Vec<crate::validator::Verdict>,
+    /// This user's code attempts by bucket and node (bucket-major).
+    pub counts: Vec<NodeCounts>,
+}
+
+impl<'a> Nodes<'a> {
+    pub fn new(
+        cl: &'a Cluster,
+        s: &Schedule,
+        seed: u64,
+        user: u64,
+        st: &CredentialState,
+        buckets: usize,
+    ) -> Nodes<'a> {
+        let n = cl.nodes.len();
+        let shared = cl.replication == Replication::Lag(crate::dist::Dist::Fixed(0.0));
+        let mut me = Nodes {
+            cl,
+            current: 0,
+            copies: Vec::new(),
+            flight: Vec::new(),
+            shared,
+            same_clocks: (1..n).all(|k| s.same_clock(0, k)),
+            rng: stream(seed, user, Purpose::Route),
+            turn: (user % n as u64) as usize,
+            home: (user % n as u64) as usize,
+            next_version: 0,
+            accepted: Vec::new(),
+            scratch: CredentialState::default(),
+            verdicts: Vec::new(),
+            counts: vec![NodeCounts::default(); buckets * n],
+        };
+        me.enrol(st, 0);
+        me
+    }
+
+    /// A new credential on every node, the state actions before `due` behind it: nothing in
+    /// flight, no acceptances.
+    pub fn enrol(&mut self, st: &CredentialState, due: usize) {
+        let copies = if self.shared { 1 } else { self.cl.nodes.len() };
+        self.copies = vec![
+            Copy {
+                st: st.clone(),
+                written: st.last_success,
+                version: 0,
+                action: due,
+            };
+            copies
+        ];
+        self.next_version = 1;
+        self.flight.clear();
+        self.accepted.clear();
+    }
+
+    /// The node the balancer gives a request at `t`, among those in service.
+    fn route(&mut self, t: Millis) -> usize {
+        let n = self.cl.nodes.len();
+        if n == 1 {
+            return 0;
+        }
+        let up = |k: usize| self.cl.up(k, t);
+        // The first node in service from `from` on, in order (some node always is).
+        let from = |k: usize| (0..n).map(|i| (k + i) % n).find(|&j| up(j)).unwrap_or(0);
+        match self.cl.routing {
+            Routing::Failover => from(0),
+            Routing::Sticky => from(self.home),
+            Routing::RoundRobin => {
+                let k = from(self.turn);
+                self.turn = (k + 1) % n;
+                k
+            }
+            Routing::Random => {
+                let ups = (0..n).filter(|&k| up(k)).count();
+                let pick = self.rng.random_range(0..ups);
+                (0..n).filter(|&k| up(k)).nth(pick).unwrap_or(0)
+            }
+        }
+    }
+
+    /// Node `k`'s copy: the credential's own for the serving node (and for all, shared).
+    pub fn state<'s>(&'s self, k: usize, own: &'s CredentialState) -> &'s CredentialState {
+        if self.shared || k == self.current {
+            own
+        } else {
+            &self.copies[k].st
+        }
+    }
+
+    /// The version of the row node `k` holds.
+    pub fn version(&self, k: usize) -> u64 {
+        self.copies[if self.shared { 0 } else { k }].version
+    }
+
+    /// Applies the state actions due by `t` to node `k`'s copy: each is a write at its
+    /// instant on every node (an administrator's reset reaches them all).
+    fn actions(&mut self, s: &Schedule, k: usize, t: Millis, own: &mut CredentialState) {
+        let mine = self.shared || k == self.current;
+        let c = &mut self.copies[if self.shared { 0 } else { k }];
+        if s.actions.get(c.action).is_none_or(|a| a.0 > t) {
+            return;
+        }
+        let st = if mine { own } else { &mut c.st };
+        c.action = s.apply_actions(c.action, t, st);
+        c.written = c.written.max(s.actions[c.action - 1].0);
+        c.version = self.next_version;
+        self.next_version += 1;
+    }
+
+    /// Brings every node's copy to `t` (state actions, rows arrived in time order), routes the
+    /// request and makes the serving node's copy the credential's own. Returns the node.
+    pub fn serve(&mut self, s: &Schedule, t: Millis, own: &mut CredentialState) -> usize {
+        if !self.flight.is_empty() {
+            self.flight.sort_by_key(|r| r.arrive);
+            let arrived = self.flight.partition_point(|r| r.arrive <= t);
+            let rows: Vec<Row> = self.flight.drain(..arrived).collect();
+            for r in rows {
+                self.actions(s, r.to, r.arrive, own);
+                let serving = r.to == self.current;
+                let c = &mut self.copies[r.to];
+                // Last writer wins; a tie goes to the row that arrives last.
+                if r.written >= c.written {
+                    if serving {
+                        *own = r.st;
+                    } else {
+                        c.st = r.st;
+                    }
+                    c.written = r.written;
+                    c.version = r.version;
+                    c.action = r.action;
+                }
+            }
+        }
+        for k in 0..self.copies.len() {
+            self.actions(s, k, t, own);
+        }
+        let k = self.route(t);
+        if !self.shared && k != self.current {
+            // The serving copy goes back to its node's slot, node k's becomes the credential's.
+            std::mem::swap(own, &mut self.copies[k].st);
+            let (a, b) = (self.current.min(k), self.current.max(k));
+            let (lo, hi) = self.copies.split_at_mut(b);
+            std::mem::swap(&mut lo[a].st, &mut hi[0].st);
+        }
+        self.current = k;
+        k
+    }
+
+    /// The serving node wrote the credential's row at `t` (every decided request does): it
+    /// replicates to the others.
+    pub fn wrote(&mut self, t: Millis, own: &CredentialState) {
+        let version = self.next_version;
+        self.next_version += 1;
+        let k = if self.shared { 0 } else { self.current };
+        let c = &mut self.copies[k];
+        c.written = t;
+        c.version = version;
+        let action = c.action;
+        let Replication::Lag(lag) = &self.cl.replication else {
+            return;
+        };
+        if self.shared {
+            return;
+        }
+        // Each node receives the row after its own lag.
+        for j in 0..self.cl.nodes.len() {
+            if j == k {
+                continue;
+            }
+            let arrive = t + crate::time::ms_of_s(lag.sample(&mut self.rng).max(0.0));
+            self.flight.push(Row {
+                arrive,
+                to: j,
+                written: t,
+                version,
+                action,
+                st: own.clone(),
+            });
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.cl.nodes.len()
+    }
+
+    /// Node `j`, in service at `t` and not serving, could decide otherwise than the serving
+    /// node: it holds another row, or keeps another time.
+    pub fn could_differ(&self, j: usize, t: Millis) -> bool {
+        let k = self.current;
+        j != k && (self.version(j) != self.version(k) || !self.same_clocks) && self.cl.up(j, t)
+    }
+
+    /// Node `node` accepted the code of `step`: true if another node accepted it already.
+    pub fn accepted(&mut self, step: i64, node: usize) -> bool {
+        let twice = self.accepted.iter().any(|&(s, k)| s == step && k != node);
+        if self.accepted.len() == RECENT {
+            self.accepted.remove(0);
+        }
+        self.accepted.push((step, node));
+        twice
+    }
+}
+
+impl Nodes<'_> {
+    /// A user's code attempt in bucket `b`, decided by the serving node.
+    pub fn count(&mut self, b: usize, accepted: bool) {
+        let c = &mut self.counts[b * self.cl.nodes.len() + self.current];
+        c.attempts += 1;
+        c.accepted += accepted as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::Scenario;
+
+    /// Two nodes, random routing, replication after a lag L; every login's code is accepted
+    /// and sent again after a delay D with probability q. The copy is accepted again exactly
+    /// when it goes to the other node (1/2) before the first node's row reaches it (D < L):
+    /// the share of resubmissions accepted twice is P = 1/2 · P(D < L) (docs/cluster.md).
+    #[test]
+    fn resubmissions_accepted_twice_follow_the_closed_form() {
+        // (lag law, delay law, P(D < L))
+        let cases = [
+            // L = 2 s, D uniform on 0-4 s: P(D < L) = 1/2.
+            (
+                "\"2s\"",
+                "{ dist = \"uniform\", min = \"0s\", max = \"4s\" }",
+                0.5,
+            ),
+            // L exponential with mean 1 s, D = 1 s: P(L > 1 s) = e^-1.
+            (
+                "{ dist = \"exponential\", mean = \"1s\" }",
+                "\"1s\"",
+                (-1.0f64).exp(),
+            ),
+            // L = 0.5 s, D = 3 s: never.
+            ("\"500ms\"", "\"3s\"", 0.0),
+        ];
+        for (lag, delay, p_before) in cases {
+            let text = format!(
+                "[run]\nhorizon = \"30d\"\ntokens = 300\nseed = 11\ndecide = \"fast\"\n\
+                 [validator]\nwindow = {{ back = 1, ahead = 1 }}\ndrift = \"none\"\nreplay = \"time_forward\"\n\
+                 lockout = {{ max_failures = 0 }}\n\
+                 [validator.cluster]\nnodes = [{{ name = \"a\" }}, {{ name = \"b\" }}]\nrouting = \"random\"\n\
+                 replication = {{ lag = {lag} }}\n\
+                 [[population]]\ntoken = {{ kind = \"phone\" }}\n\
+                 clock = {{ profile = \"ideal\", initial_offset = \"0s\" }}\nbattery = {{ enabled = false }}\n\
+                 user = {{ logins_per_day = 2, typo_probability = 0, delay = \"1s\", \
+                 resubmit_probability = 0.5, resubmit_delay = {delay} }}\n"
+            );
+            let sc = Scenario::from_toml("closed.toml", &text).unwrap();
+            let r = crate::sim::run(&sc, 0..sc.run.tokens, &|_| {});
+            let c = r.tally.all().total;
+            let n = c.resubmissions as f64;
+            assert!(n > 4000.0, "{n} resubmissions");
+            // The first code of a login is accepted but for the rare login within the same
+            // step as the last (a replay).
+            assert!(c.rejected_replay * 200 < c.logins, "{c:?}");
+            let want = 0.5 * p_before;
+            let got = c.accepted_twice_across_nodes as f64 / n;
+            let sd = (want * (1.0 - want) / n).sqrt();
+            assert!(
+                (got - want).abs() <= 4.0 * sd + 0.001,
+                "lag {lag}, delay {delay}: {got:.4} accepted twice, {want:.4} expected (sd {sd:.4})"
+            );
+        }
+    }
+}
