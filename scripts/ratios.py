@@ -27,6 +27,12 @@ WINDOWS = os.path.join(ROOT, "scenarios", "window-sweep.toml")
 SWEEP = os.path.join(ROOT, "scripts", "ratio-sweep.toml")
 YEAR = os.path.join(ROOT, "scripts", "pyotp-year.toml")
 PAIRS = 3
+CLUSTER = """
+[validator.cluster]
+nodes = [{ name = "a" }, { name = "b", offset = "+2s" }, { name = "c", offset = "-3s" }]
+routing = "random"
+replication = { lag = { dist = "exponential", mean = "3s" } }
+"""
 
 
 def timed(cmd):
@@ -162,6 +168,19 @@ def main():
         ratios.append(per_point / plain)
     row("sweep: one point / a plain run of its setting", f"{med(ratios):.2f}", "<= 0.5",
         med(ratios) <= 0.5, "scripts/ratio-sweep.toml, 4 window settings, 1 thread")
+
+    # A 3-node cluster (random routing, lagging replication, node clocks seconds apart)
+    # against the same fleet on one validator.
+    cluster = d("cluster.toml")
+    with open(QUICK) as f, open(cluster, "w") as g:
+        g.write(f.read() + CLUSTER)
+    cl = []
+    for _ in range(PAIRS):
+        a = run(QUICK, d("c1"), "--threads", "1", "--mode", "exact")[2]
+        b = run(cluster, d("c3"), "--threads", "1", "--mode", "exact")[2]
+        cl.append(a["attempts_per_second"] / b["attempts_per_second"])
+    row("3-node cluster / one validator, cost per attempt", f"{med(cl):.2f}", "<= 1.5",
+        med(cl) <= 1.5, "quickstart, exact mode, 1 thread, paired runs, median ratio")
 
     shutil.rmtree(tmp, ignore_errors=True)
     print(f"\notpdrift ratios ({os.cpu_count()} cores, {time.strftime('%Y-%m-%d')})\n")

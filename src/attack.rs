@@ -26,6 +26,47 @@ pub struct Exposure {
     pub code_lifetime_max_s: f64,
     /// Lifetime under 2 minutes and at most 100 consecutive failures (NIST SP 800-63B).
     pub meets_nist: bool,
+    /// The chance that a code replayed [`REPLAY_DELAY_S`] after the user's accepted login (a
+    /// real-time phishing relay) is accepted again: 1 without a replay rule (TOTP); on a
+    /// cluster, the chance it reaches another node before the first node's row does
+    /// (docs/cluster.md).
+    pub replay_p_accept: f64,
+}
+
+/// How long after the user a relayed code is replayed, seconds.
+pub const REPLAY_DELAY_S: f64 = 5.0;
+
+/// P(X > x) for a law, from a fixed-seed sample (exact for fixed laws).
+fn p_exceeds(d: &crate::dist::Dist, x: f64) -> f64 {
+    use rand::SeedableRng;
+    if let crate::dist::Dist::Fixed(v) = d {
+        return if *v > x { 1.0 } else { 0.0 };
+    }
+    let mut rng = crate::rng::Rng::seed_from_u64(0x5EED);
+    let n = 20_000;
+    (0..n).filter(|_| d.sample(&mut rng) > x).count() as f64 / n as f64
+}
+
+/// What a cluster adds: how many nodes an attacker's guesses spread over, each with its own
+/// failure count (1 when the nodes share their state or one node takes an account's
+/// requests), and the chance that a replayed code reaches a node that has not heard of it.
+fn cluster_terms(sc: &Scenario) -> (f64, f64) {
+    use crate::scenario::{Replication, Routing};
+    let Some(cl) = &sc.cluster else {
+        return (1.0, 0.0);
+    };
+    let n = cl.nodes.len() as f64;
+    // The share of an account's next request that goes to another node.
+    let elsewhere = match cl.routing {
+        Routing::Random => (n - 1.0) / n,
+        Routing::RoundRobin if n > 1.0 => 1.0,
+        _ => 0.0,
+    };
+    match &cl.replication {
+        Replication::None if elsewhere > 0.0 => (n, elsewhere),
+        Replication::None => (1.0, 0.0),
+        Replication::Lag(l) => (1.0, elsewhere * p_exceeds(l, REPLAY_DELAY_S)),
+    }
 }
 
 /// Guesses per day the validator lets an attacker make on one account: the tightest of every
@@ -81,7 +122,11 @@ pub fn exposure(sc: &Scenario, pop: usize, spec: &AttackSpec) -> Exposure {
     let p_guess = (steps / 10f64.powi(p.token.digits as i32)).min(1.0);
     // Push approvals never reach the code validator, so they reset no failure count.
     let code_logins = p.user.logins_per_day.mean() * (1.0 - p.user.push_share);
-    let g = guess_cap(v, spec.guesses_per_day, code_logins);
+    // Nodes that never share their state each count failures (and lock) on their own.
+    let (spread, replay) = cluster_terms(sc);
+    let g = (guess_cap(v, spec.guesses_per_day, code_logins) * spread).min(spec.guesses_per_day);
+    let no_rule = v.replay == crate::validator::Replay::None && p.token.kind.is_totp();
+    let replay_p_accept = if no_rule { 1.0 } else { replay };
     // 1 - (1 - p)^n, computed stably for tiny p.
     let at_least_one = |n: f64| -(n * (-p_guess).ln_1p()).exp_m1();
     // A shift learned in seconds keeps up to one more step's worth of codes acceptable.
@@ -122,6 +167,7 @@ pub fn exposure(sc: &Scenario, pop: usize, spec: &AttackSpec) -> Exposure {
         meets_nist: p.token.kind.is_totp()
             && lifetime + widest < 120.0
             && v.lockout.is_some_and(|l| l.max_failures <= 100),
+        replay_p_accept,
     }
 }
 
@@ -151,6 +197,59 @@ mod tests {
         assert!((e.p_success_day - (1.0 - (1.0f64 - 3e-6).powi(1000))).abs() < 1e-12);
         assert_eq!(e.code_lifetime_s, 90.0);
         assert!(!e.meets_nist, "no lockout");
+    }
+
+    /// Nodes that never share state each lock on their own, so guesses spread over them get
+    /// N times the lockout's allowance; a code relayed 5 s later reaches another node with the
+    /// routing's chance, and is accepted there unless the first node's row got there first.
+    #[test]
+    fn a_cluster_spreads_guesses_and_exposes_relayed_codes() {
+        let lock = "lockout = { max_failures = 10, unlock_after = \"1h\" }\n";
+        let cl = |routing: &str, replication: &str| {
+            exposure(
+                &scenario(&format!(
+                    "{lock}[validator.cluster]\nnodes = [{{ name = \"a\" }}, {{ name = \"b\" }}, {{ name = \"c\" }}]\n\
+                     routing = \"{routing}\"\nreplication = {replication}\n"
+                )),
+                0,
+                &SPEC,
+            )
+        };
+        let single = exposure(&scenario(lock), 0, &SPEC);
+        assert_eq!(
+            (single.guesses_per_day, single.replay_p_accept),
+            (240.0, 0.0)
+        );
+        let e = cl("random", "\"none\"");
+        assert_eq!(e.guesses_per_day, 720.0);
+        assert!((e.replay_p_accept - 2.0 / 3.0).abs() < 1e-12);
+        let e = cl("round_robin", "\"none\"");
+        assert_eq!((e.guesses_per_day, e.replay_p_accept), (720.0, 1.0));
+        // One node takes each account's requests: the single validator's figures.
+        for routing in ["sticky", "failover"] {
+            let e = cl(routing, "\"none\"");
+            assert_eq!((e.guesses_per_day, e.replay_p_accept), (240.0, 0.0));
+        }
+        // Replicated: one failure count; a row 2 s late is there before the 5-s relay, one
+        // 10 s late is not.
+        let e = cl("random", "{ lag = \"2s\" }");
+        assert_eq!((e.guesses_per_day, e.replay_p_accept), (240.0, 0.0));
+        let e = cl("random", "{ lag = \"10s\" }");
+        assert!((e.replay_p_accept - 2.0 / 3.0).abs() < 1e-12);
+        // Exponential lag with mean 5 s: P(L > 5 s) = e^-1, sampled.
+        let e = cl(
+            "random",
+            "{ lag = { dist = \"exponential\", mean = \"5s\" } }",
+        );
+        let want = 2.0 / 3.0 * (-1.0f64).exp();
+        assert!(
+            (e.replay_p_accept - want).abs() < 0.01,
+            "{}",
+            e.replay_p_accept
+        );
+        // No replay rule: every relayed code within its lifetime gets in.
+        let e = exposure(&scenario("replay = \"none\""), 0, &SPEC);
+        assert_eq!(e.replay_p_accept, 1.0);
     }
 
     #[test]

@@ -194,6 +194,10 @@ pub fn render(d: &RunData, png: bool) -> String {
         }
     }
 
+    if let Some(cl) = &sc.cluster {
+        cluster_section(&mut out, d, cl);
+    }
+
     let _ = writeln!(out, "\n## Warnings\n");
     let warnings = warnings(d);
     if warnings.is_empty() {
@@ -265,6 +269,91 @@ fn event_words(a: &crate::scenario::TimelineAction) -> String {
             format!("node {node}'s outage until {}", date(*until))
         }
     }
+}
+
+/// The cluster: who decided what, and what the nodes' disagreement cost (docs/cluster.md).
+fn cluster_section(out: &mut String, d: &RunData, cl: &crate::scenario::Cluster) {
+    use crate::scenario::Replication;
+    let per = cl.nodes.len();
+    let replication = match &cl.replication {
+        Replication::None => "none: each node keeps its own state".to_string(),
+        Replication::Lag(crate::dist::Dist::Fixed(x)) if *x == 0.0 => {
+            "one shared state (lag 0)".to_string()
+        }
+        Replication::Lag(l) => format!(
+            "of rows after a lag of {} on average",
+            format_duration(l.mean())
+        ),
+    };
+    let _ = writeln!(out, "\n## The cluster\n");
+    let _ = writeln!(
+        out,
+        "{per} nodes, `{}` routing, replication {replication}. Users' code attempts by node (all populations, the whole run):\n",
+        cl.routing.as_str()
+    );
+    let _ = writeln!(
+        out,
+        "| node | attempts | accepted | acceptance |\n|---|---:|---:|---:|"
+    );
+    for (k, node) in cl.nodes.iter().enumerate() {
+        let (mut a, mut ok) = (0, 0);
+        for pop in &d.nodes {
+            for c in pop.iter().skip(k).step_by(per) {
+                a += c.attempts;
+                ok += c.accepted;
+            }
+        }
+        let rate = pct(crate::metrics::ratio(ok, a));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {rate} |",
+            node.name,
+            thousands(a as f64),
+            thousands(ok as f64)
+        );
+    }
+    let all = &d.summary[d.names.len() - 1].counts;
+    let per_1000 = |x: u64| {
+        if all.attempts == 0 {
+            "–".to_string()
+        } else {
+            format!("{:.2}", x as f64 * 1000.0 / all.attempts as f64)
+        }
+    };
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "- codes accepted twice, once by each of two nodes: {} ({} resubmitted codes in all)",
+        thousands(all.accepted_twice_across_nodes as f64),
+        thousands(all.resubmissions as f64)
+    );
+    let _ = writeln!(
+        out,
+        "- requests another node in service would have answered otherwise: {} ({} per 1,000 attempts)",
+        thousands(all.decisions_differing_by_node as f64),
+        per_1000(all.decisions_differing_by_node)
+    );
+    let _ = writeln!(
+        out,
+        "- requests decided while one node held the account locked and another did not: {}",
+        thousands(all.lock_split_requests as f64)
+    );
+    let spec = d
+        .scenario
+        .attack
+        .clone()
+        .unwrap_or(crate::attack::AttackSpec {
+            guesses_per_day: 100.0,
+            simulate_accounts: 0,
+        });
+    let e = crate::attack::exposure(&d.scenario, 0, &spec);
+    let _ = writeln!(
+        out,
+        "- a code relayed {} s after its use (a real-time phishing relay) is accepted again with probability {} (population `{}`)",
+        crate::attack::REPLAY_DELAY_S,
+        pct(Some(e.replay_p_accept)),
+        d.names[0]
+    );
 }
 
 /// One line per timeline event and population it touched: first-try failures and lockouts

@@ -353,6 +353,7 @@ pub fn table(
                 .map(|e| e.code_lifetime_max_s)
                 .fold(0.0, f64::max),
             meets_nist: exps.iter().all(|e| e.meets_nist),
+            replay_p_accept: w(&|e| e.replay_p_accept),
         };
         let t = r.tally.all();
         push("all".into(), &t, &all);
@@ -396,6 +397,7 @@ fn row(population: String, t: &PopTally, e: &Exposure, years: f64) -> SweepRow {
         attack_guesses_per_day: Fixed::of(e.guesses_per_day),
         attack_p_success_day: Sci::of(e.p_success_day),
         attack_p_success_year: Sci::of(e.p_success_year),
+        attack_replay_p_accept: Rate::opt(Some(e.replay_p_accept)),
         attack_simulated_guesses: c.attack_guesses,
         attack_simulated_successes: c.attack_successes,
         attack_simulated_p_guess: (c.attack_guesses > 0)
@@ -513,20 +515,21 @@ pub fn choose(table: &SweepTable, targets: &[Target]) -> Verdict {
     let meets_all = |l: &SweepLine| targets.iter().all(|t| t.met_by(&l.row));
     let mut ok: Vec<&SweepLine> = all.iter().copied().filter(|l| meets_all(l)).collect();
     if !ok.is_empty() {
-        // Best security first: lowest attacker success, then shortest code lifetime, then the
-        // better user experience.
+        // Best security first: lowest attacker success, then the least chance that a relayed
+        // code is accepted again, then shortest code lifetime, then the better user experience.
         let key = |r: &SweepRow| {
-            (
+            [
                 r.attack_p_success_year.map_or(f64::INFINITY, |x| x.0),
+                get(r.attack_replay_p_accept).unwrap_or(0.0),
                 get(r.code_lifetime_s).unwrap_or(f64::INFINITY),
                 -get(r.first_try_acceptance_rate).unwrap_or(0.0),
-            )
+            ]
         };
         ok.sort_by(|a, b| {
             let (x, y) = (key(&a.row), key(&b.row));
-            x.0.total_cmp(&y.0)
-                .then(x.1.total_cmp(&y.1))
-                .then(x.2.total_cmp(&y.2))
+            (0..x.len())
+                .map(|i| x[i].total_cmp(&y[i]))
+                .fold(std::cmp::Ordering::Equal, std::cmp::Ordering::then)
                 .then(a.point.cmp(&b.point))
         });
         return Verdict::Met(ok.into_iter().map(|l| l.point).collect());

@@ -55,6 +55,9 @@ pub struct RunData {
     /// Per population and bucket: absolute clock error at login (aggregates.json), for shares
     /// over spans longer than a bucket.
     pub offsets: Vec<Vec<crate::metrics::OffsetHist>>,
+    /// Per population: a cluster's user attempts by bucket and node, bucket-major
+    /// (aggregates.json; empty without a cluster).
+    pub nodes: Vec<Vec<crate::metrics::NodeCounts>>,
 }
 
 /// Reads the manifest of a results folder.
@@ -191,6 +194,7 @@ impl RunData {
                 ),
             ));
         }
+        let nodes = agg.tally.pops.iter().map(|p| p.nodes.clone()).collect();
         let (final_offsets, offsets) = agg
             .tally
             .pops
@@ -207,6 +211,7 @@ impl RunData {
             lifetime,
             final_offsets,
             offsets,
+            nodes,
         })
     }
 

@@ -29,6 +29,10 @@ pub struct SweepRow {
     pub attack_guesses_per_day: Option<Fixed<6>>,
     pub attack_p_success_day: Option<Sci>,
     pub attack_p_success_year: Option<Sci>,
+    /// The chance a code relayed 5 s after its use is accepted again (no replay rule, or
+    /// another cluster node not yet reached by replication).
+    #[serde(default)]
+    pub attack_replay_p_accept: Option<Rate>,
     pub attack_simulated_guesses: u64,
     pub attack_simulated_successes: u64,
     pub attack_simulated_p_guess: Option<Sci>,

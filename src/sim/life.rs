@@ -735,14 +735,20 @@ impl Life<'_> {
         let (mut split, mut verdicts) = (false, std::mem::take(&mut n.verdicts));
         let mut scratch = std::mem::take(&mut n.scratch);
         verdicts.clear();
+        let steps = self.v.config.steps_at(&self.cred.vstate, self.scheme, t);
         for j in 0..n.len() {
             if !n.could_differ(j, t) {
+                continue;
+            }
+            self.v.config.server_offset_s = self.v.offset_on(self.schedule, t, Some(j));
+            let same_row = n.version(j) == n.version(here);
+            // One row, and this instant in the same steps on both clocks: the same verdict.
+            if same_row && self.v.config.steps_at(&self.cred.vstate, self.scheme, t) == steps {
                 continue;
             }
             let st = n.state(j, &self.cred.vstate);
             split |= st.is_locked(t) != locked;
             scratch.clone_from(st);
-            self.v.config.server_offset_s = self.v.offset_on(self.schedule, t, Some(j));
             let cr = &mut self.cred;
             let dj = decide(
                 &self.v.config,

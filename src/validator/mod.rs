@@ -349,6 +349,29 @@ impl ValidatorConfig {
         Decision::new(Verdict::NoMatch)
     }
 
+    /// The server's step at true time `now` and the step the window centres on for `st`
+    /// (TOTP; None for HOTP, which reads no clock). Every rule reads the server clock only
+    /// through these two (true time paces locks and throttles), so two configurations that
+    /// differ only in `server_offset_s` and agree on both decide alike on one state.
+    pub fn steps_at(
+        &self,
+        st: &CredentialState,
+        scheme: Scheme,
+        now: Millis,
+    ) -> Option<(i64, i64)> {
+        let Scheme::Totp { step_s, t0 } = scheme else {
+            return None;
+        };
+        let step_ms = step_s as i64 * 1000;
+        let server_ms = self.server_ms(now);
+        let server_step = (server_ms - t0 * 1000).div_euclid(step_ms);
+        let center = match self.drift {
+            DriftLearning::Seconds => (server_ms + st.shift_ms - t0 * 1000).div_euclid(step_ms),
+            _ => server_step + st.drift_steps,
+        };
+        Some((server_step, center))
+    }
+
     fn verify_totp(
         &self,
         st: &mut CredentialState,

@@ -121,6 +121,7 @@ pub(super) fn clock_error<DB: DrawingBackend>(d: &RunData, root: &DrawingArea<DB
                     .map_err(e)?;
             }
         }
+        event_marks(&mut chart, d, (FLOOR_S, top * 3.0))?;
         line(&mut chart, &xs, &p50, c.stroke_width(3), false)?;
         line(&mut chart, &xs, &max, c.stroke_width(1), true)?;
         for (edge, _) in edges(d, p) {
@@ -144,6 +145,7 @@ pub(super) fn clock_error<DB: DrawingBackend>(d: &RunData, root: &DrawingArea<DB
         entries.push((label, Mark::Dashed(RGBColor(200, 30, 30))));
     }
     entries.push(("(before drift learning)".into(), Mark::Block(WHITE, 0.0)));
+    entries.extend(event_entries(d));
     legend(&leg, "Each panel", &entries)
 }
 

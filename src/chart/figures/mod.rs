@@ -122,3 +122,93 @@ type CountOf = fn(&CountCells) -> u64;
 fn count(d: &RunData, who: usize, f: CountOf) -> Vec<Option<f64>> {
     d.ts_col(who, |r| Some(f(&r.counts) as f64))
 }
+
+/// A few words for a timeline event in a legend.
+fn event_label(a: &crate::scenario::TimelineAction) -> String {
+    use crate::scenario::TimelineAction;
+    use crate::validator::schedule::ClockChange;
+    let clock = |node: &Option<String>| match node {
+        Some(n) => format!("{n} clock"),
+        None => "server clock".to_string(),
+    };
+    match a {
+        TimelineAction::Set(v) => format!("set: window -{}/+{}", v.window_back, v.window_ahead),
+        TimelineAction::ResetDrift => "drift reset".into(),
+        TimelineAction::Migrate { to, carry } => format!(
+            "to {}{}",
+            to.preset.as_deref().unwrap_or("custom"),
+            if *carry { ", carried" } else { ", re-enrolled" }
+        ),
+        TimelineAction::ServerClock { change, node } => match change {
+            ClockChange::Step(ms) => format!("{} {:+.0} s", clock(node), ms / 1000.0),
+            ClockChange::Drift { ppm, .. } => format!("{} {ppm:+} ppm", clock(node)),
+            ClockChange::Return { .. } => format!("{} back", clock(node)),
+        },
+        TimelineAction::Outage { node, .. } => format!("{node} down"),
+    }
+}
+
+/// Every timeline event inside the run, numbered in time order: (number, days from the
+/// start, (date, label)).
+fn events(d: &RunData) -> Vec<(usize, f64, (String, String))> {
+    let span = span_days(d);
+    d.scenario
+        .timeline
+        .iter()
+        .map(|ev| {
+            let x = days_between(d.scenario.run.start, ev.at);
+            (x, (date(ev.at), event_label(&ev.action)))
+        })
+        .enumerate()
+        .filter(|(_, (x, _))| (0.0..=span).contains(x))
+        .map(|(i, (x, l))| (i + 1, x, l))
+        .collect()
+}
+
+/// Marks each timeline event on a time-series chart: a dashed vertical line from `y0` to
+/// `y1` and its number at the top (the legend says what each number is).
+fn event_marks<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
+    chart: &mut ChartContext<DB, CT>,
+    d: &RunData,
+    (y0, y1): (f64, f64),
+) -> R {
+    for (n, x, _) in events(d) {
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(x, y0), (x, y1)],
+                8,
+                6,
+                EVENT.stroke_width(2),
+            ))
+            .map_err(e)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                format!(" {n}"),
+                (x, y1),
+                font(18).color(&EVENT),
+            )))
+            .map_err(e)?;
+    }
+    Ok(())
+}
+
+/// The legend's lines for the events marked on a chart.
+fn event_entries(d: &RunData) -> Vec<(String, Mark)> {
+    let ev = events(d);
+    if ev.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![
+        (String::new(), Mark::Block(WHITE, 0.0)),
+        ("Events".to_string(), Mark::Block(WHITE, 0.0)),
+    ];
+    // The date on the marked line, what happened under it (the legend panel is narrow).
+    for (n, _, (day, what)) in ev {
+        out.push((format!("{n}  {day}"), Mark::Dashed(EVENT)));
+        out.push((format!("    {what}"), Mark::Block(WHITE, 0.0)));
+    }
+    out
+}
+
+/// The colour of timeline events.
+const EVENT: RGBColor = RGBColor(90, 90, 90);

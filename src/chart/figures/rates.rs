@@ -48,6 +48,7 @@ pub(super) fn acceptance<DB: DrawingBackend>(d: &RunData, root: &DrawingArea<DB,
         .draw()
         .map_err(e)?;
     let mut entries = Vec::new();
+    event_marks(&mut chart, d, (lo, 100.5))?;
     for (i, first, ok) in &series {
         let c = colour(d, *i);
         line(&mut chart, &xs, first, c.stroke_width(3), false)?;
@@ -57,6 +58,7 @@ pub(super) fn acceptance<DB: DrawingBackend>(d: &RunData, root: &DrawingArea<DB,
     entries.push((String::new(), Mark::Block(WHITE, 0.0)));
     entries.push(("first try".into(), Mark::Line(GREY, 3)));
     entries.push(("after retries / recovery".into(), Mark::Dashed(GREY)));
+    entries.extend(event_entries(d));
     legend(&leg, "Population", &entries)
 }
 
@@ -138,6 +140,7 @@ pub(super) fn rejections<DB: DrawingBackend>(d: &RunData, root: &DrawingArea<DB,
             .draw_series(LineSeries::new(pts, c.stroke_width(1)))
             .map_err(e)?;
     }
+    event_marks(&mut chart, d, (0.0, ymax * 1.12))?;
     for (col, label, (r, g, b)) in REASONS.iter().rev() {
         let total: f64 = count(d, all, *col).iter().flatten().sum();
         entries.push((
@@ -145,5 +148,6 @@ pub(super) fn rejections<DB: DrawingBackend>(d: &RunData, root: &DrawingArea<DB,
             Mark::Block(RGBColor(*r, *g, *b), 0.85),
         ));
     }
+    entries.extend(event_entries(d));
     legend(&leg, "Reason (total)", &entries)
 }

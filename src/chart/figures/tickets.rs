@@ -35,6 +35,7 @@ pub(super) fn stacked<DB: DrawingBackend>(
         .y_labels(((ymax * 1.12).ceil() as usize + 1).clamp(2, 8))
         .draw()
         .map_err(e)?;
+    event_marks(&mut chart, d, (0.0, (ymax * 1.12).max(1.0)))?;
     if ymax <= 0.0 {
         let (w, h) = area.dim_in_pixel();
         area.draw(&Text::new(
@@ -166,6 +167,7 @@ pub(super) fn resync<DB: DrawingBackend>(d: &RunData, root: &DrawingArea<DB, Shi
             Mark::Block(*c, 1.0),
         ));
     }
+    entries.extend(event_entries(d));
     legend(&leg, "Outcome (total)", &entries)
 }
 
@@ -210,6 +212,7 @@ pub(super) fn lifetime<DB: DrawingBackend>(d: &RunData, root: &DrawingArea<DB, S
         .draw()
         .map_err(e)?;
     let mut entries = Vec::new();
+    event_marks(&mut chart, d, (lo, 100.5))?;
     for (i, ys) in &series {
         line(&mut chart, &xs, ys, colour(d, *i).stroke_width(3), false)?;
         entries.push((d.names[*i].clone(), Mark::Line(colour(d, *i), 4)));
@@ -246,5 +249,6 @@ pub(super) fn lifetime<DB: DrawingBackend>(d: &RunData, root: &DrawingArea<DB, S
         format!("{} tokens died", thousands(deaths)),
         Mark::Block(WHITE, 0.0),
     ));
+    entries.extend(event_entries(d));
     legend(&leg, "Population", &entries)
 }

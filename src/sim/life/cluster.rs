@@ -36,7 +36,8 @@ struct Row {
     written: Millis,
     version: u64,
     action: usize,
-    st: CredentialState,
+    /// One row written goes to every other node: shared until it arrives.
+    st: std::rc::Rc<CredentialState>,
 }
 
 /// How many recent acceptances are remembered to tell a code accepted twice.
@@ -171,26 +172,28 @@ impl<'a> Nodes<'a> {
     /// Brings every node's copy to `t` (state actions, rows arrived in time order), routes the
     /// request and makes the serving node's copy the credential's own. Returns the node.
     pub fn serve(&mut self, s: &Schedule, t: Millis, own: &mut CredentialState) -> usize {
-        if !self.flight.is_empty() {
-            self.flight.sort_by_key(|r| r.arrive);
-            let arrived = self.flight.partition_point(|r| r.arrive <= t);
-            let rows: Vec<Row> = self.flight.drain(..arrived).collect();
-            for r in rows {
+        if self.flight.iter().any(|r| r.arrive <= t) {
+            let mut flight = std::mem::take(&mut self.flight);
+            flight.sort_by_key(|r| r.arrive);
+            let arrived = flight.partition_point(|r| r.arrive <= t);
+            for r in flight.drain(..arrived) {
                 self.actions(s, r.to, r.arrive, own);
                 let serving = r.to == self.current;
                 let c = &mut self.copies[r.to];
                 // Last writer wins; a tie goes to the row that arrives last.
                 if r.written >= c.written {
+                    let st = std::rc::Rc::try_unwrap(r.st).unwrap_or_else(|rc| (*rc).clone());
                     if serving {
-                        *own = r.st;
+                        *own = st;
                     } else {
-                        c.st = r.st;
+                        c.st = st;
                     }
                     c.written = r.written;
                     c.version = r.version;
                     c.action = r.action;
                 }
             }
+            self.flight = flight;
         }
         for k in 0..self.copies.len() {
             self.actions(s, k, t, own);
@@ -223,19 +226,22 @@ impl<'a> Nodes<'a> {
         if self.shared {
             return;
         }
-        // Each node receives the row after its own lag.
+        // Each node receives the row after its own lag; a row written earlier that would
+        // arrive after this one is discarded on arrival anyway (last writer wins): dropped now.
+        let row = std::rc::Rc::new(own.clone());
         for j in 0..self.cl.nodes.len() {
             if j == k {
                 continue;
             }
             let arrive = t + crate::time::ms_of_s(lag.sample(&mut self.rng).max(0.0));
+            self.flight.retain(|r| r.to != j || r.arrive < arrive);
             self.flight.push(Row {
                 arrive,
                 to: j,
                 written: t,
                 version,
                 action,
-                st: own.clone(),
+                st: row.clone(),
             });
         }
     }
