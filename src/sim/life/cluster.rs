@@ -9,12 +9,14 @@
 //! so concurrent writes lose one another's changes as they do under row-based replication. A
 //! lag of exactly 0 is one shared database: one state for all nodes, nothing in flight.
 
-use crate::metrics::NodeCounts;
+use super::{decide, Life};
+use crate::metrics::{Counts, NodeCounts};
 use crate::rng::{stream, Purpose, Rng};
 use crate::scenario::{Cluster, Replication, Routing};
 use crate::time::Millis;
 use crate::validator::schedule::Schedule;
 use crate::validator::CredentialState;
+use crate::validator::{Decision, Verdict};
 use rand::Rng as _;
 
 /// One node's copy of the state: the row it holds (stale for the serving node, whose copy is
@@ -274,6 +276,98 @@ impl Nodes<'_> {
         let c = &mut self.counts[b * self.cl.nodes.len() + self.current];
         c.attempts += 1;
         c.accepted += accepted as u64;
+    }
+}
+
+/// Every request goes through these: the validator that serves it brought to its instant,
+/// its decision, and on a cluster the write that replicates.
+impl Life<'_> {
+    /// Brings the validator that decides a request at `t` to it: the configuration and clock
+    /// in force and the credential's state (on a cluster, of the node the balancer picks,
+    /// with what has replicated to it).
+    pub(super) fn serve(&mut self, t: Millis) {
+        match self.nodes.as_mut() {
+            None => self.v.advance(self.schedule, t, &mut self.cred.vstate),
+            Some(n) => {
+                let k = n.serve(self.schedule, t, &mut self.cred.vstate);
+                self.v.configure(self.schedule, t, Some(k));
+            }
+        }
+    }
+
+    /// The served node wrote the credential's state at `t` (a sync, an unlock): it replicates.
+    pub(super) fn wrote(&mut self, t: Millis) {
+        if let Some(n) = self.nodes.as_mut() {
+            n.wrote(t, &self.cred.vstate);
+        }
+    }
+
+    /// The served validator decides `code` at `t`. On a cluster the write replicates, and the
+    /// decision is compared with those the other nodes in service would have made (on copies
+    /// of their state, before this one changes a shared state), counted in `c`.
+    pub(super) fn decide_served(&mut self, t: Millis, code: u32, c: &mut Counts) -> Decision {
+        let Some(mut n) = self.nodes.take() else {
+            let cr = &mut self.cred;
+            return decide(
+                &self.v.config,
+                &mut cr.vstate,
+                self.scheme,
+                t,
+                code,
+                &mut cr.token,
+            );
+        };
+        let here = n.current;
+        let locked = self.cred.vstate.is_locked(t);
+        let served_offset = self.v.config.server_offset_s;
+        let (mut split, mut verdicts) = (false, std::mem::take(&mut n.verdicts));
+        let mut scratch = std::mem::take(&mut n.scratch);
+        verdicts.clear();
+        let steps = self.v.config.steps_at(&self.cred.vstate, self.scheme, t);
+        for j in 0..n.len() {
+            if !n.could_differ(j, t) {
+                continue;
+            }
+            self.v.config.server_offset_s = self.v.offset_on(self.schedule, t, Some(j));
+            let same_row = n.version(j) == n.version(here);
+            // One row, and this instant in the same steps on both clocks: the same verdict.
+            if same_row && self.v.config.steps_at(&self.cred.vstate, self.scheme, t) == steps {
+                continue;
+            }
+            let st = n.state(j, &self.cred.vstate);
+            split |= st.is_locked(t) != locked;
+            scratch.clone_from(st);
+            let cr = &mut self.cred;
+            let dj = decide(
+                &self.v.config,
+                &mut scratch,
+                self.scheme,
+                t,
+                code,
+                &mut cr.token,
+            );
+            verdicts.push(dj.verdict);
+        }
+        self.v.config.server_offset_s = served_offset;
+        let cr = &mut self.cred;
+        let d = decide(
+            &self.v.config,
+            &mut cr.vstate,
+            self.scheme,
+            t,
+            code,
+            &mut cr.token,
+        );
+        c.decisions_differing_by_node += verdicts.iter().any(|v| *v != d.verdict) as u64;
+        c.lock_split_requests += split as u64;
+        if let (Verdict::Accepted, Some(m)) = (d.verdict, d.matched) {
+            c.accepted_twice_across_nodes += n.accepted(m, here) as u64;
+        }
+        n.wrote(t, &self.cred.vstate);
+        n.verdicts = verdicts;
+        n.scratch = scratch;
+        self.nodes = Some(n);
+        d
     }
 }
 

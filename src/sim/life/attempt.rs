@@ -1,0 +1,249 @@
+//! One login try: reading the token (waiting for a fresh code, or the next one when challenged),
+//! typing it, and the attempt and its retries as the validator decides them.
+
+use super::recovery::count_sync_failure;
+use super::shared::Typed;
+use super::{ms, Life, Rejection, Try};
+use crate::metrics::Counts;
+use crate::otp::totp_step;
+use crate::rng::LoginRng;
+use crate::sim::trace::{TraceAction, TraceOutcome};
+use crate::time::{Millis, SECOND};
+use crate::user::typo;
+use crate::validator::{Resync, Verdict, NO_CODE};
+use rand::Rng as _;
+
+impl Life<'_> {
+    pub(super) fn fresh_code_wait(&self, read: Millis) -> Millis {
+        let dev = self.cred.clock.device_time(read);
+        self.step_ms - (dev - self.t0_ms).rem_euclid(self.step_ms)
+    }
+
+    /// The code shown at `read`: (step or counter, code). Presses the button.
+    pub(super) fn show_code(&mut self, read: Millis) -> (i64, u32) {
+        let c = &mut self.cred;
+        let s = if self.totp {
+            totp_step(
+                c.clock.device_time(read).div_euclid(SECOND),
+                self.p.token.t0,
+                self.p.token.step_s,
+            )
+        } else {
+            let s = c.token.counter as i64;
+            c.token.counter += 1;
+            s
+        };
+        c.token.use_code(read);
+        (s, c.token.code(s))
+    }
+
+    /// Reads the token at `read` (first waiting for a fresh code, or for the next one when
+    /// `challenged`) and types what it shows; None if the token is dead by then.
+    pub(super) fn read_and_type(
+        &mut self,
+        read: &mut Millis,
+        challenged: bool,
+        rng: &mut LoginRng,
+        c: &mut Counts,
+    ) -> Option<Typed> {
+        self.wait_for_code(read, challenged, rng, c);
+        self.cred
+            .token
+            .alive_at(*read)
+            .then(|| self.press_and_type(*read, rng))
+    }
+
+    /// The wait before reading a TOTP code: for a fresh one, or for the next when `challenged`.
+    pub(super) fn wait_for_code(
+        &self,
+        read: &mut Millis,
+        challenged: bool,
+        rng: &mut LoginRng,
+        c: &mut Counts,
+    ) {
+        let u = &self.p.user;
+        if self.totp {
+            let left = self.fresh_code_wait(*read);
+            if challenged {
+                // The validator asked for the next code: wait for it to appear.
+                *read += left + 500;
+            } else if (left as f64) < u.fresh_code_below_s * 1000.0
+                && rng.random::<f64>() < u.wait_probability
+            {
+                *read += left;
+                c.waited_for_fresh_code += 1;
+            }
+        }
+    }
+
+    /// Presses the token at `read` and types the code it shows.
+    pub(super) fn press_and_type(&mut self, read: Millis, rng: &mut LoginRng) -> Typed {
+        let u = &self.p.user;
+        let (step, code) = self.show_code(read);
+        let typed = rng.random::<f64>() < u.typo_probability && code != NO_CODE;
+        let submitted = if typed {
+            typo(code, self.cred.token.digits(), rng)
+        } else {
+            code
+        };
+        let submit = read + ms(u.delay_s.sample(rng));
+        Typed {
+            step,
+            typed,
+            submitted,
+            submit,
+        }
+    }
+
+    /// One login try from `start`: an attempt and up to `retries` retries with fresh codes.
+    /// Returns the outcome and the time of the last submission; counted in `c`, the counts of
+    /// the login's bucket `bucket`.
+    pub(super) fn try_login(
+        &mut self,
+        start: Millis,
+        rng: &mut LoginRng,
+        (c, bucket): (&mut Counts, usize),
+    ) -> (Try, Millis) {
+        let p = self.p;
+        let u = &p.user;
+        let mut read = start;
+        let mut attempt = 0;
+        let mut challenged = false;
+        self.made.tries += 1;
+        loop {
+            c.attempts += 1;
+            self.made.attempts += 1;
+            self.cred.rec.attempts += 1;
+            // The token is read after any wait for a fresh code: it may die in that wait.
+            let shown = if attempt == 0 && !challenged && self.totp && self.shared.side_by_side {
+                self.read_and_type_shared(&mut read, rng, c)
+            } else {
+                self.read_and_type(&mut read, challenged, rng, c)
+            };
+            let Some(Typed {
+                step,
+                typed,
+                submitted,
+                submit,
+            }) = shown
+            else {
+                c.rejected_dead += 1;
+                self.made.undecided += 1;
+                self.cred
+                    .rec
+                    .first_rejection
+                    .get_or_insert((read, Rejection::Dead));
+                return (Try::Rejected(Rejection::Dead), read);
+            };
+            let offset = self.traced_offset(read);
+            self.before_request(submit);
+            self.serve(submit);
+            let d = self.decide_served(submit, submitted, c);
+            if let Some(n) = self.nodes.as_mut() {
+                n.count(bucket, d.verdict == Verdict::Accepted);
+            }
+            self.record(
+                submit,
+                TraceAction::Verify(submitted),
+                offset,
+                TraceOutcome::Verified(d),
+            );
+            read = submit;
+            if u.resubmit_probability > 0.0 && rng.random::<f64>() < u.resubmit_probability {
+                // The same code again (a double-click, a retried request): the validator decides
+                // it, the user reads the first answer and goes on after the second request.
+                let again = submit + ms(u.resubmit_delay_s.sample(rng));
+                self.before_request(again);
+                self.serve(again);
+                let d2 = self.decide_served(again, submitted, c);
+                c.resubmissions += 1;
+                c.lockouts += d2.locked_now as u64;
+                self.record(
+                    again,
+                    TraceAction::Verify(submitted),
+                    offset,
+                    TraceOutcome::Verified(d2),
+                );
+                read = again;
+            }
+            let cr = &mut self.cred;
+            if d.locked_now {
+                c.lockouts += 1;
+            }
+            match d.resynced {
+                Some(Resync::ConsistentSkew) => c.skew_resyncs += 1,
+                Some(Resync::Auto) => c.auto_resyncs += 1,
+                Some(Resync::NextCode) => c.next_code_succeeded += 1,
+                None => {}
+            }
+            let counted = match d.verdict {
+                Verdict::Accepted => {
+                    c.accepted += 1;
+                    cr.rec.accepted += 1;
+                    if typed {
+                        c.false_accepts += 1;
+                    } else if d.matched != Some(step) {
+                        c.chance_matches += 1;
+                    }
+                    return (
+                        Try::Accepted {
+                            first: attempt == 0 && !challenged,
+                        },
+                        read,
+                    );
+                }
+                Verdict::NextCodeRequired => {
+                    c.next_code_challenges += 1;
+                    self.made.challenges += 1;
+                    if !challenged {
+                        challenged = true;
+                        continue;
+                    }
+                    // Asked for the next code again right after answering (an attacker's guess
+                    // in between took the first challenge): that answer failed, counted as the
+                    // challenge it got, and the user goes on to a retry, so challenges cannot
+                    // chain without bound.
+                    None
+                }
+                Verdict::SyncRequired => {
+                    // VIP error 4923: the user is asked for two consecutive codes at once.
+                    c.sync_prompts += 1;
+                    c.resyncs_attempted += 1;
+                    let mut at = submit;
+                    match self.resync(&mut at, rng) {
+                        Ok(_) => c.resyncs_succeeded += 1,
+                        Err(_) if !self.cred.token.alive_at(at) => {
+                            c.rejected_dead += 1;
+                            return (Try::Rejected(Rejection::Dead), at);
+                        }
+                        Err(f) => count_sync_failure(c, f),
+                    }
+                    read = at;
+                    Some(Rejection::OutOfWindow)
+                }
+                Verdict::NoMatch if typed => Some(Rejection::Typo),
+                Verdict::NoMatch => Some(Rejection::OutOfWindow),
+                Verdict::Replay => Some(Rejection::Replay),
+                Verdict::Locked => Some(Rejection::Locked),
+            };
+            challenged = false;
+            if let Some(r) = counted {
+                match r {
+                    Rejection::OutOfWindow => c.rejected_out_of_window += 1,
+                    Rejection::Replay => c.rejected_replay += 1,
+                    Rejection::Locked => c.rejected_locked += 1,
+                    Rejection::Typo => c.rejected_typo += 1,
+                    Rejection::Dead => c.rejected_dead += 1,
+                }
+                self.cred.rec.first_rejection.get_or_insert((submit, r));
+            }
+            let rejection = counted.unwrap_or(Rejection::OutOfWindow);
+            // Retrying a locked account only feeds the lock.
+            if rejection == Rejection::Locked || attempt == u.retries {
+                return (Try::Rejected(rejection), read);
+            }
+            attempt += 1;
+            read += ms(u.retry_delay_s.sample(rng));
+        }
+    }
+}
