@@ -276,10 +276,8 @@ fn cluster_section(out: &mut String, d: &RunData, cl: &crate::scenario::Cluster)
     use crate::scenario::Replication;
     let per = cl.nodes.len();
     let replication = match &cl.replication {
+        _ if cl.shares_state() => "one shared state (lag 0)".to_string(),
         Replication::None => "none: each node keeps its own state".to_string(),
-        Replication::Lag(crate::dist::Dist::Fixed(x)) if *x == 0.0 => {
-            "one shared state (lag 0)".to_string()
-        }
         Replication::Lag(l) => format!(
             "of rows after a lag of {} on average",
             format_duration(l.mean())

@@ -168,15 +168,9 @@ impl Cluster {
         !self.outages[k].iter().any(|&(a, b)| a <= t && t < b)
     }
 
-    /// Every node decides alike at every instant: identical clocks, and replication that
-    /// shares one state at once.
-    pub fn is_one_validator(&self) -> bool {
-        let first = &self.nodes[0];
+    /// Replication with a lag of exactly 0: one shared database, one state for every node.
+    pub fn shares_state(&self) -> bool {
         self.replication == Replication::Lag(crate::dist::Dist::Fixed(0.0))
-            && self
-                .nodes
-                .iter()
-                .all(|n| n.offset_s == first.offset_s && n.drift_ppm == first.drift_ppm)
     }
 }
 

@@ -362,14 +362,26 @@ impl ValidatorConfig {
         let Scheme::Totp { step_s, t0 } = scheme else {
             return None;
         };
+        let (_, server_step, centre) = self.clock_steps(st, (step_s, t0), now);
+        Some((server_step, centre))
+    }
+
+    /// The server's time (ms) at true time `now`, its step, and the step the window centres
+    /// on: the learned drift in steps, or the learned shift in seconds (privacyIDEA).
+    pub(super) fn clock_steps(
+        &self,
+        st: &CredentialState,
+        (step_s, t0): (u32, i64),
+        now: Millis,
+    ) -> (Millis, i64, i64) {
         let step_ms = step_s as i64 * 1000;
         let server_ms = self.server_ms(now);
         let server_step = (server_ms - t0 * 1000).div_euclid(step_ms);
-        let center = match self.drift {
+        let centre = match self.drift {
             DriftLearning::Seconds => (server_ms + st.shift_ms - t0 * 1000).div_euclid(step_ms),
             _ => server_step + st.drift_steps,
         };
-        Some((server_step, center))
+        (server_ms, server_step, centre)
     }
 
     fn verify_totp(
@@ -382,8 +394,7 @@ impl ValidatorConfig {
         code_of: &mut impl FnMut(i64) -> u32,
     ) -> Decision {
         let step_ms = step_s as i64 * 1000;
-        let server_ms = self.server_ms(now);
-        let server_step = (server_ms - t0 * 1000).div_euclid(step_ms);
+        let (server_ms, server_step, center) = self.clock_steps(st, (step_s, t0), now);
         if let Some(after) = st.next_code_after.take() {
             // Next-tokencode mode: only the code following the near miss will do.
             for s in [after + 1, after + 2] {
@@ -394,10 +405,6 @@ impl ValidatorConfig {
             }
             return Decision::new(Verdict::NoMatch);
         }
-        let center = match self.drift {
-            DriftLearning::Seconds => (server_ms + st.shift_ms - t0 * 1000).div_euclid(step_ms),
-            _ => server_step + st.drift_steps,
-        };
         let extra = self.idle_widening.map_or(0, |w| {
             let days = (now - st.last_success).max(0) as f64 / 86_400_000.0;
             ((days * w.steps_per_day).floor() as u32).min(w.max_extra)

@@ -110,12 +110,7 @@ impl ValidatorConfig {
         code_of: &mut impl FnMut(i64) -> u32,
     ) -> Result<i64, SyncFailure> {
         let step_ms = step_s as i64 * 1000;
-        let server_ms = self.server_ms(now);
-        let server_step = (server_ms - t0 * 1000).div_euclid(step_ms);
-        let centre = match self.drift {
-            DriftLearning::Seconds => (server_ms + st.shift_ms - t0 * 1000).div_euclid(step_ms),
-            _ => server_step + st.drift_steps,
-        };
+        let (server_ms, server_step, centre) = self.clock_steps(st, (step_s, t0), now);
         let (n, w) = (codes.len() as i64, p.window as i64);
         // Code i is searched oldest first in the window around the centre, shifted back by the
         // number of codes after it.

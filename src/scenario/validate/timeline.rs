@@ -139,7 +139,8 @@ pub(super) fn timeline(
         }
         k
     };
-    let mut checked: Vec<(Millis, usize, RawTimelineEvent)> = Vec::new();
+    // (at, index as written, the event, its outage once checked)
+    let mut checked: Vec<(Millis, usize, RawTimelineEvent, Option<TimelineAction>)> = Vec::new();
     for (i, r) in raws.into_iter().enumerate() {
         let path = format!("timeline[{i}]");
         let at = instant(c, &format!("{path}.at"), r.at.as_ref());
@@ -171,6 +172,7 @@ pub(super) fn timeline(
                 format!("{actions} of them"),
             );
         }
+        let mut outage = None;
         if let Some(o) = &r.outage {
             if r.populations.is_some() {
                 c.err(
@@ -190,6 +192,10 @@ pub(super) fn timeline(
                 (Some(k), Some(a), Some(u)) => {
                     if let Some(cl) = cluster.as_deref_mut() {
                         cl.outages[k].push((a, u));
+                        outage = Some(TimelineAction::Outage {
+                            node: cl.nodes[k].name.clone(),
+                            until: u,
+                        });
                     }
                 }
                 _ => {}
@@ -209,7 +215,7 @@ pub(super) fn timeline(
             );
         }
         if let Some(at) = at {
-            checked.push((at, i, r));
+            checked.push((at, i, r, outage));
         }
     }
     checked.sort_by_key(|e| (e.0, e.1));
@@ -264,7 +270,7 @@ pub(super) fn timeline(
                     .collect()
             })
             .unwrap_or_default();
-        for (k, (at, i, r)) in checked.iter().enumerate() {
+        for (k, (at, i, r, outage)) in checked.iter().enumerate() {
             let ps = &r.populations;
             if !applies(ps, &p.name) {
                 continue;
@@ -303,20 +309,8 @@ pub(super) fn timeline(
                     change,
                     node: sc.node.clone(),
                 })
-            } else if let Some(o) = &r.outage {
-                match (
-                    o.node.clone(),
-                    instant(
-                        &mut Checker {
-                            problems: Vec::new(),
-                        },
-                        "",
-                        o.until.as_ref(),
-                    ),
-                ) {
-                    (Some(node), Some(until)) => Some(TimelineAction::Outage { node, until }),
-                    _ => None,
-                }
+            } else if outage.is_some() {
+                outage.clone()
             } else {
                 None
             };

@@ -2,7 +2,6 @@
 //! the validator in time order, before each of the user's requests.
 
 use super::Life;
-use crate::metrics::Counts;
 use crate::rng::Rng;
 use crate::sim::trace::{TraceAction, TraceOutcome};
 use crate::time::Millis;
@@ -53,8 +52,10 @@ impl Life<'_> {
                 continue;
             }
             let guess = a.rng.random_range(0..modulus);
-            let mut cluster = Counts::default();
-            let d = self.decide_served(g, guess, &mut cluster);
+            // Deciding touches no guess counts: they are lent out for the cluster's counters.
+            let mut counts = std::mem::take(&mut self.attack_counts);
+            let d = self.decide_served(g, guess, &mut counts[bi]);
+            self.attack_counts = counts;
             self.last_seen = self.last_seen.max(g);
             self.record(
                 g,
@@ -62,10 +63,7 @@ impl Life<'_> {
                 None,
                 TraceOutcome::Verified(d),
             );
-            let c = &mut self.attack_counts[self.buckets.index(g)];
-            if self.nodes.is_some() {
-                c.add(&cluster);
-            }
+            let c = &mut self.attack_counts[bi];
             // A throttle, rate limit or brute-force block refuses the guess without comparing
             // it: held back like a guess at a locked account, not a try at the code.
             if d.verdict == Verdict::Locked {

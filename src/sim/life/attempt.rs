@@ -10,7 +10,7 @@ use crate::rng::LoginRng;
 use crate::sim::trace::{TraceAction, TraceOutcome};
 use crate::time::{Millis, SECOND};
 use crate::user::typo;
-use crate::validator::{Resync, Verdict, NO_CODE};
+use crate::validator::{Decision, Resync, Verdict, NO_CODE};
 use rand::Rng as _;
 
 impl Life<'_> {
@@ -136,34 +136,18 @@ impl Life<'_> {
                 return (Try::Rejected(Rejection::Dead), read);
             };
             let offset = self.traced_offset(read);
-            self.before_request(submit);
-            self.serve(submit);
-            let d = self.decide_served(submit, submitted, c);
+            let d = self.send(submit, submitted, offset, c);
             if let Some(n) = self.nodes.as_mut() {
                 n.count(bucket, d.verdict == Verdict::Accepted);
             }
-            self.record(
-                submit,
-                TraceAction::Verify(submitted),
-                offset,
-                TraceOutcome::Verified(d),
-            );
             read = submit;
             if u.resubmit_probability > 0.0 && rng.random::<f64>() < u.resubmit_probability {
                 // The same code again (a double-click, a retried request): the validator decides
                 // it, the user reads the first answer and goes on after the second request.
                 let again = submit + ms(u.resubmit_delay_s.sample(rng));
-                self.before_request(again);
-                self.serve(again);
-                let d2 = self.decide_served(again, submitted, c);
+                let d2 = self.send(again, submitted, offset, c);
                 c.resubmissions += 1;
                 c.lockouts += d2.locked_now as u64;
-                self.record(
-                    again,
-                    TraceAction::Verify(submitted),
-                    offset,
-                    TraceOutcome::Verified(d2),
-                );
                 read = again;
             }
             let cr = &mut self.cred;
@@ -245,5 +229,20 @@ impl Life<'_> {
             attempt += 1;
             read += ms(u.retry_delay_s.sample(rng));
         }
+    }
+
+    /// The user's code `code` reaches the validator at `at` (after the attacker's earlier
+    /// guesses) and is decided and traced; `offset` is the device clock's when it was read.
+    fn send(&mut self, at: Millis, code: u32, offset: Option<f64>, c: &mut Counts) -> Decision {
+        self.before_request(at);
+        self.serve(at);
+        let d = self.decide_served(at, code, c);
+        self.record(
+            at,
+            TraceAction::Verify(code),
+            offset,
+            TraceOutcome::Verified(d),
+        );
+        d
     }
 }

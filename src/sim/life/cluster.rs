@@ -78,7 +78,7 @@ impl<'a> Nodes<'a> {
         buckets: usize,
     ) -> Nodes<'a> {
         let n = cl.nodes.len();
-        let shared = cl.replication == Replication::Lag(crate::dist::Dist::Fixed(0.0));
+        let shared = cl.shares_state();
         let mut me = Nodes {
             cl,
             current: 0,
