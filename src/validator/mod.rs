@@ -120,7 +120,7 @@ impl SyncFailure {
 const USED_KEPT: usize = 64;
 
 /// What the validator remembers about one credential.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct CredentialState {
     pub drift_steps: i64,
     pub shift_ms: i64,
@@ -146,6 +146,57 @@ pub struct CredentialState {
     pub last_success: Millis,
     /// HOTP: the next counter expected.
     pub hotp_next: i64,
+}
+
+/// By hand for `clone_from`, which keeps the copy's buffers: a cluster copies rows between
+/// nodes at every request. Destructured, so a field added fails to compile until copied.
+impl Clone for CredentialState {
+    fn clone(&self) -> CredentialState {
+        let mut c = CredentialState::default();
+        c.clone_from(self);
+        c
+    }
+
+    fn clone_from(&mut self, source: &CredentialState) {
+        let CredentialState {
+            drift_steps,
+            shift_ms,
+            last_step,
+            used,
+            last_code,
+            failures,
+            last_failure,
+            recent,
+            blocked_until,
+            locked_until,
+            sightings,
+            pending_auto,
+            next_code_after,
+            last_success,
+            hotp_next,
+        } = source;
+        self.drift_steps = *drift_steps;
+        self.shift_ms = *shift_ms;
+        self.last_step = *last_step;
+        if !(self.used.is_empty() && used.is_empty()) {
+            self.used.clone_from(used);
+        }
+        self.last_code = *last_code;
+        self.failures = *failures;
+        self.last_failure = *last_failure;
+        if !(self.recent.is_empty() && recent.is_empty()) {
+            self.recent.clone_from(recent);
+        }
+        self.blocked_until = *blocked_until;
+        self.locked_until = *locked_until;
+        if !(self.sightings.is_empty() && sightings.is_empty()) {
+            self.sightings.clone_from(sightings);
+        }
+        self.pending_auto = *pending_auto;
+        self.next_code_after = *next_code_after;
+        self.last_success = *last_success;
+        self.hotp_next = *hotp_next;
+    }
 }
 
 impl CredentialState {

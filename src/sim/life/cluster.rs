@@ -11,13 +11,13 @@
 
 use super::{decide, Life};
 use crate::metrics::{Counts, NodeCounts};
-use crate::rng::{stream, Purpose, Rng};
+use crate::rng::{behaviour_at, stream, LoginRng, Purpose};
 use crate::scenario::{Cluster, Replication, Routing};
 use crate::time::Millis;
 use crate::validator::schedule::Schedule;
 use crate::validator::CredentialState;
 use crate::validator::{Decision, Verdict};
-use rand::Rng as _;
+use rand::{Rng as _, RngCore as _};
 
 /// One node's copy of the state: the row it holds (stale for the serving node, whose copy is
 /// the credential's own), the version of that row and the state actions applied to it.
@@ -31,15 +31,23 @@ struct Copy {
     action: usize,
 }
 
-/// A row on its way to a node.
-struct Row {
-    arrive: Millis,
-    to: usize,
+/// A row written by a node, kept until every node it was sent to has received it (its slot
+/// then takes the next write, keeping its buffers).
+#[derive(Default)]
+struct Write {
+    st: CredentialState,
     written: Millis,
     version: u64,
     action: usize,
-    /// One row written goes to every other node: shared until it arrives.
-    st: std::rc::Rc<CredentialState>,
+    /// Rows of it still on their way.
+    pending: usize,
+}
+
+/// A write on its way to a node.
+struct Row {
+    arrive: Millis,
+    to: usize,
+    write: usize,
 }
 
 /// How many recent acceptances are remembered to tell a code accepted twice.
@@ -51,11 +59,14 @@ pub(super) struct Nodes<'a> {
     pub current: usize,
     copies: Vec<Copy>,
     flight: Vec<Row>,
+    writes: Vec<Write>,
     /// Lag 0: one state for every node (only `copies[0]`'s version and action index are used).
     shared: bool,
     /// Every node keeps the same time all along.
     same_clocks: bool,
-    rng: Rng,
+    /// Routing and lag draws: a SplitMix generator keyed by the user's `Route` stream (a draw
+    /// or three per request; ChaCha's blocks cost more than they bought).
+    rng: LoginRng,
     turn: usize,
     home: usize,
     next_version: u64,
@@ -84,9 +95,10 @@ impl<'a> Nodes<'a> {
             current: 0,
             copies: Vec::new(),
             flight: Vec::new(),
+            writes: Vec::new(),
             shared,
             same_clocks: (1..n).all(|k| s.same_clock(0, k)),
-            rng: stream(seed, user, Purpose::Route),
+            rng: behaviour_at(stream(seed, user, Purpose::Route).next_u64(), 0),
             turn: (user % n as u64) as usize,
             home: (user % n as u64) as usize,
             next_version: 0,
@@ -114,6 +126,7 @@ impl<'a> Nodes<'a> {
         ];
         self.next_version = 1;
         self.flight.clear();
+        self.writes.iter_mut().for_each(|w| w.pending = 0);
         self.accepted.clear();
     }
 
@@ -181,18 +194,19 @@ impl<'a> Nodes<'a> {
             for r in flight.drain(..arrived) {
                 self.actions(s, r.to, r.arrive, own);
                 let serving = r.to == self.current;
+                let w = &mut self.writes[r.write];
+                w.pending -= 1;
                 let c = &mut self.copies[r.to];
                 // Last writer wins; a tie goes to the row that arrives last.
-                if r.written >= c.written {
-                    let st = std::rc::Rc::try_unwrap(r.st).unwrap_or_else(|rc| (*rc).clone());
+                if w.written >= c.written {
                     if serving {
-                        *own = st;
+                        own.clone_from(&w.st);
                     } else {
-                        c.st = st;
+                        c.st.clone_from(&w.st);
                     }
-                    c.written = r.written;
-                    c.version = r.version;
-                    c.action = r.action;
+                    c.written = w.written;
+                    c.version = w.version;
+                    c.action = w.action;
                 }
             }
             self.flight = flight;
@@ -230,20 +244,34 @@ impl<'a> Nodes<'a> {
         }
         // Each node receives the row after its own lag; a row written earlier that would
         // arrive after this one is discarded on arrival anyway (last writer wins): dropped now.
-        let row = std::rc::Rc::new(own.clone());
+        let w = match self.writes.iter().position(|w| w.pending == 0) {
+            Some(w) => w,
+            None => {
+                self.writes.push(Write::default());
+                self.writes.len() - 1
+            }
+        };
+        let slot = &mut self.writes[w];
+        slot.st.clone_from(own);
+        (slot.written, slot.version, slot.action) = (t, version, action);
         for j in 0..self.cl.nodes.len() {
             if j == k {
                 continue;
             }
             let arrive = t + crate::time::ms_of_s(lag.sample(&mut self.rng).max(0.0));
-            self.flight.retain(|r| r.to != j || r.arrive < arrive);
+            let writes = &mut self.writes;
+            self.flight.retain(|r| {
+                let superseded = r.to == j && r.arrive >= arrive;
+                if superseded {
+                    writes[r.write].pending -= 1;
+                }
+                !superseded
+            });
+            self.writes[w].pending += 1;
             self.flight.push(Row {
                 arrive,
                 to: j,
-                written: t,
-                version,
-                action,
-                st: row.clone(),
+                write: w,
             });
         }
     }
