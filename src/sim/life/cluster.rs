@@ -19,11 +19,12 @@ use crate::validator::CredentialState;
 use crate::validator::{Decision, Verdict};
 use rand::{Rng as _, RngCore as _};
 
-/// One node's copy of the state: the row it holds (stale for the serving node, whose copy is
-/// the credential's own), the version of that row and the state actions applied to it.
+/// One node's copy of the state: where the row it holds is (`Nodes::states`; stale for the
+/// serving node, whose copy is the credential's own), the version of that row and the state
+/// actions applied to it.
 #[derive(Clone)]
 struct Copy {
-    st: CredentialState,
+    slot: usize,
     /// When the row it holds was written (an action is a write at its instant) ...
     written: Millis,
     /// ... and which write it was: equal versions are equal states.
@@ -58,6 +59,9 @@ pub(super) struct Nodes<'a> {
     /// The node that served the last request: its copy of the state is the credential's.
     pub current: usize,
     copies: Vec<Copy>,
+    /// The rows the nodes hold, by `Copy::slot`: switching the serving node swaps one row with
+    /// the credential's and exchanges two slot numbers.
+    states: Vec<CredentialState>,
     flight: Vec<Row>,
     writes: Vec<Write>,
     /// Lag 0: one state for every node (only `copies[0]`'s version and action index are used).
@@ -94,6 +98,7 @@ impl<'a> Nodes<'a> {
             cl,
             current: 0,
             copies: Vec::new(),
+            states: Vec::new(),
             flight: Vec::new(),
             writes: Vec::new(),
             shared,
@@ -115,15 +120,15 @@ impl<'a> Nodes<'a> {
     /// flight, no acceptances.
     pub fn enrol(&mut self, st: &CredentialState, due: usize) {
         let copies = if self.shared { 1 } else { self.cl.nodes.len() };
-        self.copies = vec![
-            Copy {
-                st: st.clone(),
+        self.copies = (0..copies)
+            .map(|slot| Copy {
+                slot,
                 written: st.last_success,
                 version: 0,
                 action: due,
-            };
-            copies
-        ];
+            })
+            .collect();
+        self.states = vec![st.clone(); copies];
         self.next_version = 1;
         self.flight.clear();
         self.writes.iter_mut().for_each(|w| w.pending = 0);
@@ -160,7 +165,7 @@ impl<'a> Nodes<'a> {
         if self.shared || k == self.current {
             own
         } else {
-            &self.copies[k].st
+            &self.states[self.copies[k].slot]
         }
     }
 
@@ -177,7 +182,7 @@ impl<'a> Nodes<'a> {
         if s.actions.get(c.action).is_none_or(|a| a.0 > t) {
             return;
         }
-        let st = if mine { own } else { &mut c.st };
+        let st = if mine { own } else { &mut self.states[c.slot] };
         c.action = s.apply_actions(c.action, t, st);
         c.written = c.written.max(s.actions[c.action - 1].0);
         c.version = self.next_version;
@@ -202,7 +207,7 @@ impl<'a> Nodes<'a> {
                     if serving {
                         own.clone_from(&w.st);
                     } else {
-                        c.st.clone_from(&w.st);
+                        self.states[c.slot].clone_from(&w.st);
                     }
                     c.written = w.written;
                     c.version = w.version;
@@ -211,16 +216,18 @@ impl<'a> Nodes<'a> {
             }
             self.flight = flight;
         }
-        for k in 0..self.copies.len() {
-            self.actions(s, k, t, own);
+        if !s.actions.is_empty() {
+            for k in 0..self.copies.len() {
+                self.actions(s, k, t, own);
+            }
         }
         let k = self.route(t);
         if !self.shared && k != self.current {
-            // The serving copy goes back to its node's slot, node k's becomes the credential's.
-            std::mem::swap(own, &mut self.copies[k].st);
-            let (a, b) = (self.current.min(k), self.current.max(k));
-            let (lo, hi) = self.copies.split_at_mut(b);
-            std::mem::swap(&mut lo[a].st, &mut hi[0].st);
+            // Node k's row becomes the credential's; the serving one's takes k's slot.
+            let (mine, theirs) = (self.copies[self.current].slot, self.copies[k].slot);
+            std::mem::swap(own, &mut self.states[theirs]);
+            self.copies[self.current].slot = theirs;
+            self.copies[k].slot = mine;
         }
         self.current = k;
         k
