@@ -616,6 +616,14 @@ impl Clock {
         t + crate::time::ms_of_s(self.peek(t))
     }
 
+    /// Moves the offset by `dx_s` and the frequency's random-walk part by `dy_ppm` at the
+    /// current time (a twin's clock: what the wander did that a fitted line does not show).
+    pub fn nudge(&mut self, dx_s: f64, dy_ppm: f64) {
+        self.x += dx_s;
+        self.yw += dy_ppm * 1e-6;
+        self.rate_at_t += dy_ppm * 1e-6;
+    }
+
     /// Sets the offset at the current time (a user fixing the clock, a recovery step).
     pub fn set_offset(&mut self, x: f64) {
         self.x = x;

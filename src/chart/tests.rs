@@ -11,7 +11,7 @@ pub(crate) fn data_for(toml: &str) -> RunData {
     let r = crate::sim::run(&sc, 0..sc.run.tokens, &|_| {});
     let (folder, _) = crate::pipeline::run::render(
         &sc,
-        &r,
+        (&r, None),
         crate::results::test_manifest(&sc),
         Format::Svg,
         &[],

@@ -33,6 +33,9 @@ pub struct AnalyzeArgs {
     /// The time the offsets and exits are reckoned from (default: the log's last row).
     #[arg(long)]
     pub now: Option<String>,
+    /// Leave out rows after this time (the log as it stood then; also the default --now).
+    #[arg(long)]
+    pub until: Option<String>,
     /// Map a column of the log onto a documented name, e.g. --column credential=serial (repeatable).
     #[arg(long = "column", value_name = "KEY=NAME")]
     pub columns: Vec<String>,
@@ -63,6 +66,7 @@ impl AnalyzeArgs {
             step: self.step,
             delay: self.delay,
             now: self.now,
+            until: self.until,
             columns: self.columns,
             search: self.search,
             step_threshold: self.step_threshold,

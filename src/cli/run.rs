@@ -32,6 +32,13 @@ pub struct RunArgs {
     /// in the replay format.
     #[arg(long, value_name = "N|all", value_parser = TraceSelect::parse)]
     pub trace: Option<TraceSelect>,
+    /// Start from the real fleet an `otpdrift analyze` folder describes: one user per analysed
+    /// credential, forecast over --replicates runs (forecast.csv; docs/twin.md).
+    #[arg(long, value_name = "ANALYSIS_DIR")]
+    pub fleet: Option<PathBuf>,
+    /// Runs of a twin with independent draws of everything uncertain (default 20).
+    #[arg(long, value_name = "N")]
+    pub replicates: Option<u32>,
 }
 
 impl RunArgs {
@@ -51,6 +58,8 @@ impl RunArgs {
             yes: self.sim.yes,
             trace: self.trace.unwrap_or_default(),
             shard: self.sim.shard,
+            fleet: self.fleet,
+            replicates: self.replicates,
         })?;
         if !plan.input.scenario.sweep.is_empty() {
             note("note: `run` simulates the scenario as written; its [sweep] part is run by `otpdrift sweep`\n");

@@ -29,7 +29,7 @@ pub fn analyze_views(d: &AnalyzeData) -> Result<Vec<(String, Vec<u8>)>> {
 }
 
 /// A name the scenario accepts: letters, digits, `-` and `_`.
-fn plain(s: &str) -> String {
+pub fn plain(s: &str) -> String {
     let p: String = s
         .chars()
         .map(|c| {

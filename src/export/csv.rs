@@ -165,6 +165,40 @@ impl Exporter<RunContext<'_>> for NodesCsv {
     }
 }
 
+/// forecast.csv, forecast-excluded.csv and forecast-tickets.csv: a twin run's forecast.
+pub struct ForecastCsv(pub bool);
+
+impl Exporter<RunContext<'_>> for ForecastCsv {
+    fn file_names(&self) -> Vec<String> {
+        if self.0 {
+            crate::results::forecast::FORECAST_FILES
+                .map(String::from)
+                .to_vec()
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn render(&self, ctx: &RunContext, out: &mut Folder) -> Result<()> {
+        let Some(f) = ctx.forecast.filter(|_| self.0) else {
+            return Ok(());
+        };
+        let [a, b, c] = crate::results::forecast::FORECAST_FILES;
+        out.add(a, rows(&f.rows));
+        out.add(b, rows(&f.excluded));
+        out.add(c, rows(&f.tickets));
+        Ok(())
+    }
+}
+
+fn rows<R: serde::Serialize + Default>(rows: &[R]) -> Vec<u8> {
+    let mut w = Writer::of::<R>();
+    for r in rows {
+        w.row(r);
+    }
+    w.finish()
+}
+
 /// tokens.csv, written as the records arrive in token order rather than held in memory: one
 /// row per credential.
 pub struct TokensCsv<W: std::io::Write> {

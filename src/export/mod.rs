@@ -8,7 +8,7 @@ pub mod probe;
 mod views;
 
 pub use self::csv::{
-    AggregatesJson, LifetimeCsv, NodesCsv, SummaryCsv, TimeseriesCsv, TokensCsv, Trace,
+    AggregatesJson, ForecastCsv, LifetimeCsv, NodesCsv, SummaryCsv, TimeseriesCsv, TokensCsv, Trace,
 };
 pub use analyze::{analyze_view_names, analyze_views, fitted_scenario};
 pub use views::{Charts, Report, SweepCharts, SweepCsv, SweepReport};
@@ -27,6 +27,8 @@ pub struct RunContext<'a> {
     pub scenario: &'a Scenario,
     pub result: &'a RunResult,
     pub manifest: &'a Manifest,
+    /// A twin run's forecast (`run --fleet`).
+    pub forecast: Option<&'a crate::results::forecast::Forecast>,
 }
 
 /// One producer of files in a results folder, reading a context `C` (a run's result, the

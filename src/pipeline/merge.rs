@@ -381,7 +381,7 @@ pub fn merge_runs(plan: &MergePlan, progress: &dyn Progress) -> Result<RunOutcom
     };
     let manifest = merged_manifest(&parts, &result);
     let outside: Vec<&str> = outside.iter().map(|s| s.as_str()).collect();
-    let (folder, manifest) = render(&sc, &result, manifest, Format::Both, &outside)?;
+    let (folder, manifest) = render(&sc, (&result, None), manifest, Format::Both, &outside)?;
     staged.finish(&folder)?;
     Ok(RunOutcome {
         scenario: sc,
@@ -532,6 +532,7 @@ fn merged_manifest(parts: &[Part], result: &RunResult) -> Manifest {
         codes_per_attempt_equivalent: weighted(&|r| r.codes_per_attempt_equivalent),
         shard: None,
         merged_from: Some(parts.iter().map(|p| p.dir.display().to_string()).collect()),
+        fleet: None,
     });
     m
 }

@@ -14,6 +14,7 @@ pub mod probe;
 pub mod replay;
 pub mod run;
 pub mod sweep;
+pub mod twin;
 
 /// Undoes any results folder being written: for the face's signal handler.
 pub use crate::export::abandon_in_flight;

@@ -1,16 +1,18 @@
 //! `otpdrift run`: simulate a scenario's fleet and write its results folder (CSV, manifest,
 //! then charts and report drawn from the CSV as written).
 
+use super::twin;
 use super::{
     manifest, pct, thread_pool, Calibration, Output, Progress, ScenarioInput, Source, Stopwatch,
 };
 use crate::chart::Format;
 use crate::error::Result;
 use crate::export::{
-    self, AggregatesJson, Charts, Exporter, Folder, LifetimeCsv, ManifestJson, NodesCsv, Report,
-    RunContext, Staged, SummaryCsv, TimeseriesCsv, TokensCsv, Trace,
+    self, AggregatesJson, Charts, Exporter, Folder, ForecastCsv, LifetimeCsv, ManifestJson,
+    NodesCsv, Report, RunContext, Staged, SummaryCsv, TimeseriesCsv, TokensCsv, Trace,
 };
 use crate::metrics::PopTally;
+use crate::results::forecast::Forecast;
 use crate::results::{Facts, Manifest, RunData, RunFacts};
 use crate::scenario::{Override, Scenario};
 pub use crate::sim::TraceSelect;
@@ -36,6 +38,10 @@ pub struct RunRequest {
     pub trace: TraceSelect,
     /// None: the whole fleet, or the shard a manifest recorded.
     pub shard: Option<Shard>,
+    /// `--fleet DIR`: start from the real fleet an analysis describes (a twin).
+    pub fleet: Option<PathBuf>,
+    /// `--replicates N` of a twin (default [`twin::DEFAULT_REPLICATES`]).
+    pub replicates: Option<u32>,
 }
 
 impl RunRequest {
@@ -51,6 +57,8 @@ impl RunRequest {
             yes: false,
             trace: TraceSelect::None,
             shard: None,
+            fleet: None,
+            replicates: None,
         }
     }
 }
@@ -66,6 +74,16 @@ pub struct RunPlan {
     pub trace: TraceSelect,
     /// Run only the K-th of N token ranges (1-based), for `merge`.
     pub shard: Option<Shard>,
+    /// A twin: the analysis read, the credentials left out, and how many replicates.
+    pub twin: Option<TwinPlan>,
+}
+
+/// What `--fleet` adds to a run.
+#[derive(Clone, Debug)]
+pub struct TwinPlan {
+    pub fleet: twin::Fleet,
+    pub excluded: Vec<crate::results::forecast::ExcludedRow>,
+    pub replicates: u32,
 }
 
 /// The K-th of N equal token ranges (`--shard K/N`).
@@ -111,7 +129,40 @@ impl RunPlan {
     /// folder that holds results unless `force`, and a run that would not fit in memory
     /// unless `yes`.
     pub fn new(r: RunRequest) -> Result<RunPlan> {
-        let (mut input, recorded_shard) = r.source.load(r.sets, r.mode.as_deref())?;
+        if r.replicates.is_some() && r.fleet.is_none() {
+            return Err(crate::error::Error::input(
+                "--replicates: only a twin (--fleet ANALYSIS_DIR) is replicated",
+            ));
+        }
+        let fleet = r.fleet.as_deref().map(twin::Fleet::read).transpose()?;
+        let mut sets = r.sets;
+        if let Some(f) = &fleet {
+            if r.shard.is_some() {
+                return Err(crate::error::Error::input(
+                    "--shard: a twin's forecast needs every credential in one run; drop --shard or --fleet",
+                ));
+            }
+            // Last, so that the twin's start and size win over the file and --set.
+            sets.extend(f.overrides()?);
+        }
+        let (mut input, recorded_shard) = r.source.load(sets, r.mode.as_deref())?;
+        let twin = match fleet {
+            Some(fleet) => {
+                let replicates = r.replicates.unwrap_or(twin::DEFAULT_REPLICATES);
+                if !(1..=10_000).contains(&replicates) {
+                    return Err(crate::error::Error::input(format!(
+                        "--replicates: expected 1 to 10000, found {replicates}"
+                    )));
+                }
+                let excluded = fleet.attach(&mut input.scenario)?;
+                Some(TwinPlan {
+                    fleet,
+                    excluded,
+                    replicates,
+                })
+            }
+            None => None,
+        };
         // A shard's manifest reruns that shard unless another is asked for.
         let recorded_shard = recorded_shard.map(|k| Shard::parse(&k)).transpose()?;
         if let Some(s) = r.seed {
@@ -145,6 +196,7 @@ impl RunPlan {
             threads: r.threads,
             trace: r.trace,
             shard: r.shard.or(recorded_shard),
+            twin,
         })
     }
 
@@ -197,22 +249,57 @@ pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
         .shard
         .map_or(0..sc.run.tokens, |s| s.range(sc.run.tokens));
     let staged = Staged::begin(&plan.out, plan.force)?;
-    progress.start(range.end - range.start, &sc.run.name);
+    let replicates = plan.twin.as_ref().map_or(1, |t| t.replicates) as u64;
+    progress.start((range.end - range.start) * replicates, &sc.run.name);
+    let mut forecaster = plan.twin.as_ref().map(|_| twin::Forecaster::new(sc));
     let calibration = Calibration::default();
     let watch = Stopwatch::start();
     let tokens = TokensStream::start(&staged, &sc.population_names())?;
     let result = pool.install(|| {
         sim::run_streamed(
             sc,
-            range,
+            range.clone(),
             plan.trace,
             &|n| {
                 progress.advance(n);
                 calibration.sample();
             },
-            &mut |recs| tokens.send(recs),
+            &mut |recs| {
+                if let Some(f) = forecaster.as_mut() {
+                    f.add(&recs);
+                }
+                tokens.send(recs)
+            },
         )
     });
+    // A twin's other replicates: the same fleet with independent draws, records folded as
+    // they come.
+    let forecast = match (forecaster, &plan.twin) {
+        (Some(mut f), Some(t)) => {
+            f.add_result(&result);
+            for r in 1..t.replicates {
+                let mut scr = sc.clone();
+                scr.run.seed = twin::replicate_seed(sc.run.seed, r);
+                let res = pool.install(|| {
+                    sim::run_streamed(
+                        &scr,
+                        range.clone(),
+                        TraceSelect::None,
+                        &|n| {
+                            progress.advance(n);
+                        },
+                        &mut |recs| {
+                            f.add(&recs);
+                            true
+                        },
+                    )
+                });
+                f.add_result(&res);
+            }
+            Some(f.finish(sc, t.excluded.clone(), &t.fleet))
+        }
+        _ => None,
+    };
     let wall = watch.seconds();
     tokens.finish()?;
     progress.finish();
@@ -231,6 +318,15 @@ pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
         codes_per_attempt_equivalent: calibration.codes_per_attempt(attempts, wall, threads),
         shard: plan.shard.map(Shard::label),
         merged_from: None,
+        fleet: plan.twin.as_ref().map(|t| crate::results::FleetFacts {
+            analysis: t.fleet.dir.display().to_string(),
+            drift_sha256: t.fleet.drift_sha256.clone(),
+            start: format_rfc3339(sc.run.start),
+            replicates: t.replicates,
+            credentials: sc.run.tokens,
+            excluded: t.excluded.len() as u64,
+            edges_s: t.fleet.edges(),
+        }),
     });
     let manifest = manifest(
         "run",
@@ -244,7 +340,15 @@ pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
     let (folder, manifest) = if plan.shard.is_some() {
         render_shard(sc, &result, manifest)?
     } else {
-        pool.install(|| render(sc, &result, manifest, Format::Both, &[TokensStream::FILE]))?
+        pool.install(|| {
+            render(
+                sc,
+                (&result, forecast.as_ref()),
+                manifest,
+                Format::Both,
+                &[TokensStream::FILE],
+            )
+        })?
     };
     staged.finish(&folder)?;
     Ok(RunOutcome {
@@ -322,7 +426,7 @@ impl TokensStream {
 /// them after lifetime.csv.
 pub fn render(
     sc: &Scenario,
-    result: &RunResult,
+    (result, forecast): (&RunResult, Option<&Forecast>),
     mut manifest: Manifest,
     format: Format,
     outside: &[&str],
@@ -330,7 +434,9 @@ pub fn render(
     let trace = Trace(!result.trace.is_empty());
     let first: [&dyn Exporter<RunContext>; 3] = [&SummaryCsv, &TimeseriesCsv, &LifetimeCsv];
     let nodes = NodesCsv(sc.cluster.is_some());
-    let rest: [&dyn Exporter<RunContext>; 4] = [&nodes, &AggregatesJson, &trace, &ManifestJson];
+    let fc = ForecastCsv(forecast.is_some());
+    let rest: [&dyn Exporter<RunContext>; 5] =
+        [&nodes, &fc, &AggregatesJson, &trace, &ManifestJson];
     let views: [&dyn Exporter<RunData>; 2] = [&Charts(format), &Report(format)];
     manifest.files = export::file_names(&first);
     manifest.files.extend(outside.iter().map(|f| f.to_string()));
@@ -341,6 +447,7 @@ pub fn render(
         scenario: sc,
         result,
         manifest: &manifest,
+        forecast,
     };
     export::render_all(&first, &ctx, &mut folder)?;
     export::render_all(&rest, &ctx, &mut folder)?;
@@ -366,6 +473,7 @@ fn render_shard(
         scenario: sc,
         result,
         manifest: &manifest,
+        forecast: None,
     };
     export::render_all(&tables, &ctx, &mut folder)?;
     Ok((folder, manifest))

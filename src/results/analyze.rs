@@ -37,6 +37,10 @@ pub struct DriftRow {
     pub days_to_exit: Option<Fixed<1>>,
     pub stepped: bool,
     pub too_few_observations: bool,
+    /// Observations per day between the first and the last (empty: under a day of them).
+    pub logins_per_day: Option<Fixed<3>>,
+    /// Observations in each UTC hour 0..23, space-separated (the twin's login hours).
+    pub hours_utc: String,
 }
 
 /// steps.csv: one row per detected clock step.
@@ -163,7 +167,7 @@ impl AnalyzeManifest {
     }
 }
 
-fn rows<R: serde::de::DeserializeOwned + Serialize + Default>(
+pub(super) fn rows<R: serde::de::DeserializeOwned + Serialize + Default>(
     file: &str,
     bytes: &[u8],
 ) -> Result<Vec<R>, FileError> {

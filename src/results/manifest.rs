@@ -58,6 +58,24 @@ pub struct RunFacts {
     /// The shard folders a merged run was combined from (`merge`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_from: Option<Vec<String>>,
+    /// A twin run's fleet (`run --fleet`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<FleetFacts>,
+}
+
+/// Where a twin run's fleet came from and how it was forecast.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FleetFacts {
+    /// The analysis folder, and the SHA-256 of its drift.csv.
+    pub analysis: String,
+    pub drift_sha256: String,
+    /// The analysis' now: the twin's start.
+    pub start: String,
+    pub replicates: u32,
+    pub credentials: u64,
+    pub excluded: u64,
+    /// The window (offsets in seconds) whose exit is forecast: the analysis' edges.
+    pub edges_s: (f64, f64),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -5,6 +5,7 @@
 
 pub mod analyze;
 pub mod cells;
+pub mod forecast;
 mod manifest;
 pub mod probe;
 pub mod pskc;
@@ -13,7 +14,7 @@ mod run;
 pub mod sweep;
 mod table;
 
-pub use manifest::{Facts, Manifest, RunFacts, SweepFacts};
+pub use manifest::{Facts, FleetFacts, Manifest, RunFacts, SweepFacts};
 pub use run::{
     Aggregates, CountCells, LifetimeRow, NodeRow, OffsetCells, SummaryRow, TimeseriesRow, TokenRow,
 };
@@ -58,6 +59,8 @@ pub struct RunData {
     /// Per population: a cluster's user attempts by bucket and node, bucket-major
     /// (aggregates.json; empty without a cluster).
     pub nodes: Vec<Vec<crate::metrics::NodeCounts>>,
+    /// A twin run's forecast (`run --fleet`; None for any other run).
+    pub forecast: Option<forecast::Forecast>,
 }
 
 /// Reads the manifest of a results folder.
@@ -201,6 +204,16 @@ impl RunData {
             .into_iter()
             .map(|p| (p.final_offsets, p.offsets))
             .unzip();
+        // A twin run's manifest lists its forecast files.
+        let forecast = if manifest
+            .files
+            .iter()
+            .any(|f| f == forecast::FORECAST_FILES[0])
+        {
+            Some(forecast::Forecast::from_files(name, read)?)
+        } else {
+            None
+        };
         Ok(RunData {
             manifest,
             scenario,
@@ -212,6 +225,7 @@ impl RunData {
             final_offsets,
             offsets,
             nodes,
+            forecast,
         })
     }
 
@@ -354,6 +368,7 @@ pub fn test_manifest(sc: &Scenario) -> Manifest {
             codes_per_attempt_equivalent: 0.0,
             shard: None,
             merged_from: None,
+            fleet: None,
         }),
         files: Vec::new(),
         scenario: crate::scenario::resolved(sc),

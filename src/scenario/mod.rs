@@ -8,6 +8,7 @@ mod problem;
 pub mod raw;
 mod resolved;
 pub mod sweep;
+pub mod twin;
 mod validate;
 
 pub use locate::SourceMap;
@@ -94,6 +95,10 @@ pub struct Scenario {
     pub schedules: Vec<crate::validator::schedule::Schedule>,
     /// `[validator.cluster]`: several nodes behind a load balancer (None: one validator).
     pub cluster: Option<Cluster>,
+    /// A real fleet to start from (`run --fleet`): one user per analysed credential.
+    pub twin: Option<std::sync::Arc<twin::Twin>>,
+    /// What each credential's record notes from an instant on (a twin's forecast).
+    pub watch: Option<twin::Watch>,
 }
 
 /// Validator nodes behind a load balancer, each with its own clock and its own copy of every
@@ -207,6 +212,9 @@ pub enum TimelineAction {
 impl Scenario {
     /// Token counts per population by largest remainder, so they always sum to the fleet size.
     pub fn population_sizes(&self) -> Vec<u64> {
+        if let Some(t) = &self.twin {
+            return t.sizes.clone();
+        }
         let n = self.run.tokens;
         let exact: Vec<f64> = self
             .populations

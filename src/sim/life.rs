@@ -71,6 +71,12 @@ pub struct TokenRecord {
     /// The validator's learned drift at the end, in steps (TOTP).
     pub final_drift_steps: Option<f64>,
     pub hmacs: u64,
+    /// From the scenario's `watch` instant on (None without one): the first login whose
+    /// first attempt failed, the first helpdesk ticket, and the first login at which the
+    /// clock's offset lay outside the watched window.
+    pub first_failed_login: Option<Millis>,
+    pub first_ticket: Option<Millis>,
+    pub exit: Option<Millis>,
 }
 
 /// Decides one submitted code against the token's codes, HMAC or (fast mode) mixed: the
@@ -84,6 +90,22 @@ fn decide(
     token: &mut Token,
 ) -> Decision {
     v.verify(st, scheme, now, code, |s| token.code(s))
+}
+
+/// A twin credential's validator state as the log left it: the learned correction (in steps,
+/// and in seconds for validators that learn seconds) and the last step used.
+fn twin_state(
+    t: &crate::scenario::twin::TwinCredential,
+    p: &Population,
+    start: Millis,
+) -> CredentialState {
+    let mut st = CredentialState::enrolled(start);
+    if let Some(x) = t.learned_s {
+        st.drift_steps = (x / p.token.step_s as f64).round() as i64;
+        st.shift_ms = ms(x);
+    }
+    st.last_step = t.last_step;
+    st
 }
 
 /// The schedule of a population without a timeline.
@@ -211,7 +233,13 @@ impl<'a> Life<'a> {
             }
             _ => (born, 0),
         };
-        let credential = credential_id(p.token.kind, index, generation + 1);
+        // A twin's user starts on the real credential: its id, clock and validator state.
+        let twin = sc.twin.as_ref().map(|t| &t.credentials[index as usize]);
+        let credential = match twin {
+            Some(t) if generation == 0 => t.id.clone(),
+            Some(t) => format!("{}~{}", t.id, generation + 1),
+            None => credential_id(p.token.kind, index, generation + 1),
+        };
         let token = Token::new(
             &p.token,
             p.battery.as_ref(),
@@ -227,11 +255,29 @@ impl<'a> Life<'a> {
 
         // The clock starts where the simulation does, or when a replacement is born; a token
         // already in service keeps aging from its own birth.
-        let clock = Clock::in_service(&p.clock, born, born.max(sc.run.start), clock_rng);
+        let start = born.max(sc.run.start);
+        let (clock, vstate) = match twin.filter(|_| generation == 0) {
+            Some(t) => {
+                let mut clock = Clock::in_service(&t.clock(&p.clock), born, start, clock_rng);
+                if let Some((sx, sy, rho)) = t.wander {
+                    // Its own stream (a generation no credential reaches), so the clock's draws
+                    // stay those of the population's law.
+                    let mut rng = stream_gen(seed, index, Purpose::Clock, u32::MAX);
+                    let z1: f64 = rng.sample(rand_distr::StandardNormal);
+                    let z2: f64 = rng.sample(rand_distr::StandardNormal);
+                    clock.nudge(sx * z1, sy * (rho * z1 + (1.0 - rho * rho).sqrt() * z2));
+                }
+                (clock, twin_state(t, p, start))
+            }
+            None => (
+                Clock::in_service(&p.clock, born, start, clock_rng),
+                CredentialState::enrolled(start),
+            ),
+        };
         Credential {
             token,
             clock: SharedClock::new(clock),
-            vstate: CredentialState::enrolled(born.max(sc.run.start)),
+            vstate,
             rec: TokenRecord {
                 token: index,
                 generation,
@@ -248,8 +294,18 @@ impl<'a> Life<'a> {
                 first_rejection: None,
                 final_drift_steps: None,
                 hmacs: 0,
+                first_failed_login: None,
+                first_ticket: None,
+                exit: None,
             },
             max_abs: 0.0,
+        }
+    }
+
+    /// A helpdesk ticket about the current credential at `at`, for a watched record.
+    fn ticket(&mut self, at: Millis) {
+        if self.sc.watch.is_some_and(|w| at >= w.from) {
+            self.cred.rec.first_ticket.get_or_insert(at);
         }
     }
 
@@ -556,6 +612,19 @@ impl<'a> Life<'a> {
         }
         let (outcome, at) = self.try_login(t, &mut rng, (&mut tally.buckets[b], b));
         self.busy_until = Some(at);
+        if let Some(w) = self.sc.watch.filter(|w| t >= w.from) {
+            let rec = &mut self.cred.rec;
+            if outcome != (Try::Accepted { first: true }) {
+                rec.first_failed_login.get_or_insert(t);
+            }
+            if let Some((x, _)) = offset.filter(|_| rec.exit.is_none()) {
+                // `offset` is the magnitude; the sign decides which edge.
+                let x = self.cred.clock.offset().signum() * x;
+                if x < w.edges.0 || x > w.edges.1 {
+                    rec.exit = Some(t);
+                }
+            }
+        }
         match outcome {
             Try::Accepted { first } => {
                 let c = &mut tally.buckets[b];

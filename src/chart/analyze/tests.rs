@@ -68,6 +68,8 @@ fn credential(cred: &str, pop: &str, off: f64, ppm: f64, half: f64) -> DriftRow 
             .and_then(|t| Fixed::of(t as f64 / DAY as f64)),
         stepped: false,
         too_few_observations: false,
+        logins_per_day: Fixed::of(0.33),
+        hours_utc: String::new(),
     }
 }
 

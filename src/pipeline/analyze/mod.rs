@@ -58,6 +58,8 @@ pub struct AnalyzeRequest {
     pub delay: Option<String>,
     /// The time the offsets and exits are reckoned from (default: the log's last row).
     pub now: Option<String>,
+    /// Rows after this time are left out (the log as it stood then); `now` defaults to it.
+    pub until: Option<String>,
     /// Map a column of the log onto a documented name, e.g. --column credential=serial (repeatable).
     pub columns: Vec<String>,
     /// How far from the expected step a code is searched for (default 1d).

@@ -449,6 +449,25 @@ impl AnalyzePlan {
                 };
             }
         }
+        let until = match &a.until {
+            Some(s) => Some(parse_when(s).map_err(|_| {
+                Error::input(format!(
+                    "--until: expected an RFC 3339 time or Unix seconds in the years 0001 to 9998, found `{s}`"
+                ))
+            })?),
+            None => None,
+        };
+        if let Some(u) = until {
+            for (id, c) in creds.iter_mut() {
+                let before = c.obs.len() + c.codes.len();
+                c.obs.retain(|o| o.t <= u);
+                c.codes.retain(|k| k.0 <= u);
+                for _ in c.obs.len() + c.codes.len()..before {
+                    skips.add("after --until", || format!("credential {id}"));
+                }
+            }
+            creds.retain(|_, c| !c.obs.is_empty() || !c.codes.is_empty());
+        }
         let unsorted: u64 = creds.values().map(|c| c.unsorted).sum();
         let out_of_order = unsorted;
         let last = creds
@@ -474,7 +493,7 @@ impl AnalyzePlan {
                     "--now: expected an RFC 3339 time or Unix seconds in the years 0001 to 9998, found `{s}`"
                 ))
             })?,
-            None => last,
+            None => until.unwrap_or(last),
         };
         // Codes repeat: beyond 10^digits / 100 steps either side a typo matches some step
         // more than one time in fifty.

@@ -233,5 +233,22 @@ pub(super) fn drift_row(a: &Analysed, now: Millis) -> DriftRow {
         days_to_exit: exit.and_then(|x| Fixed::of((x - now) as f64 / DAY as f64)),
         stepped: !e.steps.is_empty(),
         too_few_observations: e.slope_from == SlopeFrom::None,
+        logins_per_day: activity(&a.obs).0,
+        hours_utc: activity(&a.obs).1,
     }
+}
+
+/// Observations per day over the span they cover (a day at least), and per UTC hour.
+fn activity(obs: &[crate::analyze::Observation]) -> (Option<Fixed<3>>, String) {
+    let span = match (obs.first(), obs.last()) {
+        (Some(a), Some(b)) if b.t - a.t >= DAY => (b.t - a.t) as f64 / DAY as f64,
+        _ => 0.0,
+    };
+    let rate = (span > 0.0).then(|| (obs.len() - 1) as f64 / span);
+    let mut hours = [0u64; 24];
+    for o in obs {
+        hours[(o.t.rem_euclid(DAY) / (DAY / 24)) as usize] += 1;
+    }
+    let hours = hours.map(|h| h.to_string()).join(" ");
+    (rate.and_then(Fixed::of), hours)
 }

@@ -300,6 +300,8 @@ pub fn validate(raw: RawScenario, default_name: &str) -> Result<Scenario, Vec<Pr
             timeline,
             schedules,
             cluster,
+            twin: None,
+            watch: None,
         })
     } else {
         Err(c.problems)

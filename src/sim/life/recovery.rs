@@ -64,6 +64,7 @@ impl Life<'_> {
         tally: &mut PopTally,
     ) {
         let (died, cause) = self.cred.token.death().expect("a dead token has a death");
+        self.ticket(found);
         let c = &mut tally.buckets[b];
         c.tickets_replace_dead += 1;
         c.logins_abandoned += 1;
@@ -142,6 +143,7 @@ impl Life<'_> {
         if self.cred.vstate.is_locked(now) {
             if rng.random::<f64>() < r.helpdesk_unlock_probability {
                 tally.buckets[b].tickets_lockout += 1;
+                self.ticket(now);
                 now += ms(r.helpdesk_delay_s.sample(rng));
                 if self.past_horizon(now, b, tally) {
                     return now;
@@ -240,6 +242,7 @@ impl Life<'_> {
             )
         };
         if escalate && rng.random::<f64>() < probability {
+            self.ticket(now);
             let c = &mut tally.buckets[b];
             if app {
                 c.tickets_reinstall += 1;

@@ -250,8 +250,13 @@ pub fn simulate_points(
         let life = Life::new(sc, buckets, pop, index, traced, &shared, first);
         lives.push(life);
     }
+    // A twin's user logs in at their own rate and hours.
+    let own = sc
+        .twin
+        .as_ref()
+        .map(|t| t.credentials[index as usize].user(&p.user));
     let schedule = Schedule::new(
-        &p.user,
+        own.as_ref().unwrap_or(&p.user),
         sc.run.start,
         sc.run.end(),
         stream(sc.run.seed, index, Purpose::Schedule),
