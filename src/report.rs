@@ -3,6 +3,7 @@
 //! [`SweepData`]), like the charts, so `otpdrift plot` rewrites it from the CSV alone.
 
 pub mod analyze;
+mod forecast;
 pub mod probe;
 
 use crate::chart::Figure;
@@ -14,6 +15,9 @@ use crate::results::{RunData, SweepData};
 use crate::time::{format_duration, format_rfc3339, YEAR_S};
 use crate::validator::{DriftLearning, Replay, ValidatorConfig};
 use std::fmt::Write;
+
+/// A twin's credential more likely than not to leave the window is at risk.
+pub const AT_RISK: f64 = 0.5;
 
 fn pct(x: Option<f64>) -> String {
     x.map_or("–".into(), crate::results::cells::percent)
@@ -142,6 +146,10 @@ pub fn render(d: &RunData, png: bool) -> String {
         run.seed
     );
 
+    if let Some(f) = &d.forecast {
+        forecast::section(&mut out, d, f);
+    }
+
     let _ = writeln!(out, "## Key figures\n");
     let _ = writeln!(
         out,
@@ -208,7 +216,7 @@ pub fn render(d: &RunData, png: bool) -> String {
     }
 
     let _ = writeln!(out, "\n## Charts\n");
-    for fig in Figure::ALL {
+    for &fig in Figure::of(d.forecast.is_some()) {
         let ext = if png { "png" } else { "svg" };
         let _ = writeln!(
             out,

@@ -134,7 +134,7 @@ type Files = Vec<(String, Vec<u8>)>;
 /// Every chart of a results folder in the requested formats: (file name, bytes).
 pub fn render_all(d: &RunData, format: Format) -> Result<Files, String> {
     in_parallel(
-        &Figure::ALL,
+        Figure::of(d.forecast.is_some()),
         format,
         |fig| fig.stem(),
         |&fig| render_png(fig, d),

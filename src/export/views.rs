@@ -6,12 +6,12 @@ use crate::chart::{self, Figure, Format};
 use crate::error::{Error, Result};
 use crate::results::{Manifest, RunData, SweepData, SweepTable};
 
-/// The six run figures, as PNG, SVG or both.
-pub struct Charts(pub Format);
+/// The run figures, as PNG, SVG or both; the second field: a twin run's forecast chart too.
+pub struct Charts(pub Format, pub bool);
 
 impl Exporter<RunData> for Charts {
     fn file_names(&self) -> Vec<String> {
-        Figure::ALL
+        Figure::of(self.1)
             .iter()
             .flat_map(|f| {
                 self.0

@@ -35,7 +35,8 @@ impl PlotPlan {
 
 /// The files `plot` would write for loaded results.
 pub fn render(data: &RunData, format: Format) -> Result<Folder> {
-    let views: [&dyn Exporter<RunData>; 2] = [&Charts(format), &Report(format)];
+    let views: [&dyn Exporter<RunData>; 2] =
+        [&Charts(format, data.forecast.is_some()), &Report(format)];
     let mut folder = Folder::default();
     export::render_all(&views, data, &mut folder)?;
     Ok(folder)

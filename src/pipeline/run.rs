@@ -437,7 +437,7 @@ pub fn render(
     let fc = ForecastCsv(forecast.is_some());
     let rest: [&dyn Exporter<RunContext>; 5] =
         [&nodes, &fc, &AggregatesJson, &trace, &ManifestJson];
-    let views: [&dyn Exporter<RunData>; 2] = [&Charts(format), &Report(format)];
+    let views: [&dyn Exporter<RunData>; 2] = [&Charts(format, forecast.is_some()), &Report(format)];
     manifest.files = export::file_names(&first);
     manifest.files.extend(outside.iter().map(|f| f.to_string()));
     manifest.files.extend(export::file_names(&rest));

@@ -41,6 +41,10 @@ pub struct DriftRow {
     pub logins_per_day: Option<Fixed<3>>,
     /// Observations in each UTC hour 0..23, space-separated (the twin's login hours).
     pub hours_utc: String,
+    /// The last sync the log shows (a trace's `sync` rows) and the step offset of its codes:
+    /// the drift a validator that learns by sync had then.
+    pub last_sync: Option<Time>,
+    pub last_sync_steps: Option<i64>,
 }
 
 /// steps.csv: one row per detected clock step.

@@ -40,6 +40,16 @@ pub enum Facts {
     Sweep(SweepFacts),
 }
 
+impl Facts {
+    /// A twin run's fleet facts.
+    pub fn fleet(&self) -> Option<&FleetFacts> {
+        match self {
+            Facts::Run(r) => r.fleet.as_ref(),
+            Facts::Sweep(_) => None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunFacts {
     pub shard_start: u64,

@@ -75,8 +75,9 @@ pub struct Twin {
 }
 
 /// Per credential, from `from` on: the first login whose first attempt failed, the first
-/// helpdesk ticket, and the first login at which the clock's offset lay outside `edges`
-/// (seconds, the window the analysis used), recorded in each `TokenRecord`.
+/// helpdesk ticket, and the first login at which the clock's offset, less the drift the
+/// validator has learned for it, lay outside `edges` (seconds, the window the analysis used):
+/// the clock left the window the validator keeps for it. Recorded in each `TokenRecord`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Watch {
     pub from: Millis,

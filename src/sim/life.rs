@@ -618,8 +618,13 @@ impl<'a> Life<'a> {
                 rec.first_failed_login.get_or_insert(t);
             }
             if let Some((x, _)) = offset.filter(|_| rec.exit.is_none()) {
-                // `offset` is the magnitude; the sign decides which edge.
-                let x = self.cred.clock.offset().signum() * x;
+                // `offset` is the magnitude; the sign decides which edge. The window is the
+                // one the validator keeps for this credential: centred on its learned drift.
+                let learned = (self.cred.vstate)
+                    .learned_steps(self.scheme, self.v.config.drift)
+                    .unwrap_or(0.0);
+                let x =
+                    self.cred.clock.offset().signum() * x - learned * self.step_ms as f64 / 1000.0;
                 if x < w.edges.0 || x > w.edges.1 {
                     rec.exit = Some(t);
                 }

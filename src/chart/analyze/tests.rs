@@ -70,6 +70,8 @@ fn credential(cred: &str, pop: &str, off: f64, ppm: f64, half: f64) -> DriftRow 
         too_few_observations: false,
         logins_per_day: Fixed::of(0.33),
         hours_utc: String::new(),
+        last_sync: None,
+        last_sync_steps: None,
     }
 }
 

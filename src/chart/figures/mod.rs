@@ -6,6 +6,7 @@
 //! resync, helpdesk and lifetime charts.
 
 mod clock;
+mod forecast;
 mod rates;
 mod tickets;
 
@@ -29,9 +30,30 @@ pub enum Figure {
     Resync,
     Lifetime,
     ErrorHistogram,
+    /// A twin run's expected tickets (drawn only for `run --fleet`).
+    ForecastTickets,
 }
 
 impl Figure {
+    /// The charts of a run; a twin run adds the forecast's.
+    pub fn of(twin: bool) -> &'static [Figure] {
+        if twin {
+            &Self::WITH_TWIN
+        } else {
+            &Self::ALL
+        }
+    }
+
+    const WITH_TWIN: [Figure; 7] = [
+        Figure::Acceptance,
+        Figure::Rejections,
+        Figure::ClockError,
+        Figure::Resync,
+        Figure::Lifetime,
+        Figure::ErrorHistogram,
+        Figure::ForecastTickets,
+    ];
+
     pub const ALL: [Figure; 6] = [
         Figure::Acceptance,
         Figure::Rejections,
@@ -49,6 +71,7 @@ impl Figure {
             Figure::Resync => "resync_helpdesk",
             Figure::Lifetime => "lifetime",
             Figure::ErrorHistogram => "clock_error_histogram",
+            Figure::ForecastTickets => "forecast_tickets",
         }
     }
 
@@ -60,6 +83,7 @@ impl Figure {
             Figure::Resync => "Resync outcomes and helpdesk tickets",
             Figure::Lifetime => "Token survival and replacements",
             Figure::ErrorHistogram => "Device clock error at the end of the horizon",
+            Figure::ForecastTickets => "Forecast helpdesk tickets of the real fleet",
         }
     }
 }
@@ -112,6 +136,7 @@ pub fn draw<DB: DrawingBackend>(fig: Figure, d: &RunData, root: &DrawingArea<DB,
         Figure::Resync => tickets::resync(d, root),
         Figure::Lifetime => tickets::lifetime(d, root),
         Figure::ErrorHistogram => clock::histogram(d, root),
+        Figure::ForecastTickets => forecast::tickets(d, root),
     }
 }
 

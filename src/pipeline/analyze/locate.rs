@@ -38,6 +38,9 @@ pub(super) fn locate_codes(c: &mut Cred, sec: &Secret, delay_s: f64, range: i64)
         match found {
             Some(m) => {
                 drift = m - server;
+                if c.syncs.contains(&t) {
+                    c.last_sync = Some((t, drift));
+                }
                 let lo = ((m * step_ms + t0 * 1000) - t) as f64 / 1000.0 + delay_s;
                 c.obs.push(Observation {
                     t,

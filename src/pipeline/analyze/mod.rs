@@ -124,6 +124,8 @@ struct Analysed {
     ppm_se: Option<f64>,
     /// The credential's step, seconds (its own, or the fleet's): its window's width.
     step_s: u32,
+    /// The last sync the log shows: when, and the step offset it taught the validator.
+    last_sync: Option<(Millis, i64)>,
 }
 
 /// What an analysis leaves: the folder written, and the figures for the terminal.
@@ -258,6 +260,7 @@ pub fn execute(plan: AnalyzePlan) -> Result<AnalyzeOutcome> {
                         obs,
                         ppm_se,
                         step_s: step.unwrap_or(step_default),
+                        last_sync: c.last_sync,
                     },
                     lost,
                 )

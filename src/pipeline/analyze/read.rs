@@ -52,6 +52,10 @@ pub(super) struct Cred {
     pub(super) unsorted: u64,
     /// Its time step, seconds (a `step` cell or its secret), when not the default.
     pub(super) step_s: Option<u32>,
+    /// When the log shows a sync (a trace's `sync` rows), and once located, the last one's
+    /// matched step offset: what a validator learns from a sync.
+    pub(super) syncs: Vec<Millis>,
+    pub(super) last_sync: Option<(Millis, i64)>,
 }
 
 /// Rows skipped while reading, by reason (in the order first met).
@@ -435,6 +439,9 @@ impl AnalyzePlan {
             let entry = creds.entry(cred.to_string()).or_default();
             if kind == "codes" {
                 entry.codes.push((t, value, line));
+                if c_action.is_some_and(|c| cell(c) == "sync") {
+                    entry.syncs.push(t);
+                }
             }
             // Without a population column the fleet is one (`all`); with one, a blank cell is
             // a group of its own, never the fleet's summary row.

@@ -235,6 +235,8 @@ pub(super) fn drift_row(a: &Analysed, now: Millis) -> DriftRow {
         too_few_observations: e.slope_from == SlopeFrom::None,
         logins_per_day: activity(&a.obs).0,
         hours_utc: activity(&a.obs).1,
+        last_sync: a.last_sync.map(|s| Time(s.0)),
+        last_sync_steps: a.last_sync.map(|s| s.1),
     }
 }
 
