@@ -3,7 +3,7 @@
 //! [`SweepData`]), like the charts, so `otpdrift plot` rewrites it from the CSV alone.
 
 pub mod analyze;
-mod forecast;
+pub mod forecast;
 pub mod probe;
 
 use crate::chart::Figure;

@@ -2996,3 +2996,240 @@ fn the_report_says_what_each_timeline_event_did() {
         "{line}"
     );
 }
+
+/// Analyses the hand-written privacyIDEA-style export into `dir`'s `fleet/`, judged against a
+/// ±1-step window.
+fn analyse_hand_export(dir: &Dir) {
+    let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/analyze-hand");
+    let log = fx.join("privacyidea.csv").display().to_string();
+    ok(&otpdrift(
+        &[
+            "analyze",
+            &log,
+            "--column",
+            "credential=serial",
+            "--column",
+            "time=date",
+            "--column",
+            "shift_s=timeShift",
+            "--column",
+            "population=model",
+            "--delay",
+            "5.333s",
+            "--window-back",
+            "1",
+            "--window-ahead",
+            "1",
+            "--out",
+            "fleet",
+        ],
+        &dir.0,
+    ));
+}
+
+/// A twin of a log written outside the project (the hand-written privacyIDEA-style export of
+/// `tests/fixtures/analyze-hand`, with its own column names) under a ±1-step validator that
+/// learns nothing: it forecasts without error, keeps every credential, and every credential
+/// it names at risk is one whose writer made it leave the window within the year.
+#[test]
+fn a_twin_of_a_hand_written_export_names_only_credentials_that_truly_leave() {
+    let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/analyze-hand");
+    let dir = Dir::new("twin-hand");
+    analyse_hand_export(&dir);
+    std::fs::write(
+        dir.0.join("mine.toml"),
+        r#"[run]
+name = "mine"
+horizon = "1y"
+tokens = 1
+seed = 3
+bucket = "7d"
+
+[validator]
+preset = "rfc6238"
+window = { back = 1, ahead = 1 }
+drift = "none"
+
+[[population]]
+name = "hw-a"
+share = 0.5
+token = { kind = "hardware" }
+battery = { enabled = false }
+clock = { profile = "ideal", drift_ppm = { dist = "normal", mean = 0, sd = 2 } }
+
+[[population]]
+name = "hw-b"
+share = 0.5
+token = { kind = "hardware" }
+battery = { enabled = false }
+clock = { profile = "ideal", drift_ppm = { dist = "normal", mean = 0, sd = 2 } }
+"#,
+    )
+    .unwrap();
+    let out = ok(&otpdrift(
+        &[
+            "run",
+            "mine.toml",
+            "--fleet",
+            "fleet",
+            "--replicates",
+            "10",
+            "--out",
+            "twin",
+        ],
+        &dir.0,
+    ));
+    assert!(out.contains("7 tokens"), "{out}");
+    let truth: HashMap<String, HashMap<String, String>> =
+        read_csv(&fx.join("expected_privacyidea.csv"))
+            .into_iter()
+            .map(|r| (r["credential"].clone(), r))
+            .collect();
+    let forecast = read_csv(&dir.0.join("twin/forecast.csv"));
+    assert_eq!(forecast.len(), 7, "every credential kept");
+    assert_eq!(read_csv(&dir.0.join("twin/forecast-excluded.csv")).len(), 0);
+    let named: Vec<&HashMap<String, String>> = forecast
+        .iter()
+        .filter(|r| num(r, "p_exit") >= 0.5)
+        .collect();
+    assert!(named.len() >= 4, "{forecast:?}");
+    for r in &named {
+        let t = &truth[&r["credential"]];
+        assert!(
+            t["true_status"] == "leaving" || t["true_status"] == "out_now",
+            "{} named at risk but stays: {r:?}",
+            r["credential"]
+        );
+        // A resync, or a replacement for a crystal beyond 20 ppm.
+        assert!(
+            r["action"].starts_with("resync") || r["action"] == "replace",
+            "{r:?}"
+        );
+        // The writer's exit lies in the band (exits are seen at logins: a few days' slack).
+        if t["true_status"] == "leaving" {
+            // An empty end: after the horizon.
+            let at = |c: &str| {
+                otpdrift::time::parse_rfc3339(c).map_or(f64::INFINITY, |t| t as f64 / 86_400_000.0)
+            };
+            let x = at(&t["true_exit"]);
+            assert!(
+                at(&r["exit_p05"]) - 3.0 <= x && x <= at(&r["exit_p95"]) + 3.0,
+                "{}: true exit {} outside {}..{}",
+                r["credential"],
+                t["true_exit"],
+                r["exit_p05"],
+                r["exit_p95"]
+            );
+        }
+    }
+    // The one that stays is not named, and nothing is asked of it.
+    let stays = forecast
+        .iter()
+        .find(|r| r["credential"] == "TOTP0003C")
+        .unwrap();
+    assert!(
+        num(stays, "p_exit") < 0.5 && stays["action"] == "nothing",
+        "{stays:?}"
+    );
+    let report = std::fs::read_to_string(dir.0.join("twin/report.md")).unwrap();
+    assert!(report.contains("## The forecast") && report.contains("forecast_tickets.png"));
+}
+
+/// A twin sweep's setting is the twin run of that setting: the same credentials at risk,
+/// broken in the first week and tickets expected (settings share their draws, replicate by
+/// replicate); the reference setting changes nothing against itself.
+#[test]
+fn a_twin_sweep_setting_is_the_twin_run_of_that_setting() {
+    let dir = Dir::new("twin-sweep");
+    analyse_hand_export(&dir);
+    dir.write(
+        "mine.toml",
+        r#"[run]
+horizon = "120d"
+tokens = 1
+seed = 5
+bucket = "7d"
+
+[validator]
+preset = "rfc6238"
+window = { back = 1, ahead = 1 }
+drift = "none"
+
+[[population]]
+name = "hw-a"
+share = 0.5
+token = { kind = "hardware" }
+battery = { enabled = false }
+recovery = { resync_probability = 0 }
+
+[[population]]
+name = "hw-b"
+share = 0.5
+token = { kind = "hardware" }
+battery = { enabled = false }
+recovery = { resync_probability = 0 }
+
+[[timeline]]
+at = "2026-04-01"
+migrate = { preset = "privacyidea" }
+
+[sweep]
+vary = { "timeline[0].carry" = [true, false] }
+"#,
+    );
+    ok(&otpdrift(
+        &[
+            "sweep",
+            "mine.toml",
+            "--fleet",
+            "fleet",
+            "--replicates",
+            "6",
+            "--out",
+            "sw",
+        ],
+        &dir.0,
+    ));
+    ok(&otpdrift(
+        &[
+            "run",
+            "mine.toml",
+            "--fleet",
+            "fleet",
+            "--replicates",
+            "6",
+            "--set",
+            "timeline[0].carry=false",
+            "--out",
+            "two",
+        ],
+        &dir.0,
+    ));
+    let settings = read_csv(&dir.0.join("sw/twin-settings.csv"));
+    let all: Vec<_> = settings
+        .iter()
+        .filter(|r| r["population"] == "all")
+        .collect();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0]["changed"], "0", "the reference against itself");
+    let forecast = read_csv(&dir.0.join("two/forecast.csv"));
+    let count = |f: &dyn Fn(&HashMap<String, String>) -> bool| {
+        forecast.iter().filter(|r| f(r)).count().to_string()
+    };
+    assert_eq!(all[1]["credentials"], forecast.len().to_string());
+    assert_eq!(all[1]["at_risk"], count(&|r| num(r, "p_exit") >= 0.5));
+    assert_eq!(
+        all[1]["broken_week1"],
+        count(&|r| num(r, "p_first_try_failure_week1") >= 0.5)
+    );
+    let tickets: f64 = read_csv(&dir.0.join("two/forecast-tickets.csv"))
+        .iter()
+        .map(|r| num(r, "expected"))
+        .sum();
+    assert!((num(all[1], "expected_tickets") - tickets).abs() < 0.01);
+    // Re-enrolled at the cut-over (carry = false), the hand-written fleet's clocks meet a
+    // validator that starts from nothing: no fewer break in the first week than when carried.
+    assert!(num(all[1], "broken_week1") >= num(all[0], "broken_week1"));
+    let report = std::fs::read_to_string(dir.0.join("sw/report.md")).unwrap();
+    assert!(report.contains("| setting | population |"), "{report}");
+}

@@ -374,3 +374,18 @@ impl Exporter<RunContext<'_>> for Trace {
         Ok(())
     }
 }
+
+/// twin-settings.csv and changes.csv of a twin sweep (`sweep --fleet`).
+pub struct TwinSweepCsv;
+
+impl Exporter<crate::results::forecast::TwinSweep> for TwinSweepCsv {
+    fn file_names(&self) -> Vec<String> {
+        vec!["twin-settings.csv".into(), "changes.csv".into()]
+    }
+
+    fn render(&self, t: &crate::results::forecast::TwinSweep, out: &mut Folder) -> Result<()> {
+        out.add("twin-settings.csv", rows(&t.settings));
+        out.add("changes.csv", rows(&t.changes));
+        Ok(())
+    }
+}

@@ -8,7 +8,8 @@ pub mod probe;
 mod views;
 
 pub use self::csv::{
-    AggregatesJson, ForecastCsv, LifetimeCsv, NodesCsv, SummaryCsv, TimeseriesCsv, TokensCsv, Trace,
+    AggregatesJson, ForecastCsv, LifetimeCsv, NodesCsv, SummaryCsv, TimeseriesCsv, TokensCsv,
+    Trace, TwinSweepCsv,
 };
 pub use analyze::{analyze_view_names, analyze_views, fitted_scenario};
 pub use views::{Charts, Report, SweepCharts, SweepCsv, SweepReport};

@@ -15,6 +15,7 @@ pub mod replay;
 pub mod run;
 pub mod sweep;
 pub mod twin;
+pub mod twin_sweep;
 
 /// Undoes any results folder being written: for the face's signal handler.
 pub use crate::export::abandon_in_flight;

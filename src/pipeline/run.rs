@@ -274,6 +274,8 @@ pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
     });
     // A twin's other replicates: the same fleet with independent draws, records folded as
     // they come.
+    // The work done: every replicate's attempts and HMACs, for the rates in the manifest.
+    let mut work = (result.total_attempts(), result.hmacs);
     let forecast = match (forecaster, &plan.twin) {
         (Some(mut f), Some(t)) => {
             f.add_result(&result);
@@ -295,6 +297,7 @@ pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
                     )
                 });
                 f.add_result(&res);
+                work = (work.0 + res.total_attempts(), work.1 + res.hmacs);
             }
             Some(f.finish(sc, t.excluded.clone(), &t.fleet))
         }
@@ -303,14 +306,14 @@ pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
     let wall = watch.seconds();
     tokens.finish()?;
     progress.finish();
-    let attempts = result.total_attempts();
+    let attempts = work.0;
     let facts = Facts::Run(RunFacts {
         shard_start: result.shard.start,
         shard_end: result.shard.end,
         fleet_tokens: sc.run.tokens,
         logins: result.total_logins(),
         hmacs_per_attempt: if attempts > 0 {
-            result.hmacs as f64 / attempts as f64
+            work.1 as f64 / attempts as f64
         } else {
             0.0
         },
@@ -333,7 +336,7 @@ pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
         &plan.input,
         threads,
         (&watch, wall),
-        (attempts, result.hmacs),
+        (attempts, work.1),
         facts,
     );
     // Charts are drawn on the same threads (`--threads 1` means one).

@@ -152,9 +152,17 @@ impl Fleet {
             credentials: kept,
             sizes,
         }));
+        let start = sc.run.start;
         sc.watch = Some(Watch {
-            from: sc.run.start,
+            from: start,
             edges: self.edges(),
+            event: sc
+                .timeline
+                .iter()
+                .map(|e| e.at)
+                .filter(|&a| a >= start)
+                .min()
+                .unwrap_or(start),
         });
         Ok(excluded_rows)
     }
@@ -173,8 +181,11 @@ impl Fleet {
         };
         let offset = get(r.offset_now_s).unwrap_or(0.0);
         let ppm = get(r.ppm).map(|m| (m, sd(get(r.ppm_ci95_low), get(r.ppm_ci95_high))));
+        // A log of codes has a row per login attempt; an offsets export has what the
+        // validator chose to keep, which says nothing of how often the user logs in.
         let seen = r.observations + r.outliers;
-        let rate = get(r.logins_per_day).filter(|_| seen >= RATE_MIN_OBSERVATIONS);
+        let logins = self.data.manifest.input_kind == "codes";
+        let rate = get(r.logins_per_day).filter(|_| logins && seen >= RATE_MIN_OBSERVATIONS);
         // The credential's own hours (UTC counts) turned to the population's local hours and
         // drawn towards its profile.
         let counts: Vec<f64> = r
@@ -184,8 +195,8 @@ impl Fleet {
             .collect();
         let shift = (p.user.utc_offset_s / 3600.0).round() as i64;
         let prior: f64 = p.user.hours.iter().sum();
-        let hours =
-            (counts.len() == 24 && seen >= RATE_MIN_OBSERVATIONS && prior > 0.0).then(|| {
+        let hours = (logins && counts.len() == 24 && seen >= RATE_MIN_OBSERVATIONS && prior > 0.0)
+            .then(|| {
                 let mut h = [0.0; 24];
                 for (local, w) in h.iter_mut().enumerate() {
                     let utc = (local as i64 - shift).rem_euclid(24) as usize;
@@ -303,6 +314,10 @@ pub struct Forecaster {
     /// a token death; each replicate's exit (None: none within the horizon).
     failures: Vec<[u32; 3]>,
     tickets: Vec<[u32; 3]>,
+    /// Per credential: replicates with a failed first try / a ticket in the week after the
+    /// watch's event.
+    week: Vec<[u32; 2]>,
+    event: Millis,
     deaths: Vec<u32>,
     exits: Vec<Vec<Option<Millis>>>,
     /// Per replicate: tickets per bucket.
@@ -320,6 +335,8 @@ impl Forecaster {
             end: sc.run.end(),
             failures: vec![[0; 3]; n],
             tickets: vec![[0; 3]; n],
+            week: vec![[0; 2]; n],
+            event: sc.watch.map_or(sc.run.start, |w| w.event),
             deaths: vec![0; n],
             exits: vec![Vec::new(); n],
             per_bucket: Vec::new(),
@@ -345,6 +362,14 @@ impl Forecaster {
                 self.failures[u][k] += fail.is_some_and(|t| t < by) as u32;
                 self.tickets[u][k] += ticket.is_some_and(|t| t < by) as u32;
             }
+            let week = |f: fn(&TokenRecord) -> Option<Millis>| {
+                of.iter()
+                    .filter_map(f)
+                    .min()
+                    .is_some_and(|t| t < self.event + 7 * DAY) as u32
+            };
+            self.week[u][0] += week(|r| r.failed_after_event);
+            self.week[u][1] += week(|r| r.ticket_after_event);
             // The real credential is the user's first: its exit and its death.
             let real = &of[0];
             self.exits[u].push(real.exit);
@@ -369,6 +394,7 @@ impl Forecaster {
         let prior = |v: &[[u32; 3]], k: usize| Shrink::fit(v.iter().map(|c| c[k]), reps);
         let fail_prior = [0, 1, 2].map(|k| prior(&self.failures, k));
         let ticket_prior = [0, 1, 2].map(|k| prior(&self.tickets, k));
+        let week_prior = [0, 1].map(|k| Shrink::fit(self.week.iter().map(|c| c[k]), reps));
         let within = |v: &[u32; 3], k: usize, s: &[Shrink; 3]| {
             (WITHIN_DAYS[k] as f64 <= horizon_days + 1e-9)
                 .then(|| Rate::of(s[k].share(v[k], reps)).unwrap_or_default())
@@ -423,6 +449,10 @@ impl Forecaster {
                     p_ticket_30d: within(&self.tickets[u], 0, &ticket_prior),
                     p_ticket_90d: within(&self.tickets[u], 1, &ticket_prior),
                     p_ticket_365d: within(&self.tickets[u], 2, &ticket_prior),
+                    p_first_try_failure_week1: Rate::of(week_prior[0].share(self.week[u][0], reps))
+                        .unwrap_or_default(),
+                    p_ticket_week1: Rate::of(week_prior[1].share(self.week[u][1], reps))
+                        .unwrap_or_default(),
                     p_exit: Rate::of(p_exit).unwrap_or_default(),
                     exit_median: median,
                     exit_p05: p05,
@@ -616,6 +646,7 @@ mod tests {
         sc.watch = Some(Watch {
             from: y1,
             edges: fleet.edges(),
+            event: y1,
         });
         let recs = crate::sim::run(&sc, 0..tokens, &|_| {}).tokens;
         let mut truth: std::collections::HashMap<String, Truth> = Default::default();

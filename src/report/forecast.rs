@@ -9,6 +9,12 @@ use std::fmt::Write;
 /// Credentials listed by name in the report (forecast.csv has them all).
 const LISTED: usize = 15;
 
+/// A credential's outcome differs between two settings of a twin sweep when its action does,
+/// or its chance of a failed first try in the week after the event moves by this much, or
+/// that of a ticket within 90 days by [`CHANGE_TICKET`].
+pub const CHANGE_WEEK1: f64 = 0.2;
+pub const CHANGE_TICKET: f64 = 0.1;
+
 fn p(x: Option<Rate>) -> String {
     x.map_or("–".into(), |r| format!("{:.0}%", r.0 * 100.0))
 }
@@ -110,4 +116,81 @@ pub fn section(out: &mut String, d: &RunData, f: &Forecast) {
         );
     }
     let _ = writeln!(out);
+}
+
+/// report.md of a twin sweep: per setting, what breaks in the week after its event and the
+/// tickets, by population; then the credentials that change most under each setting.
+pub fn render_sweep(
+    t: &crate::results::forecast::TwinSweep,
+    m: &crate::results::Manifest,
+    replicates: u32,
+) -> String {
+    let mut out = String::new();
+    let name = m
+        .scenario
+        .get("run")
+        .and_then(|r| r.get("name"))
+        .and_then(|n| n.as_str());
+    let _ = writeln!(
+        out,
+        "# otpdrift twin sweep: {}\n",
+        name.unwrap_or("scenario")
+    );
+    let settings = t.settings.iter().map(|r| r.setting).max().unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "The real fleet of the analysis, under {settings} settings of the scenario's `[sweep]`, each run {replicates} times with independent draws. Setting 1 is the reference: `changes.csv` lists, for every other setting, the credentials whose action changes, whose chance of a failed first try in the week after the setting's first dated event (its cut-over; the first week without one) moves by {:.0} points or more, or whose chance of a ticket within 90 days moves by {:.0} points or more.\n",
+        CHANGE_WEEK1 * 100.0,
+        CHANGE_TICKET * 100.0,
+    );
+    let _ = writeln!(
+        out,
+        "| setting | population | credentials | broken in week 1 | tickets in week 1 | tickets over the horizon | at risk | changed from setting 1 |\n|---|---|---|---|---|---|---|---|"
+    );
+    for r in &t.settings {
+        let _ = writeln!(
+            out,
+            "| {} {} | {} | {} | {} | {:.1} | {:.1} | {} | {} |",
+            r.setting,
+            r.label.replace('|', "/"),
+            r.population.replace('|', "/"),
+            thousands(r.credentials as f64),
+            thousands(r.broken_week1 as f64),
+            r.expected_tickets_week1.0,
+            r.expected_tickets.0,
+            thousands(r.at_risk as f64),
+            thousands(r.changed as f64),
+        );
+    }
+    for k in 2..=settings {
+        let mine: Vec<_> = t.changes.iter().filter(|c| c.setting == k).collect();
+        let Some(first) = mine.first() else { continue };
+        let _ = writeln!(
+            out,
+            "\n## Setting {k}: {}\n\n{} credential{} change. The first {}:\n",
+            first.label,
+            thousands(mine.len() as f64),
+            if mine.len() == 1 { "" } else { "s" },
+            mine.len().min(LISTED)
+        );
+        let _ = writeln!(
+            out,
+            "| credential | population | failed first try, week 1 | ticket 90 d | action |\n|---|---|---|---|---|"
+        );
+        for c in mine.iter().take(LISTED) {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} -> {} | {} -> {} | {} -> {} |",
+                c.credential.replace('|', "/"),
+                c.population.replace('|', "/"),
+                p(Some(c.p_first_try_failure_week1_first)),
+                p(Some(c.p_first_try_failure_week1)),
+                p(c.p_ticket_90d_first),
+                p(c.p_ticket_90d),
+                c.action_first,
+                c.action
+            );
+        }
+    }
+    out
 }

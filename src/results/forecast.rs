@@ -18,6 +18,10 @@ pub struct ForecastRow {
     pub p_ticket_30d: Option<Rate>,
     pub p_ticket_90d: Option<Rate>,
     pub p_ticket_365d: Option<Rate>,
+    /// The same in the week after the first dated validator event (a cut-over, a window
+    /// change), or the first week without one.
+    pub p_first_try_failure_week1: Rate,
+    pub p_ticket_week1: Rate,
     /// Share of the replicates in which the clock left the window within the horizon.
     pub p_exit: Rate,
     /// The replicates' exit dates: median, and the 5% and 95% quantiles (the 90% band). Empty
@@ -81,4 +85,49 @@ impl Forecast {
             tickets: super::analyze::rows(&name(t), &read(t)?)?,
         })
     }
+}
+
+/// twin-settings.csv: a twin swept over settings (`sweep --fleet`), per setting and
+/// population (then `all`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TwinSettingRow {
+    pub setting: u64,
+    pub label: String,
+    pub population: String,
+    pub credentials: u64,
+    /// Credentials leaving the window in at least half the replicates.
+    pub at_risk: u64,
+    /// Credentials whose first try fails, in at least half the replicates, in the week
+    /// after the setting's first dated event (a cut-over), or the first week.
+    pub broken_week1: u64,
+    /// Expected credentials with a ticket in that week, and tickets over the horizon.
+    pub expected_tickets_week1: Fixed<2>,
+    pub expected_tickets: Fixed<2>,
+    /// Credentials whose outcome differs from the first setting's (changes.csv).
+    pub changed: u64,
+}
+
+/// changes.csv: per setting after the first, the credentials whose outcome changes from the
+/// first setting's, and how.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChangeRow {
+    pub setting: u64,
+    pub label: String,
+    pub credential: String,
+    pub population: String,
+    pub p_first_try_failure_week1_first: Rate,
+    pub p_first_try_failure_week1: Rate,
+    pub p_ticket_90d_first: Option<Rate>,
+    pub p_ticket_90d: Option<Rate>,
+    pub exit_median_first: Option<Time>,
+    pub exit_median: Option<Time>,
+    pub action_first: String,
+    pub action: String,
+}
+
+/// A twin sweep's tables.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TwinSweep {
+    pub settings: Vec<TwinSettingRow>,
+    pub changes: Vec<ChangeRow>,
 }

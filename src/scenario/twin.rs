@@ -82,4 +82,8 @@ pub struct Twin {
 pub struct Watch {
     pub from: Millis,
     pub edges: (f64, f64),
+    /// The first dated event on the validator side from `from` on (a cut-over, a window
+    /// change; `from` without one): each record also notes its first failed first try and
+    /// first ticket from then on, for the week after it.
+    pub event: Millis,
 }

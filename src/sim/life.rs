@@ -77,6 +77,9 @@ pub struct TokenRecord {
     pub first_failed_login: Option<Millis>,
     pub first_ticket: Option<Millis>,
     pub exit: Option<Millis>,
+    /// The same two from the watch's event on.
+    pub failed_after_event: Option<Millis>,
+    pub ticket_after_event: Option<Millis>,
 }
 
 /// Decides one submitted code against the token's codes, HMAC or (fast mode) mixed: the
@@ -297,6 +300,8 @@ impl<'a> Life<'a> {
                 first_failed_login: None,
                 first_ticket: None,
                 exit: None,
+                failed_after_event: None,
+                ticket_after_event: None,
             },
             max_abs: 0.0,
         }
@@ -304,8 +309,11 @@ impl<'a> Life<'a> {
 
     /// A helpdesk ticket about the current credential at `at`, for a watched record.
     fn ticket(&mut self, at: Millis) {
-        if self.sc.watch.is_some_and(|w| at >= w.from) {
+        if let Some(w) = self.sc.watch.filter(|w| at >= w.from) {
             self.cred.rec.first_ticket.get_or_insert(at);
+            if at >= w.event {
+                self.cred.rec.ticket_after_event.get_or_insert(at);
+            }
         }
     }
 
@@ -616,6 +624,9 @@ impl<'a> Life<'a> {
             let rec = &mut self.cred.rec;
             if outcome != (Try::Accepted { first: true }) {
                 rec.first_failed_login.get_or_insert(t);
+                if t >= w.event {
+                    rec.failed_after_event.get_or_insert(t);
+                }
             }
             if let Some((x, _)) = offset.filter(|_| rec.exit.is_none()) {
                 // `offset` is the magnitude; the sign decides which edge. The window is the
