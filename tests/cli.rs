@@ -3233,3 +3233,70 @@ vary = { "timeline[0].carry" = [true, false] }
     let report = std::fs::read_to_string(dir.0.join("sw/report.md")).unwrap();
     assert!(report.contains("| setting | population |"), "{report}");
 }
+
+/// A twin starts from a log of codes with their secrets as well: the hand-written codes log
+/// (three credentials, one stepped +150 s) gives three forecasts, each credential's login
+/// rate its own (a row per login), and the one its writer set leaving is named at risk.
+#[test]
+fn a_twin_of_a_hand_written_codes_log_forecasts_each_credential() {
+    let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/analyze-hand");
+    let dir = Dir::new("twin-codes");
+    let f = |n: &str| fx.join(n).display().to_string();
+    ok(&otpdrift(
+        &[
+            "analyze",
+            &f("codes.csv"),
+            "--secrets",
+            &f("secrets.csv"),
+            "--delay",
+            "5.333s",
+            "--window-back",
+            "1",
+            "--window-ahead",
+            "1",
+            "--out",
+            "fleet",
+        ],
+        &dir.0,
+    ));
+    let drift = read_csv(&dir.0.join("fleet/drift.csv"));
+    assert!(
+        drift.iter().all(|r| num(r, "logins_per_day") > 0.0),
+        "{drift:?}"
+    );
+    dir.write(
+        "mine.toml",
+        "[run]\nhorizon = \"180d\"\ntokens = 1\n[validator]\npreset = \"rfc6238\"\ndrift = \"none\"\n[[population]]\ntoken = { kind = \"hardware\" }\nbattery = { enabled = false }\nclock = { profile = \"ideal\" }\n",
+    );
+    ok(&otpdrift(
+        &[
+            "run",
+            "mine.toml",
+            "--fleet",
+            "fleet",
+            "--replicates",
+            "8",
+            "--out",
+            "twin",
+        ],
+        &dir.0,
+    ));
+    let forecast = read_csv(&dir.0.join("twin/forecast.csv"));
+    let truth: HashMap<String, HashMap<String, String>> = read_csv(&fx.join("expected_codes.csv"))
+        .into_iter()
+        .map(|r| (r["credential"].clone(), r))
+        .collect();
+    assert_eq!(forecast.len(), 3);
+    for r in &forecast {
+        let t = &truth[&r["credential"]];
+        let leaves = t["true_status"] == "out_now"
+            || (t["true_status"] == "leaving" && num(t, "true_days_to_exit") < 150.0);
+        let stays = t["true_status"] == "staying" || num(t, "true_days_to_exit") > 250.0;
+        if leaves {
+            assert!(num(r, "p_exit") >= 0.5, "{r:?}");
+        }
+        if stays {
+            assert!(num(r, "p_exit") < 0.5, "{r:?}");
+        }
+    }
+}

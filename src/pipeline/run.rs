@@ -329,6 +329,7 @@ pub fn execute(plan: &RunPlan, progress: &dyn Progress) -> Result<RunOutcome> {
             credentials: sc.run.tokens,
             excluded: t.excluded.len() as u64,
             edges_s: t.fleet.edges(),
+            logins_from_log: t.fleet.data.manifest.input_kind == "codes",
         }),
     });
     let manifest = manifest(

@@ -34,10 +34,15 @@ pub fn section(out: &mut String, d: &RunData, f: &Forecast) {
     let inactive = f.excluded.iter().filter(|e| e.reason == "inactive").count();
     let _ = writeln!(
         out,
-        "A twin of the {} real credentials `{}` analysed as of {}: each starts from its own fitted clock (offset and drift drawn from the fit's uncertainty, with the wander a fitted line cannot show), its own login rate and hours, and the validator state its log left. The fleet was run {} times with independent draws. {} credential{} of the analysis {} left out ({} inactive for 90 days, {} without an offset estimate; `forecast-excluded.csv`). Exits are judged against the analysis' window, offsets from {:+.1} s to {:+.1} s.\n",
+        "A twin of the {} real credentials `{}` analysed as of {}: each starts from its own fitted clock (offset and drift drawn from the fit's uncertainty, with the wander a fitted line cannot show), {}, and the validator state its log left. The fleet was run {} times with independent draws. {} credential{} of the analysis {} left out ({} inactive for 90 days, {} without an offset estimate; `forecast-excluded.csv`). Exits are judged against the analysis' window, offsets from {:+.1} s to {:+.1} s.\n",
         thousands(fl.credentials as f64),
         fl.analysis,
         &fl.start[..10],
+        if fl.logins_from_log {
+            "its own login rate and hours (from its log's rows)"
+        } else {
+            "the population's login rate and hours (an offsets log does not show logins)"
+        },
         fl.replicates,
         fl.excluded,
         if fl.excluded == 1 { "" } else { "s" },

@@ -86,6 +86,9 @@ pub struct FleetFacts {
     pub excluded: u64,
     /// The window (offsets in seconds) whose exit is forecast: the analysis' edges.
     pub edges_s: (f64, f64),
+    /// Login rates and hours came from the log (a log of codes or a trace).
+    #[serde(default)]
+    pub logins_from_log: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
