@@ -117,7 +117,7 @@ fn validator_sentence(d: &RunData) -> String {
 pub fn render(d: &RunData, png: bool) -> String {
     let sc = &d.scenario;
     let run = &sc.run;
-    let sizes = sc.population_sizes();
+    let sizes = d.population_sizes();
     let mut out = String::new();
     let _ = writeln!(out, "# otpdrift report: {}\n", run.name);
     let mix: Vec<String> = sc
@@ -466,7 +466,7 @@ pub fn warnings(d: &RunData) -> Vec<String> {
                 ));
             }
         }
-        let users = (d.scenario.population_sizes()[i] as f64).max(1.0);
+        let users = (d.population_sizes()[i] as f64).max(1.0);
         let tickets = c.tickets as f64;
         if tickets / users / years.max(1e-9) > 0.05 {
             w.push(format!(

@@ -3227,6 +3227,13 @@ vary = { "timeline[0].carry" = [true, false] }
         .map(|r| num(r, "expected"))
         .sum();
     assert!((num(all[1], "expected_tickets") - tickets).abs() < 0.01);
+    // The populations' tickets add up to the fleet's.
+    let by_pop: f64 = settings
+        .iter()
+        .filter(|r| r["setting"] == "2" && r["population"] != "all")
+        .map(|r| num(r, "expected_tickets"))
+        .sum();
+    assert!((by_pop - tickets).abs() < 0.01, "{by_pop} {tickets}");
     // Re-enrolled at the cut-over (carry = false), the hand-written fleet's clocks meet a
     // validator that starts from nothing: no fewer break in the first week than when carried.
     assert!(num(all[1], "broken_week1") >= num(all[0], "broken_week1"));

@@ -76,6 +76,7 @@ pub fn sweep(
     );
     let (mut attempts, mut hmacs) = (0, 0);
     let mut forecasts = Vec::new();
+    let mut by_population = Vec::new();
     for sc in &p.scenarios {
         let mut f = Forecaster::new(sc);
         for r in 0..plan.replicates {
@@ -97,6 +98,7 @@ pub fn sweep(
             attempts += res.total_attempts();
             hmacs += res.hmacs;
         }
+        by_population.push(f.population_tickets());
         forecasts.push(f.finish(sc, plan.excluded.clone(), &plan.fleet));
     }
     progress.finish();
@@ -146,14 +148,12 @@ pub fn sweep(
                 rows.iter().filter(|r| keep(r)).count() as u64
             };
             let tickets: f64 = match pop {
-                None => f.tickets.iter().map(|x| x.expected.0).sum(),
-                Some(_) if names.len() == 1 => f.tickets.iter().map(|x| x.expected.0).sum(),
-                // Tickets per bucket are the fleet's; a population's is its credentials' share
-                // of the 365-day chances.
-                Some(_) => rows
+                None => by_population[k].iter().sum(),
+                Some(n) => names
                     .iter()
-                    .filter_map(|r| r.p_ticket_365d.map(|v| v.0))
-                    .sum(),
+                    .position(|x| x == n)
+                    .and_then(|i| by_population[k].get(i).copied())
+                    .unwrap_or(0.0),
             };
             t.settings.push(TwinSettingRow {
                 setting: k as u64 + 1,

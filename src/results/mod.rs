@@ -249,6 +249,15 @@ impl RunData {
         self.names.len() - 1
     }
 
+    /// Users per population as simulated (summary.csv): a twin's come from its fleet, not from
+    /// the recorded shares.
+    pub fn population_sizes(&self) -> Vec<u64> {
+        self.summary[..self.populations()]
+            .iter()
+            .map(|r| r.tokens)
+            .collect()
+    }
+
     /// A timeseries figure of one name (index into `names`), per bucket.
     pub fn ts_col(
         &self,

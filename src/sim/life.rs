@@ -563,6 +563,8 @@ impl<'a> Life<'a> {
             if t < w {
                 tally.buckets[bt].logins_without_token += 1;
                 audit::login(self.index, t, t, audit::Made::default(), false);
+                // A second login the schedule puts at this very instant is this one.
+                self.busy_until = Some(self.busy_until.map_or(t, |b| b.max(t)));
                 return None;
             }
             self.waiting_until = None;
@@ -618,6 +620,14 @@ impl<'a> Life<'a> {
             audit::login(self.index, t, t, self.made, true);
             return;
         }
+        // The window the validator keeps for this credential as the login starts, before the
+        // login's own success or resync moves it, and the clock's signed offset then.
+        let before = self.sc.watch.is_some().then(|| {
+            let learned = (self.cred.vstate)
+                .learned_steps(self.scheme, self.v.config.drift)
+                .unwrap_or(0.0);
+            self.cred.clock.offset() - learned * self.step_ms as f64 / 1000.0
+        });
         let (outcome, at) = self.try_login(t, &mut rng, (&mut tally.buckets[b], b));
         self.busy_until = Some(at);
         if let Some(w) = self.sc.watch.filter(|w| t >= w.from) {
@@ -628,14 +638,7 @@ impl<'a> Life<'a> {
                     rec.failed_after_event.get_or_insert(t);
                 }
             }
-            if let Some((x, _)) = offset.filter(|_| rec.exit.is_none()) {
-                // `offset` is the magnitude; the sign decides which edge. The window is the
-                // one the validator keeps for this credential: centred on its learned drift.
-                let learned = (self.cred.vstate)
-                    .learned_steps(self.scheme, self.v.config.drift)
-                    .unwrap_or(0.0);
-                let x =
-                    self.cred.clock.offset().signum() * x - learned * self.step_ms as f64 / 1000.0;
+            if let Some(x) = before.filter(|_| offset.is_some() && rec.exit.is_none()) {
                 if x < w.edges.0 || x > w.edges.1 {
                     rec.exit = Some(t);
                 }

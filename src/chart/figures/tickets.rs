@@ -177,7 +177,7 @@ pub(super) fn lifetime<DB: DrawingBackend>(d: &RunData, root: &DrawingArea<DB, S
     let xs: Vec<f64> = (0..d.buckets.len())
         .map(|i| (d.buckets[i].1 - d.scenario.run.start) as f64 / DAY as f64)
         .collect();
-    let sizes = d.scenario.population_sizes();
+    let sizes = d.population_sizes();
     let mut lowest: f64 = 100.0;
     let mut series = Vec::new();
     for i in who(d) {

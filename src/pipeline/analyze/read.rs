@@ -439,7 +439,9 @@ impl AnalyzePlan {
             let entry = creds.entry(cred.to_string()).or_default();
             if kind == "codes" {
                 entry.codes.push((t, value, line));
-                if c_action.is_some_and(|c| cell(c) == "sync") {
+                // A sync refused taught the validator nothing.
+                let refused = col("expected").is_some_and(|c| cell(c) == "reject");
+                if c_action.is_some_and(|c| cell(c) == "sync") && !refused {
                     entry.syncs.push(t);
                 }
             }

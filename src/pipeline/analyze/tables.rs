@@ -240,16 +240,28 @@ pub(super) fn drift_row(a: &Analysed, now: Millis) -> DriftRow {
     }
 }
 
-/// Observations per day over the span they cover (a day at least), and per UTC hour.
+/// Rows closer than this to the one before belong to one login.
+const LOGIN_GAP: Millis = 5 * 60 * 1000;
+
+/// Logins per day over the span they cover (a day at least), and per UTC hour: rows within
+/// five minutes of the one before are the same login (its retries, a sync's codes).
 fn activity(obs: &[crate::analyze::Observation]) -> (Option<Fixed<3>>, String) {
-    let span = match (obs.first(), obs.last()) {
-        (Some(a), Some(b)) if b.t - a.t >= DAY => (b.t - a.t) as f64 / DAY as f64,
+    let mut times: Vec<Millis> = obs.iter().map(|o| o.t).collect();
+    times.sort_unstable();
+    let logins: Vec<Millis> = times
+        .iter()
+        .enumerate()
+        .filter(|&(i, t)| i == 0 || t - times[i - 1] > LOGIN_GAP)
+        .map(|(_, t)| *t)
+        .collect();
+    let span = match (logins.first(), logins.last()) {
+        (Some(a), Some(b)) if b - a >= DAY => (b - a) as f64 / DAY as f64,
         _ => 0.0,
     };
-    let rate = (span > 0.0).then(|| (obs.len() - 1) as f64 / span);
+    let rate = (span > 0.0).then(|| (logins.len() - 1) as f64 / span);
     let mut hours = [0u64; 24];
-    for o in obs {
-        hours[(o.t.rem_euclid(DAY) / (DAY / 24)) as usize] += 1;
+    for t in &logins {
+        hours[(t.rem_euclid(DAY) / (DAY / 24)) as usize] += 1;
     }
     let hours = hours.map(|h| h.to_string()).join(" ");
     (rate.and_then(Fixed::of), hours)

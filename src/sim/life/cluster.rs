@@ -395,7 +395,9 @@ impl Life<'_> {
         );
         c.decisions_differing_by_node += verdicts.iter().any(|v| *v != d.verdict) as u64;
         c.lock_split_requests += split as u64;
-        if let (Verdict::Accepted, Some(m)) = (d.verdict, d.matched) {
+        // One shared state accepts a step twice only as one validator would (after a
+        // re-enrolment, say): that is no node's doing.
+        if let (Verdict::Accepted, Some(m), false) = (d.verdict, d.matched, n.shared) {
             c.accepted_twice_across_nodes += n.accepted(m, here) as u64;
         }
         n.wrote(t, &self.cred.vstate);
