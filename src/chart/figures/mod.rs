@@ -35,16 +35,13 @@ pub enum Figure {
 }
 
 impl Figure {
-    /// The charts of a run; a twin run adds the forecast's.
+    /// The charts of a run; a twin run adds the forecast's, last.
     pub fn of(twin: bool) -> &'static [Figure] {
-        if twin {
-            &Self::WITH_TWIN
-        } else {
-            &Self::ALL
-        }
+        &Self::ALL[..Self::ALL.len() - usize::from(!twin)]
     }
 
-    const WITH_TWIN: [Figure; 7] = [
+    /// Every chart: a plain run's, then a twin run's forecast.
+    pub const ALL: [Figure; 7] = [
         Figure::Acceptance,
         Figure::Rejections,
         Figure::ClockError,
@@ -52,15 +49,6 @@ impl Figure {
         Figure::Lifetime,
         Figure::ErrorHistogram,
         Figure::ForecastTickets,
-    ];
-
-    pub const ALL: [Figure; 6] = [
-        Figure::Acceptance,
-        Figure::Rejections,
-        Figure::ClockError,
-        Figure::Resync,
-        Figure::Lifetime,
-        Figure::ErrorHistogram,
     ];
 
     pub fn stem(self) -> &'static str {
