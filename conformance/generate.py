@@ -46,7 +46,8 @@ START = dt.datetime(2026, 1, 5, 8, 0, 0, tzinfo=dt.timezone.utc)
 N_CREDENTIALS = 40
 DEFAULT_SEED = 20260105
 
-IMPLEMENTATIONS = ["pyotp", "django-otp", "privacyidea", "privacyidea-autoresync"]
+IMPLEMENTATIONS = ["pyotp", "django-otp", "privacyidea", "privacyidea-autoresync",
+                   "otplib", "otplib-asymmetric", "speakeasy"]
 
 KINDS = [
     "correct",            # the device's current code, typed at once
@@ -63,6 +64,7 @@ KINDS = [
     "sync_bad",           # resync with two codes that are not consecutive
     "unlock",             # an administrator resets the fail counter / throttle
     "enrol",              # a new enrolment with the same secret
+    "odd_format",         # the right code written oddly: spaces, a sign, a letter, 7 digits
 ]
 
 
@@ -350,7 +352,55 @@ class PrivacyIdeaAutoResyncDriver(PrivacyIdeaDriver):
     autoresync = True
 
 
+class NodeDriver(Driver):
+    """An npm library, driven through conformance/node/driver.cjs (JSON lines over a pipe).
+
+    otplib 13: `verifySync({secret, token, epoch: floor(t / 1000), epochTolerance,
+    afterTimeStep})`, the application keeping each success's `timeStep` as the next
+    `afterTimeStep` and answering a thrown error as a rejection. speakeasy 2:
+    `totp.verifyDelta({secret, encoding: "base32", token, time: t / 1000, window: 1})`."""
+    packages: list[str] = []
+    odd_formats = True
+    has_lockout = True         # no lockout: bursts of wrong codes are still worth recording
+    min_secret_bytes = 16      # otplib 13's guardrail refuses shorter secrets
+
+    def __init__(self, name, secrets, back, ahead):
+        super().__init__(secrets)
+        self.name = name
+        self.window_back, self.window_ahead = back, ahead
+        here = os.path.dirname(os.path.abspath(__file__))
+        if not os.path.isdir(os.path.join(here, "node", "node_modules")):
+            raise SystemExit("run `npm ci` in conformance/node first (conformance/README.md)")
+        self.p = subprocess.Popen(["node", os.path.join(here, "node", "driver.cjs"), name],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        atexit.register(self.p.kill)
+        self.ask({"op": "secrets", "secrets": secrets})
+
+    def ask(self, q):
+        import json
+        self.p.stdin.write(json.dumps(q) + "\n")
+        self.p.stdin.flush()
+        return json.loads(self.p.stdout.readline())
+
+    def enrol(self, cred, t_ms):
+        a = self.ask({"op": "enrol", "cred": cred})
+        return a["ok"], a["real"]
+
+    def verify(self, cred, t_ms, code):
+        a = self.ask({"op": "verify", "cred": cred, "t_ms": t_ms, "code": code})
+        return a["ok"], a["real"]
+
+    def versions(self):
+        return self.ask({"op": "versions"})["versions"]
+
+
 def make_driver(name, secrets, seed):
+    if name == "otplib":
+        return NodeDriver(name, secrets, 1, 1)
+    if name == "otplib-asymmetric":
+        return NodeDriver(name, secrets, 2, 1)
+    if name == "speakeasy":
+        return NodeDriver(name, secrets, 1, 1)
     if name == "pyotp":
         return PyotpDriver(secrets)
     if name == "django-otp":
@@ -582,6 +632,27 @@ class Generator:
             t_ms = self.login(c, self.later(t_ms, 5, 120))
         return t_ms
 
+    def odd_format(self, c: Cred, t_ms: int) -> int:
+        """The right code written as a person or a form might: the libraries read it apart."""
+        rng = self.rng
+        right = self.dev_code(c, t_ms)
+        how, code = rng.choice([
+            ("leading space, first digit dropped", " " + right[1:]),
+            ("leading tab, first digit dropped", "\t" + right[1:]),
+            ("plus sign, first digit dropped", "+" + right[1:]),
+            ("minus sign, first digit dropped", "-" + right[1:]),
+            ("space inside", right[:3] + " " + right[3:]),
+            ("trailing space", right + " "),
+            ("last digit a letter", right[:5] + "x"),
+            ("a seventh digit", right + str(rng.randrange(10))),
+            ("full-width last digit", right[:5] + chr(0xFF10 + int(right[5]))),
+            ("zero in front, last digit dropped", "0" + right[:5]),
+        ])
+        self.attempt(c, t_ms, "verify", "odd_format", code, detail=how)
+        if rng.random() < 0.6:
+            t_ms = self.login(c, self.later(t_ms, 2, 20))
+        return t_ms
+
     def unlock(self, c: Cred, t_ms: int) -> int:
         self.attempt(c, t_ms, "unlock", "unlock")
         if self.rng.random() < 0.8:
@@ -612,11 +683,12 @@ class Generator:
         weights = {"login": 64, "typo": 7, "typo_short": 1.0, "replay": 2, "edge": 10,
                    "burst": (0.9 if d.name.startswith("privacyidea") else 1.6) if d.has_lockout else 0,
                    "sync": 3.5 if d.has_sync else 0, "unlock": 2.5 if d.has_unlock else 0,
-                   "enrol": 0.8}
+                   "enrol": 0.8, "odd": 1.5 if getattr(d, "odd_formats", False) else 0}
         what = rng.choices(list(weights), list(weights.values()))[0]
         return {"login": self.login, "typo": self.typo, "typo_short": self.typo_short,
                 "replay": self.replay_previous, "edge": self.edge, "burst": self.burst,
-                "sync": self.sync, "unlock": self.unlock, "enrol": self.enrol}[what](c, t_ms)
+                "sync": self.sync, "unlock": self.unlock, "enrol": self.enrol,
+                "odd": self.odd_format}[what](c, t_ms)
 
     def run(self):
         rng = self.rng
@@ -641,11 +713,11 @@ class Generator:
         return self.rows, self.stats
 
 
-def make_credentials(rng: random.Random, start_s: float) -> list[Cred]:
+def make_credentials(rng: random.Random, start_s: float, min_bytes: int = 15) -> list[Cred]:
     import pyotp
     creds = []
     for i in range(N_CREDENTIALS):
-        nbytes = rng.choice([15, 20, 20, 20, 20, 25, 40])  # pyotp 2.12 wants >= 112 bits
+        nbytes = rng.choice([min_bytes, 20, 20, 20, 20, 25, 40])  # pyotp 2.12 wants >= 112 bits
         secret = base64.b32encode(rng.randbytes(nbytes)).decode().rstrip("=")
         r = rng.random()
         if r < 0.65:
@@ -791,6 +863,44 @@ and `otp1c` when set).
 """,
 }
 SYSTEM_TEXT["privacyidea-autoresync"] = SYSTEM_TEXT["privacyidea"]
+OTPLIB_TEXT = """\
+## Implementation
+
+[otplib](https://www.npmjs.com/package/otplib) {{otplib}} (@otplib/totp {{@otplib/totp}},
+@otplib/core {{@otplib/core}}, its default noble crypto and scure base32 plugins), installed
+with `npm ci` from `conformance/node/package-lock.json`, run on Node {{node}}.
+
+## Settings
+
+`verifySync({{{{secret, token, epoch: Math.floor(t_ms / 1000), epochTolerance: {tol},
+afterTimeStep}}}})` with the defaults (SHA-1, 6 digits, period 30, t0 0). The application
+around it keeps the `timeStep` of each credential's last success and passes it as the next
+`afterTimeStep` (the README's replay protection); a thrown error is answered as a rejection;
+`enrol` forgets the kept step.
+
+## How it was driven
+
+`conformance/node/driver.cjs`, one process, JSON lines over a pipe; the server time is the
+`epoch` passed (the library's own default is the same expression on `Date.now()`).
+"""
+SYSTEM_TEXT["otplib"] = OTPLIB_TEXT.format(tol="30")
+SYSTEM_TEXT["otplib-asymmetric"] = OTPLIB_TEXT.format(tol="[40, 10]")
+SYSTEM_TEXT["speakeasy"] = """\
+## Implementation
+
+[speakeasy](https://www.npmjs.com/package/speakeasy) {speakeasy}, installed with `npm ci` from
+`conformance/node/package-lock.json`, run on Node {node}.
+
+## Settings
+
+`totp.verifyDelta({{secret, encoding: "base32", token, time: t_ms / 1000, step: 30,
+window: 1}})` (SHA-1, 6 digits). speakeasy keeps no state: no replay protection, no drift, no
+lockout; `enrol` rows are no-ops.
+
+## How it was driven
+
+`conformance/node/driver.cjs`, one process, JSON lines over a pipe; the server time is `time`.
+"""
 
 BEHAVIOUR_TEXT = {
     "pyotp": """\
@@ -828,6 +938,32 @@ BEHAVIOUR_TEXT = {
 - `init_token` on an existing serial keeps `timeShift` and `otp1c` (see `enrol` above).
 """,
 }
+OTPLIB_BEHAVIOUR = """\
+## Behaviour worth knowing (checked on this version)
+
+- The window is in seconds: steps floor((epoch - past) / 30) .. floor((epoch + future) / 30),
+  ascending, first match wins{extra}.
+- Steps at or before `afterTimeStep` are skipped and the search goes on; an `afterTimeStep`
+  beyond the last open step throws (`AfterTimeStepRangeExceededError`).
+- A token that is not exactly 6 ASCII digits throws (`TokenLengthError`, `TokenFormatError`):
+  no trimming (`odd_format`, `typo_short` rows).
+- Secrets must decode to 16-64 bytes (hence 16-40-byte secrets here).
+"""
+BEHAVIOUR_TEXT["otplib"] = OTPLIB_BEHAVIOUR.format(
+    extra=": with 30 s both ways exactly three steps, wherever in its step the attempt lands")
+BEHAVIOUR_TEXT["otplib-asymmetric"] = OTPLIB_BEHAVIOUR.format(
+    extra=": with [40, 10] two or three steps back and none or one ahead, depending on where "
+          "in its step the attempt lands")
+BEHAVIOUR_TEXT["speakeasy"] = """\
+## Behaviour worth knowing (checked on this version)
+
+- Steps N-1 .. N+1 ascending (the counter moved back by the window, then an HOTP look-ahead
+  of twice the window), first match wins; a code is accepted again while its step is open.
+- The token must be 6 characters long (`String(token).length`), then `parseInt(token, 10)` is
+  compared with the code as a number: a leading space or `+` before the last five digits
+  matches a code that starts with 0, trailing letters are ignored (`odd_format` rows).
+- The default encoding is ASCII: without `encoding: "base32"` a Base32 secret never verifies.
+"""
 BEHAVIOUR_TEXT["privacyidea-autoresync"] = BEHAVIOUR_TEXT["privacyidea"] + """\
 - AutoResync: only after no match in the window; the sync range is centred on N+6 (the failed
   window search leaves the HMAC counter there); the first code is kept as `otp1c` (attempt
@@ -894,7 +1030,9 @@ def write_system_md(path, name, driver, seed, n, stats, n_creds):
                             if driver.autoresync_effective else
                             "`AutoResync` = False (the default, not set).")
     title = {"pyotp": "pyotp", "django-otp": "django-otp", "privacyidea": "privacyIDEA",
-             "privacyidea-autoresync": "privacyIDEA with AutoResync"}[name]
+             "privacyidea-autoresync": "privacyIDEA with AutoResync", "otplib": "otplib",
+             "otplib-asymmetric": "otplib with an asymmetric tolerance",
+             "speakeasy": "speakeasy"}[name]
     body = "# Golden file: %s\n\n" % title
     body += "Written by `conformance/generate.py`; do not edit by hand.\n\n"
     body += SYSTEM_TEXT[name].format(**fmt) + "\n"
@@ -912,7 +1050,8 @@ def run_one(name: str, out: str, seed: int, n: int):
     s = sub_seed(seed, name)
     rng = random.Random(s)
     start_ms = int(START.timestamp() * 1000) + rng.randrange(0, 86400) * 1000
-    creds = make_credentials(rng, start_ms / 1000)
+    node = name in ("otplib", "otplib-asymmetric", "speakeasy")
+    creds = make_credentials(rng, start_ms / 1000, NodeDriver.min_secret_bytes if node else 15)
     secrets = {c.id: c.secret for c in creds}
     driver = make_driver(name, secrets, s)
     gen = Generator(driver, creds, rng, n, start_ms)

@@ -85,6 +85,11 @@ pub fn guess_cap(v: &ValidatorConfig, wanted: f64, user_logins_per_day: f64) -> 
         let burst = 1.0 + (gap_s / t.factor_s).max(1.0).log2();
         cap = cap.min(resets * burst);
     }
+    // multiOTP's delay: `after` guesses, then one per wait, until the lock (below) or the
+    // user's next success.
+    if let Some(d) = v.delay {
+        cap = cap.min(d.after as f64 + 86_400.0 / d.wait_s.max(1.0));
+    }
     // libpam's rate limit counts every attempt; Keycloak's brute-force waits settle at the
     // longest wait per guess.
     if let Some(r) = v.rate_limit {
@@ -115,7 +120,7 @@ pub fn exposure(sc: &Scenario, pop: usize, spec: &AttackSpec) -> Exposure {
     // VIP's auto-sync band accepts a code outright, so a guess hits any step of it.
     let auto = v.auto_sync.map_or(0, |a| 2 * a + 1);
     let steps = if p.token.kind.is_totp() {
-        ((v.window_back + v.window_ahead + 1).max(auto)) as f64
+        v.open_steps(p.token.step_s).max(auto as f64)
     } else {
         (v.hotp_look_ahead + 1) as f64
     };

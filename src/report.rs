@@ -13,7 +13,7 @@ use crate::results::cells::get;
 use crate::results::cells::thousands;
 use crate::results::{RunData, SweepData};
 use crate::time::{format_duration, format_rfc3339, YEAR_S};
-use crate::validator::{DriftLearning, Replay, ValidatorConfig};
+use crate::validator::{DriftLearning, Replay};
 use std::fmt::Write;
 
 /// A twin's credential more likely than not to leave the window is at risk.
@@ -598,7 +598,8 @@ pub fn render_sweep(d: &SweepData) -> String {
 fn window_edge(d: &RunData, pop: usize) -> f64 {
     let v = &d.scenario.validator;
     let step = d.scenario.populations[pop].token.step_s;
-    ValidatorConfig::window_edge_s(v.window_back.min(v.window_ahead), step)
+    let (b, a) = v.edges_s(step);
+    b.min(a)
 }
 
 /// "hardware: logins with the device clock more than 45s off ...: 12.5% in year 1, 30.1% in

@@ -1091,7 +1091,7 @@ fn presets_command_lists_every_preset_with_its_source() {
     ] {
         assert!(out.lines().any(|l| l == name), "{name} missing");
     }
-    assert_eq!(out.matches("  source: ").count(), 13);
+    assert_eq!(out.matches("  source: ").count(), 25);
     assert!(
         out.contains("docs/validators.md#vip"),
         "sources point into the repository"
@@ -1100,6 +1100,68 @@ fn presets_command_lists_every_preset_with_its_source() {
         out.contains("back = 6"),
         "privacyIDEA's lopsided window is shown"
     );
+}
+
+/// `presets --table`: one line per preset with the figures the attacker model and the
+/// validator give, so the table cannot drift from either.
+#[test]
+fn presets_table_compares_every_preset_on_one_line() {
+    let dir = Dir::new("presets-table");
+    let out = ok(&otpdrift(&["presets", "--table"], &dir.0));
+    let lines: Vec<&str> = out.lines().collect();
+    let cells = |name: &str| -> Vec<String> {
+        let l = lines
+            .iter()
+            .find(|l| l.split("  ").next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} missing:\n{out}"));
+        l.split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    assert!(lines[0].starts_with("preset") && lines[0].ends_with("NIST 800-63B"));
+    // 25 presets, the header, a blank line and the legend.
+    assert_eq!(lines.len(), 28, "{out}");
+    assert_eq!(
+        cells("rfc6238"),
+        [
+            "rfc6238",
+            "-1..+1",
+            "-30s..+30s",
+            "90s",
+            "steps, every success",
+            "time-forward",
+            "10 -> 60m",
+            "2 codes ±20",
+            "meets"
+        ]
+    );
+    // A seconds window: 40 s back opens one or two steps by where in its step the attempt
+    // lands; the lifetime is a step plus both sides.
+    let otplib = cells("otplib");
+    assert_eq!(otplib[1..4], ["-1..+1", "-30s..+30s", "90s"]);
+    assert_eq!(otplib[8], "no: failures unlimited");
+    assert_eq!(
+        cells("fortiauthenticator")[1..8],
+        [
+            "-2..+2",
+            "-60s..+60s",
+            "2.5m",
+            "steps, every success",
+            "time-forward",
+            "3 -> 60s",
+            "2 codes ±60, next code ±60"
+        ]
+    );
+    assert_eq!(cells("multiotp")[6], "6 -> admin, delay 5m after 3");
+    assert_eq!(cells("multiotp")[8], "no: lifetime 19.5m");
+    assert_eq!(cells("speakeasy")[5], "none");
+    assert_eq!(
+        cells("nextcloud")[5..7],
+        ["time-forward, skipped", "5 per 100s"]
+    );
+    assert_eq!(cells("onespan")[3], "10.5m (up to 6.01h)");
 }
 
 #[test]

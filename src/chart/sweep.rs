@@ -44,6 +44,15 @@ fn sci(x: f64) -> String {
     }
 }
 
+/// One label on the trade-off chart: where its first point is (pixels, data), the settings
+/// it names, and the rightmost point's x so far.
+struct Label {
+    px: (i32, i32),
+    pos: (f64, f64),
+    points: Vec<u32>,
+    right: i32,
+}
+
 fn tradeoff<DB: DrawingBackend>(d: &SweepData, root: &DrawingArea<DB, Shift>) -> R {
     let rows = all_rows(d);
     let (plot, leg) = head(
@@ -104,6 +113,10 @@ fn tradeoff<DB: DrawingBackend>(d: &SweepData, root: &DrawingArea<DB, Shift>) ->
     chart
         .draw_series(LineSeries::new(fp, red.stroke_width(2)))
         .map_err(e)?;
+    // Points that land (nearly) on one another share one label, "#7, 17, 18", so that the
+    // numbers stay readable where presets decide alike.
+    let mut labels: Vec<Label> = Vec::new();
+    let mut points = Vec::new();
     for r in &rows {
         let on = front.contains(&r.point);
         let c = if on { red } else { RGBColor(78, 121, 167) };
@@ -116,9 +129,61 @@ fn tradeoff<DB: DrawingBackend>(d: &SweepData, root: &DrawingArea<DB, Shift>) ->
         chart
             .draw_series(std::iter::once(Circle::new(pos, 9, style)))
             .map_err(e)?;
+        points.push((chart.backend_coord(&pos), pos, r.point as u32));
+    }
+    // Points in a row closer than a label's width share one label, at the leftmost.
+    points.sort_by_key(|p| (p.0 .0, p.2));
+    for (px, pos, n) in points {
+        match labels
+            .iter_mut()
+            .find(|l| px.0 - l.right < 44 && (l.px.1 - px.1).abs() < 12)
+        {
+            Some(l) => {
+                l.points.push(n);
+                l.right = px.0;
+            }
+            None => labels.push(Label {
+                px,
+                pos,
+                points: vec![n],
+                right: px.0,
+            }),
+        }
+    }
+    // A label whose box would cover one already placed moves up a line (at most two).
+    let mut placed: Vec<(i32, i32, i32, i32)> = Vec::new();
+    for Label {
+        px,
+        pos,
+        mut points,
+        ..
+    } in labels
+    {
+        points.sort_unstable();
+        let text = format!(
+            "#{}",
+            points
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let w = 11 * text.chars().count() as i32;
+        let mut dy = -26;
+        for _ in 0..2 {
+            let (x0, y0) = (px.0 + 10, px.1 + dy);
+            let clear = placed
+                .iter()
+                .all(|&(a, b, c, d)| x0 + w <= a || x0 >= c || y0 + 20 <= b || y0 >= d);
+            if clear {
+                break;
+            }
+            dy -= 22;
+        }
+        placed.push((px.0 + 10, px.1 + dy, px.0 + 10 + w, px.1 + dy + 20));
         chart
             .draw_series(std::iter::once(
-                EmptyElement::at(pos) + Text::new(format!("#{}", r.point), (10, -26), font(18)),
+                EmptyElement::at(pos) + Text::new(text, (10, dy), font(18)),
             ))
             .map_err(e)?;
     }

@@ -42,8 +42,8 @@ pub enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Validate a scenario, print it with every default filled in and estimate the work.
     Check(check::CheckArgs),
-    /// List the validator presets with their parameters and sources.
-    Presets,
+    /// List the validator presets with their parameters and sources (`--table`: one line each).
+    Presets(PresetsArgs),
     /// Run every setting of the scenario's [sweep] on the same fleet; write sweep.csv, charts
     /// and a recommendation.
     Sweep(sweep::SweepArgs),
@@ -54,6 +54,14 @@ pub enum Command {
     /// Measure a validator's rules (window, replay rule, drift learning, lockout) with test
     /// credentials; write validator.toml, the attempts and report.md.
     Probe(probe::ProbeArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct PresetsArgs {
+    /// One line per preset: window in steps and seconds, code lifetime, drift learning, replay
+    /// rule, lockout, resync and the NIST SP 800-63B verdict.
+    #[arg(long)]
+    pub table: bool,
 }
 
 /// The command line of this process, parsed; a bad one exits here with clap's message and
@@ -70,7 +78,11 @@ pub fn main_with(cli: Cli) -> Result<()> {
         Command::Replay(a) => a.execute(),
         Command::Analyze(a) => a.execute(),
         Command::Check(a) => a.execute(),
-        Command::Presets => emit(&crate::pipeline::presets::text()),
+        Command::Presets(a) => emit(&if a.table {
+            crate::pipeline::presets::table()
+        } else {
+            crate::pipeline::presets::text()
+        }),
         Command::Sweep(a) => a.execute(),
         Command::Plot(a) => a.execute(),
         Command::Code(a) => a.execute(),

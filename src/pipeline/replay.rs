@@ -10,7 +10,7 @@ use crate::results::replay::{read_named, AttemptIn, AttemptRow, DecisionRow, Sec
 use crate::results::{FileError, Writer};
 use crate::scenario::{Override, Scenario};
 use crate::time::Millis;
-use crate::validator::{CredentialState, Resync, Scheme, ValidatorConfig, Verdict};
+use crate::validator::{CodeSyntax, CredentialState, Resync, Scheme, ValidatorConfig, Verdict};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -25,6 +25,8 @@ pub struct Secret {
     pub counter: u64,
     /// TOTP: the drift the validator held when the log starts, in steps.
     pub drift_steps: i64,
+    /// The key's length in bytes (a validator may refuse some: otplib's guardrail).
+    pub key_bytes: u32,
 }
 
 /// A checked `replay`: the log, the secrets, the validator, where the decisions go.
@@ -193,6 +195,7 @@ fn add_secret(
                     scheme,
                     counter: s.counter.unwrap_or(0),
                     drift_steps: s.drift_steps.unwrap_or(0),
+                    key_bytes: key.len() as u32,
                 },
             )
             .is_some()
@@ -269,7 +272,23 @@ pub fn read_attempts(
 /// A typed code as a number: digits only and exactly the credential's length (or, for a
 /// validator that compares numbers, any integer below 10^digits), else a value no step's code
 /// can equal (a malformed code is a failed attempt).
-fn typed(code: &str, digits: u32, numeric: bool) -> u32 {
+fn typed(code: &str, digits: u32, numeric: bool, syntax: CodeSyntax) -> u32 {
+    match syntax {
+        CodeSyntax::Trimmed => {}
+        CodeSyntax::Strict => {
+            let ok = code.len() == digits as usize && code.bytes().all(|b| b.is_ascii_digit());
+            return if ok {
+                code.parse().unwrap_or(u32::MAX)
+            } else {
+                u32::MAX
+            };
+        }
+        CodeSyntax::ParseInt => return parse_int(code, digits),
+        CodeSyntax::DigitsOnly => {
+            let kept: String = code.chars().filter(char::is_ascii_digit).collect();
+            return typed(&kept, digits, false, CodeSyntax::Strict);
+        }
+    }
     let c = code.trim();
     let c = if numeric {
         c.strip_prefix('+').unwrap_or(c)
@@ -281,6 +300,31 @@ fn typed(code: &str, digits: u32, numeric: bool) -> u32 {
         && (numeric || c.len() == digits as usize);
     match c.parse::<u64>() {
         Ok(x) if well_formed && x < 10u64.pow(digits) => x as u32,
+        _ => u32::MAX,
+    }
+}
+
+/// speakeasy 2's reading (index.js hotp.verifyDelta): `String(token).length` (UTF-16 units)
+/// must be `digits`, then `parseInt(token, 10)`: JavaScript whitespace skipped, one optional
+/// sign, the digits up to the first non-digit (none: NaN, no match). "-000000" is -0, which
+/// `===` 0.
+fn parse_int(code: &str, digits: u32) -> u32 {
+    if code.encode_utf16().count() != digits as usize {
+        return u32::MAX;
+    }
+    // ECMAScript WhiteSpace and LineTerminator (the Zs category, BOM, tab, VT, FF, LF, CR,
+    // LS, PS): Rust's char::is_whitespace minus U+0085, plus U+FEFF.
+    let rest =
+        code.trim_start_matches(|c: char| (c.is_whitespace() && c != '\u{85}') || c == '\u{feff}');
+    let (negative, rest) = match rest.as_bytes().first() {
+        Some(b'-') => (true, &rest[1..]),
+        Some(b'+') => (false, &rest[1..]),
+        _ => (false, rest),
+    };
+    let n: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    match n.parse::<u64>() {
+        Ok(0) => 0,
+        Ok(x) if !negative && x < 10u64.pow(digits) => x as u32,
         _ => u32::MAX,
     }
 }
@@ -309,7 +353,12 @@ pub fn decide(plan: &ReplayPlan) -> Vec<DecisionRow> {
             st
         });
         let code_of = |s: i64| sec.keyed.hotp(s as u64, sec.digits);
+        // otplib throws on a key outside its guardrail before it reads anything else.
+        let key_refused = v
+            .secret_bytes
+            .is_some_and(|(lo, hi)| sec.key_bytes < lo || sec.key_bytes > hi);
         let (accepted, reason, offset) = match a.action.trim() {
+            "sync" | "verify" if key_refused => (false, "secret_refused".to_string(), None),
             "enrol" => {
                 *st = enrolled(now);
                 (true, "enrolled".to_string(), None)
@@ -323,13 +372,14 @@ pub fn decide(plan: &ReplayPlan) -> Vec<DecisionRow> {
                     a.code.as_deref().unwrap_or(""),
                     sec.digits,
                     v.numeric_codes,
+                    v.code_syntax,
                 )];
                 codes.extend(
                     a.code2
                         .as_deref()
                         .unwrap_or("")
                         .split_whitespace()
-                        .map(|c| typed(c, sec.digits, v.numeric_codes)),
+                        .map(|c| typed(c, sec.digits, v.numeric_codes, v.code_syntax)),
                 );
                 match v.sync(st, sec.scheme, now, &codes, code_of) {
                     Ok(o) => (true, "sync_ok".to_string(), Some(o)),
@@ -337,7 +387,12 @@ pub fn decide(plan: &ReplayPlan) -> Vec<DecisionRow> {
                 }
             }
             _ => {
-                let code = typed(a.code.as_deref().unwrap_or(""), sec.digits, v.numeric_codes);
+                let code = typed(
+                    a.code.as_deref().unwrap_or(""),
+                    sec.digits,
+                    v.numeric_codes,
+                    v.code_syntax,
+                );
                 let d = v.verify(st, sec.scheme, now, code, code_of);
                 let reason = match (d.verdict, d.resynced) {
                     (Verdict::Accepted, Some(Resync::NextCode)) => "next_code_ok".to_string(),
@@ -540,10 +595,13 @@ mod tests {
         "django-otp",
         "google-authenticator-libpam",
         "google-authenticator-libpam-reuse",
+        "otplib",
+        "otplib-asymmetric",
         "pam-oath",
         "privacyidea",
         "privacyidea-autoresync",
         "pyotp",
+        "speakeasy",
     ];
 
     fn golden_dir(name: &str) -> PathBuf {
@@ -759,9 +817,46 @@ mod tests {
         conforms("django-otp");
     }
 
+    /// otplib 13: a window in seconds (epochTolerance 30), afterTimeStep kept by the
+    /// application, tokens not of 6 digits thrown out.
+    #[test]
+    fn otplib_decides_as_the_real_library() {
+        conforms("otplib");
+    }
+
+    /// epochTolerance [40, 10]: how many steps are open depends on where in its step the
+    /// attempt lands.
+    #[test]
+    fn otplib_with_an_asymmetric_tolerance_decides_as_the_real_library() {
+        conforms("otplib-asymmetric");
+    }
+
+    /// speakeasy 2: ±1 step, stateless, tokens read by parseInt after a length check.
+    #[test]
+    fn speakeasy_decides_as_the_real_library() {
+        conforms("speakeasy");
+    }
+
     /// Systems that cannot run here: one hand-written trace per documented rule, each row's
     /// note citing its source (tests/rules/).
-    const RULES: &[&str] = &["freeipa", "keycloak", "linotp", "onespan", "rsa", "vip"];
+    const RULES: &[&str] = &[
+        "authelia",
+        "blackberry",
+        "duo",
+        "entra",
+        "fortiauthenticator",
+        "freeipa",
+        "keycloak",
+        "linotp",
+        "multiotp",
+        "nextcloud",
+        "okta",
+        "okta-google-authenticator",
+        "onespan",
+        "rsa",
+        "vaultwarden",
+        "vip",
+    ];
 
     #[test]
     fn hand_written_rule_traces_of_systems_that_cannot_run_here_hold() {
@@ -791,6 +886,46 @@ mod tests {
                     "{name}: a row without a note"
                 );
             }
+        }
+    }
+
+    /// How each library reads a typed string, case by case as Node 20 evaluates
+    /// `parseInt(t, 10)` and otplib's `validateToken` (digits = 6).
+    #[test]
+    fn code_syntaxes_read_typed_strings_as_their_libraries_do() {
+        use CodeSyntax::*;
+        let no = u32::MAX;
+        let cases: &[(&str, u32, u32, u32, u32)] = &[
+            // typed, trimmed, strict, parse_int, digits_only
+            ("012345", 12345, 12345, 12345, 12345),
+            (" 12345", no, no, 12345, no),
+            ("+12345", no, no, 12345, no),
+            ("-12345", no, no, no, no),
+            ("-00000", no, no, 0, no),
+            ("12345x", no, no, 12345, no),
+            ("1234567", no, no, no, no),
+            ("12 345", no, no, 12, no),
+            ("123 456", no, no, no, 123456),
+            ("\t12345", no, no, 12345, no),
+            ("\u{a0}12345", no, no, 12345, no),
+            ("\u{85}12345", no, no, no, no),
+            ("\u{feff}12345", no, no, 12345, no),
+            ("0x1234", no, no, 0, no),
+            (" 123456 ", 123456, no, no, 123456),
+            (
+                "\u{ff11}\u{ff12}\u{ff13}\u{ff14}\u{ff15}\u{ff16}",
+                no,
+                no,
+                no,
+                no,
+            ),
+        ];
+        for &(t, trimmed, strict, parse_int, digits_only) in cases {
+            assert_eq!(
+                [Trimmed, Strict, ParseInt, DigitsOnly].map(|c| typed(t, 6, false, c)),
+                [trimmed, strict, parse_int, digits_only],
+                "{t:?}"
+            );
         }
     }
 

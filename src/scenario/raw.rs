@@ -126,6 +126,7 @@ pub struct RawValidator {
     pub skip_refused: Option<bool>,
     pub lockout: Option<RawLockout>,
     pub throttle: Option<Value>,
+    pub delay: Option<Value>,
     pub rate_limit: Option<Value>,
     pub brute_force: Option<Value>,
     pub security_level: Option<String>,
@@ -136,7 +137,11 @@ pub struct RawValidator {
     pub auto_sync: Option<Value>,
     pub sync_band: Option<Value>,
     pub initial_window: Option<Value>,
+    /// `"none"`, a duration (symmetric) or `{ past, future }`: otplib's seconds window.
+    pub tolerance: Option<Value>,
     pub numeric_codes: Option<bool>,
+    pub code_syntax: Option<String>,
+    pub secret_bytes: Option<Value>,
     pub hotp_look_ahead: Option<u32>,
     #[serde(default, deserialize_with = "duration")]
     pub server_offset: Option<String>,

@@ -45,6 +45,7 @@ pub fn validator(v: &ValidatorConfig) -> Value {
         "search": v.search, "drift": drift, "replay": v.replay, "skip_refused": v.skip_refused,
         "lockout": lockout,
         "throttle": v.throttle.map_or(json!("none"), |t| json!({"factor": format_seconds(t.factor_s)})),
+        "delay": v.delay.map_or(json!("none"), |d| json!({"after": d.after, "wait": format_seconds(d.wait_s)})),
         "rate_limit": v.rate_limit.map_or(json!("none"), |r| json!({"attempts": r.attempts, "per": format_seconds(r.per_s)})),
         "brute_force": v.brute_force.map_or(json!("none"), |b| json!({"failures": b.failures, "wait_increment": format_seconds(b.wait_increment_s), "max_wait": format_seconds(b.max_wait_s), "quick_login": format_seconds(b.quick_login_s), "min_quick_wait": format_seconds(b.min_quick_wait_s), "reset_after": format_seconds(b.reset_after_s)})),
         "sync": v.sync.map_or(json!("none"), |p| json!({"codes": p.codes, "window": p.window, "search": p.search, "refuse_next": p.refuse_next, "centre_beyond": p.centre_beyond})),
@@ -63,7 +64,9 @@ pub fn validator(v: &ValidatorConfig) -> Value {
         "auto_sync": v.auto_sync.map_or(json!("none"), |w| json!(w)),
         "sync_band": v.sync_band.map_or(json!("none"), |w| json!(w)),
         "initial_window": v.initial_window.map_or(json!("none"), |w| json!(w)),
-        "numeric_codes": v.numeric_codes,
+        "tolerance": v.tolerance.map_or(json!("none"), |t| json!({"past": format_seconds(t.past_s), "future": format_seconds(t.future_s)})),
+        "numeric_codes": v.numeric_codes, "code_syntax": v.code_syntax,
+        "secret_bytes": v.secret_bytes.map_or(json!("none"), |(lo, hi)| json!({"min": lo, "max": hi})),
         "idle_widening": v.idle_widening.map_or(json!("none"), |w| json!({"steps_per_day": w.steps_per_day, "max_extra": w.max_extra})),
         "hotp_look_ahead": v.hotp_look_ahead, "server_offset": s(v.server_offset_s),
     })

@@ -122,6 +122,14 @@ pub struct Throttle {
     pub factor_s: f64,
 }
 
+/// multiOTP's delay: once `after` failures are counted in a row, attempts within `wait_s` of
+/// the last failure are refused without being compared or counted.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Delay {
+    pub after: u32,
+    pub wait_s: f64,
+}
+
 /// google-authenticator-libpam's `RATE_LIMIT n m`: every attempt is recorded before the code
 /// is read; with more than `attempts` of them in the last `per_s` seconds the attempt is refused
 /// without checking the code. The newest `attempts` are kept, refused ones included.
@@ -223,6 +231,61 @@ pub struct NextCode {
     pub require_after: Option<u32>,
 }
 
+/// How a typed code (a string in a replayed log) becomes a number. The simulation types only
+/// digits, so only `replay` reads this.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeSyntax {
+    /// Surrounding whitespace ignored, then exactly `digits` ASCII digits.
+    Trimmed,
+    /// Exactly `digits` ASCII digits, nothing else (otplib 13's `validateToken`).
+    Strict,
+    /// speakeasy 2: the string must be `digits` characters long, then JavaScript's
+    /// `parseInt(token, 10)` reads it (leading whitespace and a sign allowed, reading stops at
+    /// the first non-digit), and the number is compared with the code's.
+    ParseInt,
+    /// Every character but the ASCII digits removed, then exactly `digits` digits (Nextcloud's
+    /// `preg_replace('/[^0-9]/', '', $challenge)`).
+    DigitsOnly,
+}
+
+impl CodeSyntax {
+    pub const NAMES: &'static str = "trimmed, strict, parse_int, digits_only";
+
+    pub fn parse(s: &str) -> Option<CodeSyntax> {
+        match s {
+            "trimmed" => Some(CodeSyntax::Trimmed),
+            "strict" => Some(CodeSyntax::Strict),
+            "parse_int" => Some(CodeSyntax::ParseInt),
+            "digits_only" => Some(CodeSyntax::DigitsOnly),
+            _ => None,
+        }
+    }
+}
+
+/// otplib 13's `epochTolerance`: a window in seconds, not steps. Every step that some instant
+/// of [now - past, now + future] falls in is open (now in the server's whole seconds, as
+/// otplib's default epoch `Math.floor(Date.now() / 1000)`), so how many steps are open depends
+/// on where in its step the attempt lands. Replaces `window_back`/`window_ahead` when set.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Tolerance {
+    pub past_s: f64,
+    pub future_s: f64,
+}
+
+impl Tolerance {
+    /// The first and last step open at true time `server_ms` (server clock, ms).
+    pub fn steps(self, server_ms: i64, step_s: u32, t0: i64) -> (i64, i64) {
+        let step_ms = step_s as i64 * 1000;
+        let whole = server_ms.div_euclid(1000) * 1000 - t0 * 1000;
+        let ms = |s: f64| (s * 1000.0).round() as i64;
+        (
+            (whole - ms(self.past_s)).div_euclid(step_ms),
+            (whole + ms(self.future_s)).div_euclid(step_ms),
+        )
+    }
+}
+
 /// OneSpan-style widening: the window grows by `steps_per_day` for each day since the last
 /// success, by at most `max_extra` steps each side.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -245,12 +308,15 @@ pub struct ValidatorConfig {
     pub skip_refused: bool,
     pub lockout: Option<Lockout>,
     pub throttle: Option<Throttle>,
+    pub delay: Option<Delay>,
     pub rate_limit: Option<RateLimit>,
     pub brute_force: Option<BruteForce>,
     pub sync: Option<SyncProcedure>,
     pub auto_resync: Option<AutoResync>,
     pub next_code: Option<NextCode>,
     pub idle_widening: Option<IdleWidening>,
+    /// A window in seconds (otplib 13); replaces the window in steps when set.
+    pub tolerance: Option<Tolerance>,
     /// VIP's auto-sync band: a code within ±this many steps (beyond the validation window) is
     /// accepted and the validator re-synced to it.
     pub auto_sync: Option<u32>,
@@ -262,6 +328,11 @@ pub struct ValidatorConfig {
     /// Typed codes are compared as numbers, not as strings of the code's length: django-otp
     /// reads `int(token)`, so "04134" matches 004134. Only replayed logs carry such codes.
     pub numeric_codes: bool,
+    /// How a replayed log's typed string is read (see [`CodeSyntax`]).
+    pub code_syntax: CodeSyntax,
+    /// Secrets (bytes) the validator takes; others refuse every code (otplib 13: 16-64).
+    /// Read by `replay`; simulated secrets are the population's.
+    pub secret_bytes: Option<(u32, u32)>,
     /// Counter look-ahead for HOTP credentials (RFC 4226 s7.4).
     pub hotp_look_ahead: u32,
     /// The server clock's error: server time minus true time, seconds.
@@ -292,6 +363,10 @@ impl ValidatorConfig {
             .flatten()
         {
             wider(x);
+        }
+        if let Some(t) = &self.tolerance {
+            // In 30 s steps; shorter steps only miss the code cache (a code costs its HMAC).
+            wider((t.past_s.max(t.future_s) / 30.0).ceil() as u32 + 1);
         }
         if let DriftLearning::Consistent { search, .. } = self.drift {
             wider(search);

@@ -257,9 +257,38 @@ impl ValidatorConfig {
         (steps as f64 + 0.5) * step_s as f64
     }
 
-    /// How long a code stays acceptable with no drift learned: (back + ahead + 1) steps.
+    /// How long a code stays acceptable with no drift learned: (back + ahead + 1) steps, or
+    /// one step plus the tolerance both ways (a step is open while some instant of
+    /// [now - past, now + future] is in it).
     pub fn acceptance_lifetime_s(&self, step_s: u32) -> f64 {
-        (self.window_back + self.window_ahead + 1) as f64 * step_s as f64
+        match self.tolerance {
+            Some(t) => step_s as f64 + t.past_s + t.future_s,
+            None => self.open_steps(step_s) * step_s as f64,
+        }
+    }
+
+    /// Steps open at a time, on average over where in its step the attempt lands.
+    pub fn open_steps(&self, step_s: u32) -> f64 {
+        match self.tolerance {
+            Some(t) => (t.past_s + t.future_s) / step_s as f64 + 1.0,
+            None => (self.window_back + self.window_ahead + 1) as f64,
+        }
+    }
+
+    /// How far (seconds) a device clock can be behind and ahead before most of its codes are
+    /// refused, with no drift learned: [`Self::window_edge_s`] of each side, or the tolerance
+    /// plus half a step.
+    pub fn edges_s(&self, step_s: u32) -> (f64, f64) {
+        match self.tolerance {
+            Some(t) => (
+                t.past_s + step_s as f64 / 2.0,
+                t.future_s + step_s as f64 / 2.0,
+            ),
+            None => (
+                Self::window_edge_s(self.window_back, step_s),
+                Self::window_edge_s(self.window_ahead, step_s),
+            ),
+        }
     }
 
     /// Whether the replay rule refuses `step` (the last-code rule is decided in the search).
@@ -320,6 +349,11 @@ impl ValidatorConfig {
         if let Some(t) = self.throttle {
             let wait = t.factor_s * 2f64.powi(st.failures as i32 - 1) * 1000.0;
             if st.failures > 0 && ((now - st.last_failure) as f64) < wait {
+                return Decision::new(Verdict::Locked);
+            }
+        }
+        if let Some(d) = self.delay {
+            if st.failures >= d.after && ((now - st.last_failure) as f64) < d.wait_s * 1000.0 {
                 return Decision::new(Verdict::Locked);
             }
         }
@@ -460,7 +494,15 @@ impl ValidatorConfig {
             let days = (now - st.last_success).max(0) as f64 / 86_400_000.0;
             ((days * w.steps_per_day).floor() as u32).min(w.max_extra)
         });
-        let (mut back, mut ahead) = (self.window_back + extra, self.window_ahead + extra);
+        let (mut back, mut ahead) = match self.tolerance {
+            None => (self.window_back, self.window_ahead),
+            Some(t) => {
+                let (lo, hi) = t.steps(server_ms, step_s, t0);
+                let drift = center - server_step;
+                ((center - lo - drift) as u32, (hi + drift - center) as u32)
+            }
+        };
+        (back, ahead) = (back + extra, ahead + extra);
         if let (Some(iw), None) = (self.initial_window, st.last_step) {
             (back, ahead) = (back.max(iw), ahead.max(iw));
         }

@@ -25,16 +25,20 @@ fn base(name: &str) -> ValidatorConfig {
         skip_refused: false,
         lockout: None,
         throttle: None,
+        delay: None,
         rate_limit: None,
         brute_force: None,
         sync: None,
         auto_resync: None,
         next_code: None,
         idle_widening: None,
+        tolerance: None,
         auto_sync: None,
         sync_band: None,
         initial_window: None,
         numeric_codes: false,
+        code_syntax: CodeSyntax::Trimmed,
+        secret_bytes: None,
         hotp_look_ahead: 10,
         server_offset_s: 0.0,
     }
@@ -220,6 +224,152 @@ pub fn all() -> Vec<Preset> {
                 lockout: admin_lock(3),
                 sync: nearest_sync(360),
                 ..base("onespan")
+            },
+        },
+        Preset {
+            name: "entra",
+            summary: "Microsoft Entra ID, hardware OATH TOTP tokens (SHA-1 or SHA-256, 30 or 60 s; no HOTP): ±2 steps (assumed: not published; Token2 measured about 2 minutes in 2025); drift learned per token (assumed); a code used before, or older than the last used one, refused; 10 failures lock for 1 min (assumed: the password smart-lockout defaults)",
+            source: "learn.microsoft.com concept-authentication-oath-tokens, howto-mfa-reporting; Token2 blog posts 16, 89 (docs/validators.md#entra)",
+            config: ValidatorConfig {
+                window_back: 2,
+                window_ahead: 2,
+                lockout: Some(Lockout { max_failures: 10, unlock_after_s: Some(60.0), failure_interval_s: None }),
+                ..base("entra")
+            },
+        },
+        Preset {
+            name: "okta",
+            summary: "Okta Custom OTP: ±N steps around the entry time, N the admin's clock drift interval (3, 5 or 10; 3, the Terraform provider's default); no drift learning and time-forward replay rule (assumed); 5 wrong codes lock the authenticator for 5 min (Identity Engine)",
+            source: "help.okta.com custom-otp, mfa-totp-seed; Okta KB otp-verification-attempts-limitations (docs/validators.md#okta)",
+            config: ValidatorConfig {
+                window_back: 3,
+                window_ahead: 3,
+                drift: DriftLearning::None,
+                lockout: Some(Lockout { max_failures: 5, unlock_after_s: Some(300.0), failure_interval_s: None }),
+                ..base("okta")
+            },
+        },
+        Preset {
+            name: "okta-google-authenticator",
+            summary: "Okta's Google Authenticator factor: clock skew ±2 min (±4 steps); no drift learning and time-forward replay rule (assumed); 5 failures lock the account until an administrator resets it",
+            source: "help.okta.com google-authenticator (docs/validators.md#okta)",
+            config: ValidatorConfig {
+                window_back: 4,
+                window_ahead: 4,
+                drift: DriftLearning::None,
+                lockout: admin_lock(5),
+                ..base("okta-google-authenticator")
+            },
+        },
+        Preset {
+            name: "duo",
+            summary: "Duo, imported TOTP tokens: ±1 step (assumed: a staff forum answer); no drift adjustment and no resync; time-forward replay rule (assumed); 10 failures lock until an administrator unlocks (auto-unlock is off by default; third-party)",
+            source: "Duo text quoted by Deepnet KB 21436575; Token2 Duo guide; Duo community 6107 (docs/validators.md#duo)",
+            config: ValidatorConfig {
+                drift: DriftLearning::None,
+                lockout: admin_lock(10),
+                ..base("duo")
+            },
+        },
+        Preset {
+            name: "fortiauthenticator",
+            summary: "FortiAuthenticator with FortiToken (60 s codes): TOTP window ±1 min (steps any instant of now ± 60 s falls in); a code within the 60 min sync window answers \"clock drift detected, input the next code\" and the next code re-syncs; 2-code sync; drift learned on success; 3 failures lock the user for 60 s",
+            source: "FortiAuthenticator admin guide 911252, 706937; Fortinet community 189574, 190925, 385391 (docs/validators.md#fortiauthenticator)",
+            config: ValidatorConfig {
+                window_back: 2,
+                window_ahead: 2,
+                tolerance: Some(Tolerance { past_s: 60.0, future_s: 60.0 }),
+                next_code: Some(NextCode { window: 60, wide_after: u32::MAX, wide_window: 60, require_after: None }),
+                sync: nearest_sync(60),
+                lockout: Some(Lockout { max_failures: 3, unlock_after_s: Some(60.0), failure_interval_s: None }),
+                ..base("fortiauthenticator")
+            },
+        },
+        Preset {
+            name: "authelia",
+            summary: "Authelia: skew 1 (±1 step) searched 0,+1,-1; no drift learning; a step already used is refused (TOTP history); its regulation bans on first-factor failures only; TOTP requests are rate-limited per IP (30/1 min, 40/2 min, 50/10 min token buckets, approximated as 50 per 10 min)",
+            source: "authelia internal/totp, handler_sign_totp.go, regulation/regulator.go; authelia/otp totp.go (docs/validators.md#authelia)",
+            config: ValidatorConfig {
+                drift: DriftLearning::None,
+                replay: Replay::ExactSteps,
+                rate_limit: Some(RateLimit { attempts: 50, per_s: 600.0 }),
+                ..base("authelia")
+            },
+        },
+        Preset {
+            name: "vaultwarden",
+            summary: "Vaultwarden: steps -1, 0, +1 in that order (only 0 with AUTHENTICATOR_DISABLE_TIME_DRIFT); the first match at or before the last used step rejects; no drift learning; no lockout, logins rate-limited per IP (burst 10, one per 60 s, approximated as 10 per 10 min)",
+            source: "vaultwarden src/api/core/two_factor/authenticator.rs validate_totp_code; src/config.rs (docs/validators.md#vaultwarden)",
+            config: ValidatorConfig {
+                search: SearchOrder::OldestFirst,
+                drift: DriftLearning::None,
+                rate_limit: Some(RateLimit { attempts: 10, per_s: 600.0 }),
+                ..base("vaultwarden")
+            },
+        },
+        Preset {
+            name: "multiotp",
+            summary: "multiOTP: max_time_window 600 s = ±19 steps searched 0,+1,-1,...; drift learned on every success; a step at or before the last login refused; after 3 failures attempts within 300 s of the last are refused uncounted; 6 failures lock until unlocked; 2-code resync within ±2999 steps",
+            source: "multiOTP multiotp.class.php CheckUserToken; issue #11 (docs/validators.md#multiotp)",
+            config: ValidatorConfig {
+                window_back: 19,
+                window_ahead: 19,
+                lockout: admin_lock(6),
+                delay: Some(Delay { after: 3, wait_s: 300.0 }),
+                sync: nearest_sync(2999),
+                ..base("multiotp")
+            },
+        },
+        Preset {
+            name: "nextcloud",
+            summary: "Nextcloud twofactor_totp: ±3 steps ascending (easytotp verify window 3); steps at or before the last counter skipped; no drift learning; non-digits stripped from the code; the server throttles 2FA challenges to 5 per 100 s per user",
+            source: "nextcloud/twofactor_totp lib/Service/Totp.php; rullzer/easytotp src/TOTP.php; nextcloud/server TwoFactorChallengeController (docs/validators.md#nextcloud)",
+            config: ValidatorConfig {
+                window_back: 3,
+                window_ahead: 3,
+                search: SearchOrder::OldestFirst,
+                drift: DriftLearning::None,
+                skip_refused: true,
+                rate_limit: Some(RateLimit { attempts: 5, per_s: 100.0 }),
+                code_syntax: CodeSyntax::DigitsOnly,
+                ..base("nextcloud")
+            },
+        },
+        Preset {
+            name: "blackberry",
+            summary: "BlackBerry 2FA hardware tokens: one fleet-wide window, default 3 steps each side (0-50); drift learning, replay rule and lockout not published (assumed: none, time-forward, none)",
+            source: "docs.blackberry.com BlackBerry 2FA administration ujg1509657192596 (docs/validators.md#blackberry)",
+            config: ValidatorConfig {
+                window_back: 3,
+                window_ahead: 3,
+                drift: DriftLearning::None,
+                ..base("blackberry")
+            },
+        },
+        Preset {
+            name: "otplib",
+            summary: "otplib 13 verify with epochTolerance 30 (seconds, not steps: every step an instant of now ± 30 s falls in) and afterTimeStep from the last success (steps at or before it skipped); oldest first; no drift, no lockout; a token not of 6 digits, or a secret outside 16-64 bytes, is refused",
+            source: "otplib 13.5.0 @otplib/totp verify, @otplib/core validateToken (docs/validators.md#otplib)",
+            config: ValidatorConfig {
+                search: SearchOrder::OldestFirst,
+                drift: DriftLearning::None,
+                skip_refused: true,
+                tolerance: Some(Tolerance { past_s: 30.0, future_s: 30.0 }),
+                code_syntax: CodeSyntax::Strict,
+                secret_bytes: Some((16, 64)),
+                ..base("otplib")
+            },
+        },
+        Preset {
+            name: "speakeasy",
+            summary: "speakeasy 2 totp.verify with window 1: ±1 step ascending, stateless (no replay rule, no drift, no lockout); the token is read with parseInt after a length check",
+            source: "speakeasy 2.0.0 index.js totp.verifyDelta, hotp.verifyDelta (docs/validators.md#speakeasy)",
+            config: ValidatorConfig {
+                search: SearchOrder::OldestFirst,
+                drift: DriftLearning::None,
+                replay: Replay::None,
+                code_syntax: CodeSyntax::ParseInt,
+                ..base("speakeasy")
             },
         },
     ]

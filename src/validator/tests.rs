@@ -22,16 +22,20 @@ fn cfg(back: u32, ahead: u32) -> ValidatorConfig {
         skip_refused: false,
         lockout: None,
         throttle: None,
+        delay: None,
         rate_limit: None,
         brute_force: None,
         sync: None,
         auto_resync: None,
         next_code: None,
         idle_widening: None,
+        tolerance: None,
         auto_sync: None,
         sync_band: None,
         initial_window: None,
         numeric_codes: false,
+        code_syntax: CodeSyntax::Trimmed,
+        secret_bytes: None,
         hotp_look_ahead: 10,
         server_offset_s: 0.0,
     }
@@ -636,7 +640,7 @@ fn rfc6238_and_google_authenticator_presets() {
 #[test]
 fn every_preset_is_self_consistent() {
     let names: Vec<&str> = presets::all().iter().map(|p| p.name).collect();
-    assert_eq!(names.len(), 13);
+    assert_eq!(names.len(), 25);
     for p in presets::all() {
         let c = &p.config;
         assert_eq!(c.preset.as_deref(), Some(p.name));
@@ -644,6 +648,24 @@ fn every_preset_is_self_consistent() {
             assert!(s.window >= c.window_back.max(c.window_ahead), "{}", p.name);
         }
         assert!(!p.source.is_empty() && !p.summary.is_empty());
+        // A seconds window keeps the steps fields as the most it opens at 30 s, which the
+        // sync and next-code bands are checked against.
+        if let Some(t) = c.tolerance {
+            let most = |s: f64| (s / 30.0).ceil() as u32;
+            assert_eq!(
+                (c.window_back, c.window_ahead),
+                (most(t.past_s), most(t.future_s))
+            );
+        }
+        // The source points at a section of docs/validators.md that exists.
+        let docs = include_str!("../../docs/validators.md");
+        let anchor = p.source.split("docs/validators.md#").nth(1).unwrap();
+        let anchor = anchor.trim_end_matches(')');
+        assert!(
+            docs.contains(&format!("\n## {anchor}\n")),
+            "{}: no section {anchor} in docs/validators.md",
+            p.name
+        );
     }
 }
 
@@ -936,4 +958,107 @@ fn keycloak_brute_force_waits_grow_with_every_thirty_failures_when_switched_on()
         submit(&v, &mut st, t + 59_000, 1000).verdict,
         Verdict::Locked
     );
+}
+
+/// otplib 13's epochTolerance: the open steps are those some instant of [now - past,
+/// now + future] falls in, so they follow the attempt's place in its step (the table measured
+/// on the real library, docs/validators.md#otplib).
+#[test]
+fn a_tolerance_in_seconds_opens_the_steps_its_instants_fall_in() {
+    let open = |past: f64, future: f64, at_s: i64| -> Vec<i64> {
+        let mut v = cfg(0, 0);
+        v.tolerance = Some(Tolerance {
+            past_s: past,
+            future_s: future,
+        });
+        (990..1010)
+            .filter(|&s| {
+                let mut st = CredentialState::default();
+                v.verify(&mut st, TOTP, at_s * 1000, code(s), code).verdict == Verdict::Accepted
+            })
+            .collect()
+    };
+    // On the boundary of step 1000 (30000 s), as measured on otplib 13.5.0.
+    assert_eq!(open(0.0, 0.0, 30_000), vec![1000]);
+    assert_eq!(open(29.0, 29.0, 30_000), vec![999, 1000]);
+    assert_eq!(open(30.0, 30.0, 30_000), vec![999, 1000, 1001]);
+    assert_eq!(open(31.0, 31.0, 30_000), vec![998, 999, 1000, 1001]);
+    assert_eq!(open(60.0, 60.0, 30_000), (998..=1002).collect::<Vec<_>>());
+    assert_eq!(open(5.0, 0.0, 30_000), vec![999, 1000]);
+    assert_eq!(open(0.0, 29.0, 30_000), vec![1000]);
+    // At the step's last second.
+    assert_eq!(open(1.0, 1.0, 30_029), vec![1000, 1001]);
+    assert_eq!(open(29.0, 0.0, 30_029), vec![1000]);
+    assert_eq!(open(30.0, 0.0, 30_029), vec![999, 1000]);
+    // Milliseconds are dropped first (otplib's default epoch is whole seconds).
+    let mut v = cfg(0, 0);
+    v.tolerance = Some(Tolerance {
+        past_s: 0.0,
+        future_s: 1.0,
+    });
+    let mut st = CredentialState::default();
+    let at = 30_028_999;
+    assert_eq!(
+        v.verify(&mut st, TOTP, at, code(1001), code).verdict,
+        Verdict::NoMatch
+    );
+}
+
+/// Over a step's 30 seconds, a tolerance of t seconds each way opens 1 + 2t/30 steps on
+/// average: the guessing exposure and the code lifetime follow it.
+#[test]
+fn a_tolerance_opens_one_step_plus_its_width_on_average() {
+    let mut v = cfg(0, 0);
+    v.tolerance = Some(Tolerance {
+        past_s: 40.0,
+        future_s: 10.0,
+    });
+    let total: usize = (0..30)
+        .map(|sec| {
+            (990..1010)
+                .filter(|&s| {
+                    let mut st = CredentialState::default();
+                    let at = (30_000 + sec) * 1000;
+                    v.verify(&mut st, TOTP, at, code(s), code).verdict == Verdict::Accepted
+                })
+                .count()
+        })
+        .sum();
+    assert!((total as f64 / 30.0 - v.open_steps(30)).abs() < 1e-12);
+    assert_eq!(v.acceptance_lifetime_s(30), 80.0);
+    assert_eq!(v.edges_s(30), (55.0, 25.0));
+}
+
+/// multiOTP's delay: after 3 failures in a row, attempts within 300 s of the last failure are
+/// refused without being compared or counted; a success after it clears the count.
+#[test]
+fn a_delay_refuses_uncounted_until_it_has_passed() {
+    let mut v = cfg(1, 1);
+    v.delay = Some(Delay {
+        after: 3,
+        wait_s: 300.0,
+    });
+    v.lockout = Some(Lockout {
+        max_failures: 6,
+        unlock_after_s: None,
+        failure_interval_s: None,
+    });
+    let mut st = CredentialState::default();
+    let t0 = 1_000_000_000;
+    for i in 0..3 {
+        assert_eq!(
+            v.verify(&mut st, TOTP, t0 + i * 1000, 7, code).verdict,
+            Verdict::NoMatch
+        );
+    }
+    let now = t0 + 2000 + 299_999;
+    let step = now / 30_000;
+    assert_eq!(submit(&v, &mut st, now, step).verdict, Verdict::Locked);
+    assert_eq!(st.failures, 3, "refused attempts are not counted");
+    let now = t0 + 2000 + 300_000;
+    assert_eq!(
+        submit(&v, &mut st, now, now / 30_000).verdict,
+        Verdict::Accepted
+    );
+    assert_eq!(st.failures, 0);
 }

@@ -11,13 +11,12 @@ pub(super) fn clocked(d: &RunData) -> Vec<usize> {
 
 /// Window edges in seconds of clock error (before any drift is learned): where each side of
 /// the window starts refusing most codes, (steps + ½) steps
-/// ([`crate::validator::ValidatorConfig::window_edge_s`]).
+/// ([`crate::validator::ValidatorConfig::edges_s`]).
 pub(super) fn edges(d: &RunData, pop: usize) -> Vec<(f64, String)> {
     let v = &d.scenario.validator;
     let step = d.scenario.populations[pop].token.step_s;
-    let edge = |w| crate::validator::ValidatorConfig::window_edge_s(w, step);
-    let (b, a) = (edge(v.window_back), edge(v.window_ahead));
-    if v.window_back == v.window_ahead {
+    let (b, a) = v.edges_s(step);
+    if b == a {
         vec![(a, format!("window edge ±{}", format_duration(a)))]
     } else {
         vec![

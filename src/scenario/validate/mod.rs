@@ -30,8 +30,9 @@ use crate::time::{parse_duration, parse_rfc3339, DAY, YEAR_S};
 use crate::token::{BatterySpec, TokenKind, TokenSpec};
 use crate::user::{Holiday, RecoverySpec, ScheduleKind, UserSpec};
 use crate::validator::{
-    presets, AutoResync, AutoStyle, BruteForce, DriftLearning, IdleWidening, Lockout, NextCode,
-    RateLimit, Replay, SearchOrder, SyncProcedure, SyncSearch, Throttle, ValidatorConfig,
+    presets, AutoResync, AutoStyle, BruteForce, CodeSyntax, Delay, DriftLearning, IdleWidening,
+    Lockout, NextCode, RateLimit, Replay, SearchOrder, SyncProcedure, SyncSearch, Throttle,
+    Tolerance, ValidatorConfig,
 };
 use toml::Value;
 

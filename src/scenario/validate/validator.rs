@@ -538,6 +538,31 @@ pub(super) fn validator_over(
         &r.initial_window,
         base.initial_window,
     );
+    let tolerance = tolerance(c, &r.tolerance, base.tolerance);
+    let delay = delay(c, &r.delay, base.delay);
+    let secret_bytes = match &r.secret_bytes {
+        None => base.secret_bytes,
+        Some(v) => match params(
+            c,
+            "validator.secret_bytes",
+            v,
+            &[("min", 0.0, 1024.0), ("max", 1.0, 1024.0)],
+            "the secrets taken",
+        ) {
+            Some(Section::On(p)) => {
+                Some((p[0].unwrap_or(0.0) as u32, p[1].unwrap_or(1024.0) as u32))
+            }
+            Some(Section::Off) => None,
+            None => base.secret_bytes,
+        },
+    };
+    let code_syntax = c.choice(
+        "validator.code_syntax",
+        r.code_syntax.as_ref(),
+        base.code_syntax,
+        CodeSyntax::parse,
+        CodeSyntax::NAMES,
+    );
     let idle_widening = match &r.idle_widening {
         None => base.idle_widening,
         Some(v) => match params(
@@ -607,17 +632,123 @@ pub(super) fn validator_over(
         skip_refused: r.skip_refused.unwrap_or(base.skip_refused),
         lockout,
         throttle,
+        delay,
         rate_limit,
         brute_force,
         sync,
         auto_resync,
         next_code,
         idle_widening,
+        tolerance,
         auto_sync,
         sync_band,
         initial_window,
         numeric_codes: r.numeric_codes.unwrap_or(base.numeric_codes),
+        code_syntax,
+        secret_bytes,
         hotp_look_ahead,
         server_offset_s,
+    }
+}
+
+/// `validator.tolerance`: `"none"`, one duration for both sides, or `{ past, future }`.
+fn tolerance(c: &mut Checker, v: &Option<Value>, base: Option<Tolerance>) -> Option<Tolerance> {
+    const PATH: &str = "validator.tolerance";
+    const WANT: &str =
+        "\"none\", a duration such as \"30s\", or { past = \"30s\", future = \"0s\" }";
+    let max = 24.0 * 3600.0;
+    match v {
+        None => base,
+        Some(Value::String(s)) if s == "none" => None,
+        Some(Value::String(s)) => {
+            let t = c.duration(PATH, Some(s), 0.0, 0.0, max);
+            Some(Tolerance {
+                past_s: t,
+                future_s: t,
+            })
+        }
+        Some(Value::Table(t)) => {
+            let mut side = |k: &str| match t.get(k) {
+                Some(Value::String(s)) => {
+                    c.duration(&format!("{PATH}.{k}"), Some(s), 0.0, 0.0, max)
+                }
+                other => {
+                    c.err(
+                        &format!("{PATH}.{k}"),
+                        "a duration such as \"30s\"",
+                        other.map_or("nothing".into(), describe),
+                    );
+                    0.0
+                }
+            };
+            let (past_s, future_s) = (side("past"), side("future"));
+            for k in t.keys().filter(|k| *k != "past" && *k != "future") {
+                c.err(
+                    &format!("{PATH}.{k}"),
+                    "a key of the tolerance (past, future)",
+                    format!("unknown key `{k}`"),
+                );
+            }
+            Some(Tolerance { past_s, future_s })
+        }
+        Some(other) => {
+            c.err(PATH, WANT, describe(other));
+            base
+        }
+    }
+}
+
+/// `validator.delay`: `"none"` or `{ after = 3, wait = "300s" }` (multiOTP).
+fn delay(c: &mut Checker, v: &Option<Value>, base: Option<Delay>) -> Option<Delay> {
+    const PATH: &str = "validator.delay";
+    match v {
+        None => base,
+        Some(Value::String(s)) if s == "none" => None,
+        Some(Value::Table(t)) => {
+            let after = match t.get("after") {
+                Some(Value::Integer(n)) if (1..=1000).contains(n) => *n as u32,
+                other => {
+                    c.err(
+                        &format!("{PATH}.after"),
+                        "a number of failures from 1 to 1000",
+                        other.map_or("nothing".into(), describe),
+                    );
+                    3
+                }
+            };
+            let wait_s = match t.get("wait") {
+                Some(Value::String(s)) => c.duration(
+                    &format!("{PATH}.wait"),
+                    Some(s),
+                    300.0,
+                    0.001,
+                    30.0 * 86_400.0,
+                ),
+                other => {
+                    c.err(
+                        &format!("{PATH}.wait"),
+                        "a duration such as \"300s\"",
+                        other.map_or("nothing".into(), describe),
+                    );
+                    300.0
+                }
+            };
+            for k in t.keys().filter(|k| *k != "after" && *k != "wait") {
+                c.err(
+                    &format!("{PATH}.{k}"),
+                    "a key of the delay (after, wait)",
+                    format!("unknown key `{k}`"),
+                );
+            }
+            Some(Delay { after, wait_s })
+        }
+        Some(other) => {
+            c.err(
+                PATH,
+                "\"none\" or a table { after = 3, wait = \"300s\" }",
+                describe(other),
+            );
+            base
+        }
     }
 }
