@@ -362,6 +362,7 @@ class NodeDriver(Driver):
     packages: list[str] = []
     odd_formats = True
     has_lockout = True         # no lockout: bursts of wrong codes are still worth recording
+    server_jumps = True        # the time is passed per request: the server's clock can step back
     min_secret_bytes = 16      # otplib 13's guardrail refuses shorter secrets
 
     def __init__(self, name, secrets, back, ahead):
@@ -453,6 +454,10 @@ class Generator:
         self.now_ms = start_ms
         self.rows: list[dict] = []
         self.stats: dict[str, list[int]] = {k: [0, 0] for k in KINDS}
+        # The server's clock minus true time (ms): stepped back now and then for drivers that
+        # take the time per request (the npm libraries), stepped forward again later.
+        self.srv_off = 0
+        self.srv_left = 0
 
     # -- device ------------------------------------------------------------------------------
     def dev_step(self, c: Cred, t_ms: int) -> int:
@@ -473,6 +478,17 @@ class Generator:
         c.hour_left = 0
         c.temp_off = 0.0
         c.temp_left = 0
+
+    def server_events(self):
+        """The server's clock stepped back 1-15 min for a while (a bad NTP source, a restored
+        VM), then stepped forward to the true time again."""
+        if self.srv_left > 0:
+            self.srv_left -= 1
+            if self.srv_left == 0:
+                self.srv_off = 0
+        elif self.rng.random() < 0.003:
+            self.srv_off = -int(self.rng.uniform(60, 900) * 1000)
+            self.srv_left = self.rng.randint(3, 25)
 
     def device_events(self, c: Cred, t: float):
         """Clock events before a session: NTP resets, +-1 h mistakes, set ahead then back."""
@@ -503,6 +519,7 @@ class Generator:
         assert t_ms >= self.now_ms
         self.now_ms = t_ms
         d = self.d
+        t_ms = t_ms + self.srv_off      # the server's clock: what it decides by and logs
         if action == "verify":
             ok, real = d.verify(c.id, t_ms, code)
         elif action == "sync":
@@ -513,8 +530,10 @@ class Generator:
             ok, real = d.enrol(c.id, t_ms)
         else:
             raise ValueError(action)
-        t = t_ms / 1000
+        t = (t_ms - self.srv_off) / 1000
         note = "%s dev_off=%s" % (kind, fmt_off(c.offset(t)))
+        if self.srv_off:
+            note += " srv_off=%s" % fmt_off(self.srv_off / 1000)
         if detail:
             note += " " + detail
         if real:
@@ -591,7 +610,8 @@ class Generator:
     def edge(self, c: Cred, t_ms: int) -> int:
         rng = self.rng
         learned = rng.random() < 0.8
-        centre = self.d.centre(c.id, t_ms) if learned else (t_ms // 1000) // STEP
+        srv = t_ms + self.srv_off
+        centre = self.d.centre(c.id, srv) if learned else (srv // 1000) // STEP
         kind = rng.choice(["edge_back_at", "edge_back_beyond", "edge_ahead_at", "edge_ahead_beyond"])
         back, ahead = self.d.window_back, self.d.window_ahead
         delta = {"edge_back_at": -back, "edge_back_beyond": -back - 1,
@@ -704,6 +724,8 @@ class Generator:
                         x.next_t += quiet
                 t_ms = max(int(c.next_t * 1000), self.now_ms + rng.randint(50, 5000))
                 t = t_ms / 1000
+                if getattr(self.d, "server_jumps", False):
+                    self.server_events()
                 self.device_events(c, t)
                 end_ms = self.session(c, t_ms)
                 c.last_t = end_ms / 1000
@@ -996,7 +1018,9 @@ Codes are computed with pyotp from the device time. Attempt kinds (the first wor
 The generator reads each outcome (retries after rejections; after a few consecutive rejections
 an administrator unlocks, resyncs or re-enrols, or the user fixes the device clock), so the log
 differs between implementations; it is deterministic for a given seed.
-`note` also gives the device's true offset (`dev_off`) when the code was read.
+`note` also gives the device's true offset (`dev_off`) when the code was read, and for the npm
+libraries the server clock's error while it is stepped back (`srv_off`: now and then 1-15 min
+back for 3-25 sessions, then forward again; replay such a log with `--clock-steps-back`).
 
 Seed {seed} (this implementation's stream: sha256 of `otpdrift-conformance:{seed}:{name}`),
 {n} attempts.

@@ -55,7 +55,7 @@ proptest! {
         let _ = crate::results::SweepTable::from_csv("sweep.csv", &bytes);
         let secrets = crate::pipeline::replay::read_secrets("secrets.csv", &bytes);
         if let Ok(s) = secrets {
-            let _ = crate::pipeline::replay::read_attempts("a.csv", &bytes, &s);
+            let _ = crate::pipeline::replay::read_attempts("a.csv", &bytes, &s, false);
         }
     }
 }
@@ -81,7 +81,7 @@ proptest! {
             "s.csv",
             b"credential,secret\nwindow,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n",
         ).unwrap();
-        let _ = crate::pipeline::replay::read_attempts("a.csv", log.as_bytes(), &secrets);
+        let _ = crate::pipeline::replay::read_attempts("a.csv", log.as_bytes(), &secrets, false);
         let _ = crate::results::pskc::read("p.xml", &pskc);
     }
 }

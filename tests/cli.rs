@@ -3369,3 +3369,59 @@ fn a_twin_of_a_hand_written_codes_log_forecasts_each_credential() {
         }
     }
 }
+
+/// otplib's guardrails and a server clock stepped back, as the real otplib 13.5.0 decided
+/// them: a 10-byte secret throws on every code; after a success at 00:01:10, the server's
+/// clock stepped back to 00:00:10 puts afterTimeStep beyond the open steps, which throws. A
+/// log whose times go back is refused unless `--clock-steps-back` says so.
+#[test]
+fn replay_of_otplib_refuses_short_secrets_and_a_clock_stepped_back() {
+    let dir = Dir::new("otplib-edges");
+    let long = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+    let code = |secret: &str, t: &str| {
+        ok(&otpdrift(
+            &["code", "--secret", secret, "--time", t],
+            &dir.0,
+        ))
+        .trim()
+        .to_string()
+    };
+    dir.write(
+        "secrets.csv",
+        &format!("credential,secret\nshort,JBSWY3DPEHPK3PXP\nlong,{long}\n"),
+    );
+    let log = format!(
+        "credential,time,action,code,code2,expected,note\n\
+         short,2026-01-01T00:00:10Z,verify,{},,reject,otplib throws SecretTooShortError\n\
+         long,2026-01-01T00:01:10Z,verify,{},,accept,timeStep kept\n\
+         long,2026-01-01T00:00:10Z,verify,{},,reject,AfterTimeStepRangeExceededError\n",
+        code("JBSWY3DPEHPK3PXP", "2026-01-01T00:00:10Z"),
+        code(long, "2026-01-01T00:01:10Z"),
+        code(long, "2026-01-01T00:00:10Z"),
+    );
+    dir.write("log.csv", &log);
+    let args = [
+        "replay",
+        "log.csv",
+        "--secrets",
+        "secrets.csv",
+        "--preset",
+        "otplib",
+    ];
+    let refused = otpdrift(&args, &dir.0);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("pass --clock-steps-back"));
+    let mut with = args.to_vec();
+    with.push("--clock-steps-back");
+    let out = otpdrift(&with, &dir.0);
+    let decisions = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("3 of 3 decisions match"),
+        "{decisions}"
+    );
+    assert!(decisions.contains("secret_refused"), "{decisions}");
+    // Another preset takes the short secret, so the refusal is otplib's rule.
+    with[5] = "speakeasy";
+    let out = otpdrift(&with, &dir.0);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 of 3 decisions match"));
+}

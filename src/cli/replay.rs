@@ -29,6 +29,10 @@ pub struct ReplayArgs {
     /// Replace an existing --out file.
     #[arg(long)]
     pub force: bool,
+    /// The server's clock was stepped back: a credential's attempt may carry an earlier time
+    /// than the one before it (the rows stay in the order the server saw them).
+    #[arg(long)]
+    pub clock_steps_back: bool,
 }
 
 impl ReplayArgs {
@@ -43,6 +47,7 @@ impl ReplayArgs {
                 out: self.out,
                 force: self.force,
             },
+            clock_steps_back: self.clock_steps_back,
         })?;
         let outcome = replay::execute(&plan)?;
         if plan.out.is_none() {
