@@ -220,55 +220,58 @@ pub fn read_attempts(
 ) -> Result<Vec<(u64, AttemptIn)>> {
     let mut out = Vec::new();
     let mut last: HashMap<String, Millis> = HashMap::new();
-    read_named::<AttemptIn>(file, bytes, &["credential", "time", "action"], |line, a| {
-        let bad = |msg: String| FileError::new(file, line, 0, msg);
-        // The validator saw each credential's requests in time order (docs/replay.md).
-        // A server whose clock was stepped back logs earlier times after later ones: allowed
-        // only when said, since a log sorted wrongly looks the same.
-        if let Some(&prev) = last.get(&a.credential).filter(|_| !clock_steps_back) {
-            if a.time.0 < prev {
-                return Err(bad(format!(
+    read_named::<AttemptIn>(
+        file,
+        bytes,
+        &["credential", "time", "action", "code"],
+        |line, a| {
+            let bad = |msg: String| FileError::new(file, line, 0, msg);
+            // The validator saw each credential's requests in time order (docs/replay.md).
+            // A server whose clock was stepped back logs earlier times after later ones: allowed
+            // only when said, since a log sorted wrongly looks the same.
+            if let Some(&prev) = last.get(&a.credential).filter(|_| !clock_steps_back) {
+                if a.time.0 < prev {
+                    return Err(bad(format!(
                     "credential `{}`: this attempt ({}) is earlier than the one before it ({}); a log lists each credential's attempts in the order the server saw them (if the server's clock was stepped back, pass --clock-steps-back)",
                     a.credential,
                     crate::time::format_rfc3339(a.time.0),
                     crate::time::format_rfc3339(prev)
                 )));
+                }
             }
-        }
-        last.insert(a.credential.clone(), a.time.0);
-        if !secrets.contains_key(&a.credential) {
-            return Err(bad(format!(
-                "credential `{}` has no secret in the secrets file",
-                a.credential
-            )));
-        }
-        match a.action.trim() {
-            "verify" if a.code.as_deref().is_none_or(|c| c.trim().is_empty()) => {
-                return Err(bad("a verify row needs a `code`".into()))
-            }
-            "sync"
-                if a.code.as_deref().is_none_or(|c| c.trim().is_empty())
-                    || a.code2.as_deref().is_none_or(|c| c.trim().is_empty()) =>
-            {
-                return Err(bad("a sync row needs `code` and `code2`".into()))
-            }
-            "verify" | "sync" | "unlock" | "enrol" => {}
-            other => {
+            last.insert(a.credential.clone(), a.time.0);
+            if !secrets.contains_key(&a.credential) {
                 return Err(bad(format!(
-                    "column `action`: expected verify, sync, unlock or enrol, found `{other}`"
-                )))
-            }
-        }
-        if let Some(e) = a.expected.as_deref().map(str::trim) {
-            if !["", "accept", "reject"].contains(&e) {
-                return Err(bad(format!(
-                    "column `expected`: expected accept or reject, found `{e}`"
+                    "credential `{}` has no secret in the secrets file",
+                    a.credential
                 )));
             }
-        }
-        out.push((line, a));
-        Ok(())
-    })?;
+            match a.action.trim() {
+                // An empty code is an attempt too (a form sent empty): it matches nothing.
+                "sync"
+                    if a.code.as_deref().is_none_or(|c| c.trim().is_empty())
+                        || a.code2.as_deref().is_none_or(|c| c.trim().is_empty()) =>
+                {
+                    return Err(bad("a sync row needs `code` and `code2`".into()))
+                }
+                "verify" | "sync" | "unlock" | "enrol" => {}
+                other => {
+                    return Err(bad(format!(
+                        "column `action`: expected verify, sync, unlock or enrol, found `{other}`"
+                    )))
+                }
+            }
+            if let Some(e) = a.expected.as_deref().map(str::trim) {
+                if !["", "accept", "reject"].contains(&e) {
+                    return Err(bad(format!(
+                        "column `expected`: expected accept or reject, found `{e}`"
+                    )));
+                }
+            }
+            out.push((line, a));
+            Ok(())
+        },
+    )?;
     Ok(out)
 }
 

@@ -39,9 +39,20 @@ pub fn validator(v: &ValidatorConfig) -> Value {
             "failure_interval": l.failure_interval_s.map_or("none".to_string(), format_seconds),
         }),
     };
-    json!({
+    // A tolerance in seconds stands instead of the window in steps (which it implies).
+    let (window_key, window) = match v.tolerance {
+        None => (
+            "window",
+            json!({"back": v.window_back, "ahead": v.window_ahead}),
+        ),
+        Some(t) => (
+            "tolerance",
+            json!({"past": format_seconds(t.past_s), "future": format_seconds(t.future_s)}),
+        ),
+    };
+    let tree = json!({
         "preset": v.preset.clone().unwrap_or_else(|| "rfc6238".into()),
-        "window": {"back": v.window_back, "ahead": v.window_ahead},
+        "window": window,
         "search": v.search, "drift": drift, "replay": v.replay, "skip_refused": v.skip_refused,
         "lockout": lockout,
         "throttle": v.throttle.map_or(json!("none"), |t| json!({"factor": format_seconds(t.factor_s)})),
@@ -64,12 +75,27 @@ pub fn validator(v: &ValidatorConfig) -> Value {
         "auto_sync": v.auto_sync.map_or(json!("none"), |w| json!(w)),
         "sync_band": v.sync_band.map_or(json!("none"), |w| json!(w)),
         "initial_window": v.initial_window.map_or(json!("none"), |w| json!(w)),
-        "tolerance": v.tolerance.map_or(json!("none"), |t| json!({"past": format_seconds(t.past_s), "future": format_seconds(t.future_s)})),
+
         "numeric_codes": v.numeric_codes, "code_syntax": v.code_syntax,
         "secret_bytes": v.secret_bytes.map_or(json!("none"), |(lo, hi)| json!({"min": lo, "max": hi})),
         "idle_widening": v.idle_widening.map_or(json!("none"), |w| json!({"steps_per_day": w.steps_per_day, "max_extra": w.max_extra})),
         "hotp_look_ahead": v.hotp_look_ahead, "server_offset": s(v.server_offset_s),
-    })
+    });
+    // Where the window stands, under the key that says which kind it is.
+    let Value::Object(m) = tree else {
+        unreachable!("an object")
+    };
+    Value::Object(
+        m.into_iter()
+            .map(|(k, x)| {
+                if k == "window" {
+                    (window_key.to_string(), x)
+                } else {
+                    (k, x)
+                }
+            })
+            .collect(),
+    )
 }
 
 /// The scenario as a tree with the scenario file's field names.

@@ -114,9 +114,41 @@ pub(super) fn validator_over(
             None
         }
     };
+    // A window in steps and a tolerance in seconds are two ways to say one thing: a window set
+    // beside a preset that has a tolerance replaces it; both set is a contradiction. With a
+    // tolerance, the steps window is the most it opens for 30 s codes (what the bands are
+    // checked against).
+    let explicit_window = r.window.is_some() || level.is_some();
+    let tolerance = match (&r.tolerance, explicit_window) {
+        (Some(Value::String(s)), true) if s != "none" => {
+            c.err(
+                "validator.tolerance",
+                "no tolerance beside a window in steps (validator.window): one or the other",
+                format!("\"{s}\""),
+            );
+            None
+        }
+        (Some(Value::Table(_)), true) => {
+            c.err(
+                "validator.tolerance",
+                "no tolerance beside a window in steps (validator.window): one or the other",
+                "a table",
+            );
+            None
+        }
+        (None, true) => None,
+        (t, _) => tolerance(c, t, base.tolerance),
+    };
+    let (base_back, base_ahead) = match tolerance {
+        Some(t) if r.tolerance.is_some() => {
+            let most = |s: f64| (s / 30.0).ceil() as u32;
+            (most(t.past_s), most(t.future_s))
+        }
+        _ => (base.window_back, base.window_ahead),
+    };
     let w = r.window.unwrap_or_default();
-    let back = w.back.unwrap_or(level.map_or(base.window_back, |l| l.0));
-    let ahead = w.ahead.unwrap_or(level.map_or(base.window_ahead, |l| l.0));
+    let back = w.back.unwrap_or(level.map_or(base_back, |l| l.0));
+    let ahead = w.ahead.unwrap_or(level.map_or(base_ahead, |l| l.0));
     for (p, v) in [
         ("validator.window.back", back),
         ("validator.window.ahead", ahead),
@@ -538,7 +570,6 @@ pub(super) fn validator_over(
         &r.initial_window,
         base.initial_window,
     );
-    let tolerance = tolerance(c, &r.tolerance, base.tolerance);
     let delay = delay(c, &r.delay, base.delay);
     let secret_bytes = match &r.secret_bytes {
         None => base.secret_bytes,
