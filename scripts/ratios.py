@@ -115,6 +115,29 @@ def main():
             ">= 1000", med(fa) >= 1000, "the same")
         row("pyotp script / otpdrift, whole-process wall at 100 tokens", f"{med(e2e):.1f}",
             "> 1", med(e2e) > 1, "exact mode, charts and report included")
+    # Against a numpy script vectorised across tokens, the same fleet at 30,000 tokens, whole
+    # processes in turns (issue 32: the batched engine's goal).
+    try:
+        import numpy  # noqa: F401
+        have_numpy = True
+    except ImportError:
+        have_numpy = False
+        row("against numpy", "skipped", "-", None, "pip install numpy, then run again")
+    if have_numpy:
+        nf, ne = [], []
+        script = os.path.join(ROOT, "scripts", "numpy_fleet.py")
+        for _ in range(PAIRS):
+            nwall, _, _ = timed([sys.executable, script, "--tokens", "30000"])
+            fwall, _, _ = run(YEAR, d("nf"), "--threads", "1", "--mode", "fast",
+                              "--set", "run.tokens=30000")
+            ewall, _, _ = run(YEAR, d("ne"), "--threads", "1", "--mode", "exact",
+                              "--set", "run.tokens=30000")
+            nf.append(nwall / fwall)
+            ne.append(nwall / ewall)
+        row("numpy script / fast mode, whole process at 30,000 tokens (1 thread)",
+            f"{med(nf):.2f}", ">= 10", med(nf) >= 10,
+            "scripts/numpy_fleet.py vs pyotp-year.toml, paired, median")
+        row("numpy script / exact mode, the same", f"{med(ne):.2f}", "-", None, "the same")
     fixed = med([timed([BIN, "run", YEAR, "--out", d("one"), "--force", "--threads", "1",
                         "--set", "run.tokens=1"])[0] for _ in range(15)])
     row("fixed cost: whole process for 1 token (ms)", f"{fixed * 1000:.0f}", "< 50",
