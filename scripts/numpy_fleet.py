@@ -40,7 +40,8 @@ def main():
     ppm = rng.normal(0.0, 10.0, n)
     drift = np.zeros(n, dtype=np.int64)          # learned drift, steps
     last = np.full(n, -1, dtype=np.int64)        # last accepted step (time-forward)
-    hour_p = HOURS / HOURS.sum()
+    hour_cdf = np.cumsum(HOURS / HOURS.sum())
+    hour_cdf[-1] = 1.0
     logins = attempts = accepted = 0
     for day in range(a.days):
         per = rng.poisson(2.0, n)
@@ -49,10 +50,11 @@ def main():
             continue
         # The day's logins, token by token in time order; `rank` is a login's slot.
         tok = np.repeat(np.arange(n), per)
-        when = START + day * 86400 + (rng.choice(24, size=total, p=hour_p)
-                                      + rng.random(total)) * 3600.0
-        order = np.lexsort((when, tok))
-        tok, when = tok[order], when[order]
+        within = (np.searchsorted(hour_cdf, rng.random(total), side="right")
+                  + rng.random(total)) * 3600.0
+        # One sort key: the token, then the time within its day (tokens are already grouped).
+        order = np.argsort(tok * 86400.0 + within)
+        tok, when = tok[order], START + day * 86400 + within[order]
         rank = np.arange(total) - np.repeat(np.cumsum(per) - per, per)
         logins += total
         for slot in range(int(per.max())):
