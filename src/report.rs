@@ -103,13 +103,30 @@ fn validator_sentence(d: &RunData) -> String {
     if let Some(w) = v.initial_window {
         more.push(format!("±{w} steps until the first success"));
     }
+    if let Some(d) = v.delay {
+        more.push(format!(
+            "after {} failures, attempts within {} of the last refused uncounted",
+            d.after,
+            format_duration(d.wait_s)
+        ));
+    }
     let more: String = more.iter().map(|m| format!("; {m}")).collect();
+    let window = match v.tolerance {
+        Some(t) => format!(
+            "window {} back, {} ahead in time (every step an instant of that span falls in)",
+            format_duration(t.past_s),
+            format_duration(t.future_s)
+        ),
+        None => format!(
+            "window {} step{} back, {} ahead",
+            v.window_back,
+            if v.window_back == 1 { "" } else { "s" },
+            v.window_ahead
+        ),
+    };
     format!(
-        "the `{}` validator (window {} step{} back, {} ahead; {drift}; {replay}; {lockout}; {sync}{more})",
+        "the `{}` validator ({window}; {drift}; {replay}; {lockout}; {sync}{more})",
         v.preset.as_deref().unwrap_or("custom"),
-        v.window_back,
-        if v.window_back == 1 { "" } else { "s" },
-        v.window_ahead
     )
 }
 

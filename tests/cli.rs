@@ -3425,3 +3425,30 @@ fn replay_of_otplib_refuses_short_secrets_and_a_clock_stepped_back() {
     let out = otpdrift(&with, &dir.0);
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 of 3 decisions match"));
 }
+
+/// A preset whose window is a tolerance in seconds reads as one in the report and on the
+/// charts, and its clock chart's edge is the tolerance plus half a step (60 s + 30 s for
+/// FortiTokens' 60 s codes).
+#[test]
+fn a_tolerance_preset_is_described_in_seconds() {
+    let dir = Dir::new("tolerance-report");
+    dir.write(
+        "forti.toml",
+        "[run]\nname = \"forti\"\nstart = \"2026-01-01\"\nhorizon = \"20d\"\ntokens = 20\nseed = 3\n\n\
+         [validator]\npreset = \"fortiauthenticator\"\n\n\
+         [[population]]\nname = \"fortitoken\"\ntoken = { kind = \"hardware\", step = \"60s\" }\n",
+    );
+    ok(&otpdrift(&["run", "forti.toml", "--out", "out"], &dir.0));
+    let report = std::fs::read_to_string(dir.0.join("out/report.md")).unwrap();
+    assert!(
+        report.contains("(window 60s back, 60s ahead in time (every step an instant of that span falls in); drift learned in whole steps on every success; time-forward replay rule; lockout after 3 failures, unlocked after 60s"),
+        "{report}"
+    );
+    assert!(
+        report.contains("next-code challenge within ±60 steps"),
+        "{report}"
+    );
+    let svg = std::fs::read_to_string(dir.0.join("out/clock_error.svg")).unwrap();
+    assert!(svg.contains("window 60s back, 60s ahead in time"));
+    assert!(svg.contains("window edge ±90s"));
+}

@@ -85,14 +85,20 @@ fn frame<DB: DrawingBackend>(
 ) -> Result<Areas<DB>, String> {
     let run = &d.scenario.run;
     let v = &d.scenario.validator;
+    let window = match v.tolerance {
+        Some(t) => format!(
+            "{} back, {} ahead in time",
+            crate::time::format_duration(t.past_s),
+            crate::time::format_duration(t.future_s)
+        ),
+        None => format!("{} back, {} ahead", v.window_back, v.window_ahead),
+    };
     let sub = format!(
-        "{} tokens · {} to {} · validator {} (window {} back, {} ahead){}",
+        "{} tokens · {} to {} · validator {} (window {window}){}",
         thousands(run.tokens as f64),
         date(run.start),
         date(run.end()),
         v.preset.as_deref().unwrap_or("custom"),
-        v.window_back,
-        v.window_ahead,
         if note.is_empty() {
             String::new()
         } else {
