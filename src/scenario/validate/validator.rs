@@ -120,19 +120,11 @@ pub(super) fn validator_over(
     // checked against).
     let explicit_window = r.window.is_some() || level.is_some();
     let tolerance = match (&r.tolerance, explicit_window) {
-        (Some(Value::String(s)), true) if s != "none" => {
+        (Some(v), true) if !matches!(v, Value::String(s) if s == "none") => {
             c.err(
                 "validator.tolerance",
                 "no tolerance beside a window in steps (validator.window): one or the other",
-                format!("\"{s}\""),
-            );
-            None
-        }
-        (Some(Value::Table(_)), true) => {
-            c.err(
-                "validator.tolerance",
-                "no tolerance beside a window in steps (validator.window): one or the other",
-                "a table",
+                describe(v),
             );
             None
         }
@@ -364,23 +356,9 @@ pub(super) fn validator_over(
         None => base.brute_force,
         Some(Value::String(s)) if s == "none" => None,
         Some(Value::Table(t)) => {
-            let dur = |c: &mut Checker, k: &str, d: f64| match t.get(k) {
-                None => d,
-                Some(Value::String(s)) => c.duration(
-                    &format!("validator.brute_force.{k}"),
-                    Some(s),
-                    d,
-                    0.0,
-                    100.0 * YEAR_S,
-                ),
-                Some(other) => {
-                    c.err(
-                        &format!("validator.brute_force.{k}"),
-                        "a duration such as \"60s\"",
-                        describe(other),
-                    );
-                    d
-                }
+            let dur = |c: &mut Checker, k: &str, d: f64| {
+                let range = (0.0, 100.0 * YEAR_S);
+                table_duration(c, ("validator.brute_force", t, k), Some(d), range, "60s")
             };
             let known = [
                 "failures",
@@ -699,19 +677,7 @@ fn tolerance(c: &mut Checker, v: &Option<Value>, base: Option<Tolerance>) -> Opt
             })
         }
         Some(Value::Table(t)) => {
-            let mut side = |k: &str| match t.get(k) {
-                Some(Value::String(s)) => {
-                    c.duration(&format!("{PATH}.{k}"), Some(s), 0.0, 0.0, max)
-                }
-                other => {
-                    c.err(
-                        &format!("{PATH}.{k}"),
-                        "a duration such as \"30s\"",
-                        other.map_or("nothing".into(), describe),
-                    );
-                    0.0
-                }
-            };
+            let mut side = |k: &str| table_duration(c, (PATH, t, k), None, (0.0, max), "30s");
             let (past_s, future_s) = (side("past"), side("future"));
             for k in t.keys().filter(|k| *k != "past" && *k != "future") {
                 c.err(
@@ -747,23 +713,8 @@ fn delay(c: &mut Checker, v: &Option<Value>, base: Option<Delay>) -> Option<Dela
                     3
                 }
             };
-            let wait_s = match t.get("wait") {
-                Some(Value::String(s)) => c.duration(
-                    &format!("{PATH}.wait"),
-                    Some(s),
-                    300.0,
-                    0.001,
-                    30.0 * 86_400.0,
-                ),
-                other => {
-                    c.err(
-                        &format!("{PATH}.wait"),
-                        "a duration such as \"300s\"",
-                        other.map_or("nothing".into(), describe),
-                    );
-                    300.0
-                }
-            };
+            let range = (0.001, 30.0 * 86_400.0);
+            let wait_s = table_duration(c, (PATH, t, "wait"), None, range, "300s");
             for k in t.keys().filter(|k| *k != "after" && *k != "wait") {
                 c.err(
                     &format!("{PATH}.{k}"),
@@ -780,6 +731,30 @@ fn delay(c: &mut Checker, v: &Option<Value>, base: Option<Delay>) -> Option<Dela
                 describe(other),
             );
             base
+        }
+    }
+}
+
+/// The duration at `key` of the table at `path`: `default` when absent, or an error when
+/// there is none (a required key); a value out of `range` or not a duration is an error.
+fn table_duration(
+    c: &mut Checker,
+    (path, t, key): (&str, &toml::Table, &str),
+    default: Option<f64>,
+    (min, max): (f64, f64),
+    example: &str,
+) -> f64 {
+    let p = format!("{path}.{key}");
+    match (t.get(key), default) {
+        (None, Some(d)) => d,
+        (Some(Value::String(s)), _) => c.duration(&p, Some(s), default.unwrap_or(0.0), min, max),
+        (other, _) => {
+            c.err(
+                &p,
+                format!("a duration such as \"{example}\""),
+                other.map_or("nothing".into(), describe),
+            );
+            default.unwrap_or(0.0)
         }
     }
 }

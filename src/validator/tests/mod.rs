@@ -65,7 +65,7 @@ pub(super) fn sync(
 
 mod drift;
 mod limits;
-mod systems;
 mod replay;
 mod sync;
+mod systems;
 mod window;
