@@ -76,6 +76,21 @@ proptest! {
         prop_assert_eq!(&trace, &one.trace);
     }
 
+    /// Tracing a run changes nothing but the trace: an untraced user without a guesser,
+    /// cluster or timeline takes the engine's short way to the validator (`Life::plain`), a
+    /// traced one the whole way round, and both decide every attempt alike.
+    #[test]
+    fn tracing_changes_no_figure(case in arb::case()) {
+        let sc = scenario(&case.base, &[]);
+        let n = sc.run.tokens;
+        let plain = sim::run(&sc, 0..n, &|_| {});
+        let traced = sim::run_traced(&sc, 0..n, TraceSelect::All, &|_| {});
+        prop_assert_eq!(&plain.tally, &traced.tally, "{}", case.base);
+        prop_assert_eq!(&plain.tokens, &traced.tokens);
+        prop_assert!(plain.trace.is_empty());
+        prop_assert!(!traced.trace.is_empty(), "every traced user enrols");
+    }
+
     /// Every login of every user, audited: counted once; no login starts before the previous
     /// one is done (a login that comes due meanwhile is that login); at most `1 + retries`
     /// code attempts a try, each after at most one next-code challenge, and at most one

@@ -161,8 +161,9 @@ pub fn fast_code(key: u64, step: u64, digits: u32) -> u32 {
         x ^ (x >> 33)
     }
     let h = fmix(fmix(key ^ step.wrapping_mul(0x9e37_79b9_7f4a_7c15)) ^ key.rotate_left(29));
-    // Multiply-shift reduction (no division): floor(h * 10^digits / 2^64).
-    ((h as u128 * 10u128.pow(digits)) >> 64) as u32
+    // Multiply-shift reduction (no division): floor(h * 10^digits / 2^64), with the power from a
+    // table (`pow` is a loop of 128-bit multiplies).
+    ((h as u128 * crate::otp::POW10[digits as usize] as u128) >> 64) as u32
 }
 
 /// A credential's computed codes, direct-mapped by step; see [`code_cache`].

@@ -136,7 +136,7 @@ impl RecoverySpec {
 
 /// One user's login times in order, generated a day at a time (memory stays flat).
 pub struct Schedule<'a> {
-    spec: &'a UserSpec,
+    spec: std::borrow::Cow<'a, UserSpec>,
     rng: Rng,
     rate: f64,
     hour_total: f64,
@@ -209,7 +209,12 @@ fn below(x: f64) -> f64 {
 }
 
 impl<'a> Schedule<'a> {
-    pub fn new(spec: &'a UserSpec, start: Millis, end: Millis, mut rng: Rng) -> Schedule<'a> {
+    pub fn new(
+        spec: std::borrow::Cow<'a, UserSpec>,
+        start: Millis,
+        end: Millis,
+        mut rng: Rng,
+    ) -> Schedule<'a> {
         let rate = spec.logins_per_day.sample(&mut rng).max(0.0);
         let wsum: f64 = spec.weekdays.iter().sum();
         let offset_ms = (spec.utc_offset_s * 1000.0).round() as Millis;
@@ -219,12 +224,14 @@ impl<'a> Schedule<'a> {
             (lambda > 0.0).then(|| Poisson::new(lambda).ok()).flatten()
         });
         let weighted: Vec<usize> = (0..24).filter(|&h| spec.hours[h] != 0.0).collect();
+        let hour_total = spec.hours.iter().sum();
+        let edges = hour_edges(&weighted.iter().map(|&h| spec.hours[h]).collect::<Vec<_>>());
         Schedule {
             spec,
             rng,
             rate,
             poisson,
-            hour_total: spec.hours.iter().sum(),
+            hour_total,
             offset_ms,
             day: (start + offset_ms).div_euclid(DAY),
             last_day: (end + offset_ms - 1).div_euclid(DAY),
@@ -232,7 +239,7 @@ impl<'a> Schedule<'a> {
             end,
             today: Vec::new(),
             hours: weighted.iter().map(|&h| h as Millis).collect(),
-            edges: hour_edges(&weighted.iter().map(|&h| spec.hours[h]).collect::<Vec<_>>()),
+            edges,
         }
     }
 
@@ -295,6 +302,7 @@ mod tests {
     use super::*;
     use crate::rng::{stream, Purpose};
     use crate::time::{days_from_civil, weekday};
+    use std::borrow::Cow;
 
     fn spec(rate: f64, kind: ScheduleKind) -> UserSpec {
         UserSpec {
@@ -355,8 +363,13 @@ mod tests {
     fn exact_schedule_gives_n_per_working_day_in_profile_hours() {
         let s = spec(3.0, ScheduleKind::Exact);
         let start = days_from_civil(2026, 12, 21) * DAY; // Monday
-        let times: Vec<Millis> =
-            Schedule::new(&s, start, start + 14 * DAY, stream(1, 0, Purpose::Schedule)).collect();
+        let times: Vec<Millis> = Schedule::new(
+            Cow::Borrowed(&s),
+            start,
+            start + 14 * DAY,
+            stream(1, 0, Purpose::Schedule),
+        )
+        .collect();
         // Two weeks: 10 working days minus Christmas (a Friday).
         assert_eq!(times.len(), 27);
         assert!(times.windows(2).all(|w| w[0] <= w[1]));
@@ -372,7 +385,15 @@ mod tests {
         let mut s = spec(4.0, ScheduleKind::Poisson);
         s.holidays.clear();
         let n: usize = (0..200)
-            .map(|i| Schedule::new(&s, 0, 70 * DAY, stream(2, i, Purpose::Schedule)).count())
+            .map(|i| {
+                Schedule::new(
+                    Cow::Borrowed(&s),
+                    0,
+                    70 * DAY,
+                    stream(2, i, Purpose::Schedule),
+                )
+                .count()
+            })
             .sum();
         let mean_per_day = n as f64 / (200.0 * 70.0);
         assert!((mean_per_day - 4.0).abs() < 0.05, "{mean_per_day}");

@@ -195,6 +195,8 @@ struct Life<'a> {
     v: Cursor,
     /// A cluster's nodes as this user meets them (None: one validator).
     nodes: Option<Box<cluster::Nodes<'a>>>,
+    /// No guesser, cluster, timeline or trace: a request is only the validator's decision.
+    plain: bool,
     /// Code attempts, next-code challenges among them, and login tries (a first try, then one
     /// per recovery step), counted for the accounting audit of the tests.
     made: audit::Made,
@@ -517,6 +519,7 @@ impl<'a> Life<'a> {
             schedule: sc.schedules.get(pop).unwrap_or(&NO_SCHEDULE),
             v: Cursor::new(&sc.validator),
             nodes: None,
+            plain: false,
         };
         if let Some(cl) = &sc.cluster {
             life.nodes = Some(Box::new(cluster::Nodes::new(
@@ -532,6 +535,13 @@ impl<'a> Life<'a> {
             life.attack_counts = vec![Counts::default(); buckets.len()];
         }
         life.record_enrolment();
+        let s = life.schedule;
+        life.plain = life.attacker.is_none()
+            && life.nodes.is_none()
+            && life.trace.is_none()
+            && s.segments.is_empty()
+            && s.actions.is_empty()
+            && s.clock.is_empty();
         life
     }
 

@@ -461,7 +461,7 @@ impl ValidatorConfig {
     ) -> (Millis, i64, i64) {
         let step_ms = step_s as i64 * 1000;
         let server_ms = self.server_ms(now);
-        let server_step = (server_ms - t0 * 1000).div_euclid(step_ms);
+        let server_step = crate::otp::div_step(server_ms - t0 * 1000, step_ms);
         let centre = match self.drift {
             DriftLearning::Seconds => (server_ms + st.shift_ms - t0 * 1000).div_euclid(step_ms),
             _ => server_step + st.drift_steps,

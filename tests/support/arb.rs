@@ -260,10 +260,19 @@ pub fn case() -> impl Strategy<Value = Case> {
         validator,
         population(0, true),
         proptest::option::of(population(1, false)),
-        (attack, timeline(), cluster()),
+        // Without a timeline (and with no guesser or cluster) users take the engine's short way
+        // to the validator, which must decide as the whole way round does.
+        (attack, proptest::option::of(timeline()), cluster()),
         sweep,
     )
-        .prop_map(|(run, (preset, window, lockout), p0, p1, (attack, timeline, cluster), sweep)| {
+        .prop_map(|(run, (preset, window, lockout), p0, p1, (attack, timeline, cluster), mut sweep)| {
+            let timeline = timeline.unwrap_or_default();
+            if timeline.is_empty() {
+                sweep.retain(|(p, _)| !p.starts_with("timeline["));
+                if sweep.is_empty() {
+                    sweep.push(SWEEPABLE[0]);
+                }
+            }
             let (horizon, tokens, seed, bucket, decide) = run;
             let mut s = format!(
                 "[run]\nname = \"arb\"\nstart = \"2026-01-01\"\nhorizon = \"{horizon}\"\ntokens = {tokens}\n\

@@ -5,10 +5,10 @@ use super::recovery::count_sync_failure;
 use super::shared::Typed;
 use super::{ms, Life, Rejection, Try};
 use crate::metrics::Counts;
-use crate::otp::totp_step;
+use crate::otp::{rem_step, totp_step_ms};
 use crate::rng::LoginRng;
 use crate::sim::trace::{TraceAction, TraceOutcome};
-use crate::time::{Millis, SECOND};
+use crate::time::Millis;
 use crate::user::typo;
 use crate::validator::{Decision, Resync, Verdict, NO_CODE};
 use rand::Rng as _;
@@ -16,18 +16,14 @@ use rand::Rng as _;
 impl Life<'_> {
     pub(super) fn fresh_code_wait(&self, read: Millis) -> Millis {
         let dev = self.cred.clock.device_time(read);
-        self.step_ms - (dev - self.t0_ms).rem_euclid(self.step_ms)
+        self.step_ms - rem_step(dev - self.t0_ms, self.step_ms)
     }
 
     /// The code shown at `read`: (step or counter, code). Presses the button.
     pub(super) fn show_code(&mut self, read: Millis) -> (i64, u32) {
         let c = &mut self.cred;
         let s = if self.totp {
-            totp_step(
-                c.clock.device_time(read).div_euclid(SECOND),
-                self.p.token.t0,
-                self.p.token.step_s,
-            )
+            totp_step_ms(c.clock.device_time(read), self.t0_ms, self.step_ms)
         } else {
             let s = c.token.counter as i64;
             c.token.counter += 1;
@@ -234,6 +230,19 @@ impl Life<'_> {
     /// The user's code `code` reaches the validator at `at` (after the attacker's earlier
     /// guesses) and is decided and traced; `offset` is the device clock's when it was read.
     fn send(&mut self, at: Millis, code: u32, offset: Option<f64>, c: &mut Counts) -> Decision {
+        if self.plain {
+            // No guesser, node, timeline or trace: the request goes straight to the validator.
+            self.last_seen = self.last_seen.max(at);
+            let cr = &mut self.cred;
+            return super::decide(
+                &self.v.config,
+                &mut cr.vstate,
+                self.scheme,
+                at,
+                code,
+                &mut cr.token,
+            );
+        }
         self.before_request(at);
         self.serve(at);
         let d = self.decide_served(at, code, c);

@@ -214,20 +214,6 @@ fn advance_clocks(
     }
 }
 
-/// Simulates user `index` of population `pop` and adds what happened to `tally`; returns one
-/// record per credential the user went through.
-pub fn simulate_token(
-    sc: &Scenario,
-    buckets: &Buckets,
-    pop: usize,
-    index: u64,
-    tally: &mut PopTally,
-    traced: bool,
-) -> (Vec<TokenRecord>, Option<UserTrace>) {
-    let mut lives = simulate_points(&[sc], buckets, pop, index, &mut [tally], traced);
-    lives.pop().expect("one life per point")
-}
-
 /// [`simulate_token`] at each of `points`, scenarios that differ only in their validator (a
 /// sweep's settings): the same user side by side, sharing the login schedule, the clock while
 /// the copies have moved it alike, and the computed codes. Each copy's figures are exactly
@@ -241,6 +227,9 @@ pub fn simulate_points(
     tallies: &mut [&mut PopTally],
     traced: bool,
 ) -> Vec<(Vec<TokenRecord>, Option<UserTrace>)> {
+    if let ([sc], [tally]) = (points, &mut *tallies) {
+        return vec![simulate_token(sc, buckets, pop, index, tally, traced)];
+    }
     let sc = points[0];
     let p = &sc.populations[pop];
     let shared = Shared::new(points);
@@ -250,17 +239,7 @@ pub fn simulate_points(
         let life = Life::new(sc, buckets, pop, index, traced, &shared, first);
         lives.push(life);
     }
-    // A twin's user logs in at their own rate and hours.
-    let own = sc
-        .twin
-        .as_ref()
-        .map(|t| t.credentials[index as usize].user(&p.user));
-    let schedule = Schedule::new(
-        own.as_ref().unwrap_or(&p.user),
-        sc.run.start,
-        sc.run.end(),
-        stream(sc.run.seed, index, Purpose::Schedule),
-    );
+    let schedule = login_schedule(sc, pop, index);
     let totp = p.token.kind.is_totp();
     let end = sc.run.end();
     let mut at = vec![None; lives.len()];
@@ -314,4 +293,65 @@ pub fn simulate_points(
         .zip(tallies.iter_mut())
         .map(|(l, tally)| l.end_of_life(tally))
         .collect()
+}
+
+/// The login schedule of user `index` of population `pop`: a twin's user logs in at their own
+/// rate and hours.
+fn login_schedule(sc: &Scenario, pop: usize, index: u64) -> Schedule<'_> {
+    let p = &sc.populations[pop];
+    let own = sc
+        .twin
+        .as_ref()
+        .map(|t| t.credentials[index as usize].user(&p.user));
+    let spec = match own {
+        Some(u) => std::borrow::Cow::Owned(u),
+        None => std::borrow::Cow::Borrowed(&p.user),
+    };
+    Schedule::new(
+        spec,
+        sc.run.start,
+        sc.run.end(),
+        stream(sc.run.seed, index, Purpose::Schedule),
+    )
+}
+
+/// Simulates user `index` of population `pop` and adds what happened to `tally`; returns one
+/// record per credential the user went through. This is [`simulate_points`] at one point, the
+/// common case: one copy of the user, so none of the bookkeeping that keeps copies apart
+/// (their clocks' sharing, the first try's reuse); every draw and decision is the same
+/// (tested: a sweep's settings side by side against each run alone).
+pub fn simulate_token(
+    sc: &Scenario,
+    buckets: &Buckets,
+    pop: usize,
+    index: u64,
+    tally: &mut PopTally,
+    traced: bool,
+) -> (Vec<TokenRecord>, Option<UserTrace>) {
+    let shared = Shared::new(&[sc]);
+    let mut life = Life::new(sc, buckets, pop, index, traced, &shared, None);
+    let totp = sc.populations[pop].token.kind.is_totp();
+    let end = sc.run.end();
+    let mut bt = 0;
+    for (n, t) in login_schedule(sc, pop, index).enumerate() {
+        bt = if t < end {
+            buckets.index_from(bt, t)
+        } else {
+            0
+        };
+        let Some(a) = life.begin_login(t, bt, tally) else {
+            if life.done {
+                break;
+            }
+            continue;
+        };
+        let offset = totp.then(|| {
+            let clock = life.cred.clock.get_mut();
+            clock.advance(a.0);
+            let x = clock.offset().abs();
+            (x, OffsetHist::locate(x))
+        });
+        life.login(n as u64, a, offset, tally);
+    }
+    life.end_of_life(tally)
 }
