@@ -152,6 +152,7 @@ const CACHE: usize = 16;
 /// over key and step, reduced to `digits` digits. Its output passes as uniform and
 /// step-to-step independent for this purpose (the reduction's bias is under 10^-10), so a code
 /// matches another step's with chance 10^-digits, as an HMAC code does.
+#[inline]
 pub fn fast_code(key: u64, step: u64, digits: u32) -> u32 {
     fn fmix(mut x: u64) -> u64 {
         x ^= x >> 33;
@@ -250,6 +251,7 @@ impl Token {
     }
 
     /// The code for step (TOTP) or counter (HOTP) `step`.
+    #[inline]
     pub fn code(&mut self, step: i64) -> u32 {
         if step < 0 {
             return crate::otp::NO_CODE; // before T0 there is no code
@@ -299,6 +301,7 @@ impl Token {
         self.death
     }
 
+    #[inline]
     pub fn alive_at(&self, t: Millis) -> bool {
         self.death.is_none_or(|(d, _)| t < d)
     }
@@ -306,6 +309,7 @@ impl Token {
     /// Records one code displayed at `at` (a button press on a hardware token). The press that
     /// uses up the budget is the last one: the token dies then, not at the earlier moment the
     /// budget line would have crossed had the press come sooner.
+    #[inline]
     pub fn use_code(&mut self, at: Millis) {
         self.codes_used += 1;
         self.update_death();

@@ -88,6 +88,7 @@ impl OffsetHist {
     /// which every login paid). Each slice of 1/64 of an octave spans a ratio under 1.02, so
     /// it holds at most one bin edge: the bin is the slice's first bin, or the next one from
     /// the edge. Both tables are built with `bin_by_log` itself, so the answer is the same.
+    #[inline]
     fn bin(ms: u64) -> usize {
         if ms == 0 {
             return 0;

@@ -558,7 +558,9 @@ impl<'a> Life<'a> {
             self.done = true;
             return None;
         }
-        self.attack_until(t);
+        if self.attacker.is_some() {
+            self.attack_until(t);
+        }
         // A login that comes due while the user is still in an earlier one (typing it, waiting
         // to retry, on the recovery ladder) is that login: a person signing in does not start a
         // second sign-in beside it. It is neither made nor counted, so a login never sends

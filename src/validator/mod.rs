@@ -536,6 +536,7 @@ impl ValidatorConfig {
         Decision::at(Verdict::Accepted, step, step - server_step)
     }
 
+    #[inline]
     fn accept(
         &self,
         st: &mut CredentialState,

@@ -14,12 +14,14 @@ use crate::validator::{Decision, Resync, Verdict, NO_CODE};
 use rand::Rng as _;
 
 impl Life<'_> {
+    #[inline]
     pub(super) fn fresh_code_wait(&self, read: Millis) -> Millis {
         let dev = self.cred.clock.device_time(read);
         self.step_ms - rem_step(dev - self.t0_ms, self.step_ms)
     }
 
     /// The code shown at `read`: (step or counter, code). Presses the button.
+    #[inline]
     pub(super) fn show_code(&mut self, read: Millis) -> (i64, u32) {
         let c = &mut self.cred;
         let s = if self.totp {
@@ -50,6 +52,7 @@ impl Life<'_> {
     }
 
     /// The wait before reading a TOTP code: for a fresh one, or for the next when `challenged`.
+    #[inline]
     pub(super) fn wait_for_code(
         &self,
         read: &mut Millis,
@@ -73,6 +76,7 @@ impl Life<'_> {
     }
 
     /// Presses the token at `read` and types the code it shows.
+    #[inline]
     pub(super) fn press_and_type(&mut self, read: Millis, rng: &mut LoginRng) -> Typed {
         let u = &self.p.user;
         let (step, code) = self.show_code(read);

@@ -34,12 +34,17 @@ impl SharedClock {
     }
 
     /// The clock to change: this copy's own from now on if other copies share it.
+    #[inline]
     pub(super) fn get_mut(&mut self) -> &mut Clock {
-        Rc::make_mut(
-            self.0
-                .as_mut()
-                .expect("a clock is away only while advancing"),
-        )
+        let rc = self
+            .0
+            .as_mut()
+            .expect("a clock is away only while advancing");
+        // A clock no other copy holds (always, at one point) is changed in place.
+        if Rc::get_mut(rc).is_none() {
+            return Rc::make_mut(rc);
+        }
+        Rc::get_mut(rc).expect("held by this copy alone")
     }
 }
 
