@@ -124,20 +124,22 @@ def main():
         have_numpy = False
         row("against numpy", "skipped", "-", None, "pip install numpy, then run again")
     if have_numpy:
-        nf, ne = [], []
-        script = os.path.join(ROOT, "scripts", "numpy_fleet.py")
-        for _ in range(PAIRS):
-            nwall, _, _ = timed([sys.executable, script, "--tokens", "30000"])
-            fwall, _, _ = run(YEAR, d("nf"), "--threads", "1", "--mode", "fast",
-                              "--set", "run.tokens=30000")
-            ewall, _, _ = run(YEAR, d("ne"), "--threads", "1", "--mode", "exact",
-                              "--set", "run.tokens=30000")
-            nf.append(nwall / fwall)
-            ne.append(nwall / ewall)
-        row("numpy script / fast mode, whole process at 30,000 tokens (1 thread)",
-            f"{med(nf):.2f}", ">= 10", med(nf) >= 10,
-            "scripts/numpy_fleet.py vs pyotp-year.toml, paired, median")
-        row("numpy script / exact mode, the same", f"{med(ne):.2f}", "-", None, "the same")
+        # (script, its arguments, the scenario, --set overrides, what the row names)
+        for script, args, scenario, sets, what in [
+                ("numpy_fleet.py", ["--tokens", "30000"], YEAR, ["--set", "run.tokens=30000"],
+                 "pyotp-year at 30,000 tokens"),
+                ("numpy_quickstart.py", [], QUICK, [], "the quickstart")]:
+            nf, ne = [], []
+            for _ in range(PAIRS):
+                nwall, _, _ = timed([sys.executable, os.path.join(ROOT, "scripts", script), *args])
+                fwall, _, _ = run(scenario, d("nf"), "--threads", "1", "--mode", "fast", *sets)
+                ewall, _, _ = run(scenario, d("ne"), "--threads", "1", "--mode", "exact", *sets)
+                nf.append(nwall / fwall)
+                ne.append(nwall / ewall)
+            row(f"numpy script / fast mode, whole process, {what} (1 thread)",
+                f"{med(nf):.2f}", ">= 10", med(nf) >= 10,
+                f"scripts/{script} vs {os.path.basename(scenario)}, paired, median")
+            row(f"numpy script / exact mode, {what}", f"{med(ne):.2f}", "-", None, "the same")
     # Exact mode against its HMAC floor: attempts per second over (raw HMAC-SHA1 codes per
     # second / HMACs per attempt), both from the same run's manifest (the raw codes are timed
     # between chunks), so the ratio is hmacs_per_attempt / codes_per_attempt_equivalent.

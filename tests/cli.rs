@@ -2796,8 +2796,10 @@ fn commands_agree(n: usize, case: &arb::Case) {
         );
     }
     // `replay` decides with one validator: a trace is replayed from a run without the
-    // timeline (the timeline's own metamorphic tests are in src/metamorphic.rs).
+    // timeline or cluster (their own metamorphic tests are in src/metamorphic.rs). The
+    // cluster follows the timeline in a generated scenario, so cutting either drops both.
     let untimed = case.base.split("\n[[timeline]]").next().unwrap();
+    let untimed = untimed.split("\n[validator.cluster]").next().unwrap();
     let timed = untimed.len() < case.base.len();
     let traced = if exact && !timed {
         "t1"
