@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Print otpdrift's speed and scale ratios against the goals of docs/scale.md.
 
-    python3 scripts/ratios.py            # about four minutes on a 2-core machine
+    python3 scripts/ratios.py            # about eight minutes on a 2-core machine
 
 Every figure is a ratio measured in one invocation, with paired runs interleaved and the
 median taken, because shared machines are noisy: absolute rates move with the load, ratios

@@ -11,10 +11,10 @@ pub type Rng = ChaCha8Rng;
 
 /// The generation of otpdrift's random streams, raised whenever a change makes the same
 /// scenario and seed give other results (2: per-login SplitMix64 generators; 3: the model fixes
-/// of 2026-12-04; 4: a login that comes due during another is that login, 2026-12-06;
-/// docs/known-issues.md). Recorded in every manifest; shards of different generations are not
-/// merged.
-pub const STREAMS: u32 = 4;
+/// of 2026-12-04; 4: a login that comes due during another is that login, 2026-12-06; 5: a
+/// sync prompt's codes follow a resubmission, 2026-12-07; docs/known-issues.md). Recorded in
+/// every manifest; shards of different generations are not merged.
+pub const STREAMS: u32 = 5;
 
 /// What a stream is used for. The discriminants are part of the output format: changing one
 /// changes every result, so they are fixed numbers, never reordered.

@@ -2796,8 +2796,8 @@ fn commands_agree(n: usize, case: &arb::Case) {
         );
     }
     // `replay` decides with one validator: a trace is replayed from a run without the
-    // timeline or cluster (their own metamorphic tests are in src/metamorphic.rs). The
-    // cluster follows the timeline in a generated scenario, so cutting either drops both.
+    // timeline or cluster (their own metamorphic tests are in src/metamorphic.rs). A
+    // generated scenario ends with them, the timeline first: what follows either cut goes.
     let untimed = case.base.split("\n[[timeline]]").next().unwrap();
     let untimed = untimed.split("\n[validator.cluster]").next().unwrap();
     let timed = untimed.len() < case.base.len();

@@ -270,7 +270,9 @@ pub fn case() -> impl Strategy<Value = Case> {
             if timeline.is_empty() {
                 sweep.retain(|(p, _)| !p.starts_with("timeline["));
                 if sweep.is_empty() {
-                    sweep.push(SWEEPABLE[0]);
+                    // The validator's preset: settings that run side by side.
+                    let preset = SWEEPABLE.iter().find(|(p, _)| *p == "validator.preset");
+                    sweep.push(*preset.expect("the preset is sweepable"));
                 }
             }
             let (horizon, tokens, seed, bucket, decide) = run;

@@ -193,7 +193,9 @@ impl Life<'_> {
                     // VIP error 4923: the user is asked for two consecutive codes at once.
                     c.sync_prompts += 1;
                     c.resyncs_attempted += 1;
-                    let mut at = submit;
+                    // The prompt answers the request the user saw answered; the two codes
+                    // follow the last request sent (a resubmission's, if any).
+                    let mut at = read;
                     match self.resync(&mut at, rng) {
                         Ok(_) => c.resyncs_succeeded += 1,
                         Err(_) if !self.cred.token.alive_at(at) => {
