@@ -1763,13 +1763,19 @@ fn a_run_from_its_manifest_reproduces_the_csv_byte_for_byte() {
     );
     // A manifest of other random streams would not reproduce: refused, as is a sweep's.
     let text = fs::read_to_string(dir.0.join("a/manifest.json")).unwrap();
-    let old = text.replacen("\"random_streams\": 4", "\"random_streams\": 3", 1);
+    let streams = otpdrift::rng::STREAMS;
+    let old = text.replacen(
+        &format!("\"random_streams\": {streams}"),
+        &format!("\"random_streams\": {}", streams - 1),
+        1,
+    );
     assert_ne!(old, text, "the manifest records its generation");
     dir.write("old.json", &old);
     let out = otpdrift(&["run", "--from-manifest", "old.json"], &dir.0);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("random-stream generation 3"),
+        String::from_utf8_lossy(&out.stderr)
+            .contains(&format!("random-stream generation {}", streams - 1)),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
