@@ -14,7 +14,8 @@ pub struct Preset {
     pub config: ValidatorConfig,
 }
 
-fn base(name: &str) -> ValidatorConfig {
+/// The RFC 6238 validator every preset starts from (and the tests' hand-made configurations).
+pub(super) fn base(name: &str) -> ValidatorConfig {
     ValidatorConfig {
         preset: Some(name.to_string()),
         window_back: 1,
