@@ -197,6 +197,9 @@ struct Life<'a> {
     nodes: Option<Box<cluster::Nodes<'a>>>,
     /// No guesser, cluster, timeline or trace: a request is only the validator's decision.
     plain: bool,
+    /// A plain TOTP user alone at their setting, who never resubmits, of a validator that
+    /// decides plainly: a login try may take the common path ([`Life::common_try`]).
+    common: bool,
     /// Code attempts, next-code challenges among them, and login tries (a first try, then one
     /// per recovery step), counted for the accounting audit of the tests.
     made: audit::Made,
@@ -520,6 +523,7 @@ impl<'a> Life<'a> {
             v: Cursor::new(&sc.validator),
             nodes: None,
             plain: false,
+            common: false,
         };
         if let Some(cl) = &sc.cluster {
             life.nodes = Some(Box::new(cluster::Nodes::new(
@@ -542,6 +546,11 @@ impl<'a> Life<'a> {
             && s.segments.is_empty()
             && s.actions.is_empty()
             && s.clock.is_empty();
+        life.common = life.plain
+            && life.totp
+            && !shared.side_by_side
+            && p.user.resubmit_probability == 0.0
+            && life.v.config.decides_plainly();
         life
     }
 
@@ -640,7 +649,10 @@ impl<'a> Life<'a> {
                 .unwrap_or(0.0);
             self.cred.clock.offset() - learned * self.step_ms as f64 / 1000.0
         });
-        let (outcome, at) = self.try_login(t, &mut rng, (&mut tally.buckets[b], b));
+        let (outcome, at) = match self.common_try(t, &rng, &mut tally.buckets[b]) {
+            Some(at) => (Try::Accepted { first: true }, at),
+            None => self.try_login(t, &mut rng, (&mut tally.buckets[b], b)),
+        };
         self.busy_until = Some(at);
         if let Some(w) = self.sc.watch.filter(|w| t >= w.from) {
             let rec = &mut self.cred.rec;

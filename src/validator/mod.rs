@@ -417,6 +417,63 @@ impl ValidatorConfig {
         d
     }
 
+    /// No guard before the comparison (rate limit, throttle, delay, brute-force block) and a
+    /// window of fixed width (no idle widening, no tolerance in seconds): every TOTP code is
+    /// either accepted as [`ValidatorConfig::verify_plain`] accepts it or left to `verify`.
+    pub fn decides_plainly(&self) -> bool {
+        self.rate_limit.is_none()
+            && self.throttle.is_none()
+            && self.delay.is_none()
+            && self.brute_force.is_none()
+            && self.idle_widening.is_none()
+            && self.tolerance.is_none()
+    }
+
+    /// [`ValidatorConfig::verify`] of a TOTP code that is accepted plainly: found in the window
+    /// and not refused, with no lock, challenge, resync or first-use widening in the way.
+    /// Returns the matched step with the state changed exactly as `verify` changes it, or None
+    /// with the state unchanged (the caller then verifies the code the general way; the codes
+    /// computed here are the first ones `verify` computes, so a cache sees the same calls).
+    /// The common path of a simulated login; only for a configuration that
+    /// [`decides_plainly`](ValidatorConfig::decides_plainly).
+    pub fn verify_plain(
+        &self,
+        st: &mut CredentialState,
+        (step_s, t0): (u32, i64),
+        now: Millis,
+        code: u32,
+        mut code_of: impl FnMut(i64) -> u32,
+    ) -> Option<i64> {
+        debug_assert!(self.decides_plainly());
+        let challenge = self.next_code.and_then(|n| n.require_after);
+        if code == NO_CODE
+            || st.is_locked(now)
+            || st.next_code_after.is_some()
+            || (self.initial_window.is_some() && st.last_step.is_none())
+            || challenge.is_some_and(|n| st.failures >= n)
+        {
+            return None;
+        }
+        let mut code_of = |s: i64| if s < 0 { NO_CODE } else { code_of(s) };
+        let (server_ms, server_step, center) = self.clock_steps(st, (step_s, t0), now);
+        let (back, ahead) = (self.window_back, self.window_ahead);
+        let skip = self.skip_refused;
+        let o = self.search.visit(back, ahead, |o| {
+            !(skip && self.refused(st, center + o)) && code_of(center + o) == code
+        })?;
+        let step = center + o;
+        let last_code = self.replay == Replay::LastCode
+            && self.refused_as_last_code(st, (center, back, ahead), step, code, &mut code_of);
+        if last_code || self.refused(st, step) {
+            return None;
+        }
+        self.accept(st, step, server_step, server_ms, step_s as i64 * 1000, t0);
+        st.last_code = Some(code);
+        st.failures = 0;
+        st.last_success = now;
+        Some(step)
+    }
+
     fn verify_hotp(
         &self,
         st: &mut CredentialState,

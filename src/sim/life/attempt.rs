@@ -10,7 +10,7 @@ use crate::rng::LoginRng;
 use crate::sim::trace::{TraceAction, TraceOutcome};
 use crate::time::Millis;
 use crate::user::typo;
-use crate::validator::{Decision, Resync, Verdict, NO_CODE};
+use crate::validator::{Decision, Resync, Scheme, Verdict, NO_CODE};
 use rand::Rng as _;
 
 impl Life<'_> {
@@ -93,6 +93,64 @@ impl Life<'_> {
             submitted,
             submit,
         }
+    }
+
+    /// The common try, made the short way: its first attempt reads a live token, is typed
+    /// right and accepted plainly ([`crate::validator::ValidatorConfig::verify_plain`]). Returns the submission
+    /// time with everything counted and changed as [`Life::try_login`] does for that try, or
+    /// None with nothing changed: the caller then makes the try the general way from the same
+    /// draws (`rng` is the login's stream at the try's start).
+    pub(super) fn common_try(
+        &mut self,
+        start: Millis,
+        rng: &LoginRng,
+        c: &mut Counts,
+    ) -> Option<Millis> {
+        let Scheme::Totp { step_s, t0 } = self.scheme else {
+            return None;
+        };
+        if !self.common {
+            return None;
+        }
+        let u = &self.p.user;
+        let mut rng = rng.clone();
+        let cr = &mut self.cred;
+        // The device time read once for the fresh-code wait and the step shown, as
+        // `fresh_code_wait` and `show_code` read it.
+        let mut read = start;
+        let mut dev = cr.clock.device_time(read);
+        let left = self.step_ms - rem_step(dev - self.t0_ms, self.step_ms);
+        let waited = (left as f64) < u.fresh_code_below_s * 1000.0
+            && rng.random::<f64>() < u.wait_probability;
+        if waited {
+            read += left;
+            dev = cr.clock.device_time(read);
+        }
+        if !cr.token.alive_at(read) {
+            return None;
+        }
+        let step = totp_step_ms(dev, self.t0_ms, self.step_ms);
+        let code = cr.token.code(step);
+        if rng.random::<f64>() < u.typo_probability && code != NO_CODE {
+            return None;
+        }
+        let submit = read + ms(u.delay_s.sample(&mut rng));
+        let token = &mut cr.token;
+        // The shown step's code is the one just computed (exact mode: a hit in the cache).
+        let code_of = |s: i64| if s == step { code } else { token.code(s) };
+        let matched =
+            (self.v.config).verify_plain(&mut cr.vstate, (step_s, t0), submit, code, code_of)?;
+        cr.token.use_code(read);
+        cr.rec.attempts += 1;
+        cr.rec.accepted += 1;
+        self.last_seen = self.last_seen.max(submit);
+        self.made.tries += 1;
+        self.made.attempts += 1;
+        c.attempts += 1;
+        c.accepted += 1;
+        c.waited_for_fresh_code += waited as u64;
+        c.chance_matches += (matched != step) as u64;
+        Some(submit)
     }
 
     /// One login try from `start`: an attempt and up to `retries` retries with fresh codes.

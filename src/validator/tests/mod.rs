@@ -46,6 +46,7 @@ pub(super) fn sync(
 
 mod drift;
 mod limits;
+mod plain;
 mod replay;
 mod sync;
 mod systems;
