@@ -122,21 +122,16 @@ impl OffsetHist {
         self.record_at(ms, Self::bin(ms));
     }
 
-    /// Records one offset in two histograms (a bucket's and the run's), finding its bin once.
-    pub fn record_both(a: &mut OffsetHist, b: &mut OffsetHist, abs_offset_s: f64) {
-        Self::record_both_at(a, b, Self::locate(abs_offset_s));
-    }
-
-    /// Where an offset goes: (whole milliseconds, bin), for [`OffsetHist::record_both_at`].
+    /// Where an offset goes: (whole milliseconds, bin), for [`OffsetHist::record_located`].
     pub fn locate(abs_offset_s: f64) -> (u64, usize) {
         let ms = crate::time::ms_of_s(abs_offset_s.abs()) as u64;
         (ms, Self::bin(ms))
     }
 
-    /// [`OffsetHist::record_both`] of an offset already located.
-    pub fn record_both_at(a: &mut OffsetHist, b: &mut OffsetHist, (ms, bin): (u64, usize)) {
-        a.record_at(ms, bin);
-        b.record_at(ms, bin);
+    /// [`OffsetHist::record_s`] of an offset already located.
+    #[inline]
+    pub fn record_located(&mut self, (ms, bin): (u64, usize)) {
+        self.record_at(ms, bin);
     }
 
     #[inline]

@@ -24,7 +24,8 @@ pub struct PopTally {
     pub lives: Lives,
     pub total: Counts,
     pub buckets: Vec<Counts>,
-    /// Absolute device-clock error at each login, per bucket.
+    /// Absolute device-clock error at each login, per bucket, and over the run (the buckets'
+    /// sum, like `total`: see [`Tally::settle`]).
     pub offsets: Vec<OffsetHist>,
     pub offsets_total: OffsetHist,
     /// Absolute device-clock error of every live TOTP token at the end of the horizon.
@@ -130,6 +131,9 @@ impl Tally {
             let mut total = Counts::default();
             p.buckets.iter().for_each(|b| total.add(b));
             p.total = total;
+            let mut offsets = OffsetHist::default();
+            p.offsets.iter().for_each(|h| offsets.merge(h));
+            p.offsets_total = offsets;
         }
     }
 

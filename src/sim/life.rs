@@ -5,7 +5,7 @@
 
 use super::trace::{TraceAction, TraceEvent, TraceOutcome, TraceSecret};
 use crate::clock::Clock;
-use crate::metrics::{Buckets, Counts, OffsetHist, PopTally};
+use crate::metrics::{Buckets, Counts, PopTally};
 use crate::rng::{behaviour_at, behaviour_key, stream, stream_gen, Purpose, Rng};
 use crate::scenario::{DecideMode, Population, Scenario};
 use crate::time::{Millis, SECOND};
@@ -607,7 +607,8 @@ impl<'a> Life<'a> {
         let p = self.p;
         if let Some((x, at)) = offset {
             self.cred.max_abs = self.cred.max_abs.max(x);
-            OffsetHist::record_both_at(&mut tally.offsets[b], &mut tally.offsets_total, at);
+            // The run's histogram is the buckets' sum, added once at the end (`Tally::settle`).
+            tally.offsets[b].record_located(at);
         } else if p.token.unsent_presses_per_day > 0.0 {
             // Presses that never reached the validator run the HOTP counter (and battery) ahead.
             let since = self.last_login.max(self.cred.rec.born);
