@@ -288,8 +288,8 @@ impl Token {
         self.digits
     }
 
-    /// When and why a token that has shown `codes` codes dies, the battery's time before the
-    /// last press is taken into account (None: never).
+    /// When and why a token that has shown `codes` codes dies by its budget or expiry alone,
+    /// before the last-press rule of [`Token::death`] (None: never).
     fn death_after(&self, codes: u64) -> Option<(Millis, DeathCause)> {
         let (b, per_year) = self.battery.as_ref()?;
         // years/L + codes/C + sd*years = 1, solved for years.

@@ -432,16 +432,19 @@ impl ValidatorConfig {
     /// [`ValidatorConfig::verify`] of a TOTP code that is accepted plainly: found in the window
     /// and not refused, with no lock, challenge, resync or first-use widening in the way.
     /// Returns the matched step with the state changed exactly as `verify` changes it, or None
-    /// with the state unchanged (the caller then verifies the code the general way; the codes
-    /// computed here are the first ones `verify` computes, so a cache sees the same calls).
-    /// The common path of a simulated login; only for a configuration that
-    /// [`decides_plainly`](ValidatorConfig::decides_plainly).
+    /// with the state unchanged (the caller then verifies the code the general way). `shown`
+    /// is the step whose code the caller has computed (the one the token showed): when it lies
+    /// outside the window (its code can then match only by chance) this declines before
+    /// computing any code, so that every code computed here lies within one window of `shown`,
+    /// a span shorter than a code cache: the cache ends in the state, and counts the HMACs,
+    /// that `verify` alone gives. The common path of a simulated login; only for a
+    /// configuration that [`decides_plainly`](ValidatorConfig::decides_plainly).
     pub fn verify_plain(
         &self,
         st: &mut CredentialState,
         (step_s, t0): (u32, i64),
         now: Millis,
-        code: u32,
+        (code, shown): (u32, i64),
         mut code_of: impl FnMut(i64) -> u32,
     ) -> Option<i64> {
         debug_assert!(self.decides_plainly());
@@ -454,9 +457,12 @@ impl ValidatorConfig {
         {
             return None;
         }
-        let mut code_of = |s: i64| if s < 0 { NO_CODE } else { code_of(s) };
         let (server_ms, server_step, center) = self.clock_steps(st, (step_s, t0), now);
         let (back, ahead) = (self.window_back, self.window_ahead);
+        if shown < center - back as i64 || shown > center + ahead as i64 {
+            return None;
+        }
+        let mut code_of = |s: i64| if s < 0 { NO_CODE } else { code_of(s) };
         let skip = self.skip_refused;
         let o = self.search.visit(back, ahead, |o| {
             !(skip && self.refused(st, center + o)) && code_of(center + o) == code

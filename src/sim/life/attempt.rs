@@ -138,8 +138,9 @@ impl Life<'_> {
         let token = &mut cr.token;
         // The shown step's code is the one just computed (exact mode: a hit in the cache).
         let code_of = |s: i64| if s == step { code } else { token.code(s) };
+        let sent = (code, step);
         let matched =
-            (self.v.config).verify_plain(&mut cr.vstate, (step_s, t0), submit, code, code_of)?;
+            (self.v.config).verify_plain(&mut cr.vstate, (step_s, t0), submit, sent, code_of)?;
         cr.token.use_code(read);
         cr.rec.attempts += 1;
         cr.rec.accepted += 1;

@@ -37,7 +37,7 @@ fn run_both(v: &ValidatorConfig, seed: u64) -> usize {
             code(step)
         };
         let da = v.verify(&mut a, TOTP, now, sent, code);
-        let db = match v.verify_plain(&mut b, (30, 0), now, sent, code) {
+        let db = match v.verify_plain(&mut b, (30, 0), now, (sent, step), code) {
             Some(s) => {
                 plain += 1;
                 assert_eq!(da.verdict, Verdict::Accepted, "{:?}", v.preset);
