@@ -118,8 +118,7 @@ impl OffsetHist {
     }
 
     pub fn record_s(&mut self, abs_offset_s: f64) {
-        let ms = crate::time::ms_of_s(abs_offset_s.abs()) as u64;
-        self.record_at(ms, Self::bin(ms));
+        self.record_located(Self::locate(abs_offset_s));
     }
 
     /// Where an offset goes: (whole milliseconds, bin), for [`OffsetHist::record_located`].
@@ -130,12 +129,7 @@ impl OffsetHist {
 
     /// [`OffsetHist::record_s`] of an offset already located.
     #[inline]
-    pub fn record_located(&mut self, (ms, bin): (u64, usize)) {
-        self.record_at(ms, bin);
-    }
-
-    #[inline]
-    fn record_at(&mut self, ms: u64, b: usize) {
+    pub fn record_located(&mut self, (ms, b): (u64, usize)) {
         // Most records land in a bin already stored: one bounds check instead of `cover`.
         match self.bins.get_mut(b.wrapping_sub(self.lo)) {
             Some(n) => *n += 1,

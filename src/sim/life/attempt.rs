@@ -9,15 +9,34 @@ use crate::otp::{rem_step, totp_step_ms};
 use crate::rng::LoginRng;
 use crate::sim::trace::{TraceAction, TraceOutcome};
 use crate::time::Millis;
-use crate::user::typo;
+use crate::user::{typo, UserSpec};
 use crate::validator::{Decision, Resync, Scheme, Verdict, NO_CODE};
 use rand::Rng as _;
+
+/// Whether user `u` waits out a code with `left` to go for a fresh one (a draw only when it is
+/// about to roll over).
+#[inline]
+fn waits_for_fresh(u: &UserSpec, left: Millis, rng: &mut LoginRng) -> bool {
+    (left as f64) < u.fresh_code_below_s * 1000.0 && rng.random::<f64>() < u.wait_probability
+}
+
+/// Whether user `u` mistypes `code` (drawn for every code read).
+#[inline]
+fn mistypes(u: &UserSpec, code: u32, rng: &mut LoginRng) -> bool {
+    rng.random::<f64>() < u.typo_probability && code != NO_CODE
+}
+
+/// How long the code shown at device time `dev` has left (TOTP from `t0_ms`, `step_ms` steps).
+#[inline]
+fn code_left(dev: Millis, t0_ms: Millis, step_ms: i64) -> Millis {
+    step_ms - rem_step(dev - t0_ms, step_ms)
+}
 
 impl Life<'_> {
     #[inline]
     pub(super) fn fresh_code_wait(&self, read: Millis) -> Millis {
         let dev = self.cred.clock.device_time(read);
-        self.step_ms - rem_step(dev - self.t0_ms, self.step_ms)
+        code_left(dev, self.t0_ms, self.step_ms)
     }
 
     /// The code shown at `read`: (step or counter, code). Presses the button.
@@ -60,15 +79,12 @@ impl Life<'_> {
         rng: &mut LoginRng,
         c: &mut Counts,
     ) {
-        let u = &self.p.user;
         if self.totp {
             let left = self.fresh_code_wait(*read);
             if challenged {
                 // The validator asked for the next code: wait for it to appear.
                 *read += left + 500;
-            } else if (left as f64) < u.fresh_code_below_s * 1000.0
-                && rng.random::<f64>() < u.wait_probability
-            {
+            } else if waits_for_fresh(&self.p.user, left, rng) {
                 *read += left;
                 c.waited_for_fresh_code += 1;
             }
@@ -80,7 +96,7 @@ impl Life<'_> {
     pub(super) fn press_and_type(&mut self, read: Millis, rng: &mut LoginRng) -> Typed {
         let u = &self.p.user;
         let (step, code) = self.show_code(read);
-        let typed = rng.random::<f64>() < u.typo_probability && code != NO_CODE;
+        let typed = mistypes(u, code, rng);
         let submitted = if typed {
             typo(code, self.cred.token.digits(), rng)
         } else {
@@ -116,12 +132,11 @@ impl Life<'_> {
         let mut rng = rng.clone();
         let cr = &mut self.cred;
         // The device time read once for the fresh-code wait and the step shown, as
-        // `fresh_code_wait` and `show_code` read it.
+        // `wait_for_code` and `show_code` read it.
         let mut read = start;
         let mut dev = cr.clock.device_time(read);
-        let left = self.step_ms - rem_step(dev - self.t0_ms, self.step_ms);
-        let waited = (left as f64) < u.fresh_code_below_s * 1000.0
-            && rng.random::<f64>() < u.wait_probability;
+        let left = code_left(dev, self.t0_ms, self.step_ms);
+        let waited = waits_for_fresh(u, left, &mut rng);
         if waited {
             read += left;
             dev = cr.clock.device_time(read);
@@ -131,7 +146,7 @@ impl Life<'_> {
         }
         let step = totp_step_ms(dev, self.t0_ms, self.step_ms);
         let code = cr.token.code(step);
-        if rng.random::<f64>() < u.typo_probability && code != NO_CODE {
+        if mistypes(u, code, &mut rng) {
             return None;
         }
         let submit = read + ms(u.delay_s.sample(&mut rng));
