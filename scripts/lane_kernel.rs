@@ -12,9 +12,9 @@
 //! the learned drift, the time-forward rule), with a clock-error histogram and monthly counts.
 //! What differs from a per-user loop:
 //!
-//! - `LANES` users advance together, one attempt each per step, every decision a select
-//!   instead of a branch (a user whose attempt failed takes a retry, the others their next
-//!   login); the state is one array per field.
+//! - `LANES` users advance together, one attempt each per step (a user whose attempt failed
+//!   takes a retry, the others their next login); the state is one array per field and the
+//!   attempt's arithmetic is vectorised (the login's start and the counts stay scalar loops).
 //! - Logins are a Poisson process in the day's cumulative intensity: one exponential gap a
 //!   login, no day's count or sort (the same law as a Poisson count a day with hours from the
 //!   profile).
