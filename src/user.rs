@@ -203,15 +203,10 @@ fn cached_hour_edges(weights: &[f64]) -> std::sync::Arc<[f64]> {
         static LAST: std::cell::RefCell<Last> = const { std::cell::RefCell::new(None) };
     }
     LAST.with_borrow_mut(|last| {
-        // Compared bit for bit: the edges are a function of the weights' exact values.
-        let same = |w: &[f64]| {
-            w.len() == weights.len()
-                && w.iter()
-                    .zip(weights)
-                    .all(|(a, b)| a.to_bits() == b.to_bits())
-        };
+        // `==` is identity here: the weights are finite and never zero (zero hours are left
+        // out), so no signed zero can match another's bits; a NaN would only miss.
         match last {
-            Some((w, e)) if same(w) => e.clone(),
+            Some((w, e)) if w[..] == *weights => e.clone(),
             _ => {
                 let e: std::sync::Arc<[f64]> = hour_edges(weights).into();
                 *last = Some((weights.to_vec(), e.clone()));
